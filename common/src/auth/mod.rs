@@ -1,0 +1,74 @@
+//! Access tokens: what they claim, and how every component verifies them locally.
+//!
+//! The auth service is the one place that signs tokens; the gateway and every
+//! service verify them here, without calling it: a [`Verifier`] checks the
+//! signature against the issuer's public keys (EdDSA only, `kid` required), the
+//! issuer, the audience and the expiry (at most 30 s of leeway). The keys come from
+//! a [`KeySource`]: the auth service itself in all-in-one mode, or its JWKS URL
+//! ([`JwksUrl`]) when it runs as another process. Keys are cached; an unknown `kid`
+//! (the issuer rotated its key) re-reads them, at most once per interval, so a
+//! flood of forged `kid`s cannot turn into a flood of fetches.
+//!
+//! Handlers take the caller as a typed value: the [`Caller`] extractor (a user) or
+//! [`ClientCaller`] (a service with a client-credentials token). Both find the
+//! `Arc<Verifier>` in the request extensions, where the gateway or the service puts
+//! it with `axum::Extension`.
+
+pub mod caller;
+pub mod keys;
+pub mod verifier;
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::Id;
+
+pub use caller::{authenticate, bearer_token, AuthRejection, Caller, ClientCaller};
+pub use keys::{Jwk, Jwks, JwksUrl, KeySource, PublicKey, StaticKeys};
+pub use verifier::{Verifier, VerifierConfig, VerifyError};
+
+/// The JWS algorithm of every Vigor access token.
+pub const ALGORITHM: &str = "EdDSA";
+
+/// The `typ` header of access tokens (RFC 9068).
+pub const TOKEN_TYPE: &str = "at+jwt";
+
+/// The claims of a Vigor access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer: the auth service's public URL.
+    pub iss: String,
+    /// Subject: a user id (decimal) or, for client credentials, the client id.
+    pub sub: String,
+    /// Audience: the API.
+    pub aud: String,
+    /// Expiry, unix seconds.
+    pub exp: i64,
+    /// Issued at, unix seconds.
+    pub iat: i64,
+    /// Unique token id.
+    pub jti: String,
+    /// Granted scopes, space-separated.
+    #[serde(default)]
+    pub scope: String,
+    /// The user's roles (empty for client tokens).
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The sign-in session (refresh family) the token belongs to, for users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Id>,
+}
+
+impl Claims {
+    /// The user the token acts for; `None` for a client-credentials token.
+    pub fn user_id(&self) -> Option<Id> {
+        // Client ids always contain a non-digit, so a decimal subject is a user.
+        self.sub.parse().ok()
+    }
+
+    /// The scopes, one by one.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|s| !s.is_empty())
+    }
+}

@@ -1,0 +1,28 @@
+//! Shared plumbing for every Vigor component.
+//!
+//! Everything that two crates would otherwise copy lives here, and nothing else:
+//! configuration ([`config`]), RFC 9457 errors ([`problem`]), 64-bit time-ordered ids
+//! ([`id`]), the REST conventions every service follows ([`api`]), storage wiring
+//! ([`db`]), the service-to-service [`bus`] and the live-push [`broker`], telemetry
+//! ([`telemetry`]) and, behind the `testkit` feature, the helpers the conformance
+//! suites use to get throwaway databases and Redis instances.
+//!
+//! Services depend on the traits here, never on a concrete backend: `vigor serve`
+//! wires the implementations from configuration (see `ARCHITECTURE.md`).
+
+pub mod api;
+pub mod auth;
+pub mod broker;
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod id;
+pub mod idempotency;
+pub mod problem;
+pub mod service;
+pub mod telemetry;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use id::{Id, IdGenerator};
+pub use problem::{Problem, ProblemResult};

@@ -1,0 +1,83 @@
+//! What a service gives the binary, and what the binary gives a service.
+//!
+//! A service crate exports one [`ServiceSpec`]: its name, the URL prefixes it owns,
+//! its migrations, its OpenAPI document, and a `build` function that turns a
+//! [`ServiceContext`] (the wired dependencies) into a [`RunningService`] — its
+//! `axum::Router`, its readiness checks and its background tasks. The service never
+//! learns whether it runs all-in-one or as its own target: `vigor serve` wires the
+//! context from configuration, and the gateway either mounts the router or proxies
+//! the prefixes to the service's URL.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::broker::Broker;
+use crate::bus::EventBus;
+use crate::config::{Config, ServiceName};
+use crate::db::{Database, Migrations};
+use crate::id::IdGenerator;
+
+/// Everything a service is given at start.
+#[derive(Clone)]
+pub struct ServiceContext {
+    /// The whole configuration (a service reads its own section).
+    pub config: Arc<Config>,
+    /// The service's database, migrated; `None` for services without SQL.
+    pub db: Option<Database>,
+    /// Service-to-service events.
+    pub bus: Arc<dyn EventBus>,
+    /// Live pushes to WebSocket sessions.
+    pub broker: Arc<dyn Broker>,
+    /// Id generator of this process.
+    pub ids: Arc<IdGenerator>,
+    /// Cancelled on shutdown; every background task watches it.
+    pub shutdown: CancellationToken,
+    /// Background tasks; the binary waits for them on shutdown.
+    pub tasks: TaskTracker,
+}
+
+impl ServiceContext {
+    /// The database; services with `sql: true` always get one.
+    pub fn database(&self) -> &Database {
+        self.db
+            .as_ref()
+            .expect("a service with `sql: true` is always given its database")
+    }
+}
+
+/// What a service's `build` returns.
+pub type BuildFuture = Pin<Box<dyn Future<Output = anyhow::Result<RunningService>> + Send>>;
+
+/// A readiness check: `Err` names what is not ready.
+pub type ReadinessCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
+
+/// A started service.
+pub struct RunningService {
+    /// The routes, with their state applied.
+    pub router: Router,
+    /// Named checks for `/readyz` beyond the database (which is always checked).
+    pub checks: Vec<(String, ReadinessCheck)>,
+}
+
+/// A service's description, exported by its crate.
+pub struct ServiceSpec {
+    /// The service.
+    pub name: ServiceName,
+    /// URL path prefixes it owns (`/v1/auth`, `/.well-known/jwks.json`, …): in
+    /// distributed mode the gateway proxies these to the service.
+    pub prefixes: &'static [&'static str],
+    /// Whether it keeps SQL data (and so gets a migrated [`Database`]).
+    pub sql: bool,
+    /// Its own SQL migrations, applied after the shared ones.
+    pub migrations: Option<&'static Migrations>,
+    /// Its OpenAPI document (paths and schemas), merged by the gateway.
+    pub openapi: fn() -> utoipa::openapi::OpenApi,
+    /// Starts it.
+    pub build: fn(ServiceContext) -> BuildFuture,
+}

@@ -1,0 +1,34 @@
+//! Access tokens at the gateway.
+//!
+//! Every request gets the process's [`Verifier`] in its extensions, so any handler
+//! can take a `Caller` and have its token checked locally against the published
+//! keys. At the edge (all-in-one and `--target gateway`), a request that carries a
+//! bearer token which does not verify — forged, expired, `alg: none`, the wrong
+//! audience — is refused with 401 right here, before it reaches (or is proxied to)
+//! a service. Requests without a token pass: a public endpoint needs none, and
+//! every protected one refuses them itself, since authorization is checked in the
+//! service that owns the data.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use vigor_common::auth::{authenticate, bearer_token, Verifier};
+
+/// Middleware for the edge: refuses requests whose bearer token does not verify.
+pub async fn reject_invalid_tokens(request: Request, next: Next) -> Response {
+    if bearer_token(request.headers()).is_none() {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    if let Err(rejection) = authenticate(&parts).await {
+        return rejection.into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
+}
+
+/// The extension every request carries.
+pub fn extension(verifier: Arc<Verifier>) -> axum::Extension<Arc<Verifier>> {
+    axum::Extension(verifier)
+}

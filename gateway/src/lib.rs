@@ -1,0 +1,190 @@
+//! The Vigor gateway: the HTTP front of every target.
+//!
+//! [`build`] assembles one `axum::Router` from [`Mount`]s — a service's router
+//! mounted in-process (all-in-one, or the service's own target) or a proxy to the
+//! service's URL (`--target gateway`) — and wraps it in the layers every response
+//! passes through, outermost first:
+//!
+//! 1. request id ([`request_id`]): accepted or generated, returned, in every log line;
+//! 2. problem+json normalisation ([`problems`]): any error answer that is not JSON
+//!    becomes RFC 9457 problem+json (axum's 405, the body limit's 413, …);
+//! 3. metrics ([`metrics`]) per route and status;
+//! 4. CORS, the per-client rate limit ([`ratelimit`]) and the refusal of invalid
+//!    bearer tokens ([`auth`]), on the edge only;
+//! 5. the request timeout (504) and body limit (413);
+//! 6. the token verifier in every request's extensions, for the handlers' `Caller`.
+//!
+//! `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json` and `/docs` are served by
+//! every target. Serving (TLS, HTTP/2, graceful shutdown) is in [`server`].
+
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod metrics;
+pub mod problems;
+pub mod proxy;
+pub mod ratelimit;
+pub mod request_id;
+pub mod server;
+pub mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::routing::get;
+use axum::{middleware, BoxError, Router};
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use vigor_common::config::{Config, ServiceName};
+use vigor_common::service::ReadinessCheck;
+use vigor_common::Problem;
+
+/// How a service is reached from this process.
+pub enum Mount {
+    /// Its router runs in this process.
+    Local(Router),
+    /// It runs elsewhere: proxy its prefixes to `url`.
+    Proxy {
+        /// The service.
+        service: ServiceName,
+        /// The URL path prefixes it owns.
+        prefixes: &'static [&'static str],
+        /// Its base URL.
+        url: String,
+    },
+}
+
+/// Everything [`build`] needs.
+pub struct GatewayParts {
+    /// The configuration of this process.
+    pub config: Arc<Config>,
+    /// The services this process serves or proxies.
+    pub mounts: Vec<Mount>,
+    /// Readiness checks for `/readyz`, by name.
+    pub checks: Vec<(String, ReadinessCheck)>,
+    /// The merged OpenAPI document.
+    pub openapi: utoipa::openapi::OpenApi,
+    /// Per-client rate limiter; `None` disables rate limiting (service targets).
+    pub rate_limiter: Option<Arc<dyn ratelimit::RateLimiter>>,
+    /// Whether this process faces clients (CORS applies, invalid tokens are refused
+    /// here); false for service targets.
+    pub edge: bool,
+    /// Verifies access tokens for every handler.
+    pub verifier: Arc<vigor_common::auth::Verifier>,
+}
+
+/// The gateway's router, every layer applied.
+pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
+    let config = parts.config;
+    let mut app = Router::new();
+    let proxy_client = proxy::client(&config.proxy)?;
+    for mount in parts.mounts {
+        app = match mount {
+            Mount::Local(router) => app.merge(router),
+            Mount::Proxy {
+                service,
+                prefixes,
+                url,
+            } => app.merge(proxy::router(
+                service,
+                prefixes,
+                &url,
+                proxy_client.clone(),
+                Duration::from_secs(config.proxy.timeout_secs),
+                config.http.trust_forwarded_for,
+            )?),
+        };
+    }
+
+    let app = app
+        .merge(docs::router(parts.openapi))
+        .merge(health::router(parts.checks))
+        .route("/metrics", get(metrics::render))
+        .fallback(problems::not_found)
+        .method_not_allowed_fallback(problems::method_not_allowed);
+
+    let timeout = Duration::from_secs(config.http.request_timeout_secs);
+    let body_limit = usize::try_from(config.http.body_limit_bytes).unwrap_or(usize::MAX);
+    let app = app.layer(
+        ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(timeout_problem))
+            .timeout(timeout)
+            .layer(DefaultBodyLimit::max(body_limit))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+    );
+    let app = if parts.edge {
+        app.layer(middleware::from_fn(auth::reject_invalid_tokens))
+    } else {
+        app
+    };
+    let app = app.layer(auth::extension(parts.verifier));
+
+    let app = match parts.rate_limiter {
+        Some(limiter) => app.layer(ratelimit::layer(limiter, config.http.trust_forwarded_for)),
+        None => app,
+    };
+    let app = if parts.edge {
+        match cors(&config.http.cors_origins) {
+            Some(cors) => app.layer(cors),
+            None => app,
+        }
+    } else {
+        app
+    };
+    Ok(app
+        .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn(problems::normalize))
+        .layer(middleware::from_fn(request_id::propagate)))
+}
+
+async fn timeout_problem(method: Method, uri: axum::http::Uri, error: BoxError) -> Problem {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        Problem::typed(StatusCode::GATEWAY_TIMEOUT, "timeout", "Request timed out").with_detail(
+            format!(
+                "{method} {} took longer than the configured limit",
+                uri.path()
+            ),
+        )
+    } else {
+        Problem::internal(anyhow::anyhow!("unhandled middleware error: {error}"))
+    }
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([
+                HeaderName::from_static("x-request-id"),
+                header::RETRY_AFTER,
+                header::LOCATION,
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}

@@ -1,0 +1,91 @@
+//! Who is on the other end of a session.
+//!
+//! The hub only needs "this token belongs to user U until T", so authentication is
+//! one small trait, [`Authenticator`]. The real implementation is the shared
+//! access-token [`Verifier`] (EdDSA JWTs checked locally against the issuer's
+//! keys); only user tokens open sessions — a client-credentials token has no user
+//! to push to.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use vigor_common::auth::{Caller, Verifier, VerifyError};
+use vigor_common::Id;
+
+use crate::protocol::ErrorCode;
+
+/// The user a session acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The user.
+    pub user_id: Id,
+    /// The user's roles when the token was issued.
+    pub roles: Vec<String>,
+    /// When the token stops being valid.
+    pub expires_at: SystemTime,
+}
+
+impl Principal {
+    /// Whether the principal has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The expiry in unix seconds (as sent to clients).
+    pub fn expires_at_unix(&self) -> u64 {
+        self.expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// Malformed, badly signed, for another issuer or audience, or not a user's token.
+    #[error("the token is not valid: {0}")]
+    Invalid(String),
+    /// The token has expired.
+    #[error("the token has expired")]
+    Expired,
+    /// Tokens cannot be checked right now (the issuer's keys are unreachable).
+    #[error("tokens cannot be checked right now")]
+    Unavailable,
+}
+
+impl AuthError {
+    /// The `error` frame code for it.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AuthError::Invalid(_) => ErrorCode::InvalidToken,
+            AuthError::Expired => ErrorCode::TokenExpired,
+            AuthError::Unavailable => ErrorCode::Unavailable,
+        }
+    }
+}
+
+/// Turns an access token into the user it belongs to.
+#[async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// Verifies `token`.
+    async fn authenticate(&self, token: &str) -> Result<Principal, AuthError>;
+}
+
+#[async_trait]
+impl Authenticator for Verifier {
+    async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        let claims = self.verify(token).await.map_err(|error| match error {
+            VerifyError::Expired => AuthError::Expired,
+            VerifyError::KeysUnavailable => AuthError::Unavailable,
+            other => AuthError::Invalid(other.to_string()),
+        })?;
+        let caller = Caller::from_claims(&claims)
+            .ok_or_else(|| AuthError::Invalid("a client-credentials token has no user".into()))?;
+        let expires_at = u64::try_from(caller.expires_at).unwrap_or(0);
+        Ok(Principal {
+            user_id: caller.user_id,
+            roles: caller.roles,
+            expires_at: UNIX_EPOCH + Duration::from_secs(expires_at),
+        })
+    }
+}

@@ -1,0 +1,311 @@
+//! Who may do what on a channel.
+//!
+//! Authorization belongs to the service that owns the data (ARCHITECTURE.md:
+//! "never only at the gateway"), so the hub asks a [`ChannelAuthorizer`]. The
+//! default one, [`Rules`], decides the channels the hub understands by itself and
+//! asks the owning service for the rest:
+//!
+//! - `user:{id}`: that user may subscribe, nobody else; nobody publishes (the
+//!   services push through [`crate::Hub::publish`]);
+//! - `leaderboard:{board}:{window}`: any signed-in user may subscribe;
+//! - `chat:{id}` and `community:{id}`: the [`ChannelRule`] the owning service
+//!   registered (the social service: members may subscribe and type; chat
+//!   messages are published by the service after storing them, not by clients);
+//! - `presence:{scope}`: whoever may subscribe to the scope's channel.
+//!
+//! Anything without a rule is denied. [`CachedAuthorizer`] keeps *grants* for a
+//! short time so that a reconnect storm does not become a storm of calls to the
+//! owning service; denials are not cached (a user just added to a chat can
+//! subscribe at once), and the per-connection rate limit bounds how often a client
+//! can ask. A grant is checked when subscribing: revoking it does not end a live
+//! subscription (the owning service can push a `*.removed` event or call
+//! [`crate::Hub::disconnect_user`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use tokio::time::Instant;
+use vigor_common::Id;
+
+use crate::auth::Principal;
+use crate::channel::{Channel, ChannelKind};
+
+/// What a user may do on a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Access {
+    /// Receive its events.
+    pub subscribe: bool,
+    /// Send `publish` frames to it.
+    pub publish: bool,
+    /// Send `typing` frames to it.
+    pub typing: bool,
+}
+
+impl Access {
+    /// Nothing.
+    pub const DENY: Access = Access {
+        subscribe: false,
+        publish: false,
+        typing: false,
+    };
+    /// Subscribe only.
+    pub const READ: Access = Access {
+        subscribe: true,
+        publish: false,
+        typing: false,
+    };
+    /// Subscribe and type (chat members).
+    pub const MEMBER: Access = Access {
+        subscribe: true,
+        publish: false,
+        typing: true,
+    };
+    /// Everything.
+    pub const FULL: Access = Access {
+        subscribe: true,
+        publish: true,
+        typing: true,
+    };
+}
+
+/// Why a decision could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot authorize: {0}")]
+pub struct AuthzError(pub String);
+
+/// Decides what a user may do on a channel.
+#[async_trait]
+pub trait ChannelAuthorizer: Send + Sync + 'static {
+    /// What `principal` may do on `channel`.
+    async fn access(&self, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError>;
+}
+
+/// The rule an owning service registers for its channels.
+#[async_trait]
+pub trait ChannelRule: Send + Sync + 'static {
+    /// What `principal` may do on `channel` (one of the kinds it was registered for).
+    async fn access(&self, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError>;
+}
+
+/// The channel kinds whose rules come from an owning service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleKind {
+    /// `chat:{id}`.
+    Chat,
+    /// `community:{id}`.
+    Community,
+}
+
+/// The default authorizer: built-in rules plus the rules services register.
+#[derive(Default)]
+pub struct Rules {
+    owners: RwLock<HashMap<RuleKind, Arc<dyn ChannelRule>>>,
+}
+
+impl Rules {
+    /// Rules with nothing registered: chats and communities are denied.
+    pub fn new() -> Rules {
+        Rules::default()
+    }
+
+    /// Makes `rule` decide channels of `kind` (replacing an earlier one).
+    pub fn register(&self, kind: RuleKind, rule: Arc<dyn ChannelRule>) {
+        self.owners
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(kind, rule);
+    }
+
+    fn rule(&self, kind: RuleKind) -> Option<Arc<dyn ChannelRule>> {
+        self.owners
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&kind)
+            .cloned()
+    }
+
+    async fn owned(&self, kind: RuleKind, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError> {
+        // The lock is released before the rule runs: it may call another service.
+        match self.rule(kind) {
+            Some(rule) => rule.access(principal, channel).await,
+            None => Ok(Access::DENY),
+        }
+    }
+}
+
+#[async_trait]
+impl ChannelAuthorizer for Rules {
+    async fn access(&self, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError> {
+        match channel.kind() {
+            ChannelKind::User(id) if *id == principal.user_id => Ok(Access::READ),
+            ChannelKind::User(_) => Ok(Access::DENY),
+            ChannelKind::Leaderboard { .. } => Ok(Access::READ),
+            ChannelKind::Chat(_) => self.owned(RuleKind::Chat, principal, channel).await,
+            ChannelKind::Community(_) => self.owned(RuleKind::Community, principal, channel).await,
+            ChannelKind::Presence(scope) => {
+                let inner = scope.channel();
+                let kind = match inner.kind() {
+                    ChannelKind::Chat(_) => RuleKind::Chat,
+                    _ => RuleKind::Community,
+                };
+                let access = self.owned(kind, principal, &inner).await?;
+                Ok(if access.subscribe { Access::READ } else { Access::DENY })
+            }
+        }
+    }
+}
+
+/// Reuses grants of an inner authorizer for a short time.
+pub struct CachedAuthorizer {
+    inner: Arc<dyn ChannelAuthorizer>,
+    ttl: Duration,
+    capacity: usize,
+    grants: DashMap<(Id, Arc<str>), (Access, Instant)>,
+}
+
+impl CachedAuthorizer {
+    /// Caches at most `capacity` grants of `inner` for `ttl` each.
+    pub fn new(inner: Arc<dyn ChannelAuthorizer>, ttl: Duration, capacity: usize) -> CachedAuthorizer {
+        CachedAuthorizer {
+            inner,
+            ttl,
+            capacity: capacity.max(1),
+            grants: DashMap::new(),
+        }
+    }
+
+    /// Drops expired grants; when still full, drops everything (a cache, not a store).
+    fn make_room(&self) {
+        let now = Instant::now();
+        self.grants.retain(|_, (_, until)| *until > now);
+        if self.grants.len() >= self.capacity {
+            self.grants.clear();
+        }
+    }
+
+    /// How many grants are cached.
+    pub fn len(&self) -> usize {
+        self.grants.len()
+    }
+
+    /// Whether no grant is cached.
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty()
+    }
+}
+
+#[async_trait]
+impl ChannelAuthorizer for CachedAuthorizer {
+    async fn access(&self, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError> {
+        let key = (principal.user_id, channel.shared_name());
+        if let Some(entry) = self.grants.get(&key) {
+            let (access, until) = *entry;
+            if until > Instant::now() {
+                return Ok(access);
+            }
+        }
+        let access = self.inner.access(principal, channel).await?;
+        if access != Access::DENY && !self.ttl.is_zero() {
+            if self.grants.len() >= self.capacity {
+                self.make_room();
+            }
+            self.grants.insert(key, (access, Instant::now() + self.ttl));
+        } else {
+            self.grants.remove(&key);
+        }
+        Ok(access)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::channel::PresenceScope;
+
+    fn principal(id: i64) -> Principal {
+        Principal {
+            user_id: Id::from_i64(id),
+            roles: vec!["user".into()],
+            expires_at: SystemTime::now() + Duration::from_secs(600),
+        }
+    }
+
+    /// Members of chat 1 are users 1 and 2; counts its calls.
+    #[derive(Default)]
+    struct ChatMembers {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl ChannelRule for ChatMembers {
+        async fn access(&self, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let member = channel.name() == "chat:1" && [1, 2].contains(&principal.user_id.as_i64());
+            Ok(if member { Access::MEMBER } else { Access::DENY })
+        }
+    }
+
+    fn channel(name: &str) -> Channel {
+        name.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn built_in_rules_and_deny_by_default() {
+        let rules = Rules::new();
+        let alice = principal(1);
+        assert_eq!(rules.access(&alice, &channel("user:1")).await.unwrap(), Access::READ);
+        assert_eq!(rules.access(&alice, &channel("user:2")).await.unwrap(), Access::DENY);
+        assert_eq!(rules.access(&alice, &channel("leaderboard:xp:weekly")).await.unwrap(), Access::READ);
+        assert_eq!(rules.access(&alice, &channel("chat:1")).await.unwrap(), Access::DENY);
+        assert_eq!(rules.access(&alice, &channel("community:1")).await.unwrap(), Access::DENY);
+        assert_eq!(rules.access(&alice, &channel("presence:chat:1")).await.unwrap(), Access::DENY);
+    }
+
+    #[tokio::test]
+    async fn registered_rules_decide_their_channels_and_presence() {
+        let rules = Rules::new();
+        rules.register(RuleKind::Chat, Arc::new(ChatMembers::default()));
+        assert_eq!(rules.access(&principal(2), &channel("chat:1")).await.unwrap(), Access::MEMBER);
+        assert_eq!(rules.access(&principal(3), &channel("chat:1")).await.unwrap(), Access::DENY);
+        let presence = Channel::presence(PresenceScope::Chat(Id::from_i64(1)));
+        assert_eq!(rules.access(&principal(2), &presence).await.unwrap(), Access::READ);
+        assert_eq!(rules.access(&principal(3), &presence).await.unwrap(), Access::DENY);
+        // Communities still have no rule.
+        assert_eq!(rules.access(&principal(2), &channel("community:1")).await.unwrap(), Access::DENY);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grants_are_cached_for_the_ttl_and_denials_are_not() {
+        let rule = Arc::new(ChatMembers::default());
+        let rules = Rules::new();
+        rules.register(RuleKind::Chat, rule.clone());
+        let cached = CachedAuthorizer::new(Arc::new(rules), Duration::from_secs(10), 100);
+        let chat = channel("chat:1");
+        for _ in 0..3 {
+            assert_eq!(cached.access(&principal(1), &chat).await.unwrap(), Access::MEMBER);
+        }
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 1);
+        for _ in 0..3 {
+            assert_eq!(cached.access(&principal(3), &chat).await.unwrap(), Access::DENY);
+        }
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 4);
+        tokio::time::advance(Duration::from_secs(11)).await;
+        cached.access(&principal(1), &chat).await.unwrap();
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_bounded() {
+        let cached = CachedAuthorizer::new(Arc::new(Rules::new()), Duration::from_secs(60), 10);
+        for id in 1..=100 {
+            cached.access(&principal(id), &channel(&format!("user:{id}"))).await.unwrap();
+            assert!(cached.len() <= 10);
+        }
+    }
+}

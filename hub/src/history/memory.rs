@@ -1,0 +1,124 @@
+//! In-process channel history, for all-in-one mode (and as the reference the Redis
+//! backend is tested against).
+//!
+//! One `DashMap` entry per channel holds its counter and ring; append and read run
+//! under that entry's shard lock, which is held for a few pointer moves and never
+//! across an `.await`. Every hub of the process shares one instance, which is what
+//! makes it the all-in-one "shared counter".
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use dashmap::DashMap;
+use tokio::time::Instant;
+
+use super::{epoch_start, History, HistoryError, Replay};
+
+struct Ring {
+    head: u64,
+    /// The last events, oldest first; the last one has seq `head`.
+    bodies: VecDeque<Bytes>,
+    touched: Instant,
+}
+
+/// In-process history.
+pub struct MemoryHistory {
+    channels: DashMap<String, Ring>,
+    capacity: usize,
+    ttl: Duration,
+}
+
+impl MemoryHistory {
+    /// Rings keep `capacity` events and are forgotten after `ttl` without an append.
+    pub fn new(capacity: usize, ttl: Duration) -> MemoryHistory {
+        MemoryHistory {
+            channels: DashMap::new(),
+            capacity: capacity.max(1),
+            ttl,
+        }
+    }
+
+    /// How many channels have a history.
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    fn expired(&self, ring: &Ring, now: Instant) -> bool {
+        now.duration_since(ring.touched) >= self.ttl
+    }
+}
+
+#[async_trait]
+impl History for MemoryHistory {
+    async fn append(&self, channel: &str, body: Bytes) -> Result<u64, HistoryError> {
+        let now = Instant::now();
+        let mut ring = self.channels.entry(channel.to_owned()).or_insert_with(|| Ring {
+            head: epoch_start(),
+            bodies: VecDeque::new(),
+            touched: now,
+        });
+        if self.expired(&ring, now) {
+            // A new epoch, never below the old one even if the clock stepped back.
+            ring.head = epoch_start().max(ring.head + 1);
+            ring.bodies.clear();
+        }
+        ring.head += 1;
+        ring.bodies.push_back(body);
+        while ring.bodies.len() > self.capacity {
+            ring.bodies.pop_front();
+        }
+        ring.touched = now;
+        Ok(ring.head)
+    }
+
+    async fn since(&self, channel: &str, since: u64) -> Result<Replay, HistoryError> {
+        let now = Instant::now();
+        let Some(ring) = self.channels.get(channel).filter(|ring| !self.expired(ring, now)) else {
+            return Ok(Replay::new(0, since, Vec::new()));
+        };
+        let missing = ring.head.saturating_sub(since).min(ring.bodies.len() as u64) as usize;
+        let kept: Vec<Bytes> = ring.bodies.iter().skip(ring.bodies.len() - missing).cloned().collect();
+        Ok(Replay::new(ring.head, since, kept))
+    }
+
+    async fn head(&self, channel: &str) -> Result<u64, HistoryError> {
+        let now = Instant::now();
+        Ok(self
+            .channels
+            .get(channel)
+            .filter(|ring| !self.expired(ring, now))
+            .map_or(0, |ring| ring.head))
+    }
+
+    fn sweep(&self) {
+        let now = Instant::now();
+        self.channels.retain(|_, ring| !self.expired(ring, now));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::history::conformance::{CAPACITY, TTL};
+    use crate::history::History;
+
+    fn make() -> Option<Arc<dyn History>> {
+        Some(Arc::new(MemoryHistory::new(CAPACITY, TTL)))
+    }
+
+    crate::history_conformance!(make());
+
+    #[tokio::test]
+    async fn sweeping_frees_idle_channels() {
+        let history = MemoryHistory::new(4, Duration::from_millis(50));
+        history.append("chat:1", Bytes::from("x")).await.unwrap();
+        assert_eq!(history.channel_count(), 1);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        history.sweep();
+        assert_eq!(history.channel_count(), 0);
+    }
+}

@@ -1,0 +1,697 @@
+//! The wire protocol `vigor.v1`: client frames parsed into types, server frames
+//! serialized, and the error and close codes. `hub/PROTOCOL.md` is its reference.
+//!
+//! Like mini-redis's `cmd` module, parsing is separate from doing: [`parse`] turns a
+//! text frame into a [`ClientFrame`] — every check of shape, field and channel name
+//! happens here — and the session only executes typed frames. A frame that does
+//! not parse yields a [`FrameError`] carrying the request `id` when one could be
+//! read, so the client gets an `error` frame for it; nothing a client sends can
+//! panic the parser (a property test and a cargo-fuzz target hold it to that).
+//!
+//! Event frames are the hot path (one frame is sent to thousands of sessions), so
+//! they are not built through serde values: [`event_prefix`] and [`event_suffix`]
+//! are concatenated around the `seq`, once per event and node, and the resulting
+//! bytes are shared by every session's queue.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::channel::Channel;
+
+/// The subprotocol name clients offer in `Sec-WebSocket-Protocol`.
+pub const SUBPROTOCOL: &str = "vigor.v1";
+/// The prefix of the subprotocol that carries an access token: `bearer.<JWT>`.
+pub const BEARER_PREFIX: &str = "bearer.";
+/// Longest accepted event name.
+pub const MAX_EVENT_LEN: usize = 64;
+/// Longest accepted token in an `auth` frame.
+pub const MAX_TOKEN_LEN: usize = 8192;
+
+/// A client's request id, echoed in the answer.
+pub type RequestId = u64;
+
+/// WebSocket close codes the hub uses.
+pub mod close {
+    /// Normal closure (the client said goodbye).
+    pub const NORMAL: u16 = 1000;
+    /// No frame or pong from the client within the idle timeout.
+    pub const IDLE: u16 = 1001;
+    /// A frame larger than the frame-size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The hub failed internally.
+    pub const INTERNAL: u16 = 1011;
+    /// The server is restarting: reconnect (elsewhere) and resume.
+    pub const SERVER_RESTART: u16 = 1012;
+    /// No valid authentication in time, or an invalid `bearer.` subprotocol.
+    pub const UNAUTHENTICATED: u16 = 4001;
+    /// The session may not continue (a token of another user, or disconnected by the server).
+    pub const FORBIDDEN: u16 = 4003;
+    /// Rate-limited, or too slow to read what it is sent.
+    pub const POLICY: u16 = 4008;
+    /// The access token expired and no fresh one was sent.
+    pub const TOKEN_EXPIRED: u16 = 4009;
+}
+
+/// Event names the hub itself emits.
+pub mod events {
+    /// A user came online in a presence channel (first session).
+    pub const PRESENCE_JOIN: &str = "presence.join";
+    /// A user went offline in a presence channel (last session).
+    pub const PRESENCE_LEAVE: &str = "presence.leave";
+    /// Someone is typing in a channel.
+    pub const TYPING: &str = "typing";
+}
+
+/// The `code` of an `error` frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not a JSON object, or a binary frame.
+    Malformed,
+    /// `type` names no known frame.
+    UnknownType,
+    /// A field is missing or has the wrong type or value.
+    InvalidField,
+    /// `channel` is not a valid channel name.
+    InvalidChannel,
+    /// The frame needs an authenticated session.
+    Unauthenticated,
+    /// The token does not verify.
+    InvalidToken,
+    /// The token has expired.
+    TokenExpired,
+    /// The user may not do this on this channel.
+    Forbidden,
+    /// The session is not subscribed to the channel.
+    NotSubscribed,
+    /// The session is already subscribed to the channel.
+    AlreadySubscribed,
+    /// The session holds the most subscriptions it may.
+    TooManySubscriptions,
+    /// The session sends frames faster than its rate limit.
+    RateLimited,
+    /// A backend (broker, history, presence, an owning service) is unavailable.
+    Unavailable,
+    /// The hub failed.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::InvalidChannel => "invalid_channel",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotSubscribed => "not_subscribed",
+            ErrorCode::AlreadySubscribed => "already_subscribed",
+            ErrorCode::TooManySubscriptions => "too_many_subscriptions",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// A valid event name: 1–64 characters, dot-separated segments of `a-z 0-9 _`,
+/// starting with a letter (`chat.message`, `leaderboard.update`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventName(String);
+
+impl EventName {
+    /// Checks `name` against the grammar.
+    pub fn parse(name: &str) -> Result<EventName, &'static str> {
+        if name.is_empty() || name.len() > MAX_EVENT_LEN {
+            return Err("an event name is 1 to 64 characters");
+        }
+        let valid_segments = name.split('.').all(|segment| {
+            segment.starts_with(|c: char| c.is_ascii_lowercase())
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        });
+        if !valid_segments {
+            return Err("an event name is dot-separated segments of `a-z 0-9 _`, each starting with a letter");
+        }
+        Ok(EventName(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether only the hub may emit it (`typing`, `presence.*`).
+    pub fn is_reserved(&self) -> bool {
+        self.0 == events::TYPING || self.0.starts_with("presence.")
+    }
+}
+
+/// A frame from the client, parsed and validated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientFrame {
+    /// `{"type":"auth","id":N,"token":T}`: authenticate, or refresh the token.
+    Auth {
+        /// Request id.
+        id: RequestId,
+        /// The access token (JWT).
+        token: String,
+    },
+    /// `{"type":"subscribe","id":N,"channel":C,"since":S?}`.
+    Subscribe {
+        /// Request id.
+        id: RequestId,
+        /// The channel.
+        channel: Channel,
+        /// The last `seq` the client saw, to replay what it missed.
+        since: Option<u64>,
+    },
+    /// `{"type":"unsubscribe","id":N,"channel":C}`.
+    Unsubscribe {
+        /// Request id.
+        id: RequestId,
+        /// The channel.
+        channel: Channel,
+    },
+    /// `{"type":"publish","id":N,"channel":C,"event":E,"data":{…}}`.
+    Publish {
+        /// Request id.
+        id: RequestId,
+        /// The channel.
+        channel: Channel,
+        /// The event name.
+        event: EventName,
+        /// The payload, a JSON object.
+        data: Map<String, Value>,
+    },
+    /// `{"type":"typing","id":N,"channel":C}`.
+    Typing {
+        /// Request id.
+        id: RequestId,
+        /// The channel.
+        channel: Channel,
+    },
+    /// `{"type":"presence","id":N,"channel":C}`: who is online.
+    Presence {
+        /// Request id.
+        id: RequestId,
+        /// The channel (`chat:…`, `community:…` or their `presence:` channel).
+        channel: Channel,
+    },
+    /// `{"type":"ping","id":N}`.
+    Ping {
+        /// Request id.
+        id: RequestId,
+    },
+}
+
+impl ClientFrame {
+    /// The request id.
+    pub fn id(&self) -> RequestId {
+        match self {
+            ClientFrame::Auth { id, .. }
+            | ClientFrame::Subscribe { id, .. }
+            | ClientFrame::Unsubscribe { id, .. }
+            | ClientFrame::Publish { id, .. }
+            | ClientFrame::Typing { id, .. }
+            | ClientFrame::Presence { id, .. }
+            | ClientFrame::Ping { id } => *id,
+        }
+    }
+
+    /// The frame's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientFrame::Auth { .. } => "auth",
+            ClientFrame::Subscribe { .. } => "subscribe",
+            ClientFrame::Unsubscribe { .. } => "unsubscribe",
+            ClientFrame::Publish { .. } => "publish",
+            ClientFrame::Typing { .. } => "typing",
+            ClientFrame::Presence { .. } => "presence",
+            ClientFrame::Ping { .. } => "ping",
+        }
+    }
+
+    /// The frame as JSON, as a client sends it (clients and tests build frames with it).
+    pub fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("type".into(), self.kind().into());
+        object.insert("id".into(), self.id().into());
+        match self {
+            ClientFrame::Auth { token, .. } => {
+                object.insert("token".into(), token.as_str().into());
+            }
+            ClientFrame::Subscribe { channel, since, .. } => {
+                object.insert("channel".into(), channel.name().into());
+                if let Some(since) = since {
+                    object.insert("since".into(), (*since).into());
+                }
+            }
+            ClientFrame::Publish {
+                channel,
+                event,
+                data,
+                ..
+            } => {
+                object.insert("channel".into(), channel.name().into());
+                object.insert("event".into(), event.as_str().into());
+                object.insert("data".into(), Value::Object(data.clone()));
+            }
+            ClientFrame::Unsubscribe { channel, .. }
+            | ClientFrame::Typing { channel, .. }
+            | ClientFrame::Presence { channel, .. } => {
+                object.insert("channel".into(), channel.name().into());
+            }
+            ClientFrame::Ping { .. } => {}
+        }
+        Value::Object(object)
+    }
+}
+
+/// Why a client frame was refused: the content of the `error` frame answering it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    /// The request id, when the frame had a readable one.
+    pub id: Option<RequestId>,
+    /// The error code.
+    pub code: ErrorCode,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
+impl FrameError {
+    /// An error answering request `id`.
+    pub fn new(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> FrameError {
+        FrameError {
+            id,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The `error` frame.
+    pub fn to_frame(&self) -> String {
+        error_frame(self.id, self.code, &self.message)
+    }
+}
+
+/// Parses one text frame.
+pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    let Ok(Value::Object(mut object)) = serde_json::from_str::<Value>(text) else {
+        return Err(FrameError::new(None, ErrorCode::Malformed, "a frame is a JSON object"));
+    };
+    let id = match object.get("id") {
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    let invalid = |message: &str| FrameError::new(id, ErrorCode::InvalidField, message);
+    let kind = match object.get("type") {
+        Some(Value::String(kind)) => kind.clone(),
+        _ => return Err(invalid("`type` must be a string")),
+    };
+    let known = matches!(
+        kind.as_str(),
+        "auth" | "subscribe" | "unsubscribe" | "publish" | "typing" | "presence" | "ping"
+    );
+    if !known {
+        let shown: String = kind.chars().take(40).collect();
+        return Err(FrameError::new(id, ErrorCode::UnknownType, format!("unknown frame type `{shown}`")));
+    }
+    let Some(id) = id else {
+        return Err(invalid("`id` must be a non-negative integer"));
+    };
+    let frame = match kind.as_str() {
+        "auth" => {
+            let token = match object.remove("token") {
+                Some(Value::String(token)) if !token.is_empty() && token.len() <= MAX_TOKEN_LEN => token,
+                _ => return Err(invalid("`token` must be a non-empty string")),
+            };
+            ClientFrame::Auth { id, token }
+        }
+        "subscribe" => {
+            let since = match object.get("since") {
+                None | Some(Value::Null) => None,
+                Some(Value::Number(n)) => match n.as_u64() {
+                    Some(since) => Some(since),
+                    None => return Err(invalid("`since` must be a non-negative integer")),
+                },
+                Some(_) => return Err(invalid("`since` must be a non-negative integer")),
+            };
+            ClientFrame::Subscribe {
+                id,
+                channel: channel(&object, id)?,
+                since,
+            }
+        }
+        "unsubscribe" => ClientFrame::Unsubscribe {
+            id,
+            channel: channel(&object, id)?,
+        },
+        "publish" => {
+            let channel = channel(&object, id)?;
+            let event = match object.get("event") {
+                Some(Value::String(event)) => EventName::parse(event).map_err(|m| invalid(m))?,
+                _ => return Err(invalid("`event` must be a string")),
+            };
+            let data = match object.remove("data") {
+                Some(Value::Object(data)) => data,
+                _ => return Err(invalid("`data` must be a JSON object")),
+            };
+            ClientFrame::Publish {
+                id,
+                channel,
+                event,
+                data,
+            }
+        }
+        "typing" => ClientFrame::Typing {
+            id,
+            channel: channel(&object, id)?,
+        },
+        "presence" => ClientFrame::Presence {
+            id,
+            channel: channel(&object, id)?,
+        },
+        _ => ClientFrame::Ping { id },
+    };
+    Ok(frame)
+}
+
+fn channel(object: &Map<String, Value>, id: RequestId) -> Result<Channel, FrameError> {
+    match object.get("channel") {
+        Some(Value::String(name)) => name
+            .parse()
+            .map_err(|e: crate::channel::InvalidChannel| FrameError::new(Some(id), ErrorCode::InvalidChannel, e.to_string())),
+        _ => Err(FrameError::new(Some(id), ErrorCode::InvalidField, "`channel` must be a string")),
+    }
+}
+
+/// Frames the server sends, other than events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// `{"type":"ack","id":N,"result":{…}}`: request `id` succeeded.
+    Ack {
+        /// The request answered.
+        id: RequestId,
+        /// What it produced.
+        result: Value,
+    },
+    /// `{"type":"error","id":N|null,"code":C,"message":M}`: request `id` failed.
+    Error {
+        /// The request answered; `null` when the frame had no readable id.
+        id: Option<RequestId>,
+        /// The error code.
+        code: ErrorCode,
+        /// What went wrong, for people.
+        message: String,
+    },
+    /// `{"type":"pong","id":N}`: the answer to `ping`.
+    Pong {
+        /// The request answered.
+        id: RequestId,
+    },
+    /// `{"type":"welcome",…}`: the session authenticated through the subprotocol.
+    Welcome {
+        /// The protocol version, `vigor.v1`.
+        protocol: &'static str,
+        /// The user.
+        user_id: String,
+        /// The session.
+        session_id: String,
+        /// When the token expires, unix seconds.
+        expires_at: u64,
+    },
+}
+
+impl ServerFrame {
+    /// The frame as JSON text.
+    pub fn to_text(&self) -> String {
+        serde_json::to_string(self).expect("server frames serialize: plain maps with string keys")
+    }
+}
+
+/// An `ack` frame.
+pub fn ack_frame(id: RequestId, result: Value) -> String {
+    ServerFrame::Ack { id, result }.to_text()
+}
+
+/// An `error` frame.
+pub fn error_frame(id: Option<RequestId>, code: ErrorCode, message: &str) -> String {
+    ServerFrame::Error {
+        id,
+        code,
+        message: message.to_owned(),
+    }
+    .to_text()
+}
+
+/// `{"type":"event","channel":"<C>","seq":` — the part of an event frame before its seq.
+///
+/// Channel names are restricted to characters that need no JSON escaping.
+pub fn event_prefix(channel: &Channel) -> String {
+    format!("{{\"type\":\"event\",\"channel\":\"{}\",\"seq\":", channel.name())
+}
+
+/// `,"event":"<E>","data":<D>}` — the part of an event frame after its seq.
+///
+/// `data_json` must be serialized JSON; event names need no escaping.
+pub fn event_suffix(event: &str, data_json: &str) -> String {
+    format!(",\"event\":\"{event}\",\"data\":{data_json}}}")
+}
+
+/// A complete event frame with a seq.
+pub fn event_frame(prefix: &str, seq: u64, suffix: &str) -> String {
+    let mut frame = String::with_capacity(prefix.len() + 20 + suffix.len());
+    frame.push_str(prefix);
+    // Writing to a String cannot fail.
+    let _ = write!(frame, "{seq}");
+    frame.push_str(suffix);
+    frame
+}
+
+/// An ephemeral event frame (typing, presence): no seq, never replayed.
+pub fn ephemeral_frame(channel: &Channel, event: &str, data_json: &str) -> String {
+    format!(
+        "{{\"type\":\"event\",\"channel\":\"{}\",\"event\":\"{event}\",\"data\":{data_json}}}",
+        channel.name()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    fn code(text: &str) -> (Option<RequestId>, ErrorCode) {
+        let error = parse(text).unwrap_err();
+        (error.id, error.code)
+    }
+
+    #[test]
+    fn every_frame_type_parses() {
+        let frames = [
+            json!({"type":"auth","id":1,"token":"abc.def.ghi"}),
+            json!({"type":"subscribe","id":2,"channel":"chat:5","since":17}),
+            json!({"type":"subscribe","id":3,"channel":"user:5"}),
+            json!({"type":"unsubscribe","id":4,"channel":"chat:5"}),
+            json!({"type":"publish","id":5,"channel":"chat:5","event":"chat.message","data":{"text":"hi"}}),
+            json!({"type":"typing","id":6,"channel":"chat:5"}),
+            json!({"type":"presence","id":7,"channel":"presence:chat:5"}),
+            json!({"type":"ping","id":8}),
+        ];
+        for (i, frame) in frames.iter().enumerate() {
+            let parsed = parse(&frame.to_string()).unwrap();
+            assert_eq!(parsed.id(), i as u64 + 1);
+            assert_eq!(parsed.kind(), frame["type"]);
+            assert_eq!(&parsed.to_json(), frame);
+        }
+        let ClientFrame::Subscribe { since, .. } = parse(&frames[1].to_string()).unwrap() else {
+            panic!("a subscribe frame");
+        };
+        assert_eq!(since, Some(17));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_null_since_is_absent() {
+        let frame = parse(r#"{"type":"subscribe","id":1,"channel":"user:1","since":null,"x":[1]}"#).unwrap();
+        assert!(matches!(frame, ClientFrame::Subscribe { since: None, .. }));
+    }
+
+    #[test]
+    fn malformed_frames_get_codes_and_keep_their_id_when_readable() {
+        assert_eq!(code("not json"), (None, ErrorCode::Malformed));
+        assert_eq!(code("[1,2]"), (None, ErrorCode::Malformed));
+        assert_eq!(code(r#""auth""#), (None, ErrorCode::Malformed));
+        assert_eq!(code(r#"{"id":3}"#), (Some(3), ErrorCode::InvalidField));
+        assert_eq!(code(r#"{"type":"dance","id":4}"#), (Some(4), ErrorCode::UnknownType));
+        assert_eq!(code(r#"{"type":"ping"}"#), (None, ErrorCode::InvalidField));
+        assert_eq!(code(r#"{"type":"ping","id":-1}"#), (None, ErrorCode::InvalidField));
+        assert_eq!(code(r#"{"type":"ping","id":"1"}"#), (None, ErrorCode::InvalidField));
+        assert_eq!(code(r#"{"type":"auth","id":5}"#), (Some(5), ErrorCode::InvalidField));
+        assert_eq!(code(r#"{"type":"auth","id":5,"token":""}"#), (Some(5), ErrorCode::InvalidField));
+        assert_eq!(code(r#"{"type":"subscribe","id":6}"#), (Some(6), ErrorCode::InvalidField));
+        assert_eq!(code(r#"{"type":"subscribe","id":6,"channel":"room:1"}"#), (Some(6), ErrorCode::InvalidChannel));
+        assert_eq!(
+            code(r#"{"type":"subscribe","id":6,"channel":"user:1","since":-4}"#),
+            (Some(6), ErrorCode::InvalidField)
+        );
+        assert_eq!(
+            code(r#"{"type":"subscribe","id":6,"channel":"user:1","since":"4"}"#),
+            (Some(6), ErrorCode::InvalidField)
+        );
+        assert_eq!(
+            code(r#"{"type":"publish","id":7,"channel":"chat:1","event":"Bad Name","data":{}}"#),
+            (Some(7), ErrorCode::InvalidField)
+        );
+        assert_eq!(
+            code(r#"{"type":"publish","id":7,"channel":"chat:1","event":"a.b","data":[1]}"#),
+            (Some(7), ErrorCode::InvalidField)
+        );
+    }
+
+    #[test]
+    fn event_names_follow_the_grammar() {
+        for good in ["typing", "chat.message", "level.up", "a1_b.c2", "leaderboard.update"] {
+            assert!(EventName::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Chat", "chat.", ".chat", "chat..message", "1chat", "chat.1x", "chat message", "chat-message"] {
+            assert!(EventName::parse(bad).is_err(), "{bad}");
+        }
+        assert!(EventName::parse(&"a".repeat(MAX_EVENT_LEN + 1)).is_err());
+        assert!(EventName::parse("presence.join").unwrap().is_reserved());
+        assert!(EventName::parse("typing").unwrap().is_reserved());
+        assert!(!EventName::parse("chat.message").unwrap().is_reserved());
+    }
+
+    #[test]
+    fn server_frames_have_the_documented_shape() {
+        assert_eq!(
+            serde_json::from_str::<Value>(&ack_frame(1, json!({"user_id":"5"}))).unwrap(),
+            json!({"type":"ack","id":1,"result":{"user_id":"5"}})
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&error_frame(None, ErrorCode::TooManySubscriptions, "no")).unwrap(),
+            json!({"type":"error","id":null,"code":"too_many_subscriptions","message":"no"})
+        );
+        assert_eq!(ServerFrame::Pong { id: 9 }.to_text(), r#"{"type":"pong","id":9}"#);
+        let channel: Channel = "chat:5".parse().unwrap();
+        let frame = event_frame(&event_prefix(&channel), 42, &event_suffix("chat.message", r#"{"text":"hi"}"#));
+        assert_eq!(
+            serde_json::from_str::<Value>(&frame).unwrap(),
+            json!({"type":"event","channel":"chat:5","seq":42,"event":"chat.message","data":{"text":"hi"}})
+        );
+        let typing = ephemeral_frame(&channel, events::TYPING, r#"{"user_id":"3"}"#);
+        assert_eq!(
+            serde_json::from_str::<Value>(&typing).unwrap(),
+            json!({"type":"event","channel":"chat:5","event":"typing","data":{"user_id":"3"}})
+        );
+    }
+
+    #[test]
+    fn error_codes_serialize_as_their_wire_names() {
+        for code in [
+            ErrorCode::Malformed,
+            ErrorCode::UnknownType,
+            ErrorCode::InvalidField,
+            ErrorCode::InvalidChannel,
+            ErrorCode::Unauthenticated,
+            ErrorCode::InvalidToken,
+            ErrorCode::TokenExpired,
+            ErrorCode::Forbidden,
+            ErrorCode::NotSubscribed,
+            ErrorCode::AlreadySubscribed,
+            ErrorCode::TooManySubscriptions,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    fn channel_strategy() -> impl Strategy<Value = Channel> {
+        prop_oneof![
+            (1i64..=i64::MAX).prop_map(|id| Channel::user(vigor_common::Id::from_i64(id))),
+            (1i64..=i64::MAX).prop_map(|id| Channel::chat(vigor_common::Id::from_i64(id))),
+            (1i64..1000).prop_map(|id| format!("presence:community:{id}").parse().unwrap()),
+            ("[a-z0-9_.-]{1,64}", "[a-z0-9_.-]{1,64}").prop_map(|(b, w)| Channel::leaderboard(&b, &w).unwrap()),
+        ]
+    }
+
+    fn data_strategy() -> impl Strategy<Value = Map<String, Value>> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "\\PC{0,20}".prop_map(Value::from),
+        ];
+        let value = leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("\\PC{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        proptest::collection::btree_map("\\PC{0,8}", value, 0..4).prop_map(|m| m.into_iter().collect())
+    }
+
+    fn frame_strategy() -> impl Strategy<Value = ClientFrame> {
+        let id = any::<u64>();
+        prop_oneof![
+            (id, "[A-Za-z0-9._-]{1,200}").prop_map(|(id, token)| ClientFrame::Auth { id, token }),
+            (id, channel_strategy(), proptest::option::of(any::<u64>()))
+                .prop_map(|(id, channel, since)| ClientFrame::Subscribe { id, channel, since }),
+            (id, channel_strategy()).prop_map(|(id, channel)| ClientFrame::Unsubscribe { id, channel }),
+            (id, channel_strategy(), "[a-z][a-z0-9_]{0,10}(\\.[a-z][a-z0-9_]{0,10}){0,3}", data_strategy()).prop_map(
+                |(id, channel, event, data)| ClientFrame::Publish {
+                    id,
+                    channel,
+                    event: EventName::parse(&event).unwrap(),
+                    data,
+                }
+            ),
+            (id, channel_strategy()).prop_map(|(id, channel)| ClientFrame::Typing { id, channel }),
+            (id, channel_strategy()).prop_map(|(id, channel)| ClientFrame::Presence { id, channel }),
+            id.prop_map(|id| ClientFrame::Ping { id }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn arbitrary_json_objects_never_panic(
+            kind in prop_oneof![Just("auth"), Just("subscribe"), Just("publish"), Just("typing"), Just("presence"), Just("ping"), "\\PC{0,10}"],
+            id in prop_oneof![Just(json!(1)), Just(json!(-1)), Just(json!(1.5)), Just(json!("1")), Just(Value::Null)],
+            fields in data_strategy(),
+        ) {
+            let mut object = fields;
+            object.insert("type".into(), kind.into());
+            object.insert("id".into(), id);
+            if let Err(error) = parse(&Value::Object(object).to_string()) {
+                // The error frame itself is valid JSON.
+                let frame: Value = serde_json::from_str(&error.to_frame()).unwrap();
+                prop_assert_eq!(&frame["type"], "error");
+            }
+        }
+
+        #[test]
+        fn valid_frames_round_trip(frame in frame_strategy()) {
+            let text = frame.to_json().to_string();
+            prop_assert_eq!(parse(&text).unwrap(), frame);
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! One WebSocket connection: a reader (this task) and a writer task.
+//!
+//! The reader owns the session's state — who it is, what it is subscribed to —
+//! and executes client frames one at a time ([`commands`]); everything it or a
+//! channel task sends goes through the session's bounded outbound queue to the
+//! [`writer`], which batches frames into few socket writes. Nobody ever waits on
+//! that queue: a full queue means the client does not read fast enough, and the
+//! session is closed with 4008.
+//!
+//! The reader also keeps the session's clocks, all in one `select!`: the
+//! authentication deadline (4001), the token's expiry (4009, pushed back by a fresh
+//! `auth` frame), the idle timeout (1001, reset by any frame or pong), the hub's
+//! shutdown (1012) and the session's close requests from elsewhere. Each client
+//! frame first takes a token from the connection's token bucket; a client that
+//! keeps sending into an empty bucket is closed with 4008.
+//!
+//! Whatever ends the session, cleanup runs: it leaves every channel (so channel
+//! tasks and broker subscriptions without local subscribers stop) and every
+//! presence scope (announcing `presence.leave` where it was the user's last
+//! session), then unregisters the session.
+
+mod commands;
+mod writer;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+
+use crate::auth::Principal;
+use crate::channel::Channel;
+use crate::hub::Hub;
+use crate::metrics;
+use crate::protocol::{self, close, ErrorCode, FrameError};
+use crate::registry::{Command, Membership, SessionControl, SessionLink};
+
+/// A session's subscription: the channel and its attachment to the channel task.
+struct Subscription {
+    channel: Channel,
+    membership: Membership,
+}
+
+/// A token bucket: `rate` tokens per second, at most `burst`.
+struct TokenBucket {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32, burst: u32) -> TokenBucket {
+        TokenBucket {
+            tokens: f64::from(burst),
+            rate: f64::from(rate),
+            burst: f64::from(burst),
+            updated: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.updated).as_secs_f64();
+        self.updated = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The state of one connection, owned by its reader.
+struct Session {
+    hub: Arc<Hub>,
+    link: SessionLink,
+    principal: Option<Principal>,
+    subscriptions: HashMap<Arc<str>, Subscription>,
+    /// When this session last sent `typing` per channel.
+    typing: HashMap<Arc<str>, Instant>,
+    bucket: TokenBucket,
+    /// Frames refused in a row by the rate limit.
+    refused: u32,
+}
+
+/// Runs a connection until it closes. `bearer` is the token of a `bearer.<JWT>`
+/// subprotocol, if the client offered one.
+pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>) {
+    // Counted by the hub's tracker, so shutdown waits for this session too.
+    let _tracked = hub.tracker.token();
+    let (sink, stream) = socket.split();
+    let (queue, outbound) = mpsc::channel(hub.config.outbound_queue);
+    let control = Arc::new(SessionControl::default());
+    let link = SessionLink {
+        id: hub.ids.next_id(),
+        queue,
+        control: control.clone(),
+    };
+    let settings = writer::WriterSettings {
+        batch: hub.config.write_batch,
+        heartbeat: hub.config.heartbeat(),
+        close_grace: hub.config.close_grace(),
+    };
+    let writer = hub.tracker.spawn(writer::run(sink, outbound, control.clone(), settings));
+    hub.registry.add_session(link.id, control.clone());
+    ::metrics::gauge!(metrics::WEBSOCKETS_OPEN).increment(1.0);
+
+    let mut session = Session {
+        bucket: TokenBucket::new(hub.config.rate_per_sec, hub.config.rate_burst),
+        hub: hub.clone(),
+        link,
+        principal: None,
+        subscriptions: HashMap::new(),
+        typing: HashMap::new(),
+        refused: 0,
+    };
+    let authenticated = match bearer {
+        Some(token) => session.authenticate_subprotocol(&token).await,
+        None => true,
+    };
+    if authenticated {
+        session.read(stream).await;
+    }
+    session.cleanup().await;
+    // A client that closed first gets the normal close back.
+    control.close(close::NORMAL, "");
+    let _ = writer.await;
+    hub.registry.remove_session(session.link.id);
+    ::metrics::gauge!(metrics::WEBSOCKETS_OPEN).decrement(1.0);
+}
+
+impl Session {
+    fn control(&self) -> &SessionControl {
+        &self.link.control
+    }
+
+    /// Queues a frame for the client.
+    fn send(&self, frame: impl Into<Utf8Bytes>) {
+        self.link.push(frame.into());
+    }
+
+    fn send_error(&self, error: &FrameError) {
+        self.send(error.to_frame());
+    }
+
+    /// Authenticates with a `bearer.<JWT>` subprotocol token; closes with 4001 when
+    /// it is refused.
+    async fn authenticate_subprotocol(&mut self, token: &str) -> bool {
+        match self.hub.authenticator.authenticate(token).await {
+            Ok(principal) if principal.expires_at > SystemTime::now() => {
+                let welcome = protocol::ServerFrame::Welcome {
+                    protocol: protocol::SUBPROTOCOL,
+                    user_id: principal.user_id.to_string(),
+                    session_id: self.link.id.to_string(),
+                    expires_at: principal.expires_at_unix(),
+                };
+                self.hub.registry.set_user(self.link.id, principal.user_id);
+                self.principal = Some(principal);
+                self.send(welcome.to_text());
+                true
+            }
+            Ok(_) => {
+                self.control().close(close::UNAUTHENTICATED, "the token has expired");
+                false
+            }
+            Err(error) => {
+                let reason = match error.code() {
+                    ErrorCode::Unavailable => "tokens cannot be checked right now",
+                    _ => "the bearer token is not valid",
+                };
+                self.control().close(close::UNAUTHENTICATED, reason);
+                false
+            }
+        }
+    }
+
+    /// When the session must have authenticated, or its token expires.
+    fn deadline(&self, auth_deadline: Instant) -> Instant {
+        match &self.principal {
+            None => auth_deadline,
+            Some(principal) => {
+                let left = principal
+                    .expires_at
+                    .duration_since(SystemTime::now())
+                    .unwrap_or(Duration::ZERO);
+                Instant::now() + left
+            }
+        }
+    }
+
+    /// Reads and executes frames until the session ends.
+    async fn read(&mut self, mut stream: futures::stream::SplitStream<WebSocket>) {
+        let config = &self.hub.config;
+        let shutdown = self.hub.shutdown.clone();
+        let control = self.link.control.clone();
+        let idle_timeout = config.idle_timeout();
+        let auth_deadline = Instant::now() + config.auth_timeout();
+        let deadline = sleep_until(self.deadline(auth_deadline));
+        let idle = sleep_until(Instant::now() + idle_timeout);
+        tokio::pin!(deadline, idle);
+        loop {
+            let received = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    control.close(close::SERVER_RESTART, "server restart");
+                    return;
+                }
+                _ = control.closed() => return,
+                _ = &mut deadline => {
+                    if self.principal.is_none() {
+                        control.close(close::UNAUTHENTICATED, "no valid authentication in time");
+                    } else {
+                        control.close(close::TOKEN_EXPIRED, "the access token expired");
+                    }
+                    return;
+                }
+                _ = &mut idle => {
+                    control.close(close::IDLE, "idle timeout");
+                    return;
+                }
+                received = stream.next() => received,
+            };
+            idle.as_mut().reset(Instant::now() + idle_timeout);
+            let text = match received {
+                None => return,
+                Some(Err(error)) => {
+                    if is_too_big(&error) {
+                        control.close(close::TOO_BIG, "the frame is larger than the limit");
+                    }
+                    return;
+                }
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Binary(_))) => {
+                    if self.admit(None) {
+                        self.send_error(&FrameError::new(None, ErrorCode::Malformed, "binary frames are not supported"));
+                    }
+                    continue;
+                }
+                Some(Ok(Message::Close(_))) => return,
+                // Tungstenite answers pings itself; both count as activity.
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            };
+            let frame = protocol::parse(&text);
+            if !self.admit(Some(&frame)) {
+                continue;
+            }
+            let is_auth = matches!(frame, Ok(protocol::ClientFrame::Auth { .. }));
+            // A frame being executed yields to shutdown and close requests; the
+            // state it leaves is one cleanup can undo (see `commands`).
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    control.close(close::SERVER_RESTART, "server restart");
+                    return;
+                }
+                _ = control.closed() => return,
+                _ = self.execute(frame) => {}
+            }
+            // An `auth` frame moved the deadline: from authentication to expiry, or
+            // to the expiry of a fresh token.
+            if is_auth && self.principal.is_some() {
+                deadline.as_mut().reset(self.deadline(auth_deadline));
+            }
+        }
+    }
+
+    /// Takes a token for a client frame; answers `rate_limited` when there is none,
+    /// and closes the session when the client keeps going.
+    fn admit(&mut self, frame: Option<&Result<protocol::ClientFrame, FrameError>>) -> bool {
+        if self.bucket.take() {
+            self.refused = 0;
+            return true;
+        }
+        self.refused += 1;
+        ::metrics::counter!(metrics::RATE_LIMITED).increment(1);
+        if self.refused > self.hub.config.rate_burst {
+            self.control().close(close::POLICY, "rate limit exceeded");
+            return false;
+        }
+        let id = match frame {
+            Some(Ok(frame)) => Some(frame.id()),
+            Some(Err(error)) => error.id,
+            None => None,
+        };
+        self.send_error(&FrameError::new(id, ErrorCode::RateLimited, "too many frames: slow down"));
+        false
+    }
+
+    /// Leaves every channel and presence scope and unregisters.
+    async fn cleanup(&mut self) {
+        let subscriptions: Vec<Subscription> = self.subscriptions.drain().map(|(_, s)| s).collect();
+        for subscription in subscriptions {
+            self.leave(subscription, None).await;
+        }
+    }
+
+    /// Leaves one channel: tells its task (which acks `ack` when given), detaches,
+    /// and leaves its presence scope. False when the task was gone.
+    async fn leave(&mut self, subscription: Subscription, ack: Option<protocol::RequestId>) -> bool {
+        let name = subscription.channel.shared_name();
+        self.typing.remove(&name);
+        let command = Command::Leave {
+            session: self.link.id,
+            ack,
+        };
+        let told = subscription.membership.commands.send(command).await.is_ok();
+        self.hub.registry.detach(&name, subscription.membership.task);
+        if let (crate::channel::ChannelKind::Presence(_), Some(principal)) = (subscription.channel.kind(), &self.principal) {
+            let user = principal.user_id;
+            self.hub.leave_presence(&subscription.channel, user, self.link.id).await;
+        }
+        told
+    }
+}
+
+/// Whether a read error is the frame-size limit. Tungstenite's capacity error is
+/// not reachable through axum's public types, so it is recognised by its text.
+fn is_too_big(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = source {
+        if error.to_string().contains("Space limit exceeded") {
+            return true;
+        }
+        source = error.source();
+    }
+    false
+}

@@ -1,0 +1,154 @@
+//! `POST /v1/auth/signup` and `POST /v1/auth/logout`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use vigor_common::api::ApiJson;
+use vigor_common::auth::Caller;
+use vigor_common::problem::FieldError;
+use vigor_common::{Id, Problem};
+
+use crate::accounts::{NewAccount, SignupError};
+use crate::domain::{DisplayName, Email, Password};
+use crate::service::AuthService;
+
+/// A sign-up.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SignupRequest {
+    /// The email to sign in with (normalised: trimmed, lowercased).
+    #[serde(default)]
+    pub email: String,
+    /// At least 10 characters, and not a commonly used password.
+    #[serde(default)]
+    pub password: String,
+    /// The name other people see (1–64 characters).
+    #[serde(default)]
+    pub display_name: String,
+}
+
+/// The new account.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SignupResponse {
+    /// The new user's id.
+    pub id: Id,
+    /// The normalised email.
+    pub email: String,
+    /// The display name.
+    pub display_name: String,
+}
+
+fn parse(request: &SignupRequest) -> Result<NewAccount, Problem> {
+    let mut errors = Vec::new();
+    let mut field_error = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            message,
+        })
+    };
+    let email = Email::parse(&request.email)
+        .map_err(|e| field_error("email", e.to_string()))
+        .ok();
+    let password = if request.password.is_empty() {
+        field_error("password", "is required".to_owned());
+        None
+    } else {
+        Password::parse(&request.password)
+            .map_err(|e| field_error("password", e.to_string()))
+            .ok()
+    };
+    let display_name = DisplayName::parse(&request.display_name)
+        .map_err(|e| field_error("display_name", e.to_string()))
+        .ok();
+    match (email, password, display_name) {
+        (Some(email), Some(password), Some(display_name)) => Ok(NewAccount {
+            email,
+            password,
+            display_name,
+        }),
+        _ => Err(Problem::validation(errors)),
+    }
+}
+
+/// Creates an account.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/signup",
+    tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "The account was created; `user.signed_up` is emitted.", body = SignupResponse),
+        (status = 409, description = "An account with this email exists.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid; `errors` names each one.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn signup(
+    State(auth): State<AuthService>,
+    ApiJson(request): ApiJson<SignupRequest>,
+) -> Result<Response, Problem> {
+    let account = parse(&request)?;
+    match auth.sign_up(account).await {
+        Ok(credential) => {
+            let body = SignupResponse {
+                id: credential.user_id,
+                email: credential.email,
+                display_name: credential.display_name,
+            };
+            Ok((StatusCode::CREATED, ApiJson(body)).into_response())
+        }
+        Err(SignupError::EmailTaken) => Err(Problem::conflict(
+            "an account with this email already exists",
+        )
+        .with_extension(
+            "errors",
+            serde_json::json!([{"field": "email", "message": "is taken"}]),
+        )),
+        Err(SignupError::Internal(e)) => Err(Problem::internal(e)),
+    }
+}
+
+/// Signs the caller out: revokes the session (refresh-token family) of the access
+/// token, so its refresh tokens stop working. The access token itself expires
+/// within minutes.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The session is revoked."),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn logout(
+    State(auth): State<AuthService>,
+    caller: Caller,
+) -> Result<StatusCode, Problem> {
+    if let Some(session) = caller.session_id {
+        auth.end_session(caller.user_id, session).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_invalid_field_is_named() {
+        let request = SignupRequest {
+            email: "nope".into(),
+            password: "short".into(),
+            display_name: " ".into(),
+        };
+        let problem = parse(&request).unwrap_err();
+        assert_eq!(problem.status, 422);
+        let fields: Vec<&str> = problem.extensions["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, vec!["email", "password", "display_name"]);
+    }
+}

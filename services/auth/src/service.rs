@@ -1,0 +1,97 @@
+//! [`AuthService`]: the state every handler and admin command shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vigor_common::auth::{KeySource, Verifier, VerifierConfig};
+use vigor_common::bus::outbox::OutboxRelay;
+use vigor_common::config::Config;
+use vigor_common::db::Database;
+use vigor_common::IdGenerator;
+
+use crate::domain::client::WEB_CLIENT_ID;
+use crate::domain::{Client, PasswordHasher};
+use crate::keys::KeyRing;
+use crate::settings::Settings;
+use crate::store::{AuthStore, SqlStore, StoreResult};
+
+/// The auth service's state: storage, keys, settings. Cheap to clone.
+#[derive(Clone)]
+pub struct AuthService {
+    pub(crate) store: Arc<dyn AuthStore>,
+    pub(crate) keys: KeyRing,
+    pub(crate) settings: Arc<Settings>,
+    pub(crate) hasher: PasswordHasher,
+    pub(crate) ids: Arc<IdGenerator>,
+    pub(crate) verifier: Arc<Verifier>,
+    relay: Option<OutboxRelay>,
+}
+
+impl AuthService {
+    /// The service on a migrated auth database.
+    pub fn new(db: Database, config: &Config, ids: Arc<IdGenerator>) -> AuthService {
+        let store: Arc<dyn AuthStore> = Arc::new(SqlStore::new(db));
+        let settings = Settings::from_config(config);
+        let keys = KeyRing::new(store.clone());
+        let mut verifier_config = VerifierConfig::new(&settings.issuer, &settings.audience);
+        // The keys are a query away: re-read them for any unknown kid, so a key
+        // rotated by another process verifies here at once.
+        verifier_config.min_refresh_interval = Duration::ZERO;
+        let verifier = Arc::new(Verifier::new(verifier_config, Arc::new(keys.clone())));
+        AuthService {
+            store,
+            keys,
+            settings: Arc::new(settings),
+            hasher: PasswordHasher::recommended(),
+            ids,
+            verifier,
+            relay: None,
+        }
+    }
+
+    /// Uses `hasher` for new password hashes (tests use cheaper parameters).
+    pub fn with_hasher(mut self, hasher: PasswordHasher) -> AuthService {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Wakes `relay` after writing events to the outbox.
+    pub fn with_relay(mut self, relay: OutboxRelay) -> AuthService {
+        self.relay = Some(relay);
+        self
+    }
+
+    /// The signing keys (also a [`KeySource`] for verifiers in this process).
+    pub fn key_ring(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The public keys, for a verifier in the same process (all-in-one mode).
+    pub fn key_source(&self) -> Arc<dyn KeySource> {
+        Arc::new(self.keys.clone())
+    }
+
+    /// A verifier of this service's own tokens.
+    pub fn verifier(&self) -> Arc<Verifier> {
+        self.verifier.clone()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The client `id`: the built-in web client or a registered one.
+    pub async fn client(&self, id: &str) -> StoreResult<Option<Client>> {
+        if id == WEB_CLIENT_ID {
+            return Ok(Some(self.settings.web_client.clone()));
+        }
+        self.store.client(id).await
+    }
+
+    pub(crate) fn events_written(&self) {
+        if let Some(relay) = &self.relay {
+            relay.wake();
+        }
+    }
+}

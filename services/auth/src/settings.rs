@@ -1,0 +1,80 @@
+//! The auth service's settings, read once from the process configuration.
+
+use vigor_common::config::Config;
+
+use crate::domain::client::{Client, ClientKind, GrantType, WEB_CLIENT_ID};
+
+/// The scope the built-in web client and first-party apps get: the whole API on
+/// behalf of the user.
+pub const API_SCOPE: &str = "api";
+
+/// How long an authorization code may wait to be exchanged.
+pub const CODE_TTL_SECS: i64 = 60;
+
+/// What the service needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `iss` of tokens and base URL of the endpoints.
+    pub issuer: String,
+    /// `aud` of access tokens.
+    pub audience: String,
+    /// Access-token lifetime.
+    pub access_ttl: chrono::Duration,
+    /// Refresh-token lifetime (from each rotation).
+    pub refresh_ttl: chrono::Duration,
+    /// Authorization-code lifetime.
+    pub code_ttl: chrono::Duration,
+    /// The built-in first-party web client.
+    pub web_client: Client,
+    /// Failed sign-ins per account within the window before sign-in is refused.
+    pub max_failed_per_account: u32,
+    /// Failed sign-ins per client address within the window before sign-in is refused.
+    pub max_failed_per_address: u32,
+    /// The window of those limits.
+    pub failed_window: chrono::Duration,
+    /// Whether the client address comes from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+}
+
+impl Settings {
+    /// The settings of `config`.
+    pub fn from_config(config: &Config) -> Settings {
+        let auth = &config.auth;
+        let mut grants = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+        if auth.password_grant {
+            grants.push(GrantType::Password);
+        }
+        Settings {
+            issuer: config.auth_issuer(),
+            audience: auth.audience.clone(),
+            access_ttl: chrono::Duration::seconds(secs(auth.access_token_ttl_secs)),
+            refresh_ttl: chrono::Duration::seconds(secs(auth.refresh_token_ttl_secs)),
+            code_ttl: chrono::Duration::seconds(CODE_TTL_SECS),
+            web_client: Client {
+                id: WEB_CLIENT_ID.to_owned(),
+                name: "Vigor".to_owned(),
+                kind: ClientKind::Public,
+                secret_hash: None,
+                redirect_uris: auth.web_redirect_uris.clone(),
+                grant_types: grants,
+                scopes: vec![API_SCOPE.to_owned()],
+                first_party: true,
+                any_loopback_redirect: auth.web_loopback_redirects,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+            },
+            max_failed_per_account: auth.max_failed_logins_per_account,
+            max_failed_per_address: auth.max_failed_logins_per_address,
+            failed_window: chrono::Duration::seconds(secs(auth.failed_login_window_secs)),
+            trust_forwarded_for: config.http.trust_forwarded_for,
+        }
+    }
+
+    /// An endpoint's absolute URL.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+}
+
+fn secs(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX / 1000)
+}

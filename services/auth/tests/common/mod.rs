@@ -1,0 +1,364 @@
+//! `TestApp`: the auth service started through its `ServiceSpec` on a random port,
+//! on a fresh SQLite or PostgreSQL database, with one helper per endpoint.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use url::Url;
+use vigor_auth::domain::pkce::s256;
+use vigor_auth::domain::GrantType;
+use vigor_auth::{AuthService, NewClient};
+use vigor_common::auth::{Claims, JwksUrl, Verifier, VerifierConfig};
+use vigor_common::broker::memory::MemoryBroker;
+use vigor_common::bus::memory::MemoryBus;
+use vigor_common::bus::EventBus;
+use vigor_common::config::Config;
+use vigor_common::service::ServiceContext;
+use vigor_common::testkit::{self, TestDatabase};
+use vigor_common::IdGenerator;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running auth service.
+pub struct TestApp {
+    /// `http://127.0.0.1:port`, also the issuer.
+    pub base: String,
+    /// A client that does not follow redirects.
+    pub http: reqwest::Client,
+    /// The service's state, for admin operations (clients, key rotation).
+    pub auth: AuthService,
+    /// The event bus the service publishes to.
+    pub bus: Arc<MemoryBus>,
+    /// The configuration it runs with.
+    pub config: Arc<Config>,
+    /// The service's database.
+    pub db: TestDatabase,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A strong password that no list has.
+pub const PASSWORD: &str = "plum-rocket-41-harbour";
+
+/// A PKCE verifier (RFC 7636 appendix B) and its challenge.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// A redirect URI the built-in `vigor-web` client accepts (any loopback callback).
+pub const WEB_REDIRECT: &str = "http://127.0.0.1:5173/callback";
+
+impl TestApp {
+    /// Starts the service on `backend`; `None` when PostgreSQL is not available.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// [`TestApp::spawn`] with configuration changes.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        let migrations = Some(&vigor_auth::MIGRATIONS);
+        let db = match backend {
+            Backend::Sqlite => testkit::sqlite(migrations).await,
+            Backend::Postgres => testkit::postgres(migrations).await?,
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
+        let mut config = Config::default();
+        config.auth.issuer = Some(base.clone());
+        configure(&mut config);
+        let config = Arc::new(config);
+
+        let bus = Arc::new(MemoryBus::new());
+        let shutdown = CancellationToken::new();
+        let ids = Arc::new(IdGenerator::new(1).unwrap());
+        let ctx = ServiceContext {
+            config: config.clone(),
+            db: Some(db.database.clone()),
+            bus: bus.clone(),
+            broker: Arc::new(MemoryBroker::new()),
+            ids: ids.clone(),
+            shutdown: shutdown.clone(),
+            tasks: TaskTracker::new(),
+        };
+        let spec = vigor_auth::spec();
+        let running = (spec.build)(ctx).await.unwrap();
+        let app = running
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
+                .unwrap();
+        });
+        let auth = AuthService::new(db.database.clone(), &config, ids);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Some(TestApp {
+            base,
+            http,
+            auth,
+            bus,
+            config,
+            shutdown,
+            db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `POST /v1/auth/signup`.
+    pub async fn signup(&self, email: &str, password: &str, display_name: &str) -> Response {
+        self.http
+            .post(self.url("/v1/auth/signup"))
+            .json(&json!({"email": email, "password": password, "display_name": display_name}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs up and returns the new user's id.
+    pub async fn new_user(&self, email: &str) -> String {
+        let response = self.signup(email, PASSWORD, "Ann").await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/oauth/token` with form parameters.
+    pub async fn token(&self, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url("/v1/oauth/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /v1/oauth/token` with HTTP Basic client authentication.
+    pub async fn token_basic(&self, id: &str, secret: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url("/v1/oauth/token"))
+            .basic_auth(id, Some(secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The password grant for `vigor-web`; the token response as JSON.
+    pub async fn password_login(&self, email: &str) -> Value {
+        let response = self
+            .token(&[
+                ("grant_type", "password"),
+                ("client_id", "vigor-web"),
+                ("username", email),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// A refresh with `vigor-web`.
+    pub async fn refresh(&self, refresh_token: &str) -> Response {
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "vigor-web"),
+            ("refresh_token", refresh_token),
+        ])
+        .await
+    }
+
+    /// `GET /v1/oauth/authorize` with `params`.
+    pub async fn authorize_page(&self, params: &[(&str, &str)]) -> Response {
+        self.http
+            .get(self.url("/v1/oauth/authorize"))
+            .query(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /v1/oauth/authorize` with `params`.
+    pub async fn authorize_submit(&self, params: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url("/v1/oauth/authorize"))
+            .form(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs `email` in through the authorization endpoint for `vigor-web` and
+    /// returns the code from the redirect.
+    pub async fn authorization_code(&self, email: &str, redirect_uri: &str) -> String {
+        let challenge = s256(VERIFIER);
+        let response = self
+            .authorize_submit(&[
+                ("response_type", "code"),
+                ("client_id", "vigor-web"),
+                ("redirect_uri", redirect_uri),
+                ("state", "xyz"),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("email", email),
+                ("password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let location = redirect_params(response.headers());
+        assert_eq!(location.get("state").map(String::as_str), Some("xyz"));
+        location["code"].clone()
+    }
+
+    /// `POST /v1/oauth/revoke` as `vigor-web`.
+    pub async fn revoke(&self, token: &str) -> Response {
+        self.http
+            .post(self.url("/v1/oauth/revoke"))
+            .form(&[("client_id", "vigor-web"), ("token", token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers a confidential client with client credentials; its secret.
+    pub async fn service_client(&self, id: &str, scopes: &[&str]) -> String {
+        let created = self
+            .auth
+            .create_client(NewClient {
+                id: id.to_owned(),
+                name: id.to_owned(),
+                confidential: true,
+                redirect_uris: vec![],
+                grant_types: vec![GrantType::ClientCredentials],
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                first_party: false,
+            })
+            .await
+            .unwrap();
+        created.secret.unwrap()
+    }
+
+    /// `POST /v1/oauth/introspect` authenticated as `client`.
+    pub async fn introspect(&self, client: (&str, &str), token: &str) -> Response {
+        self.http
+            .post(self.url("/v1/oauth/introspect"))
+            .basic_auth(client.0, Some(client.1))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A verifier that reads this service's JWKS over HTTP, like another process.
+    pub fn remote_verifier(&self) -> Verifier {
+        let mut config = VerifierConfig::new(&self.base, &self.config.auth.audience);
+        config.min_refresh_interval = std::time::Duration::ZERO;
+        let source = JwksUrl::new(self.url("/.well-known/jwks.json")).unwrap();
+        Verifier::new(config, Arc::new(source))
+    }
+
+    /// Verifies an access token with [`TestApp::remote_verifier`].
+    pub async fn verify(&self, token: &str) -> Claims {
+        self.remote_verifier().verify(token).await.unwrap()
+    }
+
+    /// Moves every authorization code 61 s into the past, after checking that
+    /// codes live exactly 60 s (instead of waiting a minute).
+    pub async fn expire_codes(&self) {
+        use vigor_common::db::Database;
+        let ttl = "SELECT expires_at - created_at FROM authorization_codes";
+        let shift = "UPDATE authorization_codes SET created_at = created_at - 61000, expires_at = expires_at - 61000";
+        let ttls: Vec<i64> = match &self.db.database {
+            Database::Sqlite(pool) => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap(),
+            Database::Postgres(pool) => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap(),
+        };
+        assert!(
+            !ttls.is_empty() && ttls.iter().all(|t| *t == 60_000),
+            "{ttls:?}"
+        );
+        match &self.db.database {
+            Database::Sqlite(pool) => drop(sqlx::query(shift).execute(pool).await.unwrap()),
+            Database::Postgres(pool) => drop(sqlx::query(shift).execute(pool).await.unwrap()),
+        }
+    }
+
+    /// The bus, as the trait.
+    pub fn event_bus(&self) -> Arc<dyn EventBus> {
+        self.bus.clone()
+    }
+}
+
+/// The query parameters of a redirect's `Location`.
+pub fn redirect_params(headers: &HeaderMap) -> std::collections::HashMap<String, String> {
+    let location = headers
+        .get(LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .unwrap();
+    Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+/// The OAuth `error` of a response body.
+pub async fn oauth_error(response: Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert!(body["error_description"].is_string(), "{body}");
+    (status, body["error"].as_str().unwrap().to_owned())
+}
+
+/// Instantiates each scenario `async fn name(app: TestApp)` on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
+                        return;
+                    };
+                    super::$name(app).await;
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,133 @@
+//! Sign-up through HTTP: accounts, duplicates, the password policy, the event.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestApp, PASSWORD};
+use reqwest::StatusCode;
+use serde_json::Value;
+use vigor_common::bus::ConsumerOptions;
+
+async fn a_sign_up_creates_an_account_and_emits_user_signed_up(app: TestApp) {
+    let mut events = app
+        .event_bus()
+        .subscribe(
+            &["user.signed_up"],
+            "users",
+            "test",
+            ConsumerOptions::default(),
+        )
+        .await
+        .unwrap();
+    let response = app
+        .signup("  Ann.Lee@Example.ORG ", PASSWORD, " Ann Lee ")
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["email"], "ann.lee@example.org");
+    assert_eq!(body["display_name"], "Ann Lee");
+    let id = body["id"].as_str().unwrap().to_owned();
+    assert!(
+        id.parse::<i64>().unwrap() > 0,
+        "ids travel as decimal strings"
+    );
+    assert_eq!(body.as_object().unwrap().len(), 3, "{body}");
+
+    let delivery = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("user.signed_up arrives through the outbox relay")
+        .unwrap();
+    assert_eq!(delivery.event.name, "user.signed_up");
+    assert_eq!(delivery.event.data["user_id"], id.as_str());
+    assert_eq!(delivery.event.data["email"], "ann.lee@example.org");
+    assert_eq!(delivery.event.data["display_name"], "Ann Lee");
+    assert_eq!(delivery.event.data["roles"], serde_json::json!(["user"]));
+
+    // The new account can sign in.
+    let tokens = app.password_login("ann.lee@example.org").await;
+    assert_eq!(
+        app.verify(tokens["access_token"].as_str().unwrap())
+            .await
+            .sub,
+        id
+    );
+}
+
+async fn a_second_account_with_the_same_email_is_a_conflict(app: TestApp) {
+    assert_eq!(
+        app.signup("ann@example.org", PASSWORD, "Ann")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let response = app
+        .signup("ANN@example.org", "another-long-password-9", "Ann B")
+        .await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], 409);
+    assert_eq!(body["errors"][0]["field"], "email");
+}
+
+async fn weak_passwords_and_bad_fields_are_named(app: TestApp) {
+    for (password, fragment) in [
+        ("short1!", "at least 10"),
+        ("password123", "too common"),
+        ("QWERTYUIOP", "too common"),
+    ] {
+        let response = app.signup("bob@example.org", password, "Bob").await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{password}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], "password", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(fragment),
+            "{body}"
+        );
+    }
+    let response = app.signup("not-an-email", PASSWORD, "").await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["email", "display_name"]);
+
+    let response = app
+        .http
+        .post(app.url("/v1/auth/signup"))
+        .json(&serde_json::json!({"email": "bob@example.org"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
+    // Nothing was stored: the email is still free.
+    assert_eq!(
+        app.signup("bob@example.org", PASSWORD, "Bob")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}
+
+on_both_backends!(
+    a_sign_up_creates_an_account_and_emits_user_signed_up,
+    a_second_account_with_the_same_email_is_a_conflict,
+    weak_passwords_and_bad_fields_are_named,
+);

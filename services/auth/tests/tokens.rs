@@ -1,0 +1,568 @@
+//! The token endpoint and its companions, through HTTP: password grant, refresh
+//! rotation and reuse, client credentials, revocation, introspection, logout, key
+//! rotation and the brute-force limits.
+
+mod common;
+
+use common::{oauth_error, TestApp, PASSWORD};
+use reqwest::StatusCode;
+use serde_json::Value;
+use vigor_auth::domain::GrantType;
+use vigor_auth::NewClient;
+use vigor_common::auth::VerifyError;
+
+async fn the_password_grant_issues_verifiable_tokens(app: TestApp) {
+    let user = app.new_user("ann@example.org").await;
+    let response = app
+        .token(&[
+            ("grant_type", "password"),
+            ("client_id", "vigor-web"),
+            ("username", "Ann@Example.org"),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["scope"], "api");
+    assert!(body["refresh_token"].as_str().unwrap().len() >= 43);
+
+    let claims = app.verify(body["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims.sub, user);
+    assert_eq!(claims.iss, app.base);
+    assert_eq!(claims.aud, "vigor");
+    assert_eq!(claims.client_id, "vigor-web");
+    assert_eq!(claims.roles, vec!["user".to_owned()]);
+    assert_eq!(claims.scope, "api");
+    assert!(claims.exp - claims.iat <= 900);
+    assert!(claims.sid.is_some());
+    assert!(!claims.jti.is_empty());
+}
+
+async fn wrong_passwords_and_unknown_emails_get_the_same_answer(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let mut answers = Vec::new();
+    for (email, password) in [
+        ("ann@example.org", "wrong-password-123"),
+        ("nobody@example.org", PASSWORD),
+    ] {
+        let response = app
+            .token(&[
+                ("grant_type", "password"),
+                ("client_id", "vigor-web"),
+                ("username", email),
+                ("password", password),
+            ])
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        answers.push((status, body));
+    }
+    assert_eq!(answers[0].0, StatusCode::BAD_REQUEST);
+    assert_eq!(answers[0].1["error"], "invalid_grant");
+    assert_eq!(
+        answers[0], answers[1],
+        "the answers must not tell which emails exist"
+    );
+}
+
+async fn the_password_grant_is_for_first_party_clients_only(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    app.auth
+        .create_client(NewClient {
+            id: "partner-app".into(),
+            name: "Partner".into(),
+            confidential: false,
+            redirect_uris: vec!["https://partner.example/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: vec!["api".into()],
+            first_party: false,
+        })
+        .await
+        .unwrap();
+    let response = app
+        .token(&[
+            ("grant_type", "password"),
+            ("client_id", "partner-app"),
+            ("username", "ann@example.org"),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(
+        oauth_error(response).await,
+        (StatusCode::BAD_REQUEST, "unauthorized_client".into())
+    );
+
+    let unknown_grant = app
+        .token(&[("grant_type", "magic"), ("client_id", "vigor-web")])
+        .await;
+    assert_eq!(
+        oauth_error(unknown_grant).await,
+        (StatusCode::BAD_REQUEST, "unsupported_grant_type".into())
+    );
+    let no_client = app.token(&[("grant_type", "password")]).await;
+    assert_eq!(
+        oauth_error(no_client).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    let repeated = app
+        .token(&[
+            ("grant_type", "password"),
+            ("grant_type", "password"),
+            ("client_id", "vigor-web"),
+        ])
+        .await;
+    assert_eq!(
+        oauth_error(repeated).await,
+        (StatusCode::BAD_REQUEST, "invalid_request".into())
+    );
+}
+
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let first = app.password_login("ann@example.org").await;
+    let r1 = first["refresh_token"].as_str().unwrap().to_owned();
+
+    let response = app.refresh(&r1).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second: Value = response.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(r1, r2, "every use rotates the refresh token");
+    let claims = app.verify(second["access_token"].as_str().unwrap()).await;
+    let first_claims = app.verify(first["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims.sid, first_claims.sid, "the session carries on");
+
+    let third: Value = app.refresh(&r2).await.json().await.unwrap();
+    let r3 = third["refresh_token"].as_str().unwrap().to_owned();
+
+    // r1 was rotated: presenting it again is theft or a bug; the whole family dies.
+    assert_eq!(
+        oauth_error(app.refresh(&r1).await).await,
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
+    );
+    assert_eq!(
+        oauth_error(app.refresh(&r3).await).await,
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
+    );
+
+    // Another sign-in is another family and unaffected.
+    let other = app.password_login("ann@example.org").await;
+    assert_eq!(
+        app.refresh(other["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+async fn a_refresh_can_narrow_but_not_widen_the_scope(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let tokens = app.password_login("ann@example.org").await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let widened = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "vigor-web"),
+            ("refresh_token", refresh_token),
+            ("scope", "api admin"),
+        ])
+        .await;
+    assert_eq!(
+        oauth_error(widened).await,
+        (StatusCode::BAD_REQUEST, "invalid_scope".into())
+    );
+    // The refused request did not spend the token.
+    assert_eq!(app.refresh(refresh_token).await.status(), StatusCode::OK);
+}
+
+async fn roles_changed_since_sign_in_reach_the_next_access_token(app: TestApp) {
+    let user = app.new_user("ann@example.org").await;
+    let tokens = app.password_login("ann@example.org").await;
+    let id = vigor_common::Id::from_i64(user.parse().unwrap());
+    assert!(app
+        .auth
+        .set_roles(id, &["user".into(), "coach".into()])
+        .await
+        .unwrap());
+    let refreshed: Value = app
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let claims = app
+        .verify(refreshed["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(claims.roles, vec!["user".to_owned(), "coach".to_owned()]);
+}
+
+async fn client_credentials_give_service_tokens_with_scopes(app: TestApp) {
+    let secret = app
+        .service_client("reporting", &["users:read", "training:read"])
+        .await;
+    let response = app
+        .token_basic(
+            "reporting",
+            &secret,
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "users:read"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert_eq!(body["scope"], "users:read");
+    let claims = app.verify(body["access_token"].as_str().unwrap()).await;
+    assert_eq!(claims.sub, "reporting");
+    assert_eq!(claims.client_id, "reporting");
+    assert!(claims.roles.is_empty());
+    assert!(claims.user_id().is_none());
+
+    // client_secret_post works too, and without a scope the client gets all of its own.
+    let response = app
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "reporting"),
+            ("client_secret", &secret),
+        ])
+        .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["scope"], "users:read training:read");
+
+    let wrong = app
+        .token_basic(
+            "reporting",
+            "not-the-secret",
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(wrong.headers()["www-authenticate"], "Basic realm=\"vigor\"");
+    assert_eq!(
+        oauth_error(wrong).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    let too_wide = app
+        .token_basic(
+            "reporting",
+            &secret,
+            &[("grant_type", "client_credentials"), ("scope", "admin")],
+        )
+        .await;
+    assert_eq!(
+        oauth_error(too_wide).await,
+        (StatusCode::BAD_REQUEST, "invalid_scope".into())
+    );
+    let public = app
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "vigor-web"),
+        ])
+        .await;
+    assert_eq!(
+        oauth_error(public).await,
+        (StatusCode::BAD_REQUEST, "unauthorized_client".into())
+    );
+}
+
+async fn revocation_ends_the_session(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let tokens = app.password_login("ann@example.org").await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let response = app.revoke(refresh_token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        oauth_error(app.refresh(refresh_token).await).await.1,
+        "invalid_grant"
+    );
+    // Unknown tokens are fine (RFC 7009 §2.2).
+    assert_eq!(app.revoke("no-such-token").await.status(), StatusCode::OK);
+
+    // Revoking an access token ends its session too.
+    let tokens = app.password_login("ann@example.org").await;
+    assert_eq!(
+        app.revoke(tokens["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        oauth_error(app.refresh(tokens["refresh_token"].as_str().unwrap()).await)
+            .await
+            .1,
+        "invalid_grant"
+    );
+
+    // A client cannot revoke another client's tokens.
+    let tokens = app.password_login("ann@example.org").await;
+    let secret = app.service_client("reporting", &["users:read"]).await;
+    let response = app
+        .http
+        .post(app.url("/v1/oauth/revoke"))
+        .basic_auth("reporting", Some(&secret))
+        .form(&[("token", tokens["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        app.refresh(tokens["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+async fn introspection_reports_what_a_token_grants(app: TestApp) {
+    let user = app.new_user("ann@example.org").await;
+    let secret = app.service_client("api-gateway", &["introspect"]).await;
+    let client = ("api-gateway", secret.as_str());
+    let tokens = app.password_login("ann@example.org").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    let body: Value = app.introspect(client, access).await.json().await.unwrap();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["sub"], user.as_str());
+    assert_eq!(body["client_id"], "vigor-web");
+    assert_eq!(body["scope"], "api");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["iss"], app.base.as_str());
+    let body: Value = app.introspect(client, refresh).await.json().await.unwrap();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["token_type"], "refresh_token");
+    assert_eq!(body["sub"], user.as_str());
+
+    for garbage in ["garbage", "a.b.c"] {
+        let body: Value = app.introspect(client, garbage).await.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"active": false}));
+    }
+    // After revocation both tokens are inactive (the access token's session ended).
+    app.revoke(refresh).await;
+    for token in [access, refresh] {
+        let body: Value = app.introspect(client, token).await.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"active": false}));
+    }
+
+    // Only authenticated confidential clients may introspect.
+    let public = app
+        .http
+        .post(app.url("/v1/oauth/introspect"))
+        .form(&[("client_id", "vigor-web"), ("token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        oauth_error(public).await,
+        (StatusCode::UNAUTHORIZED, "invalid_client".into())
+    );
+    let wrong = app.introspect(("api-gateway", "wrong"), access).await;
+    assert_eq!(oauth_error(wrong).await.1, "invalid_client");
+}
+
+async fn logout_revokes_the_callers_session(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let tokens = app.password_login("ann@example.org").await;
+    let other = app.password_login("ann@example.org").await;
+    let response = app
+        .http
+        .post(app.url("/v1/auth/logout"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        oauth_error(app.refresh(tokens["refresh_token"].as_str().unwrap()).await)
+            .await
+            .1,
+        "invalid_grant"
+    );
+    // Only that session: the other sign-in goes on.
+    assert_eq!(
+        app.refresh(other["refresh_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let anonymous = app
+        .http
+        .post(app.url("/v1/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    assert_eq!(
+        anonymous.headers()["content-type"],
+        "application/problem+json"
+    );
+}
+
+async fn rotated_keys_keep_old_tokens_valid(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let verifier = app.remote_verifier();
+    let before = app.password_login("ann@example.org").await;
+    let old = verifier
+        .verify(before["access_token"].as_str().unwrap())
+        .await
+        .unwrap();
+
+    let new_kid = app.auth.rotate_keys().await.unwrap();
+    let after = app.password_login("ann@example.org").await;
+    let after_token = after["access_token"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(after_token).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(new_kid.as_str()));
+    assert_eq!(format!("{:?}", header.alg), "EdDSA");
+
+    // The verifier has never seen the new kid: it re-reads the JWKS and accepts it,
+    // and tokens signed by the old key still verify.
+    assert!(verifier.verify(after_token).await.is_ok());
+    assert_eq!(
+        verifier
+            .verify(before["access_token"].as_str().unwrap())
+            .await
+            .unwrap(),
+        old
+    );
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+
+    // The keys live in the database: another instance on it (a restart, another
+    // node) publishes the same two.
+    let kids: Vec<String> = app
+        .auth
+        .key_ring()
+        .published()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids.len(), 2);
+    assert_eq!(kids[0], new_kid);
+    assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
+}
+
+async fn forged_tokens_are_refused_by_the_remote_verifier(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let tokens = app.password_login("ann@example.org").await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let verifier = app.remote_verifier();
+    let mut parts: Vec<&str> = token.split('.').collect();
+    let forged_payload = base64_url(&serde_json::json!({"sub": "1", "roles": ["admin"]}));
+    parts[1] = &forged_payload;
+    assert_eq!(
+        verifier.verify(&parts.join(".")).await.unwrap_err(),
+        VerifyError::BadSignature
+    );
+}
+
+fn base64_url(value: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+async fn failed_sign_ins_are_limited_per_account(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let attempt = |password: &'static str, email: &'static str| {
+        let app = &app;
+        async move {
+            app.token(&[
+                ("grant_type", "password"),
+                ("client_id", "vigor-web"),
+                ("username", email),
+                ("password", password),
+            ])
+            .await
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            attempt("wrong-password-1", "ann@example.org")
+                .await
+                .status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    // Locked: even the right password is refused for the rest of the window.
+    let locked = attempt(PASSWORD, "ann@example.org").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = locked.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    // An email without an account locks the same way, so locking reveals nothing.
+    for _ in 0..5 {
+        attempt("wrong-password-1", "nobody@example.org").await;
+    }
+    assert_eq!(
+        attempt(PASSWORD, "nobody@example.org").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_client_address() {
+    let app = TestApp::spawn_with(common::Backend::Sqlite, |config| {
+        config.auth.max_failed_logins_per_address = 3;
+    })
+    .await
+    .unwrap();
+    app.new_user("ann@example.org").await;
+    // Three guesses at three different accounts from one address…
+    for email in ["a@example.org", "b@example.org", "c@example.org"] {
+        let response = app
+            .token(&[
+                ("grant_type", "password"),
+                ("client_id", "vigor-web"),
+                ("username", email),
+                ("password", "guess-guess-1"),
+            ])
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    // …and the address is refused, whatever account it tries next.
+    let response = app
+        .token(&[
+            ("grant_type", "password"),
+            ("client_id", "vigor-web"),
+            ("username", "ann@example.org"),
+            ("password", PASSWORD),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+on_both_backends!(
+    the_password_grant_issues_verifiable_tokens,
+    wrong_passwords_and_unknown_emails_get_the_same_answer,
+    the_password_grant_is_for_first_party_clients_only,
+    refresh_tokens_rotate_and_a_reused_one_revokes_the_family,
+    a_refresh_can_narrow_but_not_widen_the_scope,
+    roles_changed_since_sign_in_reach_the_next_access_token,
+    client_credentials_give_service_tokens_with_scopes,
+    revocation_ends_the_session,
+    introspection_reports_what_a_token_grants,
+    logout_revokes_the_callers_session,
+    rotated_keys_keep_old_tokens_valid,
+    forged_tokens_are_refused_by_the_remote_verifier,
+    failed_sign_ins_are_limited_per_account,
+);

@@ -1,0 +1,317 @@
+//! Wiring: from a [`Config`] to running targets.
+//!
+//! This is the one place that chooses implementations — SQLite or PostgreSQL per
+//! service, the in-process or Redis bus and broker, the memory or Redis rate
+//! limiter — and decides, per service, whether this process runs it (its router is
+//! mounted) or only reaches it (the gateway proxies to its URL).
+//!
+//! Shutdown order on SIGTERM/SIGINT: stop accepting and let in-flight requests finish
+//! within `http.shutdown_grace_secs` (the server), then cancel background tasks and
+//! wait for them, then close the database pools.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use vigor_common::auth::{JwksUrl, KeySource, Verifier, VerifierConfig};
+use vigor_common::broker::memory::MemoryBroker;
+use vigor_common::broker::redis::RedisBroker;
+use vigor_common::broker::Broker;
+use vigor_common::bus::memory::MemoryBus;
+use vigor_common::bus::redis::RedisBus;
+use vigor_common::bus::EventBus;
+use vigor_common::config::{Config, ServiceName, Target};
+use vigor_common::db::{redact, Database};
+use vigor_common::service::{ReadinessCheck, ServiceContext, ServiceSpec};
+use vigor_common::{telemetry, IdGenerator};
+use vigor_gateway::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
+use vigor_gateway::{GatewayParts, Mount};
+
+/// The key prefix of everything Vigor keeps in Redis.
+const REDIS_PREFIX: &str = "vigor:";
+
+/// Every service, in start-up order.
+pub fn specs() -> Vec<ServiceSpec> {
+    vec![
+        vigor_auth::spec(),
+        vigor_users::spec(),
+        vigor_training::spec(),
+        vigor_social::spec(),
+        vigor_gamification::spec(),
+        vigor_leaderboards::spec(),
+    ]
+}
+
+/// `vigor migrate`: applies every SQL service's migrations.
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    telemetry::init_logging(&config.log);
+    for spec in specs().into_iter().filter(|s| s.sql) {
+        let url = config.database_url(spec.name);
+        let db = Database::connect(&url).await?;
+        db.migrate(spec.migrations)
+            .await
+            .with_context(|| format!("{} database {}", spec.name, redact(&url)))?;
+        db.close().await;
+        println!("{}: migrations applied", spec.name);
+    }
+    Ok(())
+}
+
+/// `vigor serve`: runs the configured target until SIGTERM or SIGINT.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    telemetry::init_logging(&config.log);
+    let config = Arc::new(config);
+    vigor_gateway::metrics::describe(&config.target.to_string());
+    let shutdown = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    let ids = Arc::new(IdGenerator::new(config.node_id)?);
+
+    let mut checks: Vec<(String, ReadinessCheck)> = Vec::new();
+    let (bus, broker) = messaging(&config).await?;
+    {
+        let bus = bus.clone();
+        checks.push((
+            "bus".to_owned(),
+            check(move || {
+                let bus = bus.clone();
+                async move { Ok(bus.ping().await?) }
+            }),
+        ));
+        let broker = broker.clone();
+        checks.push((
+            "broker".to_owned(),
+            check(move || {
+                let broker = broker.clone();
+                async move { Ok(broker.ping().await?) }
+            }),
+        ));
+    }
+
+    let mut mounts = Vec::new();
+    let mut docs = Vec::new();
+    let mut databases = Vec::new();
+    let mut auth_db = None;
+    for spec in specs() {
+        if config.target.runs(spec.name) {
+            let db = if spec.sql {
+                let db = open_database(&config, &spec).await?;
+                let pinged = db.clone();
+                checks.push((
+                    format!("{} database", spec.name),
+                    check(move || {
+                        let db = pinged.clone();
+                        async move { db.ping().await }
+                    }),
+                ));
+                databases.push(db.clone());
+                if spec.name == ServiceName::Auth {
+                    auth_db = Some(db.clone());
+                }
+                Some(db)
+            } else {
+                None
+            };
+            let context = ServiceContext {
+                config: config.clone(),
+                db,
+                bus: bus.clone(),
+                broker: broker.clone(),
+                ids: ids.clone(),
+                shutdown: shutdown.clone(),
+                tasks: tasks.clone(),
+            };
+            let running = (spec.build)(context)
+                .await
+                .with_context(|| format!("starting the {} service", spec.name))?;
+            mounts.push(Mount::Local(running.router));
+            checks.extend(running.checks);
+            docs.push((spec.openapi)());
+        } else if config.target == Target::Gateway {
+            let url = config
+                .service_url(spec.name)
+                .context("configuration validation guarantees every service URL")?;
+            mounts.push(Mount::Proxy {
+                service: spec.name,
+                prefixes: spec.prefixes,
+                url: url.to_owned(),
+            });
+            docs.push((spec.openapi)());
+        }
+    }
+
+    let edge = matches!(config.target, Target::All | Target::Gateway);
+    let rate_limiter = if edge && config.rate_limit.enabled {
+        Some(rate_limiter(&config, &shutdown, &tasks, &mut checks).await?)
+    } else {
+        None
+    };
+
+    // Tokens are checked locally: against the auth database's keys where this
+    // process runs auth, else against the JWKS published by the auth target.
+    let keys: Arc<dyn KeySource> = match auth_db {
+        Some(db) => vigor_auth::key_source(db),
+        None => {
+            let url = config
+                .auth_jwks_url()
+                .context("configuration validation guarantees a JWKS URL")?;
+            Arc::new(JwksUrl::new(url)?)
+        }
+    };
+    let verifier = Arc::new(Verifier::new(VerifierConfig::from_config(&config), keys));
+
+    let app = vigor_gateway::build(GatewayParts {
+        config: config.clone(),
+        mounts,
+        checks,
+        openapi: vigor_gateway::docs::merged(docs),
+        rate_limiter,
+        edge,
+        verifier,
+    })?;
+
+    let tls = tls(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(
+        target_name = %config.target,
+        address = %listener.local_addr()?,
+        tls = tls.is_some(),
+        version = env!("CARGO_PKG_VERSION"),
+        "vigor is serving"
+    );
+
+    tasks.spawn(stop_on_signal(shutdown.clone()));
+    let served = vigor_gateway::server::serve(
+        listener,
+        app,
+        tls,
+        shutdown.clone(),
+        config.shutdown_grace(),
+    )
+    .await;
+    shutdown.cancel();
+    tasks.close();
+    if tokio::time::timeout(Duration::from_secs(5), tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background tasks did not stop within 5s");
+    }
+    for db in databases {
+        db.close().await;
+    }
+    tracing::info!("stopped");
+    served
+}
+
+async fn open_database(config: &Config, spec: &ServiceSpec) -> anyhow::Result<Database> {
+    let url = config.database_url(spec.name);
+    let db = Database::connect(&url)
+        .await
+        .with_context(|| format!("{} database", spec.name))?;
+    if config.migrate_on_start {
+        db.migrate(spec.migrations)
+            .await
+            .with_context(|| format!("{} database {}", spec.name, redact(&url)))?;
+    }
+    Ok(db)
+}
+
+async fn messaging(config: &Config) -> anyhow::Result<(Arc<dyn EventBus>, Arc<dyn Broker>)> {
+    match &config.redis.url {
+        Some(url) => {
+            let bus = RedisBus::connect(url, REDIS_PREFIX)
+                .await
+                .context("event bus on Redis")?;
+            let broker = RedisBroker::connect(url, REDIS_PREFIX)
+                .await
+                .context("broker on Redis")?;
+            Ok((Arc::new(bus), Arc::new(broker)))
+        }
+        None => {
+            if config.target != Target::All {
+                tracing::warn!(
+                    "redis.url is not set: events and live pushes stay inside this process, \
+                     so other targets will not see them"
+                );
+            }
+            Ok((Arc::new(MemoryBus::new()), Arc::new(MemoryBroker::new())))
+        }
+    }
+}
+
+async fn rate_limiter(
+    config: &Config,
+    shutdown: &CancellationToken,
+    tasks: &TaskTracker,
+    checks: &mut Vec<(String, ReadinessCheck)>,
+) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    let limits = &config.rate_limit;
+    match &config.redis.url {
+        Some(url) => {
+            let limiter =
+                RedisRateLimiter::connect(url, REDIS_PREFIX, limits.per_second, limits.burst)
+                    .await
+                    .context("rate limiter on Redis")?;
+            let limiter = Arc::new(limiter);
+            let pinged = limiter.clone();
+            checks.push((
+                "rate limiter".to_owned(),
+                check(move || {
+                    let limiter = pinged.clone();
+                    async move { limiter.ping().await }
+                }),
+            ));
+            Ok(limiter)
+        }
+        None => Ok(Arc::new(MemoryRateLimiter::new(
+            limits.per_second,
+            limits.burst,
+            shutdown.clone(),
+            tasks,
+        ))),
+    }
+}
+
+fn tls(config: &Config) -> anyhow::Result<Option<Arc<rustls::ServerConfig>>> {
+    if let (Some(cert), Some(key)) = (&config.tls.cert, &config.tls.key) {
+        return Ok(Some(vigor_gateway::tls::load(cert, key)?));
+    }
+    if config.tls.self_signed {
+        let (server, _pem) = vigor_gateway::tls::self_signed(&[])?;
+        tracing::warn!("serving HTTPS with a self-signed certificate: for development only");
+        return Ok(Some(server));
+    }
+    Ok(None)
+}
+
+fn check<F, Fut>(f: F) -> ReadinessCheck
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    Arc::new(move || Box::pin(f()))
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = shutdown.cancelled() => {}
+    }
+    shutdown.cancel();
+}

@@ -1,0 +1,188 @@
+//! Starting real `vigor` processes for black-box tests.
+//!
+//! Each process listens on `127.0.0.1:0` and logs JSON; the helper reads its stderr
+//! until the "vigor is serving" line and takes the bound address from it, so tests
+//! never race for ports. Dropping a [`Vigor`] kills the process.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running `vigor` process.
+pub struct Vigor {
+    child: Child,
+    /// `http://127.0.0.1:PORT` (or https).
+    pub url: String,
+    /// Every log line so far is forwarded here by a reader thread.
+    logs: mpsc::Receiver<String>,
+    _data: Option<tempfile::TempDir>,
+}
+
+/// The `vigor` binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_vigor")
+}
+
+/// `vigor` with a clean environment (no stray `VIGOR_*` from the caller).
+pub fn command() -> Command {
+    let mut command = Command::new(binary());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("VIGOR_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+impl Vigor {
+    /// Starts `vigor serve` with a fresh data dir, `args` and `env`, and waits until
+    /// it serves.
+    pub fn serve(args: &[&str], env: &[(&str, &str)]) -> Vigor {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut vigor = Vigor::serve_in(data.path(), args, env);
+        vigor._data = Some(data);
+        vigor
+    }
+
+    /// Starts `vigor serve` on the data dir `data` (kept by the caller).
+    pub fn serve_in(data: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Vigor {
+        let mut command = command();
+        command
+            .arg("serve")
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--data-dir",
+            ])
+            .arg(data)
+            .args(args)
+            .envs(env.iter().copied());
+        Vigor::start(command, None)
+    }
+
+    fn start(mut command: Command, data: Option<tempfile::TempDir>) -> Vigor {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("vigor starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut seen = Vec::new();
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(remaining) {
+                Ok(line) => {
+                    if let Ok(json) = serde_json::from_str::<serde_json::Value>(&line) {
+                        if json["message"] == "vigor is serving" {
+                            let address = json["address"].as_str().expect("address field");
+                            let scheme = if json["tls"] == true { "https" } else { "http" };
+                            return Vigor {
+                                child,
+                                url: format!("{scheme}://{address}"),
+                                logs: rx,
+                                _data: data,
+                            };
+                        }
+                    }
+                    seen.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("vigor did not start; it said:\n{}", seen.join("\n"));
+                }
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit, at most `limit`.
+    pub fn terminate(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// Log lines received so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.try_iter().collect()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Vigor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Signs a new user up through `base` and returns an access token from the
+/// password grant of the built-in `vigor-web` client.
+pub async fn sign_up_and_get_token(base: &str, email: &str) -> String {
+    let client = http();
+    let password = "correct horse battery staple";
+    let signup = client
+        .post(format!("{base}/v1/auth/signup"))
+        .json(&serde_json::json!({"email": email, "password": password, "display_name": "Test Athlete"}))
+        .send()
+        .await
+        .expect("signup answers");
+    assert_eq!(
+        signup.status(),
+        201,
+        "{}",
+        signup.text().await.unwrap_or_default()
+    );
+    let token: serde_json::Value = client
+        .post(format!("{base}/v1/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "vigor-web"),
+            ("username", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("token endpoint answers")
+        .json()
+        .await
+        .expect("a JSON token response");
+    token["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access_token in {token}"))
+        .to_owned()
+}
+
+/// A plain HTTP client for the tests (no proxy from the environment).
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}

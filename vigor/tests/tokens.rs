@@ -1,0 +1,190 @@
+//! Access tokens checked at the edge: a token that does not verify is refused by
+//! the gateway itself, whatever route it is sent to.
+
+mod support;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use support::{http, sign_up_and_get_token, Vigor};
+
+const ISSUER: &str = "http://vigor.test";
+
+async fn status_with(base: &str, token: &str) -> (u16, String) {
+    let response = http()
+        .get(format!("{base}/v1/openapi.json"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (response.status().as_u16(), challenge)
+}
+
+fn parts(token: &str) -> Vec<String> {
+    token.split('.').map(str::to_owned).collect()
+}
+
+fn decode(part: &str) -> serde_json::Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn encode(value: &serde_json::Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+#[tokio::test]
+async fn the_gateway_refuses_forged_tokens() {
+    let vigor = Vigor::serve(&[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
+    let token = sign_up_and_get_token(&vigor.url, "forger@example.org").await;
+    assert_eq!(status_with(&vigor.url, &token).await.0, 200);
+
+    // A payload changed after signing: the signature no longer matches.
+    let p = parts(&token);
+    let mut claims = decode(&p[1]);
+    claims["roles"] = serde_json::json!(["admin"]);
+    let tampered = format!("{}.{}.{}", p[0], encode(&claims), p[2]);
+    let (status, challenge) = status_with(&vigor.url, &tampered).await;
+    assert_eq!(status, 401);
+    assert!(
+        challenge.contains("invalid_token") && challenge.contains("signature"),
+        "{challenge}"
+    );
+
+    // `alg: none` with no signature.
+    let mut header = decode(&p[0]);
+    header["alg"] = serde_json::json!("none");
+    let unsigned = format!("{}.{}.", encode(&header), p[1]);
+    let (status, challenge) = status_with(&vigor.url, &unsigned).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("algorithm"), "{challenge}");
+
+    // Not a JWT at all.
+    assert_eq!(status_with(&vigor.url, "not-a-token").await.0, 401);
+
+    // Without a token, public routes still answer.
+    let response = http()
+        .get(format!("{}/v1/openapi.json", vigor.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_token_for_another_audience_is_refused() {
+    // Same keys (same data dir), but a deployment that expects another audience.
+    let data = tempfile::tempdir().unwrap();
+    let first = Vigor::serve_in(data.path(), &[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
+    let token = sign_up_and_get_token(&first.url, "audience@example.org").await;
+    assert_eq!(status_with(&first.url, &token).await.0, 200);
+    drop(first);
+
+    let other = Vigor::serve_in(
+        data.path(),
+        &[],
+        &[
+            ("VIGOR_AUTH_ISSUER", ISSUER),
+            ("VIGOR_AUTH_AUDIENCE", "someone-else"),
+        ],
+    );
+    let (status, challenge) = status_with(&other.url, &token).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("audience"), "{challenge}");
+
+    let elsewhere = Vigor::serve_in(
+        data.path(),
+        &[],
+        &[("VIGOR_AUTH_ISSUER", "http://elsewhere.test")],
+    );
+    let (status, challenge) = status_with(&elsewhere.url, &token).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("issued by someone else"), "{challenge}");
+}
+
+#[tokio::test]
+async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
+    let data = tempfile::tempdir().unwrap();
+    let admin = |args: &[&str]| {
+        let output = support::command()
+            .arg("admin")
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let created = admin(&[
+        "clients",
+        "create",
+        "reporting",
+        "--name",
+        "Reporting job",
+        "--confidential",
+        "--grant",
+        "client_credentials",
+        "--scope",
+        "reports.read",
+    ]);
+    let secret = created
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret="))
+        .expect("the secret is printed once")
+        .to_owned();
+    assert!(admin(&["clients", "list"]).contains("reporting"));
+
+    let vigor = Vigor::serve_in(data.path(), &[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
+    let grant = |secret: String| {
+        let url = vigor.url.clone();
+        async move {
+            http()
+                .post(format!("{url}/v1/oauth/token"))
+                .basic_auth("reporting", Some(secret))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "reports.read"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let response = grant(secret.clone()).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(status_with(&vigor.url, &token).await.0, 200);
+
+    let wrong = grant("not-the-secret".to_owned()).await;
+    assert_eq!(wrong.status(), 401);
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+
+    // Rotating keys keeps the token issued before valid.
+    let rotated = admin(&["rotate-keys"]);
+    assert!(rotated.contains("new signing key"), "{rotated}");
+    drop(vigor);
+    let vigor = Vigor::serve_in(data.path(), &[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
+    assert_eq!(status_with(&vigor.url, &token).await.0, 200);
+    let jwks: serde_json::Value = http()
+        .get(format!("{}/.well-known/jwks.json", vigor.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{jwks}");
+
+    admin(&["clients", "delete", "reporting"]);
+    assert!(!admin(&["clients", "list"]).contains("reporting"));
+}
