@@ -206,11 +206,22 @@ pub struct RateLimitConfig {
 }
 
 /// Redis.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
     /// `redis://host:port/db`; when set, the bus, broker and rate limits use it.
     pub url: Option<String>,
+    /// Prefix of every key and channel name, so deployments can share a Redis.
+    pub prefix: String,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: None,
+            prefix: "vigor:".to_owned(),
+        }
+    }
 }
 
 /// The gateway's proxy.
@@ -682,6 +693,7 @@ pub const KEYS: &[Key] = &[
     key("rate_limit.per_second", Kind::Int, "50", "Sustained requests per second per client."),
     key("rate_limit.burst", Kind::Int, "100", "Requests a client may burst above the sustained rate."),
     key("redis.url", Kind::Str, "", "Redis URL; when set, the event bus, broker and rate limits use it."),
+    key("redis.prefix", Kind::Str, "vigor:", "Prefix of every Redis key and channel, so deployments can share one Redis."),
     key("proxy.timeout_secs", Kind::Int, "30", "Gateway target: how long a service may take to answer before a 504."),
     key("proxy.connect_timeout_secs", Kind::Int, "3", "Gateway target: how long to wait for a connection to a service before a 502."),
     key("auth.database_url", Kind::Str, "sqlite: <data_dir>/auth.db", "Auth database: postgres://… or sqlite://…"),

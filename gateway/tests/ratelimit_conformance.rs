@@ -180,12 +180,16 @@ async fn redis_failures_are_errors() {
     let prefix = format!("{}:", testkit::unique_name("vigor_test_ratelimit"));
     let limiter = RedisRateLimiter::connect(&url, &prefix, 1, 1).await.unwrap();
     limiter.ping().await.unwrap();
-    limiter.close().await;
+    eprintln!("pinged");
+    tokio::time::timeout(Duration::from_secs(3), limiter.close()).await.expect("close returns");
+    eprintln!("closed");
     let started = Instant::now();
     let error = limiter.check("client", 1).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(error.to_string().contains("redis"), "{error}");
+    eprintln!("checked");
     assert!(limiter.ping().await.is_err());
+    eprintln!("pinged again");
 
     assert!(RedisRateLimiter::connect("redis://127.0.0.1:1", "x:", 1, 1).await.is_err());
 }

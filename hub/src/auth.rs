@@ -14,6 +14,9 @@ use vigor_common::Id;
 
 use crate::protocol::ErrorCode;
 
+/// A bound on token expiry times, far beyond any real token (about 100 years).
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// The user a session acts for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -81,11 +84,15 @@ impl Authenticator for Verifier {
         })?;
         let caller = Caller::from_claims(&claims)
             .ok_or_else(|| AuthError::Invalid("a client-credentials token has no user".into()))?;
+        // A far-future `exp` saturates instead of overflowing the clock type.
         let expires_at = u64::try_from(caller.expires_at).unwrap_or(0);
+        let expires_at = UNIX_EPOCH
+            .checked_add(Duration::from_secs(expires_at))
+            .unwrap_or(UNIX_EPOCH + MAX_TOKEN_LIFETIME);
         Ok(Principal {
             user_id: caller.user_id,
             roles: caller.roles,
-            expires_at: UNIX_EPOCH + Duration::from_secs(expires_at),
+            expires_at,
         })
     }
 }

@@ -127,7 +127,12 @@ impl Rules {
             .cloned()
     }
 
-    async fn owned(&self, kind: RuleKind, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError> {
+    async fn owned(
+        &self,
+        kind: RuleKind,
+        principal: &Principal,
+        channel: &Channel,
+    ) -> Result<Access, AuthzError> {
         // The lock is released before the rule runs: it may call another service.
         match self.rule(kind) {
             Some(rule) => rule.access(principal, channel).await,
@@ -152,7 +157,11 @@ impl ChannelAuthorizer for Rules {
                     _ => RuleKind::Community,
                 };
                 let access = self.owned(kind, principal, &inner).await?;
-                Ok(if access.subscribe { Access::READ } else { Access::DENY })
+                Ok(if access.subscribe {
+                    Access::READ
+                } else {
+                    Access::DENY
+                })
             }
         }
     }
@@ -168,7 +177,11 @@ pub struct CachedAuthorizer {
 
 impl CachedAuthorizer {
     /// Caches at most `capacity` grants of `inner` for `ttl` each.
-    pub fn new(inner: Arc<dyn ChannelAuthorizer>, ttl: Duration, capacity: usize) -> CachedAuthorizer {
+    pub fn new(
+        inner: Arc<dyn ChannelAuthorizer>,
+        ttl: Duration,
+        capacity: usize,
+    ) -> CachedAuthorizer {
         CachedAuthorizer {
             inner,
             ttl,
@@ -244,7 +257,11 @@ mod tests {
 
     #[async_trait]
     impl ChannelRule for ChatMembers {
-        async fn access(&self, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError> {
+        async fn access(
+            &self,
+            principal: &Principal,
+            channel: &Channel,
+        ) -> Result<Access, AuthzError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let member = channel.name() == "chat:1" && [1, 2].contains(&principal.user_id.as_i64());
             Ok(if member { Access::MEMBER } else { Access::DENY })
@@ -259,25 +276,73 @@ mod tests {
     async fn built_in_rules_and_deny_by_default() {
         let rules = Rules::new();
         let alice = principal(1);
-        assert_eq!(rules.access(&alice, &channel("user:1")).await.unwrap(), Access::READ);
-        assert_eq!(rules.access(&alice, &channel("user:2")).await.unwrap(), Access::DENY);
-        assert_eq!(rules.access(&alice, &channel("leaderboard:xp:weekly")).await.unwrap(), Access::READ);
-        assert_eq!(rules.access(&alice, &channel("chat:1")).await.unwrap(), Access::DENY);
-        assert_eq!(rules.access(&alice, &channel("community:1")).await.unwrap(), Access::DENY);
-        assert_eq!(rules.access(&alice, &channel("presence:chat:1")).await.unwrap(), Access::DENY);
+        assert_eq!(
+            rules.access(&alice, &channel("user:1")).await.unwrap(),
+            Access::READ
+        );
+        assert_eq!(
+            rules.access(&alice, &channel("user:2")).await.unwrap(),
+            Access::DENY
+        );
+        assert_eq!(
+            rules
+                .access(&alice, &channel("leaderboard:xp:weekly"))
+                .await
+                .unwrap(),
+            Access::READ
+        );
+        assert_eq!(
+            rules.access(&alice, &channel("chat:1")).await.unwrap(),
+            Access::DENY
+        );
+        assert_eq!(
+            rules.access(&alice, &channel("community:1")).await.unwrap(),
+            Access::DENY
+        );
+        assert_eq!(
+            rules
+                .access(&alice, &channel("presence:chat:1"))
+                .await
+                .unwrap(),
+            Access::DENY
+        );
     }
 
     #[tokio::test]
     async fn registered_rules_decide_their_channels_and_presence() {
         let rules = Rules::new();
         rules.register(RuleKind::Chat, Arc::new(ChatMembers::default()));
-        assert_eq!(rules.access(&principal(2), &channel("chat:1")).await.unwrap(), Access::MEMBER);
-        assert_eq!(rules.access(&principal(3), &channel("chat:1")).await.unwrap(), Access::DENY);
+        assert_eq!(
+            rules
+                .access(&principal(2), &channel("chat:1"))
+                .await
+                .unwrap(),
+            Access::MEMBER
+        );
+        assert_eq!(
+            rules
+                .access(&principal(3), &channel("chat:1"))
+                .await
+                .unwrap(),
+            Access::DENY
+        );
         let presence = Channel::presence(PresenceScope::Chat(Id::from_i64(1)));
-        assert_eq!(rules.access(&principal(2), &presence).await.unwrap(), Access::READ);
-        assert_eq!(rules.access(&principal(3), &presence).await.unwrap(), Access::DENY);
+        assert_eq!(
+            rules.access(&principal(2), &presence).await.unwrap(),
+            Access::READ
+        );
+        assert_eq!(
+            rules.access(&principal(3), &presence).await.unwrap(),
+            Access::DENY
+        );
         // Communities still have no rule.
-        assert_eq!(rules.access(&principal(2), &channel("community:1")).await.unwrap(), Access::DENY);
+        assert_eq!(
+            rules
+                .access(&principal(2), &channel("community:1"))
+                .await
+                .unwrap(),
+            Access::DENY
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -288,11 +353,17 @@ mod tests {
         let cached = CachedAuthorizer::new(Arc::new(rules), Duration::from_secs(10), 100);
         let chat = channel("chat:1");
         for _ in 0..3 {
-            assert_eq!(cached.access(&principal(1), &chat).await.unwrap(), Access::MEMBER);
+            assert_eq!(
+                cached.access(&principal(1), &chat).await.unwrap(),
+                Access::MEMBER
+            );
         }
         assert_eq!(rule.calls.load(Ordering::SeqCst), 1);
         for _ in 0..3 {
-            assert_eq!(cached.access(&principal(3), &chat).await.unwrap(), Access::DENY);
+            assert_eq!(
+                cached.access(&principal(3), &chat).await.unwrap(),
+                Access::DENY
+            );
         }
         assert_eq!(rule.calls.load(Ordering::SeqCst), 4);
         tokio::time::advance(Duration::from_secs(11)).await;
@@ -304,7 +375,10 @@ mod tests {
     async fn the_cache_stays_bounded() {
         let cached = CachedAuthorizer::new(Arc::new(Rules::new()), Duration::from_secs(60), 10);
         for id in 1..=100 {
-            cached.access(&principal(id), &channel(&format!("user:{id}"))).await.unwrap();
+            cached
+                .access(&principal(id), &channel(&format!("user:{id}")))
+                .await
+                .unwrap();
             assert!(cached.len() <= 10);
         }
     }

@@ -195,14 +195,18 @@ impl FromStr for Channel {
                 }
             }
             "presence" => {
-                let (inner, id) = rest
-                    .split_once(':')
-                    .ok_or_else(|| invalid("expected `presence:chat:{id}` or `presence:community:{id}`"))?;
+                let (inner, id) = rest.split_once(':').ok_or_else(|| {
+                    invalid("expected `presence:chat:{id}` or `presence:community:{id}`")
+                })?;
                 let id = parse_id(id).map_err(invalid)?;
                 match inner {
                     "chat" => ChannelKind::Presence(PresenceScope::Chat(id)),
                     "community" => ChannelKind::Presence(PresenceScope::Community(id)),
-                    _ => return Err(invalid("presence is tracked for `chat:` and `community:` channels")),
+                    _ => {
+                        return Err(invalid(
+                            "presence is tracked for `chat:` and `community:` channels",
+                        ))
+                    }
                 }
             }
             _ => return Err(invalid("unknown channel kind")),
@@ -290,7 +294,10 @@ mod tests {
             "presence:chat",
             "presence:chat:01",
         ] {
-            assert!(name.parse::<Channel>().is_err(), "{name:?} should be refused");
+            assert!(
+                name.parse::<Channel>().is_err(),
+                "{name:?} should be refused"
+            );
         }
         let long = format!("leaderboard:{}:weekly", "a".repeat(MAX_SEGMENT_LEN + 1));
         assert!(long.parse::<Channel>().is_err());

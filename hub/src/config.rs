@@ -108,7 +108,10 @@ impl HubConfig {
             return invalid("auth_timeout_ms", "timeouts must be positive");
         }
         if self.idle_timeout_ms <= self.heartbeat_ms {
-            return invalid("idle_timeout_ms", "must be longer than heartbeat_ms, or pongs cannot keep a connection alive");
+            return invalid(
+                "idle_timeout_ms",
+                "must be longer than heartbeat_ms, or pongs cannot keep a connection alive",
+            );
         }
         if self.ring_capacity == 0 || self.ring_capacity > MAX_RING_CAPACITY {
             return invalid("ring_capacity", "must be between 1 and 4096");

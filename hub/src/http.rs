@@ -38,7 +38,8 @@ async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response 
         .map(|p| p.trim().to_owned())
         .collect();
     if !offered.is_empty() && !offered.iter().any(|p| p == SUBPROTOCOL) {
-        return Problem::bad_request(format!("offer the `{SUBPROTOCOL}` subprotocol")).into_response();
+        return Problem::bad_request(format!("offer the `{SUBPROTOCOL}` subprotocol"))
+            .into_response();
     }
     let bearer = offered
         .iter()

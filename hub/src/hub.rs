@@ -79,7 +79,12 @@ impl Publisher {
     }
 
     /// Publishes `event` with `data` (a JSON object) on `channel`; returns its seq.
-    pub async fn publish<T: Serialize + ?Sized>(&self, channel: &Channel, event: &str, data: &T) -> Result<u64, PublishError> {
+    pub async fn publish<T: Serialize + ?Sized>(
+        &self,
+        channel: &Channel,
+        event: &str,
+        data: &T,
+    ) -> Result<u64, PublishError> {
         let event = EventName::parse(event).map_err(PublishError::InvalidEvent)?;
         let data = serde_json::to_string(data)?;
         if !data.starts_with('{') {
@@ -89,12 +94,20 @@ impl Publisher {
     }
 
     /// Publishes an event whose data is already serialized (a JSON object).
-    pub(crate) async fn publish_json(&self, channel: &Channel, event: &EventName, data: &str) -> Result<u64, PublishError> {
+    pub(crate) async fn publish_json(
+        &self,
+        channel: &Channel,
+        event: &EventName,
+        data: &str,
+    ) -> Result<u64, PublishError> {
         if !channel.has_history() {
             return Err(PublishError::NoHistory(channel.clone()));
         }
         let suffix = protocol::event_suffix(event.as_str(), data);
-        let seq = self.history.append(channel.name(), Bytes::from(suffix.clone())).await?;
+        let seq = self
+            .history
+            .append(channel.name(), Bytes::from(suffix.clone()))
+            .await?;
         ::metrics::counter!(metrics::EVENTS_PUBLISHED).increment(1);
         self.broker
             .publish(channel.name(), wire::sequenced(seq, suffix.as_bytes()))
@@ -104,10 +117,18 @@ impl Publisher {
     }
 
     /// Publishes an ephemeral event (no seq, not kept); `origin` does not receive it.
-    pub(crate) async fn ephemeral(&self, channel: &Channel, event: &str, data: &str, origin: Option<Id>) -> Result<(), BrokerError> {
+    pub(crate) async fn ephemeral(
+        &self,
+        channel: &Channel,
+        event: &str,
+        data: &str,
+        origin: Option<Id>,
+    ) -> Result<(), BrokerError> {
         let frame = protocol::ephemeral_frame(channel, event, data);
         ::metrics::counter!(metrics::EVENTS_PUBLISHED).increment(1);
-        self.broker.publish(channel.name(), wire::ephemeral(origin, &frame)).await
+        self.broker
+            .publish(channel.name(), wire::ephemeral(origin, &frame))
+            .await
     }
 }
 
@@ -163,7 +184,11 @@ pub struct Hub {
 impl Hub {
     /// Starts a hub; it stops when `shutdown` is cancelled (or [`Hub::shutdown`]).
     /// Must be called inside a Tokio runtime (it starts its maintenance task).
-    pub fn new(config: HubConfig, parts: HubParts, shutdown: CancellationToken) -> Result<Arc<Hub>, InvalidHubConfig> {
+    pub fn new(
+        config: HubConfig,
+        parts: HubParts,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Hub>, InvalidHubConfig> {
         config.validate()?;
         metrics::describe();
         let tracker = TaskTracker::new();
@@ -174,7 +199,11 @@ impl Hub {
             shutdown.clone(),
         ));
         let hub = Arc::new(Hub {
-            authorizer: CachedAuthorizer::new(parts.authorizer, config.authz_cache_ttl(), config.authz_cache_capacity),
+            authorizer: CachedAuthorizer::new(
+                parts.authorizer,
+                config.authz_cache_ttl(),
+                config.authz_cache_capacity,
+            ),
             authenticator: parts.authenticator,
             presence: parts.presence,
             publisher: Publisher::new(parts.broker, parts.history.clone()),
@@ -185,7 +214,8 @@ impl Hub {
             tracker,
             config,
         });
-        hub.tracker.spawn(maintain(Arc::downgrade(&hub), hub.shutdown.clone()));
+        hub.tracker
+            .spawn(maintain(Arc::downgrade(&hub), hub.shutdown.clone()));
         Ok(hub)
     }
 
@@ -196,7 +226,12 @@ impl Hub {
 
     /// Publishes `event` with `data` (a JSON object) on `channel` to its
     /// subscribers on every node; returns the event's seq.
-    pub async fn publish<T: Serialize + ?Sized>(&self, channel: &Channel, event: &str, data: &T) -> Result<u64, PublishError> {
+    pub async fn publish<T: Serialize + ?Sized>(
+        &self,
+        channel: &Channel,
+        event: &str,
+        data: &T,
+    ) -> Result<u64, PublishError> {
         self.publisher.publish(channel, event, data).await
     }
 
@@ -218,7 +253,8 @@ impl Hub {
     /// Closes every session of `user` on this node with 4003 (e.g. the account was
     /// disabled or its tokens revoked); returns how many.
     pub fn disconnect_user(&self, user: Id) -> usize {
-        self.registry.close_user(user, close::FORBIDDEN, "disconnected by the server")
+        self.registry
+            .close_user(user, close::FORBIDDEN, "disconnected by the server")
     }
 
     /// Whether shutdown has begun (new connections are refused).
@@ -243,7 +279,10 @@ impl Hub {
     /// Records a session's presence in `channel` and announces a first join.
     pub(crate) async fn join_presence(&self, channel: &Channel, user: Id, session: Id) {
         match self.presence.join(channel.name(), user, session).await {
-            Ok(true) => self.announce(channel, protocol::events::PRESENCE_JOIN, user).await,
+            Ok(true) => {
+                self.announce(channel, protocol::events::PRESENCE_JOIN, user)
+                    .await
+            }
             Ok(false) => {}
             Err(error) => tracing::warn!(%channel, %error, "cannot record presence"),
         }
@@ -256,9 +295,13 @@ impl Hub {
 
     /// Removes a session's presence from `channel` and announces a last leave.
     pub(crate) async fn leave_presence(&self, channel: &Channel, user: Id, session: Id) {
-        self.registry.remove_presence(&channel.shared_name(), session);
+        self.registry
+            .remove_presence(&channel.shared_name(), session);
         match self.presence.leave(channel.name(), user, session).await {
-            Ok(true) => self.announce(channel, protocol::events::PRESENCE_LEAVE, user).await,
+            Ok(true) => {
+                self.announce(channel, protocol::events::PRESENCE_LEAVE, user)
+                    .await
+            }
             Ok(false) => {}
             Err(error) => tracing::warn!(%channel, %error, "cannot remove presence"),
         }

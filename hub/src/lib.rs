@@ -4,8 +4,9 @@
 //!
 //! The shape follows mini-redis: [`protocol`] parses client frames into a typed
 //! [`ClientFrame`] (all validation at the edge, channel names in [`channel`]),
-//! the session executes typed frames, and the [`registry`] fans events out. What
-//! varies between all-in-one and distributed mode sits behind traits:
+//! the session (`session/`) executes typed frames, and the registry
+//! (`registry/`) fans events out. What varies between all-in-one and distributed
+//! mode sits behind traits:
 //!
 //! | seam | all-in-one | distributed |
 //! |---|---|---|
@@ -35,7 +36,9 @@ mod session;
 mod wire;
 
 pub use auth::{AuthError, Authenticator, Principal};
-pub use authz::{Access, AuthzError, CachedAuthorizer, ChannelAuthorizer, ChannelRule, RuleKind, Rules};
+pub use authz::{
+    Access, AuthzError, CachedAuthorizer, ChannelAuthorizer, ChannelRule, RuleKind, Rules,
+};
 pub use channel::{Channel, ChannelKind, InvalidChannel, PresenceScope};
 pub use config::{HubConfig, InvalidHubConfig};
 pub use history::{History, HistoryError, Replay};

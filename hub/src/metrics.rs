@@ -25,14 +25,42 @@ pub const CHANNELS: &str = "vigor_hub_channels";
 /// Registers the descriptions; call once per process (more is harmless).
 pub fn describe() {
     metrics::describe_gauge!(WEBSOCKETS_OPEN, Unit::Count, "Open WebSocket sessions.");
-    metrics::describe_counter!(SLOW_CONSUMERS, Unit::Count, "Sessions closed with 4008 because they read too slowly.");
-    metrics::describe_counter!(CLOSES, Unit::Count, "Sessions closed by the server, by close code.");
-    metrics::describe_counter!(RATE_LIMITED, Unit::Count, "Client frames refused by the per-connection rate limit.");
-    metrics::describe_counter!(EVENTS_PUBLISHED, Unit::Count, "Events published through this process.");
+    metrics::describe_counter!(
+        SLOW_CONSUMERS,
+        Unit::Count,
+        "Sessions closed with 4008 because they read too slowly."
+    );
+    metrics::describe_counter!(
+        CLOSES,
+        Unit::Count,
+        "Sessions closed by the server, by close code."
+    );
+    metrics::describe_counter!(
+        RATE_LIMITED,
+        Unit::Count,
+        "Client frames refused by the per-connection rate limit."
+    );
+    metrics::describe_counter!(
+        EVENTS_PUBLISHED,
+        Unit::Count,
+        "Events published through this process."
+    );
     metrics::describe_counter!(DELIVERIES, Unit::Count, "Event frames queued to sessions.");
-    metrics::describe_counter!(GAP_FILLS, Unit::Count, "Events read back from the history because the broker skipped them.");
-    metrics::describe_counter!(UNDECODABLE, Unit::Count, "Broker messages that could not be decoded.");
-    metrics::describe_gauge!(CHANNELS, Unit::Count, "Channels with local subscribers on this node.");
+    metrics::describe_counter!(
+        GAP_FILLS,
+        Unit::Count,
+        "Events read back from the history because the broker skipped them."
+    );
+    metrics::describe_counter!(
+        UNDECODABLE,
+        Unit::Count,
+        "Broker messages that could not be decoded."
+    );
+    metrics::describe_gauge!(
+        CHANNELS,
+        Unit::Count,
+        "Channels with local subscribers on this node."
+    );
 }
 
 /// Counts a server-side close with `code`.

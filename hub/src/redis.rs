@@ -39,14 +39,25 @@ pub(crate) struct Script {
 
 impl Script {
     /// Loads `lua` (`SCRIPT LOAD`).
-    pub(crate) async fn load(client: &Client, lua: &'static str) -> Result<Script, fred::error::Error> {
+    pub(crate) async fn load(
+        client: &Client,
+        lua: &'static str,
+    ) -> Result<Script, fred::error::Error> {
         let sha: String = client.script_load(lua).await?;
         Ok(Script { lua, sha })
     }
 
     /// Runs the script; loads it again when Redis forgot it (a restart, `SCRIPT FLUSH`).
-    pub(crate) async fn run(&self, client: &Client, keys: Vec<String>, args: Vec<Value>) -> Result<Value, fred::error::Error> {
-        match client.evalsha(self.sha.as_str(), keys.clone(), args.clone()).await {
+    pub(crate) async fn run(
+        &self,
+        client: &Client,
+        keys: Vec<String>,
+        args: Vec<Value>,
+    ) -> Result<Value, fred::error::Error> {
+        match client
+            .evalsha(self.sha.as_str(), keys.clone(), args.clone())
+            .await
+        {
             Err(error) if error.details().starts_with("NOSCRIPT") => {
                 let _: String = client.script_load(self.lua).await?;
                 client.evalsha(self.sha.as_str(), keys, args).await

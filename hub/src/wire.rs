@@ -68,9 +68,15 @@ pub(crate) fn decode(payload: &Bytes) -> Option<WireMessage> {
     let number = u64::from_be_bytes(number);
     let text = payload.slice(HEADER..);
     match payload[0] {
-        SEQUENCED if number > 0 => Some(WireMessage::Sequenced { seq: number, suffix: text }),
+        SEQUENCED if number > 0 => Some(WireMessage::Sequenced {
+            seq: number,
+            suffix: text,
+        }),
         EPHEMERAL => Some(WireMessage::Ephemeral {
-            origin: i64::try_from(number).ok().filter(|n| *n > 0).map(Id::from_i64),
+            origin: i64::try_from(number)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Id::from_i64),
             frame: text,
         }),
         _ => None,
@@ -100,14 +106,24 @@ mod tests {
             })
         );
         let message = ephemeral(None, "{}");
-        assert!(matches!(decode(&message), Some(WireMessage::Ephemeral { origin: None, .. })));
+        assert!(matches!(
+            decode(&message),
+            Some(WireMessage::Ephemeral { origin: None, .. })
+        ));
     }
 
     #[test]
     fn foreign_payloads_are_refused() {
         assert_eq!(decode(&Bytes::from_static(b"")), None);
         assert_eq!(decode(&Bytes::from_static(b"\x01short")), None);
-        assert_eq!(decode(&Bytes::from_static(b"\x09\0\0\0\0\0\0\0\x01text")), None);
-        assert_eq!(decode(&Bytes::from_static(b"\x01\0\0\0\0\0\0\0\0text")), None, "seq 0");
+        assert_eq!(
+            decode(&Bytes::from_static(b"\x09\0\0\0\0\0\0\0\x01text")),
+            None
+        );
+        assert_eq!(
+            decode(&Bytes::from_static(b"\x01\0\0\0\0\0\0\0\0text")),
+            None,
+            "seq 0"
+        );
     }
 }

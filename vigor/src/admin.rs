@@ -5,11 +5,22 @@
 //!   confidential client's secret is printed once, at creation; only its hash is kept.
 //! - `vigor admin rotate-keys`: a new signing key signs from now on; the old keys stay
 //!   published until every token they signed has expired, so nobody is signed out.
+//! - `vigor admin users set-roles ID ROLE…`: how an operator makes the first admin.
+//!   The users database is the truth (its outbox tells every service); the auth
+//!   database's copy is updated at once too, so the user's next token carries the
+//!   roles even before a users target relays the event.
 
 use clap::Subcommand;
+use std::sync::Arc;
 use vigor_auth::domain::{ClientKind, GrantType};
 use vigor_auth::{AuthService, NewClient};
-use vigor_common::config::Config;
+
+use anyhow::Context;
+use vigor_common::config::{Config, ServiceName};
+use vigor_common::db::Database;
+use vigor_common::{Id, IdGenerator};
+use vigor_users::domain::Roles;
+use vigor_users::UsersService;
 
 /// The `admin` subcommands.
 #[derive(Debug, Subcommand)]
@@ -22,6 +33,24 @@ pub enum AdminCommand {
     /// Make a new token signing key active; old keys keep verifying until their
     /// tokens expire.
     RotateKeys,
+    /// Manage users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+/// `vigor admin users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Replace a user's roles (user, coach, moderator, admin).
+    SetRoles {
+        /// The user's id.
+        id: Id,
+        /// The roles; `user` is implied.
+        #[arg(required = true)]
+        roles: Vec<String>,
+    },
 }
 
 /// `vigor admin clients …`.
@@ -65,6 +94,24 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     vigor_common::telemetry::init_logging(&config.log);
     let auth = AuthService::connect(&config).await?;
     match command {
+        AdminCommand::Users {
+            command: UsersCommand::SetRoles { id, roles },
+        } => {
+            let mut words: Vec<&str> = roles.iter().map(String::as_str).collect();
+            words.push("user");
+            let roles = Roles::parse(words).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let db = Database::connect(&config.database_url(ServiceName::Users)).await?;
+            db.migrate(Some(&vigor_users::MIGRATIONS)).await?;
+            let ids = Arc::new(IdGenerator::new(config.node_id)?);
+            let exporter = vigor_users::export::Exporter::from_config(&config)?;
+            let users = UsersService::new(db, ids, exporter);
+            users
+                .set_roles(id, &roles)
+                .await?
+                .with_context(|| format!("no user {id}"))?;
+            auth.set_roles(id, &roles.to_strings()).await?;
+            println!("user {id} now has roles {}", roles.to_strings().join(","));
+        }
         AdminCommand::RotateKeys => {
             let kid = auth.rotate_keys().await?;
             println!(

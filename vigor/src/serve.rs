@@ -29,9 +29,6 @@ use vigor_common::{telemetry, IdGenerator};
 use vigor_gateway::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use vigor_gateway::{GatewayParts, Mount};
 
-/// The key prefix of everything Vigor keeps in Redis.
-const REDIS_PREFIX: &str = "vigor:";
-
 /// Every service, in start-up order.
 pub fn specs() -> Vec<ServiceSpec> {
     vec![
@@ -62,6 +59,13 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
 /// `vigor serve`: runs the configured target until SIGTERM or SIGINT.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     telemetry::init_logging(&config.log);
+    // Bind first: a busy port fails before anything starts, and with port 0 the
+    // real address is known to whatever derives URLs from it (the token issuer).
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let mut config = config;
+    config.listen = listener.local_addr()?;
     let config = Arc::new(config);
     vigor_gateway::metrics::describe(&config.target.to_string());
     let shutdown = CancellationToken::new();
@@ -172,9 +176,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     })?;
 
     let tls = tls(&config)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(
         target_name = %config.target,
         address = %listener.local_addr()?,
@@ -223,10 +224,10 @@ async fn open_database(config: &Config, spec: &ServiceSpec) -> anyhow::Result<Da
 async fn messaging(config: &Config) -> anyhow::Result<(Arc<dyn EventBus>, Arc<dyn Broker>)> {
     match &config.redis.url {
         Some(url) => {
-            let bus = RedisBus::connect(url, REDIS_PREFIX)
+            let bus = RedisBus::connect(url, &config.redis.prefix)
                 .await
                 .context("event bus on Redis")?;
-            let broker = RedisBroker::connect(url, REDIS_PREFIX)
+            let broker = RedisBroker::connect(url, &config.redis.prefix)
                 .await
                 .context("broker on Redis")?;
             Ok((Arc::new(bus), Arc::new(broker)))
@@ -252,10 +253,14 @@ async fn rate_limiter(
     let limits = &config.rate_limit;
     match &config.redis.url {
         Some(url) => {
-            let limiter =
-                RedisRateLimiter::connect(url, REDIS_PREFIX, limits.per_second, limits.burst)
-                    .await
-                    .context("rate limiter on Redis")?;
+            let limiter = RedisRateLimiter::connect(
+                url,
+                &config.redis.prefix,
+                limits.per_second,
+                limits.burst,
+            )
+            .await
+            .context("rate limiter on Redis")?;
             let limiter = Arc::new(limiter);
             let pinged = limiter.clone();
             checks.push((

@@ -188,3 +188,57 @@ async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
     admin(&["clients", "delete", "reporting"]);
     assert!(!admin(&["clients", "list"]).contains("reporting"));
 }
+
+#[tokio::test]
+async fn vigor_admin_makes_the_first_admin_and_the_next_token_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let vigor = Vigor::serve_in(data.path(), &[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
+    let token = sign_up_and_get_token(&vigor.url, "first-admin@example.org").await;
+    let claims = decode(&parts(&token)[1]);
+    assert_eq!(claims["roles"], serde_json::json!(["user"]));
+    let user_id = claims["sub"].as_str().unwrap().to_owned();
+
+    // The profile is made from the sign-up event; wait for it.
+    for _ in 0..100 {
+        let me = http()
+            .get(format!("{}/v1/users/me", vigor.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if me.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let output = support::command()
+        .args(["admin", "--data-dir"])
+        .arg(data.path())
+        .args(["users", "set-roles", &user_id, "admin"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let token = support::password_token(&vigor.url, "first-admin@example.org").await;
+    let roles = decode(&parts(&token)[1])["roles"].clone();
+    assert!(
+        roles
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("admin")),
+        "{roles}"
+    );
+
+    // An unknown user is an error, not a silent success.
+    let output = support::command()
+        .args(["admin", "--data-dir"])
+        .arg(data.path())
+        .args(["users", "set-roles", "123456789", "admin"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}

@@ -68,6 +68,26 @@ async fn same_answers(base: &str) {
         .unwrap();
     assert_eq!(duplicate.status(), 409);
     assert_eq!(duplicate.headers()["content-type"], PROBLEM_JSON);
+    // The profile arrives through the event bus (in-process, or Redis Streams between
+    // the auth and users processes); the users service accepts auth's token.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let profile: serde_json::Value = loop {
+        let response = client
+            .get(format!("{base}/v1/users/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            break response.json().await.unwrap();
+        }
+        assert_eq!(response.status(), 404, "users refused the token");
+        assert!(Instant::now() < deadline, "the profile never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(profile["email"], email.as_str());
+    assert_eq!(profile["display_name"], "Test Athlete");
+
     let forged = format!("{token}x");
     let refused = client
         .post(format!("{base}/v1/auth/logout"))
@@ -92,47 +112,51 @@ async fn in_process_wiring() {
     same_answers(&vigor.url).await;
 }
 
-/// Starts each service as its own target and a gateway in front of them.
-fn cluster() -> (Vec<Vigor>, Vigor) {
+/// Starts each service as its own target and a gateway in front of them, as
+/// `compose/local-cluster` does: they share the test Redis (under a key prefix of
+/// their own) for events, agree on the token issuer, and the services trust the
+/// gateway's `X-Forwarded-For`.
+fn cluster(redis_url: &str) -> (Vec<Vigor>, Vigor) {
+    let prefix = format!("{}:", vigor_common::testkit::unique_name("wiring"));
+    let shared = vec![
+        ("VIGOR_REDIS_URL".to_owned(), redis_url.to_owned()),
+        ("VIGOR_REDIS_PREFIX".to_owned(), prefix),
+        ("VIGOR_AUTH_ISSUER".to_owned(), ISSUER.to_owned()),
+    ];
+    let mut urls: Vec<(String, String)> = Vec::new();
     let mut services = Vec::new();
-    let mut env: Vec<(String, String)> = Vec::new();
     for (i, service) in ServiceName::ALL.into_iter().enumerate() {
+        // Auth starts first; every later service reads its keys from it.
+        let mut env = shared.clone();
+        env.push((
+            "VIGOR_HTTP_TRUST_FORWARDED_FOR".to_owned(),
+            "true".to_owned(),
+        ));
+        env.extend(urls.iter().filter(|(k, _)| k == "VIGOR_AUTH_URL").cloned());
         let node = (i + 1).to_string();
-        let auth_url = env
-            .iter()
-            .find(|(k, _)| k == "VIGOR_AUTH_URL")
-            .map(|(_, v)| v.clone());
-        // Every process of a deployment agrees on the issuer.
-        let mut service_env = vec![
-            (
-                "VIGOR_HTTP_TRUST_FORWARDED_FOR".to_owned(),
-                "true".to_owned(),
-            ),
-            ("VIGOR_AUTH_ISSUER".to_owned(), ISSUER.to_owned()),
-        ];
-        if let Some(url) = auth_url {
-            service_env.push(("VIGOR_AUTH_URL".to_owned(), url));
-        }
-        let service_env: Vec<(&str, &str)> = service_env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
         let vigor = Vigor::serve(
             &["--target", service.as_str(), "--node-id", &node],
-            &service_env,
+            &pairs(&env),
         );
-        env.push((env_name(&format!("{service}.url")), vigor.url.clone()));
+        urls.push((env_name(&format!("{service}.url")), vigor.url.clone()));
         services.push(vigor);
     }
-    env.push(("VIGOR_AUTH_ISSUER".to_owned(), ISSUER.to_owned()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let gateway = Vigor::serve(&["--target", "gateway", "--node-id", "100"], &env);
+    let mut env = shared;
+    env.extend(urls);
+    let gateway = Vigor::serve(&["--target", "gateway", "--node-id", "100"], &pairs(&env));
     (services, gateway)
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 #[tokio::test]
 async fn proxy_wiring() {
-    let (_services, gateway) = cluster();
+    let Some(redis) = vigor_common::testkit::redis_url() else {
+        return;
+    };
+    let (_services, gateway) = cluster(&redis);
     same_answers(&gateway.url).await;
 }
 

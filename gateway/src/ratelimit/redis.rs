@@ -13,6 +13,7 @@
 //! middleware lets the request through when the limiter fails, and a slow Redis
 //! must not make every request slow.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -58,6 +59,8 @@ pub struct RedisRateLimiter {
     gcra: Gcra,
     /// SHA1 of [`SCRIPT`], as `SCRIPT LOAD` answered.
     sha: String,
+    /// Set by [`RedisRateLimiter::close`]: a closed client's commands would wait forever.
+    closed: AtomicBool,
 }
 
 impl RedisRateLimiter {
@@ -79,28 +82,36 @@ impl RedisRateLimiter {
             prefix: format!("{prefix}ratelimit:"),
             gcra: Gcra::new(per_second, burst, MICROS_PER_SECOND),
             sha,
+            closed: AtomicBool::new(false),
         })
     }
 
     /// Whether Redis answers, for readiness.
     pub async fn ping(&self) -> anyhow::Result<()> {
-        let _: Value = self.client.ping(None).await?;
+        anyhow::ensure!(!self.closed.load(Ordering::SeqCst), "the rate limiter is closed");
+        let _: Value = self.client.with_options(&self.options()).ping(None).await?;
         Ok(())
+    }
+
+    /// Fail fast rather than wait for a reconnect, and within [`CHECK_TIMEOUT`].
+    fn options(&self) -> Options {
+        Options {
+            fail_fast: true,
+            timeout: Some(CHECK_TIMEOUT),
+            ..Options::default()
+        }
     }
 
     /// Closes the connection; later checks fail.
     pub async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         if let Err(error) = self.client.quit().await {
             tracing::debug!(%error, "closing the rate limiter's Redis connection");
         }
     }
 
     async fn run(&self, key: &str, cost: u32) -> Result<Vec<i64>, fred::error::Error> {
-        let client = self.client.with_options(&Options {
-            fail_fast: true,
-            timeout: Some(CHECK_TIMEOUT),
-            ..Options::default()
-        });
+        let client = self.client.with_options(&self.options());
         let key = format!("{}{key}", self.prefix);
         let args = vec![
             Value::from(i64::try_from(self.gcra.interval()).unwrap_or(i64::MAX)),

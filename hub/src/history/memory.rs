@@ -54,11 +54,14 @@ impl MemoryHistory {
 impl History for MemoryHistory {
     async fn append(&self, channel: &str, body: Bytes) -> Result<u64, HistoryError> {
         let now = Instant::now();
-        let mut ring = self.channels.entry(channel.to_owned()).or_insert_with(|| Ring {
-            head: epoch_start(),
-            bodies: VecDeque::new(),
-            touched: now,
-        });
+        let mut ring = self
+            .channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| Ring {
+                head: epoch_start(),
+                bodies: VecDeque::new(),
+                touched: now,
+            });
         if self.expired(&ring, now) {
             // A new epoch, never below the old one even if the clock stepped back.
             ring.head = epoch_start().max(ring.head + 1);
@@ -75,11 +78,23 @@ impl History for MemoryHistory {
 
     async fn since(&self, channel: &str, since: u64) -> Result<Replay, HistoryError> {
         let now = Instant::now();
-        let Some(ring) = self.channels.get(channel).filter(|ring| !self.expired(ring, now)) else {
+        let Some(ring) = self
+            .channels
+            .get(channel)
+            .filter(|ring| !self.expired(ring, now))
+        else {
             return Ok(Replay::new(0, since, Vec::new()));
         };
-        let missing = ring.head.saturating_sub(since).min(ring.bodies.len() as u64) as usize;
-        let kept: Vec<Bytes> = ring.bodies.iter().skip(ring.bodies.len() - missing).cloned().collect();
+        let missing = ring
+            .head
+            .saturating_sub(since)
+            .min(ring.bodies.len() as u64) as usize;
+        let kept: Vec<Bytes> = ring
+            .bodies
+            .iter()
+            .skip(ring.bodies.len() - missing)
+            .cloned()
+            .collect();
         Ok(Replay::new(ring.head, since, kept))
     }
 

@@ -15,7 +15,7 @@
 //! Because append and broker publish are two steps, two publishers of one channel
 //! can reach the broker out of order (A appends 5, B appends 6, B's publish
 //! arrives first) and the at-most-once broker can drop a message. Each node's
-//! channel task ([`crate::registry`]) therefore delivers in `seq` order: an event
+//! channel task (`registry/fanout.rs`) therefore delivers in `seq` order: an event
 //! at or below the last one delivered is a duplicate and skipped; an event that
 //! skips ahead first fetches the missing ones from the history (they were
 //! appended before the later event was published, so they are there).
@@ -138,7 +138,10 @@ pub mod conformance {
         let first = history.append(channel, body(1)).await.unwrap();
         assert!(first > before, "first seq {first} starts after {before}");
         for n in 1..=3 {
-            assert_eq!(history.append(channel, body(n + 1)).await.unwrap(), first + n);
+            assert_eq!(
+                history.append(channel, body(n + 1)).await.unwrap(),
+                first + n
+            );
         }
         assert_eq!(history.head(channel).await.unwrap(), first + 3);
         // Another channel has its own counter.
@@ -155,7 +158,10 @@ pub mod conformance {
         let head = first + CAPACITY as u64 - 1;
 
         let replay = history.since(channel, head).await.unwrap();
-        assert_eq!((replay.head, replay.complete, replay.entries.len()), (head, true, 0));
+        assert_eq!(
+            (replay.head, replay.complete, replay.entries.len()),
+            (head, true, 0)
+        );
 
         let replay = history.since(channel, first).await.unwrap();
         assert!(replay.complete);
@@ -182,15 +188,28 @@ pub mod conformance {
         assert!(!replay.complete);
         assert_eq!(replay.head, head);
         let seqs: Vec<u64> = replay.entries.iter().map(|e| e.seq).collect();
-        assert_eq!(seqs, (head + 1 - CAPACITY as u64..=head).collect::<Vec<_>>());
-        assert_eq!(replay.entries.last().unwrap().body, body(CAPACITY as u64 + 2));
+        assert_eq!(
+            seqs,
+            (head + 1 - CAPACITY as u64..=head).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            replay.entries.last().unwrap().body,
+            body(CAPACITY as u64 + 2)
+        );
     }
 
     /// A `since` the channel never reached (another epoch) or a channel without
     /// history is handled without inventing events.
     pub async fn unknown_positions_are_incomplete(history: Arc<dyn History>) {
         let empty = history.since("chat:9", 0).await.unwrap();
-        assert_eq!(empty, Replay { head: 0, entries: vec![], complete: true });
+        assert_eq!(
+            empty,
+            Replay {
+                head: 0,
+                entries: vec![],
+                complete: true
+            }
+        );
         let ahead = history.since("chat:9", 12).await.unwrap();
         assert!(!ahead.complete && ahead.entries.is_empty());
 
@@ -230,7 +249,10 @@ pub mod conformance {
         let replay = history.since(channel, old_head).await.unwrap();
         assert!(!replay.complete, "the old epoch is gone");
         let new = history.append(channel, body(3)).await.unwrap();
-        assert!(new > old_head + 1, "a new epoch ({new}) starts after the old one ({old_head})");
+        assert!(
+            new > old_head + 1,
+            "a new epoch ({new}) starts after the old one ({old_head})"
+        );
         let replay = history.since(channel, old_head).await.unwrap();
         assert!(!replay.complete);
         assert_eq!(replay.entries.len(), 1);
@@ -272,7 +294,10 @@ mod tests {
         let kept = vec![Bytes::from("a"), Bytes::from("b"), Bytes::from("c")];
         let replay = Replay::new(10, 8, kept.clone());
         assert!(replay.complete);
-        assert_eq!(replay.entries.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![9, 10]);
+        assert_eq!(
+            replay.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![9, 10]
+        );
         let replay = Replay::new(10, 5, kept.clone());
         assert!(!replay.complete);
         assert_eq!(replay.entries.len(), 3);

@@ -60,13 +60,23 @@ pub struct RedisHistory {
 impl RedisHistory {
     /// Connects to the Redis at `url`; keys start with `prefix`, rings keep
     /// `capacity` events and expire after `ttl` without an append.
-    pub async fn connect(url: &str, prefix: &str, capacity: usize, ttl: Duration) -> Result<RedisHistory, HistoryError> {
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        capacity: usize,
+        ttl: Duration,
+    ) -> Result<RedisHistory, HistoryError> {
         let client = connect(url).await.map_err(backend)?;
         RedisHistory::with_client(client, prefix, capacity, ttl).await
     }
 
     /// Uses a connected client.
-    pub async fn with_client(client: Client, prefix: &str, capacity: usize, ttl: Duration) -> Result<RedisHistory, HistoryError> {
+    pub async fn with_client(
+        client: Client,
+        prefix: &str,
+        capacity: usize,
+        ttl: Duration,
+    ) -> Result<RedisHistory, HistoryError> {
         let append = Script::load(&client, APPEND).await.map_err(backend)?;
         let since = Script::load(&client, SINCE).await.map_err(backend)?;
         Ok(RedisHistory {
@@ -103,13 +113,21 @@ impl History for RedisHistory {
             Value::from(self.capacity as i64),
             Value::from(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)),
         ];
-        let reply = self.append.run(&self.client, self.keys(channel), args).await.map_err(backend)?;
+        let reply = self
+            .append
+            .run(&self.client, self.keys(channel), args)
+            .await
+            .map_err(backend)?;
         reply.as_u64().ok_or_else(|| unexpected(&reply))
     }
 
     async fn since(&self, channel: &str, since: u64) -> Result<Replay, HistoryError> {
         let args = vec![Value::from(since.to_string())];
-        let reply = self.since.run(&self.client, self.keys(channel), args).await.map_err(backend)?;
+        let reply = self
+            .since
+            .run(&self.client, self.keys(channel), args)
+            .await
+            .map_err(backend)?;
         let mut parts = match reply {
             Value::Array(parts) => parts,
             Value::Null => Vec::new(),
@@ -119,13 +137,19 @@ impl History for RedisHistory {
             return Ok(Replay::new(0, since, Vec::new()));
         }
         if parts.len() != 2 {
-            return Err(HistoryError(format!("unexpected reply from Redis: {} parts", parts.len())));
+            return Err(HistoryError(format!(
+                "unexpected reply from Redis: {} parts",
+                parts.len()
+            )));
         }
         let bodies = parts.pop().map(Value::into_array).unwrap_or_default();
         let head = parts[0].as_u64().ok_or_else(|| unexpected(&parts[0]))?;
         let kept = bodies
             .into_iter()
-            .map(|body| body.into_bytes().ok_or_else(|| HistoryError("a ring entry is not a string".into())))
+            .map(|body| {
+                body.into_bytes()
+                    .ok_or_else(|| HistoryError("a ring entry is not a string".into()))
+            })
             .collect::<Result<Vec<Bytes>, _>>()?;
         Ok(Replay::new(head, since, kept))
     }
@@ -135,7 +159,9 @@ impl History for RedisHistory {
         let head: Option<String> = self.client.get(key).await.map_err(backend)?;
         match head {
             None => Ok(0),
-            Some(head) => head.parse().map_err(|_| HistoryError(format!("the seq counter holds {head:?}"))),
+            Some(head) => head
+                .parse()
+                .map_err(|_| HistoryError(format!("the seq counter holds {head:?}"))),
         }
     }
 }
@@ -152,7 +178,9 @@ mod tests {
     async fn make() -> Option<Arc<dyn History>> {
         let url = testkit::redis_url()?;
         let prefix = format!("{}:", testkit::unique_name("hub_history"));
-        let history = RedisHistory::connect(&url, &prefix, CAPACITY, TTL).await.expect("Redis connects");
+        let history = RedisHistory::connect(&url, &prefix, CAPACITY, TTL)
+            .await
+            .expect("Redis connects");
         Some(Arc::new(history))
     }
 

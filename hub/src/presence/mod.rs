@@ -82,32 +82,69 @@ pub mod conformance {
     /// The first session of a user joins, the last one leaves.
     pub async fn first_join_and_last_leave_are_reported(store: Arc<dyn PresenceStore>) {
         let scope = "presence:chat:1";
-        assert!(store.join(scope, id(1), id(101)).await.unwrap(), "first session");
-        assert!(!store.join(scope, id(1), id(102)).await.unwrap(), "second session");
-        assert!(!store.join(scope, id(1), id(101)).await.unwrap(), "a repeated join");
+        assert!(
+            store.join(scope, id(1), id(101)).await.unwrap(),
+            "first session"
+        );
+        assert!(
+            !store.join(scope, id(1), id(102)).await.unwrap(),
+            "second session"
+        );
+        assert!(
+            !store.join(scope, id(1), id(101)).await.unwrap(),
+            "a repeated join"
+        );
         assert!(store.join(scope, id(2), id(201)).await.unwrap());
         let members = store.members(scope, 10).await.unwrap();
         let mut users = members.users.clone();
         users.sort();
         assert_eq!((users, members.total), (vec![id(1), id(2)], 2));
 
-        assert!(!store.leave(scope, id(1), id(101)).await.unwrap(), "one session left");
-        assert!(store.leave(scope, id(1), id(102)).await.unwrap(), "the last session");
-        assert!(!store.leave(scope, id(1), id(102)).await.unwrap(), "a repeated leave");
-        assert!(!store.leave(scope, id(3), id(301)).await.unwrap(), "never joined");
+        assert!(
+            !store.leave(scope, id(1), id(101)).await.unwrap(),
+            "one session left"
+        );
+        assert!(
+            store.leave(scope, id(1), id(102)).await.unwrap(),
+            "the last session"
+        );
+        assert!(
+            !store.leave(scope, id(1), id(102)).await.unwrap(),
+            "a repeated leave"
+        );
+        assert!(
+            !store.leave(scope, id(3), id(301)).await.unwrap(),
+            "never joined"
+        );
         assert_eq!(store.members(scope, 10).await.unwrap().users, vec![id(2)]);
     }
 
     /// Scopes are independent and the member list honours its limit.
     pub async fn scopes_are_independent_and_lists_are_limited(store: Arc<dyn PresenceStore>) {
         for n in 1..=5 {
-            store.join("presence:community:1", id(n), id(100 + n)).await.unwrap();
+            store
+                .join("presence:community:1", id(n), id(100 + n))
+                .await
+                .unwrap();
         }
-        store.join("presence:community:2", id(9), id(109)).await.unwrap();
+        store
+            .join("presence:community:2", id(9), id(109))
+            .await
+            .unwrap();
         let members = store.members("presence:community:1", 3).await.unwrap();
         assert_eq!((members.users.len(), members.total), (3, 5));
-        assert_eq!(store.members("presence:community:2", 10).await.unwrap().users, vec![id(9)]);
-        assert_eq!(store.members("presence:community:3", 10).await.unwrap(), Members::default());
+        assert_eq!(
+            store
+                .members("presence:community:2", 10)
+                .await
+                .unwrap()
+                .users,
+            vec![id(9)]
+        );
+        assert_eq!(
+            store.members("presence:community:3", 10).await.unwrap(),
+            Members::default()
+        );
     }
 
     /// Refreshed entries stay; entries of a silent node expire (backends with expiry).
@@ -149,7 +186,8 @@ pub mod conformance {
             #[tokio::test]
             async fn scopes_are_independent_and_lists_are_limited() {
                 let Some(store) = $make else { return };
-                $crate::presence::conformance::scopes_are_independent_and_lists_are_limited(store).await;
+                $crate::presence::conformance::scopes_are_independent_and_lists_are_limited(store)
+                    .await;
             }
 
             #[tokio::test]
@@ -158,7 +196,8 @@ pub mod conformance {
                     return;
                 }
                 let Some(store) = $make else { return };
-                $crate::presence::conformance::refreshed_entries_stay_and_silent_ones_expire(store).await;
+                $crate::presence::conformance::refreshed_entries_stay_and_silent_ones_expire(store)
+                    .await;
             }
         };
     }

@@ -89,13 +89,21 @@ pub struct RedisPresence {
 impl RedisPresence {
     /// Connects to the Redis at `url`; keys start with `prefix`; entries expire
     /// after `ttl` without a refresh.
-    pub async fn connect(url: &str, prefix: &str, ttl: Duration) -> Result<RedisPresence, PresenceError> {
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        ttl: Duration,
+    ) -> Result<RedisPresence, PresenceError> {
         let client = connect(url).await.map_err(backend)?;
         RedisPresence::with_client(client, prefix, ttl).await
     }
 
     /// Uses a connected client.
-    pub async fn with_client(client: Client, prefix: &str, ttl: Duration) -> Result<RedisPresence, PresenceError> {
+    pub async fn with_client(
+        client: Client,
+        prefix: &str,
+        ttl: Duration,
+    ) -> Result<RedisPresence, PresenceError> {
         Ok(RedisPresence {
             join: Script::load(&client, JOIN).await.map_err(backend)?,
             leave: Script::load(&client, LEAVE).await.map_err(backend)?,
@@ -125,30 +133,54 @@ fn backend(error: fred::error::Error) -> PresenceError {
 fn flag(reply: Value) -> Result<bool, PresenceError> {
     match reply.as_u64() {
         Some(n) => Ok(n == 1),
-        None => Err(PresenceError(format!("unexpected reply from Redis: {reply:?}"))),
+        None => Err(PresenceError(format!(
+            "unexpected reply from Redis: {reply:?}"
+        ))),
     }
 }
 
 #[async_trait]
 impl PresenceStore for RedisPresence {
     async fn join(&self, scope: &str, user: Id, session: Id) -> Result<bool, PresenceError> {
-        let args = vec![Value::from(user.to_string()), Value::from(session.to_string()), Value::from(self.ttl_ms)];
-        flag(self.join.run(&self.client, self.keys(scope, user), args).await.map_err(backend)?)
+        let args = vec![
+            Value::from(user.to_string()),
+            Value::from(session.to_string()),
+            Value::from(self.ttl_ms),
+        ];
+        flag(
+            self.join
+                .run(&self.client, self.keys(scope, user), args)
+                .await
+                .map_err(backend)?,
+        )
     }
 
     async fn leave(&self, scope: &str, user: Id, session: Id) -> Result<bool, PresenceError> {
-        let args = vec![Value::from(user.to_string()), Value::from(session.to_string())];
-        flag(self.leave.run(&self.client, self.keys(scope, user), args).await.map_err(backend)?)
+        let args = vec![
+            Value::from(user.to_string()),
+            Value::from(session.to_string()),
+        ];
+        flag(
+            self.leave
+                .run(&self.client, self.keys(scope, user), args)
+                .await
+                .map_err(backend)?,
+        )
     }
 
     async fn members(&self, scope: &str, limit: usize) -> Result<Members, PresenceError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let reply = self
             .members
-            .run(&self.client, vec![self.users_key(scope)], vec![Value::from(limit)])
+            .run(
+                &self.client,
+                vec![self.users_key(scope)],
+                vec![Value::from(limit)],
+            )
             .await
             .map_err(backend)?;
-        let unexpected = || PresenceError("unexpected reply from Redis to the members script".into());
+        let unexpected =
+            || PresenceError("unexpected reply from Redis to the members script".into());
         let mut parts = match reply {
             Value::Array(parts) if parts.len() == 2 => parts,
             _ => return Err(unexpected()),
@@ -157,7 +189,11 @@ impl PresenceStore for RedisPresence {
         let total = parts[0].as_u64().ok_or_else(unexpected)?;
         let users = users
             .into_iter()
-            .map(|user| user.as_str().and_then(|s| s.parse::<Id>().ok()).ok_or_else(unexpected))
+            .map(|user| {
+                user.as_str()
+                    .and_then(|s| s.parse::<Id>().ok())
+                    .ok_or_else(unexpected)
+            })
             .collect::<Result<Vec<Id>, _>>()?;
         Ok(Members {
             users,
@@ -179,7 +215,13 @@ impl PresenceStore for RedisPresence {
             })
             .collect();
         stream::iter(calls)
-            .map(|(keys, args)| async move { self.refresh.run(&self.client, keys, args).await.map(drop).map_err(backend) })
+            .map(|(keys, args)| async move {
+                self.refresh
+                    .run(&self.client, keys, args)
+                    .await
+                    .map(drop)
+                    .map_err(backend)
+            })
             .buffer_unordered(REFRESH_CONCURRENCY)
             .try_collect::<()>()
             .await
@@ -198,7 +240,9 @@ mod tests {
     async fn make() -> Option<Arc<dyn PresenceStore>> {
         let url = testkit::redis_url()?;
         let prefix = format!("{}:", testkit::unique_name("hub_presence"));
-        let store = RedisPresence::connect(&url, &prefix, TTL).await.expect("Redis connects");
+        let store = RedisPresence::connect(&url, &prefix, TTL)
+            .await
+            .expect("Redis connects");
         Some(Arc::new(store))
     }
 

@@ -20,7 +20,9 @@ use super::{Session, Subscription};
 use crate::authz::{Access, ChannelAuthorizer};
 use crate::channel::{Channel, ChannelKind};
 use crate::hub::PublishError;
-use crate::protocol::{self, close, events, ClientFrame, ErrorCode, EventName, FrameError, RequestId};
+use crate::protocol::{
+    self, close, events, ClientFrame, ErrorCode, EventName, FrameError, RequestId,
+};
 use crate::registry::{Command, JoinError};
 
 /// The answer to a frame: an ack with this result, or one already queued.
@@ -46,11 +48,19 @@ impl Session {
                 ErrorCode::Unauthenticated,
                 "authenticate first: send an `auth` frame",
             )),
-            ClientFrame::Subscribe { channel, since, .. } => self.subscribe(id, channel, since).await,
+            ClientFrame::Subscribe { channel, since, .. } => {
+                self.subscribe(id, channel, since).await
+            }
             ClientFrame::Unsubscribe { channel, .. } => self.unsubscribe(id, &channel).await,
             ClientFrame::Publish {
-                channel, event, data, ..
-            } => self.publish(id, &channel, &event, &Value::Object(data)).await,
+                channel,
+                event,
+                data,
+                ..
+            } => {
+                self.publish(id, &channel, &event, &Value::Object(data))
+                    .await
+            }
             ClientFrame::Typing { channel, .. } => self.typing(id, &channel).await,
             ClientFrame::Presence { channel, .. } => self.presence(id, &channel).await,
         };
@@ -71,11 +81,16 @@ impl Session {
             .await
             .map_err(|e| FrameError::new(Some(id), e.code(), e.to_string()))?;
         if principal.expires_at <= SystemTime::now() {
-            return Err(FrameError::new(Some(id), ErrorCode::TokenExpired, "the token has expired"));
+            return Err(FrameError::new(
+                Some(id),
+                ErrorCode::TokenExpired,
+                "the token has expired",
+            ));
         }
         if let Some(current) = &self.principal {
             if current.user_id != principal.user_id {
-                self.control().close(close::FORBIDDEN, "a session belongs to one user");
+                self.control()
+                    .close(close::FORBIDDEN, "a session belongs to one user");
                 return Err(FrameError::new(
                     Some(id),
                     ErrorCode::Forbidden,
@@ -106,11 +121,20 @@ impl Session {
     }
 
     fn forbidden(id: RequestId, what: &str, channel: &Channel) -> FrameError {
-        FrameError::new(Some(id), ErrorCode::Forbidden, format!("you may not {what} `{channel}`"))
+        FrameError::new(
+            Some(id),
+            ErrorCode::Forbidden,
+            format!("you may not {what} `{channel}`"),
+        )
     }
 
     /// `subscribe`: the channel task acks, replays and then delivers live events.
-    async fn subscribe(&mut self, id: RequestId, channel: Channel, since: Option<u64>) -> Result<Answer, FrameError> {
+    async fn subscribe(
+        &mut self,
+        id: RequestId,
+        channel: Channel,
+        since: Option<u64>,
+    ) -> Result<Answer, FrameError> {
         let name = channel.shared_name();
         if self.subscriptions.contains_key(&name) {
             return Err(FrameError::new(
@@ -123,7 +147,10 @@ impl Session {
             return Err(FrameError::new(
                 Some(id),
                 ErrorCode::TooManySubscriptions,
-                format!("a session may hold {} subscriptions", self.hub.config.max_subscriptions),
+                format!(
+                    "a session may hold {} subscriptions",
+                    self.hub.config.max_subscriptions
+                ),
             ));
         }
         if !self.access(id, &channel).await?.subscribe {
@@ -167,7 +194,11 @@ impl Session {
     }
 
     /// `unsubscribe`: the channel task acks after the session's last event.
-    async fn unsubscribe(&mut self, id: RequestId, channel: &Channel) -> Result<Answer, FrameError> {
+    async fn unsubscribe(
+        &mut self,
+        id: RequestId,
+        channel: &Channel,
+    ) -> Result<Answer, FrameError> {
         let Some(subscription) = self.subscriptions.remove(&channel.shared_name()) else {
             return Err(FrameError::new(
                 Some(id),
@@ -183,9 +214,20 @@ impl Session {
     }
 
     /// `publish`: only where the channel's owner allows clients to publish.
-    async fn publish(&mut self, id: RequestId, channel: &Channel, event: &EventName, data: &Value) -> Result<Answer, FrameError> {
-        if event.is_reserved() || !channel.has_history() || !self.access(id, channel).await?.publish {
-            return Err(Self::forbidden(id, &format!("publish `{}` on", event.as_str()), channel));
+    async fn publish(
+        &mut self,
+        id: RequestId,
+        channel: &Channel,
+        event: &EventName,
+        data: &Value,
+    ) -> Result<Answer, FrameError> {
+        if event.is_reserved() || !channel.has_history() || !self.access(id, channel).await?.publish
+        {
+            return Err(Self::forbidden(
+                id,
+                &format!("publish `{}` on", event.as_str()),
+                channel,
+            ));
         }
         let seq = self
             .hub
@@ -198,7 +240,9 @@ impl Session {
                 }
                 other => FrameError::new(Some(id), ErrorCode::InvalidField, other.to_string()),
             })?;
-        Ok(Answer::Ack(json!({ "channel": channel.name(), "seq": seq })))
+        Ok(Answer::Ack(
+            json!({ "channel": channel.name(), "seq": seq }),
+        ))
     }
 
     /// `typing`: an ephemeral event to the channel's other subscribers, at most one
@@ -217,7 +261,11 @@ impl Session {
         }
         let now = Instant::now();
         let interval = self.hub.config.typing_interval();
-        if self.typing.get(&name).is_some_and(|last| now.duration_since(*last) < interval) {
+        if self
+            .typing
+            .get(&name)
+            .is_some_and(|last| now.duration_since(*last) < interval)
+        {
             return Ok(Answer::Ack(json!({ "throttled": true })));
         }
         self.typing.insert(name, now);

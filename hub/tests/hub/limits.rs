@@ -49,14 +49,21 @@ async fn a_slow_consumer_is_closed_with_4008_and_counted() {
     let token = app.issuer.token(1, 600);
     let ack = slow.request(json!({"type": "auth", "token": token})).await;
     assert_eq!(ack["type"], "ack");
-    assert_eq!(slow.subscribe("leaderboard:xp:weekly", None).await["type"], "ack");
+    assert_eq!(
+        slow.subscribe("leaderboard:xp:weekly", None).await["type"],
+        "ack"
+    );
     let mut fast = app.connect_as(2).await;
     assert_eq!(fast.subscribe("user:2", None).await["type"], "ack");
 
     let text = "x".repeat(16 * 1024);
     for n in 0..2_000 {
-        app.publish("leaderboard:xp:weekly", "leaderboard.update", json!({"n": n, "pad": text}))
-            .await;
+        app.publish(
+            "leaderboard:xp:weekly",
+            "leaderboard.update",
+            json!({"n": n, "pad": text}),
+        )
+        .await;
         if n % 100 == 0 {
             tokio::task::yield_now().await;
         }
@@ -64,6 +71,7 @@ async fn a_slow_consumer_is_closed_with_4008_and_counted() {
     // Draining now, the slow client finds the close after the events it got.
     let (code, reason) = slow.closed_within(Duration::from_secs(20)).await;
     assert_eq!(code, 4008, "{reason}");
+    assert!(reason.contains("too slow"), "{reason}");
     let rendered = metrics.render();
     let line = rendered
         .lines()
@@ -89,7 +97,8 @@ async fn an_idle_connection_is_closed_and_a_reading_one_is_kept() {
     // Reading lets the client answer the server's pings; not reading does not.
     alive.silent_for(Duration::from_millis(900)).await;
     assert_eq!(alive.request(json!({"type": "ping"})).await["type"], "pong");
-    assert_eq!(idle.closed().await.0, 1001);
+    let closed = idle.closed().await;
+    assert_eq!(closed.0, 1001, "{closed:?}");
 }
 
 #[tokio::test]

@@ -23,8 +23,8 @@ use vigor_common::{Id, IdGenerator};
 use vigor_hub::history::memory::MemoryHistory;
 use vigor_hub::presence::memory::MemoryPresence;
 use vigor_hub::{
-    Access, AuthzError, Channel, ChannelRule, History, Hub, HubConfig, HubParts, PresenceStore, Principal, RuleKind,
-    Rules,
+    Access, AuthzError, Channel, ChannelRule, History, Hub, HubConfig, HubParts, PresenceStore,
+    Principal, RuleKind, Rules,
 };
 
 const ISSUER: &str = "https://vigor.test";
@@ -42,13 +42,19 @@ pub struct Issuer {
 impl Issuer {
     pub fn new() -> Issuer {
         let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap().as_ref().to_vec();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
+            .unwrap()
+            .as_ref()
+            .to_vec();
         let pair = Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap();
         let public = PublicKey {
             kid: "test-key".into(),
             ed25519: pair.public_key().as_ref().try_into().unwrap(),
         };
-        let verifier = Verifier::new(VerifierConfig::new(ISSUER, AUDIENCE), Arc::new(StaticKeys(vec![public])));
+        let verifier = Verifier::new(
+            VerifierConfig::new(ISSUER, AUDIENCE),
+            Arc::new(StaticKeys(vec![public])),
+        );
         Issuer {
             pkcs8,
             verifier: Arc::new(verifier),
@@ -99,6 +105,13 @@ impl ChannelRule for TestChats {
     }
 }
 
+/// The rules of the test hubs: the built-in ones plus [`TestChats`].
+pub fn test_rules() -> Rules {
+    let rules = Rules::new();
+    rules.register(RuleKind::Chat, Arc::new(TestChats));
+    rules
+}
+
 /// Timings short enough for tests.
 pub fn test_config() -> HubConfig {
     HubConfig {
@@ -140,22 +153,35 @@ pub struct TestHub {
 impl TestHub {
     /// One all-in-one hub with the test rules.
     pub async fn spawn(config: HubConfig) -> TestHub {
-        let backends = Backends::memory(&config);
-        TestHub::spawn_node(config, backends, Arc::new(Issuer::new()), 1).await
+        let issuer = Arc::new(Issuer::new());
+        let parts = HubParts::in_process(
+            &config,
+            issuer.verifier.clone(),
+            Arc::new(test_rules()),
+            Arc::new(IdGenerator::new(1).unwrap()),
+        );
+        TestHub::serve(config, parts, issuer).await
     }
 
     /// A node of a cluster sharing `backends`; `node` must differ per hub.
-    pub async fn spawn_node(config: HubConfig, backends: Backends, issuer: Arc<Issuer>, node: u16) -> TestHub {
-        let rules = Rules::new();
-        rules.register(RuleKind::Chat, Arc::new(TestChats));
+    pub async fn spawn_node(
+        config: HubConfig,
+        backends: Backends,
+        issuer: Arc<Issuer>,
+        node: u16,
+    ) -> TestHub {
         let parts = HubParts {
             authenticator: issuer.verifier.clone(),
-            authorizer: Arc::new(rules),
+            authorizer: Arc::new(test_rules()),
             broker: backends.broker,
             history: backends.history,
             presence: backends.presence,
             ids: Arc::new(IdGenerator::new(node).unwrap()),
         };
+        TestHub::serve(config, parts, issuer).await
+    }
+
+    async fn serve(config: HubConfig, parts: HubParts, issuer: Arc<Issuer>) -> TestHub {
         let shutdown = CancellationToken::new();
         let hub = Hub::new(config, parts, shutdown.clone()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -182,17 +208,24 @@ impl TestHub {
 
     /// A connection that has not authenticated.
     pub async fn connect(&self) -> Client {
-        self.connect_with(None, None).await.expect("the upgrade succeeds")
+        self.connect_with(None, None)
+            .await
+            .expect("the upgrade succeeds")
     }
 
     /// A connection offering `protocols` (`Sec-WebSocket-Protocol`), with a small
     /// receive buffer when `receive_buffer` is given.
-    pub async fn connect_with(&self, protocols: Option<&str>, receive_buffer: Option<u32>) -> Result<Client, String> {
+    pub async fn connect_with(
+        &self,
+        protocols: Option<&str>,
+        receive_buffer: Option<u32>,
+    ) -> Result<Client, String> {
         let mut request = self.url().into_client_request().unwrap();
         if let Some(protocols) = protocols {
-            request
-                .headers_mut()
-                .insert("Sec-WebSocket-Protocol", HeaderValue::from_str(protocols).unwrap());
+            request.headers_mut().insert(
+                "Sec-WebSocket-Protocol",
+                HeaderValue::from_str(protocols).unwrap(),
+            );
         }
         let socket = TcpSocket::new_v4().unwrap();
         if let Some(size) = receive_buffer {
@@ -218,7 +251,9 @@ impl TestHub {
     pub async fn connect_as(&self, user: i64) -> Client {
         let mut client = self.connect().await;
         let token = self.issuer.token(user, 600);
-        let ack = client.request(json!({"type": "auth", "token": token})).await;
+        let ack = client
+            .request(json!({"type": "auth", "token": token}))
+            .await;
         assert_eq!(ack["type"], "ack", "{ack}");
         assert_eq!(ack["result"]["user_id"], user.to_string());
         client
@@ -271,7 +306,11 @@ impl Client {
     /// frames read meanwhile are kept for `next`.
     pub async fn request(&mut self, frame: Value) -> Value {
         let id = self.send(frame).await;
-        if let Some(i) = self.pending.iter().position(|f| f["id"] == id && f["type"] != "event") {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|f| f["id"] == id && f["type"] != "event")
+        {
             return self.pending.remove(i);
         }
         loop {
@@ -339,16 +378,23 @@ impl Client {
                 Some(Ok(Message::Close(Some(CloseFrame { code, reason })))) => {
                     return (u16::from(code), reason.to_string());
                 }
-                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return (1006, String::new()),
+                Some(Ok(Message::Close(None))) | None => return (1006, String::new()),
+                Some(Err(error)) => return (1006, error.to_string()),
                 Some(Ok(_)) => continue,
             }
         }
     }
 
-    /// Asserts no frame arrives for `wait` (the connection stays open).
+    /// Asserts no frame arrives for `wait` (the connection stays open; pings are
+    /// answered meanwhile).
     pub async fn silent_for(&mut self, wait: Duration) {
-        assert!(self.pending.is_empty(), "frames already pending: {:?}", self.pending);
-        if let Ok(message) = tokio::time::timeout(wait, self.ws.next()).await {
+        assert!(
+            self.pending.is_empty(),
+            "frames already pending: {:?}",
+            self.pending
+        );
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Ok(message) = tokio::time::timeout_at(deadline, self.ws.next()).await {
             match message {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 other => panic!("expected silence, got {other:?}"),
@@ -360,7 +406,10 @@ impl Client {
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
         // Read the server's answer so the close completes.
-        let _ = tokio::time::timeout(Duration::from_secs(1), async { while self.ws.next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while self.ws.next().await.is_some() {}
+        })
+        .await;
     }
 }
 

@@ -14,6 +14,9 @@
 //!   (RFC 7009), introspection (RFC 7662), metadata (RFC 8414), logout;
 //! - Ed25519 signing keys in the database, rotated without downtime ([`keys`]);
 //! - brute-force limits per account and per client address ([`login`]);
+//! - email and password changes that end other sessions, the auth part of the
+//!   account export, and the users service's events — roles for the next access
+//!   tokens, deactivation, deletion ([`lifecycle`]);
 //! - the client registry and key rotation for `vigor admin` ([`admin`]).
 //!
 //! Layout: [`domain`] holds the types and rules without I/O, [`store`] the storage
@@ -27,6 +30,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod keys;
+pub mod lifecycle;
 pub mod login;
 pub mod service;
 pub mod settings;
@@ -68,7 +72,8 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Starts the service: the outbox relay, an active signing key, housekeeping.
+/// Starts the service: the outbox relay, an active signing key, housekeeping,
+/// and the consumer of the users service's events.
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let db = ctx.database().clone();
     let relay = OutboxRelay::spawn(
@@ -80,6 +85,9 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let auth = AuthService::new(db, &ctx.config, ctx.ids.clone()).with_relay(relay);
     auth.key_ring().ensure_active().await?;
     spawn_housekeeping(auth.clone(), ctx.shutdown.clone(), &ctx.tasks);
+    let consumer = format!("auth-{}", ctx.config.node_id);
+    let subscription = lifecycle::subscribe(ctx.bus.as_ref(), &consumer).await?;
+    lifecycle::spawn_consumer(auth.clone(), subscription, ctx.shutdown.clone(), &ctx.tasks);
     Ok(RunningService {
         router: http::router(auth),
         checks: Vec::new(),
@@ -156,6 +164,9 @@ impl utoipa::Modify for BearerScheme {
     paths(
         http::account::signup,
         http::account::logout,
+        http::me::change_password,
+        http::me::change_email,
+        http::me::export,
         http::authorize::page,
         http::authorize::submit,
         http::token::token,
@@ -167,6 +178,11 @@ impl utoipa::Modify for BearerScheme {
     components(schemas(
         http::account::SignupRequest,
         http::account::SignupResponse,
+        http::me::PasswordChange,
+        http::me::EmailChange,
+        http::me::ChangeResponse,
+        lifecycle::AccountExport,
+        lifecycle::SessionExport,
         http::token::TokenRequest,
         http::token::TokenOnlyRequest,
         tokens::TokenResponse,
@@ -178,7 +194,7 @@ impl utoipa::Modify for BearerScheme {
     )),
     modifiers(&BearerScheme),
     tags(
-        (name = "auth", description = "Accounts: sign-up and sign-out."),
+        (name = "auth", description = "Accounts: sign-up, sign-out, email and password changes, the auth part of the account export."),
         (name = "oauth", description = "The OAuth 2.0 authorization server: authorization, tokens, revocation, introspection, keys and metadata."),
     )
 )]

@@ -78,6 +78,9 @@ fn the_openapi_document_describes_every_endpoint() {
     for (path, method) in [
         ("/v1/auth/signup", "post"),
         ("/v1/auth/logout", "post"),
+        ("/v1/auth/me/password", "put"),
+        ("/v1/auth/me/email", "put"),
+        ("/v1/auth/me/export", "get"),
         ("/v1/oauth/authorize", "get"),
         ("/v1/oauth/authorize", "post"),
         ("/v1/oauth/token", "post"),
@@ -91,7 +94,7 @@ fn the_openapi_document_describes_every_endpoint() {
             "{method} {path} is not documented"
         );
     }
-    assert_eq!(paths.len(), 8);
+    assert_eq!(paths.len(), 11);
     let spec = vigor_auth::spec();
     for path in paths.keys() {
         assert!(

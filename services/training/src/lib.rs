@@ -1,12 +1,41 @@
-//! The training service: exercise catalogue, plans, schedule, workout logs, analysis and recommendations.
+//! The training service: exercise catalogue, workout logs (strength and cardio,
+//! GPX/FIT import) and their analysis; plans, schedule, records, stats and
+//! recommendations build on these.
 //!
-//! It owns its own database (`training`: PostgreSQL distributed, SQLite embedded) with the
-//! shared tables (event outbox, processed events, idempotency keys) already migrated;
-//! its routes live under `/v1/training` and arrive with the issues that build the service.
+//! It owns its own database (`training`: PostgreSQL distributed, SQLite embedded)
+//! and its routes live under `/v1/training`. Layout:
+//!
+//! - [`domain`]: types that hold only valid values (units, sports, set types,
+//!   workouts, tracks) and the pure analysis (`domain::analysis`);
+//! - [`import`]: GPX and FIT files into a track;
+//! - [`store`]: the storage trait and its SQL backends, with the outbox;
+//! - [`http`]: the handlers, one module per resource;
+//! - [`events`]: what it emits (`workout.logged`, `workout.updated`, `workout.deleted`).
+//!
+//! At start it seeds the embedded exercise catalogue (adding entries it lacks)
+//! and starts the outbox relay.
 
-use axum::Router;
+pub mod domain;
+pub mod events;
+pub mod http;
+pub mod import;
+pub mod service;
+pub mod store;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::config::ServiceName;
+use vigor_common::db::Migrations;
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
+
+pub use service::TrainingService;
+
+/// The service's own migrations (versions from 1000).
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+    postgres: sqlx::migrate!("migrations/postgres"),
+};
 
 /// The service's description for `vigor serve`.
 pub fn spec() -> ServiceSpec {
@@ -14,15 +43,92 @@ pub fn spec() -> ServiceSpec {
         name: ServiceName::Training,
         prefixes: &["/v1/training"],
         sql: true,
-        migrations: None,
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        migrations: Some(&MIGRATIONS),
+        openapi,
         build: |ctx| Box::pin(build(ctx)),
     }
 }
 
-async fn build(_ctx: ServiceContext) -> anyhow::Result<RunningService> {
+/// Starts the service: the outbox relay and the catalogue seed.
+async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
+    let db = ctx.database().clone();
+    let relay = OutboxRelay::spawn(
+        db.clone(),
+        ctx.bus.clone(),
+        ctx.shutdown.clone(),
+        &ctx.tasks,
+    );
+    let service = TrainingService::new(db, ctx.ids.clone()).with_relay(relay);
+    let added = service.seed_catalogue().await?;
+    if added > 0 {
+        tracing::info!(added, "seeded the exercise catalogue");
+    }
     Ok(RunningService {
-        router: Router::new(),
+        router: http::router(service),
         checks: Vec::new(),
     })
+}
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        http::exercises::list,
+        http::exercises::get,
+        http::exercises::create,
+        http::workouts::create,
+        http::workouts::import,
+        http::workouts::get,
+        http::workouts::update,
+        http::workouts::delete,
+    ),
+    components(schemas(
+        domain::exercise::Exercise,
+        domain::exercise::ExerciseSource,
+        http::exercises::NewExercise,
+        http::workouts::WorkoutView,
+        http::workouts::ImportForm,
+        domain::workout::WorkoutDraft,
+        domain::workout::ExerciseDraft,
+        domain::workout::SetDraft,
+        domain::workout::WorkoutExercise,
+        domain::workout::WorkoutSet,
+        domain::workout::WorkoutSource,
+        domain::workout::TrackAnalysis,
+        domain::workout::SplitRecord,
+        domain::workout::EffortRecord,
+        domain::kinds::Sport,
+        domain::kinds::SetType,
+        domain::kinds::Privacy,
+        domain::kinds::ExerciseCategory,
+        domain::kinds::Mechanics,
+        domain::kinds::Measurement,
+        vigor_common::problem::Problem,
+    )),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "training", description = "Exercise catalogue, workout logging and import, analysis."),
+    )
+)]
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

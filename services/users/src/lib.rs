@@ -1,12 +1,38 @@
-//! The users service: accounts, profiles, privacy, roles and access control, account export and deletion.
+//! The users service: profiles, privacy, roles and access control, account export
+//! and deletion.
 //!
-//! It owns its own database (`users`: PostgreSQL distributed, SQLite embedded) with the
-//! shared tables (event outbox, processed events, idempotency keys) already migrated;
-//! its routes live under `/v1/users` and arrive with the issues that build the service.
+//! It owns its own database (`users`: PostgreSQL distributed, SQLite embedded).
+//! A profile is made when auth's `user.signed_up` arrives ([`events`]); after that
+//! the service is the authority on profiles and roles, and tells the others about
+//! changes through its outbox: `user.roles_changed` (auth puts the roles in the
+//! next access tokens), `user.deactivated` and `user.deleted` (every service
+//! erases its part). The export gathers every service's part ([`export`]).
+//!
+//! Layout: [`domain`] holds the types and rules without I/O, [`store`] the storage
+//! trait and its SQL backend, [`http`] the handlers; [`UsersService`] is the state
+//! they share.
 
-use axum::Router;
+pub mod domain;
+pub mod events;
+pub mod export;
+pub mod http;
+pub mod service;
+pub mod store;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::config::ServiceName;
+use vigor_common::db::Migrations;
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
+
+pub use service::UsersService;
+
+/// The service's own migrations (versions from 1000).
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+    postgres: sqlx::migrate!("migrations/postgres"),
+};
 
 /// The service's description for `vigor serve`.
 pub fn spec() -> ServiceSpec {
@@ -14,15 +40,108 @@ pub fn spec() -> ServiceSpec {
         name: ServiceName::Users,
         prefixes: &["/v1/users"],
         sql: true,
-        migrations: None,
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        migrations: Some(&MIGRATIONS),
+        openapi,
         build: |ctx| Box::pin(build(ctx)),
     }
 }
 
-async fn build(_ctx: ServiceContext) -> anyhow::Result<RunningService> {
+/// Starts the service: the outbox relay and the `user.signed_up` consumer.
+async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
+    let db = ctx.database().clone();
+    let relay = OutboxRelay::spawn(
+        db.clone(),
+        ctx.bus.clone(),
+        ctx.shutdown.clone(),
+        &ctx.tasks,
+    );
+    let exporter = export::Exporter::from_config(&ctx.config)?;
+    let users = UsersService::new(db, ctx.ids.clone(), exporter).with_relay(relay);
+    let consumer = format!("users-{}", ctx.config.node_id);
+    let subscription = events::subscribe(ctx.bus.as_ref(), &consumer).await?;
+    events::spawn_consumer(
+        users.store().clone(),
+        subscription,
+        ctx.shutdown.clone(),
+        &ctx.tasks,
+    );
     Ok(RunningService {
-        router: Router::new(),
+        router: http::router(users),
         checks: Vec::new(),
     })
+}
+
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        http::profile::me,
+        http::profile::update_me,
+        http::profile::user,
+        http::search::search,
+        http::roles::set_roles,
+        http::roles::reactivate,
+        http::roles::delete_user,
+        http::account::deactivate,
+        http::account::delete_me,
+        http::account::export,
+    ),
+    components(schemas(
+        http::MyProfile,
+        http::PublicProfile,
+        http::search::UserHit,
+        http::roles::RolesRequest,
+        http::roles::RolesResponse,
+        domain::ProfilePatch,
+        domain::Units,
+        domain::Privacy,
+        domain::Role,
+        domain::Status,
+    )),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "users", description = "Profiles, privacy, roles, search, and the account's lifecycle: deactivation, deletion, export."),
+    )
+)]
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_names_every_route() {
+        let doc = super::openapi();
+        let paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        for path in [
+            "/v1/users",
+            "/v1/users/me",
+            "/v1/users/me/deactivate",
+            "/v1/users/me/export",
+            "/v1/users/{id}",
+            "/v1/users/{id}/roles",
+            "/v1/users/{id}/reactivate",
+        ] {
+            assert!(paths.contains(&path), "{path} missing from {paths:?}");
+        }
+    }
 }

@@ -141,14 +141,16 @@ impl Drop for Vigor {
     }
 }
 
+/// The password of every account the tests make.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 /// Signs a new user up through `base` and returns an access token from the
 /// password grant of the built-in `vigor-web` client.
 pub async fn sign_up_and_get_token(base: &str, email: &str) -> String {
     let client = http();
-    let password = "correct horse battery staple";
     let signup = client
         .post(format!("{base}/v1/auth/signup"))
-        .json(&serde_json::json!({"email": email, "password": password, "display_name": "Test Athlete"}))
+        .json(&serde_json::json!({"email": email, "password": PASSWORD, "display_name": "Test Athlete"}))
         .send()
         .await
         .expect("signup answers");
@@ -158,13 +160,18 @@ pub async fn sign_up_and_get_token(base: &str, email: &str) -> String {
         "{}",
         signup.text().await.unwrap_or_default()
     );
-    let token: serde_json::Value = client
+    password_token(base, email).await
+}
+
+/// An access token for an existing account (password grant of `vigor-web`).
+pub async fn password_token(base: &str, email: &str) -> String {
+    let token: serde_json::Value = http()
         .post(format!("{base}/v1/oauth/token"))
         .form(&[
             ("grant_type", "password"),
             ("client_id", "vigor-web"),
             ("username", email),
-            ("password", password),
+            ("password", PASSWORD),
         ])
         .send()
         .await

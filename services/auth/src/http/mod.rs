@@ -1,6 +1,7 @@
 //! The HTTP interface: one module per endpoint group, merged by [`router`].
 //!
 //! - [`account`]: `POST /v1/auth/signup`, `POST /v1/auth/logout` (problem+json errors);
+//! - [`me`]: `PUT /v1/auth/me/password`, `PUT /v1/auth/me/email`, `GET /v1/auth/me/export`;
 //! - [`authorize`]: `GET`/`POST /v1/oauth/authorize`, the HTML login page;
 //! - [`token`]: `POST /v1/oauth/token`, `/revoke`, `/introspect` (RFC 6749 error bodies);
 //! - [`wellknown`]: `GET /.well-known/jwks.json` and `/.well-known/oauth-authorization-server`.
@@ -12,6 +13,7 @@
 
 pub mod account;
 pub mod authorize;
+pub mod me;
 pub mod token;
 pub mod wellknown;
 
@@ -21,7 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Extension, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -36,6 +38,9 @@ pub fn router(auth: AuthService) -> Router {
     Router::new()
         .route("/v1/auth/signup", post(account::signup))
         .route("/v1/auth/logout", post(account::logout))
+        .route("/v1/auth/me/password", put(me::change_password))
+        .route("/v1/auth/me/email", put(me::change_email))
+        .route("/v1/auth/me/export", get(me::export))
         .route(
             "/v1/oauth/authorize",
             get(authorize::page).post(authorize::submit),

@@ -13,6 +13,9 @@
 
 #[cfg(test)]
 mod conformance;
+mod lifecycle;
+#[cfg(test)]
+mod lifecycle_conformance;
 mod rows;
 mod sql;
 
@@ -26,6 +29,7 @@ use vigor_common::Id;
 
 use crate::domain::Client;
 
+pub use lifecycle::AccountStore;
 pub use sql::SqlStore;
 
 /// What can go wrong in the store.
@@ -267,9 +271,9 @@ pub struct LoginFailures {
     pub window_start: Timestamp,
 }
 
-/// The auth service's storage.
+/// The auth service's storage (with the credentials' lifecycle, [`AccountStore`]).
 #[async_trait]
-pub trait AuthStore: Send + Sync + 'static {
+pub trait AuthStore: AccountStore + Send + Sync + 'static {
     /// Stores new credentials and, in the same transaction, `events` in the outbox;
     /// [`StoreError::Conflict`] (and nothing stored) when the email is taken.
     async fn insert_credential(&self, credential: &Credential, events: &[Event])

@@ -36,7 +36,7 @@ macro_rules! on_pool {
 /// The SQL store of the auth service.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    db: Database,
+    pub(super) db: Database,
 }
 
 impl SqlStore {

@@ -1,0 +1,298 @@
+//! The node's tables: open sessions, and channels with local subscribers.
+//!
+//! Every connection registers a [`SessionHandle`] (its user once authenticated,
+//! and the [`SessionControl`] that closes it) in a `DashMap`, so the hub can count
+//! sessions and close a user's sessions from the outside.
+//!
+//! A channel with local subscribers has exactly one *channel task* on the node
+//! ([`fanout`]); the table entry counts the sessions attached to it. The last
+//! detach removes the entry, which drops the table's command sender; the task
+//! finishes the commands already queued and stops, dropping the broker
+//! subscription (so a node subscribes to the broker only for channels with local
+//! subscribers). A later attach starts a new task. Attach and detach run under the
+//! entry's shard lock and never await.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ws::Utf8Bytes;
+use dashmap::DashMap;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use vigor_common::broker::Broker;
+use vigor_common::Id;
+
+use crate::channel::Channel;
+use crate::history::History;
+use crate::metrics;
+use crate::presence::PresenceEntry;
+use crate::protocol::{close, RequestId};
+use fanout::ChannelTask;
+
+mod fanout;
+
+/// Commands a channel task buffers before senders wait.
+const COMMAND_QUEUE: usize = 64;
+
+/// Closes a session from anywhere: the first close wins and names the code.
+#[derive(Debug, Default)]
+pub(crate) struct SessionControl {
+    token: CancellationToken,
+    reason: OnceLock<(u16, &'static str)>,
+}
+
+impl SessionControl {
+    /// Asks the session to close with `code`; true for the first request.
+    pub(crate) fn close(&self, code: u16, reason: &'static str) -> bool {
+        let first = self.reason.set((code, reason)).is_ok();
+        if first {
+            metrics::counter_close(code);
+        }
+        self.token.cancel();
+        first
+    }
+
+    /// Ends the session; answers the client's close with 1000 unless a close
+    /// code was already chosen. Not counted as a server close.
+    pub(crate) fn finish(&self) {
+        let _ = self.reason.set((close::NORMAL, ""));
+        self.token.cancel();
+    }
+
+    /// Ends the session without a close frame (the socket failed).
+    pub(crate) fn stop(&self) {
+        self.token.cancel();
+    }
+
+    /// The close code and reason, once closed.
+    pub(crate) fn reason(&self) -> Option<(u16, &'static str)> {
+        self.reason.get().copied()
+    }
+
+    /// Resolves when the session is asked to close.
+    pub(crate) async fn closed(&self) {
+        self.token.cancelled().await;
+    }
+}
+
+/// How a channel task reaches one session: its id, its outbound queue, its control.
+#[derive(Clone)]
+pub(crate) struct SessionLink {
+    pub(crate) id: Id,
+    pub(crate) queue: mpsc::Sender<Utf8Bytes>,
+    pub(crate) control: Arc<SessionControl>,
+}
+
+impl SessionLink {
+    /// Queues `frame` without waiting; a full queue closes the session as too slow.
+    /// False when the frame was not queued.
+    pub(crate) fn push(&self, frame: Utf8Bytes) -> bool {
+        match self.queue.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self
+                    .control
+                    .close(close::POLICY, "too slow: the outbound queue is full")
+                {
+                    ::metrics::counter!(metrics::SLOW_CONSUMERS).increment(1);
+                }
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// A session as the registry sees it.
+pub(crate) struct SessionHandle {
+    pub(crate) user: Option<Id>,
+    pub(crate) control: Arc<SessionControl>,
+}
+
+/// Why a join failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum JoinError {
+    /// The broker or the history failed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The session is already a subscriber.
+    #[error("already subscribed")]
+    AlreadySubscribed,
+}
+
+/// What a session asks of a channel task.
+pub(crate) enum Command {
+    /// Add the session: ack request `request`, replay after `since`, then deliver live.
+    Join {
+        link: SessionLink,
+        since: Option<u64>,
+        request: RequestId,
+        reply: oneshot::Sender<Result<(), JoinError>>,
+    },
+    /// Remove the session; ack request `ack` when given.
+    Leave { session: Id, ack: Option<RequestId> },
+}
+
+/// A session's attachment to a channel task.
+#[derive(Clone)]
+pub(crate) struct Membership {
+    pub(crate) task: u64,
+    pub(crate) commands: mpsc::Sender<Command>,
+}
+
+struct ChannelSlot {
+    task: u64,
+    commands: mpsc::Sender<Command>,
+    members: usize,
+}
+
+/// The node's sessions and channels.
+pub(crate) struct Registry {
+    broker: Arc<dyn Broker>,
+    history: Arc<dyn History>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    sessions: DashMap<Id, SessionHandle>,
+    channels: DashMap<Arc<str>, ChannelSlot>,
+    /// This node's presence entries, (scope, session) → user, renewed periodically.
+    present: DashMap<(Arc<str>, Id), Id>,
+    next_task: AtomicU64,
+}
+
+impl Registry {
+    pub(crate) fn new(
+        broker: Arc<dyn Broker>,
+        history: Arc<dyn History>,
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Registry {
+        Registry {
+            broker,
+            history,
+            tracker,
+            shutdown,
+            sessions: DashMap::new(),
+            channels: DashMap::new(),
+            present: DashMap::new(),
+            next_task: AtomicU64::new(1),
+        }
+    }
+
+    /// Registers a new session.
+    pub(crate) fn add_session(&self, id: Id, control: Arc<SessionControl>) {
+        self.sessions.insert(
+            id,
+            SessionHandle {
+                user: None,
+                control,
+            },
+        );
+    }
+
+    /// Records the user of session `id`.
+    pub(crate) fn set_user(&self, id: Id, user: Id) {
+        if let Some(mut session) = self.sessions.get_mut(&id) {
+            session.user = Some(user);
+        }
+    }
+
+    /// Forgets session `id`.
+    pub(crate) fn remove_session(&self, id: Id) {
+        self.sessions.remove(&id);
+    }
+
+    /// How many sessions are open.
+    pub(crate) fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Closes every session of `user` with `code`; returns how many.
+    pub(crate) fn close_user(&self, user: Id, code: u16, reason: &'static str) -> usize {
+        let mut closed = 0;
+        for session in self.sessions.iter() {
+            if session.user == Some(user) {
+                session.control.close(code, reason);
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Records a presence entry of this node.
+    pub(crate) fn add_presence(&self, entry: PresenceEntry) {
+        self.present
+            .insert((entry.scope, entry.session), entry.user);
+    }
+
+    /// Forgets a presence entry of this node.
+    pub(crate) fn remove_presence(&self, scope: &Arc<str>, session: Id) {
+        self.present.remove(&(scope.clone(), session));
+    }
+
+    /// This node's presence entries.
+    pub(crate) fn presence_entries(&self) -> Vec<PresenceEntry> {
+        self.present
+            .iter()
+            .map(|entry| PresenceEntry {
+                scope: entry.key().0.clone(),
+                session: entry.key().1,
+                user: *entry.value(),
+            })
+            .collect()
+    }
+
+    /// How many channels have a task on this node.
+    pub(crate) fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Attaches a session to `channel`'s task, starting the task if needed.
+    pub(crate) fn attach(self: &Arc<Self>, channel: &Channel) -> Membership {
+        let mut slot = self
+            .channels
+            .entry(channel.shared_name())
+            .or_insert_with(|| {
+                let task = self.next_task.fetch_add(1, Ordering::Relaxed);
+                let (commands, receiver) = mpsc::channel(COMMAND_QUEUE);
+                let runner = ChannelTask::new(channel.clone(), self.history.clone());
+                self.tracker.spawn(runner.run(self.clone(), task, receiver));
+                ::metrics::gauge!(metrics::CHANNELS).increment(1.0);
+                ChannelSlot {
+                    task,
+                    commands,
+                    members: 0,
+                }
+            });
+        slot.members += 1;
+        Membership {
+            task: slot.task,
+            commands: slot.commands.clone(),
+        }
+    }
+
+    /// Detaches a session from task `task` of `channel`; the last detach retires it.
+    pub(crate) fn detach(&self, channel: &str, task: u64) {
+        let removed = self.channels.remove_if_mut(channel, |_, slot| {
+            if slot.task != task {
+                return false;
+            }
+            slot.members = slot.members.saturating_sub(1);
+            slot.members == 0
+        });
+        if removed.is_some() {
+            ::metrics::gauge!(metrics::CHANNELS).decrement(1.0);
+        }
+    }
+
+    /// Removes task `task`'s entry after it failed, whoever is attached.
+    fn retire(&self, channel: &str, task: u64) {
+        if self
+            .channels
+            .remove_if(channel, |_, slot| slot.task == task)
+            .is_some()
+        {
+            ::metrics::gauge!(metrics::CHANNELS).decrement(1.0);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The events the training service emits, through its outbox.
+//!
+//! | topic | when | data |
+//! |---|---|---|
+//! | `workout.logged` | a workout was created (logged or imported) | [`WorkoutEvent`] |
+//! | `workout.updated` | a workout was changed | [`WorkoutEvent`] |
+//! | `workout.deleted` | a workout was deleted | `{"workout_id","user_id"}` |
+//!
+//! Consumers (gamification for XP, streaks and records; social for the feed) read
+//! the numbers they need from the event and never call back for them; they
+//! deduplicate by the event id.
+
+use chrono::Utc;
+use serde::Serialize;
+use vigor_common::api::Timestamp;
+use vigor_common::bus::Event;
+use vigor_common::{Id, IdGenerator};
+
+use crate::domain::kinds::{Privacy, Sport};
+use crate::domain::workout::{Workout, WorkoutSource};
+
+/// Topic of a created workout.
+pub const WORKOUT_LOGGED: &str = "workout.logged";
+/// Topic of a changed workout.
+pub const WORKOUT_UPDATED: &str = "workout.updated";
+/// Topic of a deleted workout.
+pub const WORKOUT_DELETED: &str = "workout.deleted";
+
+/// The data of `workout.logged` and `workout.updated`.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkoutEvent {
+    /// The workout.
+    pub workout_id: Id,
+    /// Its owner.
+    pub user_id: Id,
+    /// Its sport.
+    pub sport: Sport,
+    /// Who may see it (social shows only what the owner shares).
+    pub privacy: Privacy,
+    /// Start.
+    pub started_at: Timestamp,
+    /// End.
+    pub ended_at: Timestamp,
+    /// Length in seconds.
+    pub duration_s: f64,
+    /// Time moving in seconds, when known.
+    pub moving_time_s: Option<f64>,
+    /// Distance in metres, when known.
+    pub distance_m: Option<f64>,
+    /// Climb in metres, when known.
+    pub elevation_gain_m: Option<f64>,
+    /// Volume load in kg (0 without weighted sets).
+    pub volume_kg: f64,
+    /// Sets done (not counting warm-ups).
+    pub working_sets: u32,
+    /// Where it came from.
+    pub source: WorkoutSource,
+    /// The workout's version after the change.
+    pub version: i64,
+}
+
+impl WorkoutEvent {
+    /// The event data of `w`.
+    pub fn of(w: &Workout) -> Self {
+        let c = &w.content;
+        WorkoutEvent {
+            workout_id: w.id,
+            user_id: w.owner_id,
+            sport: c.sport,
+            privacy: c.privacy,
+            started_at: c.started_at,
+            ended_at: c.ended_at,
+            duration_s: c.duration().as_secs_f64(),
+            moving_time_s: c.moving_time.map(|d| d.as_secs_f64()),
+            distance_m: c.distance.map(|d| d.get()),
+            elevation_gain_m: c.elevation_gain.map(|d| d.get()),
+            volume_kg: c.volume().get(),
+            working_sets: c
+                .exercises
+                .iter()
+                .flat_map(|e| &e.sets)
+                .filter(|s| s.done && s.set_type != crate::domain::kinds::SetType::WarmUp)
+                .count() as u32,
+            source: w.source,
+            version: w.version,
+        }
+    }
+}
+
+fn event(ids: &IdGenerator, name: &str, data: serde_json::Value) -> Event {
+    Event {
+        id: ids.next_id(),
+        name: name.to_owned(),
+        occurred_at: Utc::now(),
+        data,
+    }
+}
+
+/// `workout.logged` for `w`.
+pub fn logged(ids: &IdGenerator, w: &Workout) -> Event {
+    event(ids, WORKOUT_LOGGED, to_value(&WorkoutEvent::of(w)))
+}
+
+/// `workout.updated` for `w`.
+pub fn updated(ids: &IdGenerator, w: &Workout) -> Event {
+    event(ids, WORKOUT_UPDATED, to_value(&WorkoutEvent::of(w)))
+}
+
+/// `workout.deleted` for `w`.
+pub fn deleted(ids: &IdGenerator, w: &Workout) -> Event {
+    event(
+        ids,
+        WORKOUT_DELETED,
+        serde_json::json!({"workout_id": w.id, "user_id": w.owner_id}),
+    )
+}
+
+fn to_value(data: &WorkoutEvent) -> serde_json::Value {
+    serde_json::to_value(data).expect("workout events are plain data and always serialize")
+}

@@ -1,0 +1,64 @@
+//! The REST API under `/v1/training`: one module per resource, each with its
+//! handlers; [`router`] merges them. Every handler takes a [`vigor_common::auth::Caller`]
+//! (the gateway provides the verifier), answers problem+json on error and is in
+//! the OpenAPI document ([`crate::openapi`]).
+
+pub mod exercises;
+pub mod workouts;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use vigor_common::problem::{FieldError, Problem};
+
+use crate::domain::workout::DraftProblem;
+use crate::import::MAX_FILE_BYTES;
+use crate::service::TrainingService;
+use crate::store::StoreError;
+
+/// The service's routes, with their state.
+pub fn router(service: TrainingService) -> Router {
+    Router::new()
+        .route(
+            "/v1/training/exercises",
+            get(exercises::list).post(exercises::create),
+        )
+        .route("/v1/training/exercises/{id}", get(exercises::get))
+        .route("/v1/training/workouts", post(workouts::create))
+        .route(
+            "/v1/training/workouts/import",
+            // A FIT or GPX file plus the multipart framing.
+            post(workouts::import).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 64 * 1024)),
+        )
+        .route(
+            "/v1/training/workouts/{id}",
+            get(workouts::get)
+                .patch(workouts::update)
+                .delete(workouts::delete),
+        )
+        .with_state(service)
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Self {
+        Problem::internal(error)
+    }
+}
+
+/// A 422 naming every invalid field of a draft.
+pub fn invalid(problems: Vec<DraftProblem>) -> Problem {
+    Problem::validation(
+        problems
+            .into_iter()
+            .map(|p| FieldError {
+                field: p.field,
+                message: p.message,
+            })
+            .collect(),
+    )
+}
+
+/// The idempotency scope of `route` for `user`.
+pub fn idempotency_scope(user: vigor_common::Id, route: &str) -> String {
+    format!("{user}:{route}")
+}

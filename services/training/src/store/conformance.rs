@@ -1,0 +1,376 @@
+//! The one conformance suite of [`TrainingStore`], run on SQLite and on PostgreSQL.
+
+#![cfg(test)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use vigor_common::api::Timestamp;
+use vigor_common::bus::Event;
+use vigor_common::db::Database;
+use vigor_common::{Id, IdGenerator};
+
+use super::rows::{instant, millis};
+use super::*;
+use crate::domain::exercise::catalogue;
+use crate::domain::kinds::{ExerciseCategory, Measurement, Mechanics, Privacy, SetType, Sport};
+use crate::domain::units::{Bpm, Kilograms, Meters, Reps, Rpe};
+use crate::domain::workout::{
+    EffortRecord, SplitRecord, TrackAnalysis, WorkoutContent, WorkoutExercise, WorkoutSet,
+    WorkoutSource,
+};
+
+fn now() -> Timestamp {
+    instant(millis(Utc::now())).unwrap()
+}
+
+fn custom(ids: &IdGenerator, owner: Id, name: &str) -> Exercise {
+    Exercise {
+        id: ids.next_id(),
+        owner_id: Some(owner),
+        slug: None,
+        name: name.to_owned(),
+        description: String::new(),
+        category: ExerciseCategory::Strength,
+        primary_muscles: vec!["quads".into()],
+        secondary_muscles: vec!["glutes".into(), "lower_back".into()],
+        equipment: vec!["barbell".into()],
+        mechanics: Mechanics::Compound,
+        unilateral: false,
+        measurement: Measurement::WeightReps,
+        source: None,
+        created_at: now(),
+    }
+}
+
+async fn seeded(db: Database) -> (SqlStore, Vec<Exercise>) {
+    let store = SqlStore::new(db);
+    let ids = IdGenerator::new(2).unwrap();
+    let t = now();
+    let all: Vec<Exercise> = catalogue()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.into_exercise(ids.next_id(), t))
+        .collect();
+    assert_eq!(store.seed_catalogue(&all).await.unwrap(), all.len() as u64);
+    (store, all)
+}
+
+fn query(viewer: Id) -> ExerciseQuery {
+    ExerciseQuery {
+        viewer,
+        text: None,
+        muscle: None,
+        equipment: None,
+        after: None,
+        limit: 1000,
+    }
+}
+
+async fn the_catalogue_is_seeded_once(db: Database) {
+    let (store, all) = seeded(db).await;
+    // A second seed (another node starting, a restart) inserts nothing.
+    let ids = IdGenerator::new(3).unwrap();
+    let again: Vec<Exercise> = catalogue()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.into_exercise(ids.next_id(), now()))
+        .collect();
+    assert_eq!(store.seed_catalogue(&again).await.unwrap(), 0);
+    let viewer = Id::from_i64(42);
+    let found = store.search_exercises(&query(viewer)).await.unwrap();
+    assert_eq!(found.len(), all.len());
+    let first = &all[0];
+    assert_eq!(
+        store.exercise(first.id, viewer).await.unwrap().as_ref(),
+        Some(first)
+    );
+}
+
+async fn search_matches_words_muscles_and_equipment(db: Database) {
+    let (store, all) = seeded(db).await;
+    let viewer = Id::from_i64(42);
+    let q = ExerciseQuery {
+        text: Some("bench PRESS".into()),
+        ..query(viewer)
+    };
+    let found = store.search_exercises(&q).await.unwrap();
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|e| {
+        let n = e.name.to_lowercase();
+        n.find("bench").is_some_and(|i| n[i..].contains("press"))
+    }));
+    let expected = all
+        .iter()
+        .filter(|e| {
+            let n = e.name.to_lowercase();
+            n.find("bench").is_some_and(|i| n[i..].contains("press"))
+        })
+        .count();
+    assert_eq!(found.len(), expected);
+    // Ordered by name.
+    let names: Vec<String> = found.iter().map(|e| e.name.to_lowercase()).collect();
+    assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+
+    let q = ExerciseQuery {
+        muscle: Some("chest".into()),
+        equipment: Some("dumbbell".into()),
+        ..query(viewer)
+    };
+    let found = store.search_exercises(&q).await.unwrap();
+    let expected = all
+        .iter()
+        .filter(|e| {
+            (e.primary_muscles.contains(&"chest".to_owned())
+                || e.secondary_muscles.contains(&"chest".to_owned()))
+                && e.equipment.contains(&"dumbbell".to_owned())
+        })
+        .count();
+    assert!(expected > 0);
+    assert_eq!(found.len(), expected);
+    // Wildcards in the text are literal.
+    let q = ExerciseQuery {
+        text: Some("%".into()),
+        ..query(viewer)
+    };
+    assert!(store.search_exercises(&q).await.unwrap().is_empty());
+}
+
+async fn pages_follow_the_cursor_without_gaps(db: Database) {
+    let (store, all) = seeded(db).await;
+    let viewer = Id::from_i64(42);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .search_exercises(&ExerciseQuery {
+                after,
+                limit: 40,
+                ..query(viewer)
+            })
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|e| e.id);
+        seen.extend(page.into_iter().map(|e| e.id));
+    }
+    assert_eq!(seen.len(), all.len());
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len());
+}
+
+async fn custom_exercises_are_their_owners_only(db: Database) {
+    let (store, _) = seeded(db).await;
+    let ids = IdGenerator::new(4).unwrap();
+    let (ann, bob) = (Id::from_i64(1001), Id::from_i64(1002));
+    let mine = custom(&ids, ann, "Zercher Squat");
+    store.insert_exercise(&mine).await.unwrap();
+    assert_eq!(
+        store.exercise(mine.id, ann).await.unwrap(),
+        Some(mine.clone())
+    );
+    assert_eq!(store.exercise(mine.id, bob).await.unwrap(), None);
+    let q = |viewer| ExerciseQuery {
+        text: Some("zercher".into()),
+        ..query(viewer)
+    };
+    assert_eq!(
+        store.search_exercises(&q(ann)).await.unwrap(),
+        vec![mine.clone()]
+    );
+    assert!(store.search_exercises(&q(bob)).await.unwrap().is_empty());
+    let q = ExerciseQuery {
+        muscle: Some("lower_back".into()),
+        ..query(ann)
+    };
+    assert!(store.search_exercises(&q).await.unwrap().contains(&mine));
+    let unknown = ids.next_id();
+    assert_eq!(
+        store
+            .visible_exercise_ids(&[mine.id, unknown], ann)
+            .await
+            .unwrap(),
+        vec![mine.id]
+    );
+    assert!(store
+        .visible_exercise_ids(&[mine.id], bob)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn workout(ids: &IdGenerator, owner: Id, exercise: Id) -> Workout {
+    let t = now();
+    let start = instant(millis(t) - 3_600_000).unwrap();
+    let set = |w: f64, r: u16, set_type, rpe: Option<f64>| WorkoutSet {
+        set_type,
+        weight_kg: Some(Kilograms::new(w).unwrap()),
+        reps: Some(Reps::new(r).unwrap()),
+        rpe: rpe.map(|x| Rpe::new(x).unwrap()),
+        duration_s: None,
+        distance_m: None,
+        done: true,
+    };
+    Workout {
+        id: ids.next_id(),
+        owner_id: owner,
+        content: WorkoutContent {
+            sport: Sport::Run,
+            title: "Brick".into(),
+            notes: "legs heavy".into(),
+            privacy: Privacy::Private,
+            started_at: start,
+            ended_at: t,
+            moving_time: Some(Duration::from_millis(3_000_500)),
+            distance: Some(Meters::new(10_000.5).unwrap()),
+            elevation_gain: Some(Meters::new(120.0).unwrap()),
+            avg_heart_rate: Some(Bpm::new(150).unwrap()),
+            max_heart_rate: Some(Bpm::new(181).unwrap()),
+            calories: Some(700),
+            rpe: Some(Rpe::new(7.5).unwrap()),
+            exercises: vec![
+                WorkoutExercise {
+                    exercise_id: exercise,
+                    sets: vec![
+                        set(60.0, 10, SetType::WarmUp, None),
+                        set(100.0, 5, SetType::Working, Some(8.0)),
+                    ],
+                },
+                WorkoutExercise {
+                    exercise_id: exercise,
+                    sets: vec![],
+                },
+            ],
+        },
+        source: WorkoutSource::Gpx,
+        track: Some(TrackAnalysis {
+            polyline: "_p~iF~ps|U".into(),
+            splits_km: vec![SplitRecord {
+                number: 1,
+                distance_m: 1000.0,
+                duration_s: 300.0,
+                pace_s_per_km: 300.0,
+            }],
+            splits_mile: vec![],
+            best_efforts: vec![EffortRecord {
+                name: "1k".into(),
+                distance_m: 1000.0,
+                duration_s: 280.0,
+                start_m: 10.0,
+            }],
+        }),
+        version: 1,
+        created_at: t,
+        updated_at: t,
+    }
+}
+
+fn event(ids: &IdGenerator, name: &str, w: &Workout) -> Event {
+    Event {
+        id: ids.next_id(),
+        name: name.to_owned(),
+        occurred_at: Utc::now(),
+        data: serde_json::json!({"workout_id": w.id, "user_id": w.owner_id}),
+    }
+}
+
+async fn outbox_topics(db: &Database) -> Vec<String> {
+    let sql = "SELECT topic FROM outbox ORDER BY id";
+    match db {
+        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+    }
+}
+
+async fn workouts_round_trip_with_their_events(db: Database) {
+    let (store, all) = seeded(db.clone()).await;
+    let ids = IdGenerator::new(5).unwrap();
+    let owner = Id::from_i64(7);
+    let w = workout(&ids, owner, all[0].id);
+    store
+        .insert_workout(&w, &event(&ids, "workout.logged", &w))
+        .await
+        .unwrap();
+    assert_eq!(store.workout(w.id).await.unwrap(), Some(w.clone()));
+    assert_eq!(outbox_topics(&db).await, vec!["workout.logged"]);
+
+    // Update with the right version: stored, sets replaced, event enqueued.
+    let mut changed = w.clone();
+    changed.version = 2;
+    changed.content.title = "Long run".into();
+    changed.content.exercises.truncate(1);
+    changed.content.exercises[0].sets.pop();
+    changed.track = None;
+    assert!(store
+        .update_workout(&changed, 1, &event(&ids, "workout.updated", &changed))
+        .await
+        .unwrap());
+    assert_eq!(store.workout(w.id).await.unwrap(), Some(changed.clone()));
+    // A stale version changes nothing and enqueues nothing.
+    let mut stale = changed.clone();
+    stale.version = 3;
+    stale.content.title = "Lost update".into();
+    assert!(!store
+        .update_workout(&stale, 1, &event(&ids, "workout.updated", &stale))
+        .await
+        .unwrap());
+    assert_eq!(store.workout(w.id).await.unwrap(), Some(changed.clone()));
+    assert_eq!(
+        outbox_topics(&db).await,
+        vec!["workout.logged", "workout.updated"]
+    );
+
+    assert!(store
+        .delete_workout(w.id, &event(&ids, "workout.deleted", &w))
+        .await
+        .unwrap());
+    assert_eq!(store.workout(w.id).await.unwrap(), None);
+    assert!(!store
+        .delete_workout(w.id, &event(&ids, "workout.deleted", &w))
+        .await
+        .unwrap());
+    assert_eq!(
+        outbox_topics(&db).await,
+        vec!["workout.logged", "workout.updated", "workout.deleted"]
+    );
+}
+
+async fn a_failed_insert_leaves_nothing_behind(db: Database) {
+    let (store, all) = seeded(db.clone()).await;
+    let ids = IdGenerator::new(6).unwrap();
+    let w = workout(&ids, Id::from_i64(7), all[0].id);
+    store
+        .insert_workout(&w, &event(&ids, "workout.logged", &w))
+        .await
+        .unwrap();
+    // The same event id again: the outbox insert fails after the workout row went in,
+    // so the whole transaction rolls back.
+    let mut second = workout(&ids, Id::from_i64(7), all[0].id);
+    second.content.title = "Twin".into();
+    let mut duplicate = event(&ids, "workout.logged", &second);
+    duplicate.id = Id::from_i64(outbox_first_id(&db).await);
+    assert!(store.insert_workout(&second, &duplicate).await.is_err());
+    assert_eq!(store.workout(second.id).await.unwrap(), None);
+    assert_eq!(outbox_topics(&db).await.len(), 1);
+}
+
+async fn outbox_first_id(db: &Database) -> i64 {
+    let sql = "SELECT id FROM outbox ORDER BY id LIMIT 1";
+    match db {
+        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
+    the_catalogue_is_seeded_once,
+    search_matches_words_muscles_and_equipment,
+    pages_follow_the_cursor_without_gaps,
+    custom_exercises_are_their_owners_only,
+    workouts_round_trip_with_their_events,
+    a_failed_insert_leaves_nothing_behind,
+);

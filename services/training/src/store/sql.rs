@@ -1,0 +1,399 @@
+//! [`TrainingStore`] on SQL: SQLite (all-in-one) and PostgreSQL (distributed).
+//!
+//! Statements are written once with `$n` parameters, which both sqlx drivers
+//! accept, and run on whichever pool the [`Database`] holds: the macros below
+//! expand the same code once per backend. Only the outbox call differs
+//! (`enqueue_sqlite` / `enqueue_postgres`).
+
+use async_trait::async_trait;
+use vigor_common::bus::{outbox, Event};
+use vigor_common::db::Database;
+use vigor_common::Id;
+
+use super::rows::{
+    self, join, millis, ExerciseRow, SetRow, WorkoutRow, EXERCISE_COLUMNS, SET_COLUMNS,
+    WORKOUT_COLUMNS,
+};
+use super::{ExerciseQuery, StoreError, StoreResult, TrainingStore};
+use crate::domain::exercise::Exercise;
+use crate::domain::workout::Workout;
+
+/// Runs `$body` with `$pool` bound to the pool of either backend.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` in a transaction `$tx` of either backend, with `$enqueue` the
+/// backend's outbox function; commits when `$body` completes (an early `return`
+/// or `?` drops the transaction, which rolls it back).
+macro_rules! in_tx {
+    ($db:expr, $tx:ident, $enqueue:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite(pool) => {
+                let mut $tx = pool.begin().await?;
+                let $enqueue = outbox::enqueue_sqlite;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            Database::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let $enqueue = outbox::enqueue_postgres;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// The SQL store of the training service.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: Database,
+}
+
+impl SqlStore {
+    /// A store on a migrated database.
+    pub fn new(db: Database) -> Self {
+        SqlStore { db }
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+const INSERT_EXERCISE: &str = "INSERT INTO exercises (id, owner_id, slug, name, name_search, description, \
+     category, primary_muscles, secondary_muscles, equipment, mechanics, unilateral, measurement, source, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+/// Binds an exercise to [`INSERT_EXERCISE`].
+macro_rules! bind_exercise {
+    ($sql:expr, $e:expr, $source:expr) => {
+        sqlx::query($sql)
+            .bind($e.id)
+            .bind($e.owner_id)
+            .bind(&$e.slug)
+            .bind(&$e.name)
+            .bind($e.name.to_lowercase())
+            .bind(&$e.description)
+            .bind($e.category.as_str())
+            .bind(join(&$e.primary_muscles))
+            .bind(join(&$e.secondary_muscles))
+            .bind(join(&$e.equipment))
+            .bind($e.mechanics.as_str())
+            .bind($e.unilateral)
+            .bind($e.measurement.as_str())
+            .bind($source)
+            .bind(millis($e.created_at))
+    };
+}
+
+fn source_json(e: &Exercise) -> StoreResult<Option<String>> {
+    e.source
+        .as_ref()
+        .map(|s| serde_json::to_string(s).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+/// `text` as a LIKE pattern: lower-cased, wildcards escaped, words joined by `%`.
+fn like_words(text: &str) -> String {
+    let escaped: Vec<String> = text
+        .to_lowercase()
+        .split_whitespace()
+        .map(|w| {
+            w.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        })
+        .collect();
+    format!("%{}%", escaped.join("%"))
+}
+
+fn like_slug(slug: &str) -> String {
+    format!("%,{slug},%")
+}
+
+const INSERT_WORKOUT: &str = "INSERT INTO workouts (id, owner_id, sport, title, notes, privacy, started_at, \
+     ended_at, moving_time_s, distance_m, elevation_gain_m, avg_heart_rate, max_heart_rate, calories, rpe, \
+     source, track, version, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
+
+const UPDATE_WORKOUT: &str = "UPDATE workouts SET owner_id = $2, sport = $3, title = $4, notes = $5, \
+     privacy = $6, started_at = $7, ended_at = $8, moving_time_s = $9, distance_m = $10, \
+     elevation_gain_m = $11, avg_heart_rate = $12, max_heart_rate = $13, calories = $14, rpe = $15, \
+     source = $16, track = $17, version = $18, created_at = $19, updated_at = $20 \
+     WHERE id = $1 AND version = $21";
+
+/// Binds a workout's 20 columns, in [`INSERT_WORKOUT`] / [`UPDATE_WORKOUT`] order.
+macro_rules! bind_workout {
+    ($sql:expr, $w:expr, $track:expr) => {{
+        let c = &$w.content;
+        sqlx::query($sql)
+            .bind($w.id)
+            .bind($w.owner_id)
+            .bind(c.sport.as_str())
+            .bind(&c.title)
+            .bind(&c.notes)
+            .bind(c.privacy.as_str())
+            .bind(millis(c.started_at))
+            .bind(millis(c.ended_at))
+            .bind(c.moving_time.map(|d| d.as_secs_f64()))
+            .bind(c.distance.map(|d| d.get()))
+            .bind(c.elevation_gain.map(|d| d.get()))
+            .bind(c.avg_heart_rate.map(|h| i64::from(h.get())))
+            .bind(c.max_heart_rate.map(|h| i64::from(h.get())))
+            .bind(c.calories.map(i64::from))
+            .bind(c.rpe.map(|r| r.get()))
+            .bind($w.source.as_str())
+            .bind($track)
+            .bind($w.version)
+            .bind(millis($w.created_at))
+            .bind(millis($w.updated_at))
+    }};
+}
+
+fn track_json(w: &Workout) -> StoreResult<Option<String>> {
+    w.track
+        .as_ref()
+        .map(|t| serde_json::to_string(t).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
+}
+
+/// One row of `workout_sets` to insert.
+struct NewSet {
+    entry: i64,
+    position: i64,
+    exercise_id: Id,
+    set_type: Option<&'static str>,
+    weight_kg: Option<f64>,
+    reps: Option<i64>,
+    rpe: Option<f64>,
+    duration_s: Option<f64>,
+    distance_m: Option<f64>,
+    done: bool,
+}
+
+/// The set rows of a workout; an exercise without sets is one row without a set type.
+fn set_rows(w: &Workout) -> Vec<NewSet> {
+    let mut out = Vec::new();
+    for (entry, e) in w.content.exercises.iter().enumerate() {
+        if e.sets.is_empty() {
+            out.push(NewSet {
+                entry: entry as i64,
+                position: 0,
+                exercise_id: e.exercise_id,
+                set_type: None,
+                weight_kg: None,
+                reps: None,
+                rpe: None,
+                duration_s: None,
+                distance_m: None,
+                done: false,
+            });
+        }
+        for (position, s) in e.sets.iter().enumerate() {
+            out.push(NewSet {
+                entry: entry as i64,
+                position: position as i64,
+                exercise_id: e.exercise_id,
+                set_type: Some(s.set_type.as_str()),
+                weight_kg: s.weight_kg.map(|k| k.get()),
+                reps: s.reps.map(|r| i64::from(r.get())),
+                rpe: s.rpe.map(|r| r.get()),
+                duration_s: s.duration_s,
+                distance_m: s.distance_m.map(|d| d.get()),
+                done: s.done,
+            });
+        }
+    }
+    out
+}
+
+/// Rows per multi-row INSERT: 10 columns × 500 stays under SQLite's 32,766 parameters.
+const SET_CHUNK: usize = 500;
+
+/// Inserts the set rows of `$w` on transaction `$tx`.
+macro_rules! insert_sets {
+    ($tx:ident, $w:expr) => {{
+        let rows = set_rows($w);
+        for chunk in rows.chunks(SET_CHUNK) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO workout_sets (workout_id, entry, position, exercise_id, set_type, weight_kg, \
+                 reps, rpe, duration_s, distance_m, done) ",
+            );
+            q.push_values(chunk, |mut b, s| {
+                b.push_bind($w.id)
+                    .push_bind(s.entry)
+                    .push_bind(s.position)
+                    .push_bind(s.exercise_id)
+                    .push_bind(s.set_type)
+                    .push_bind(s.weight_kg)
+                    .push_bind(s.reps)
+                    .push_bind(s.rpe)
+                    .push_bind(s.duration_s)
+                    .push_bind(s.distance_m)
+                    .push_bind(s.done);
+            });
+            q.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+#[async_trait]
+impl TrainingStore for SqlStore {
+    async fn seed_catalogue(&self, exercises: &[Exercise]) -> StoreResult<u64> {
+        let sql = format!("{INSERT_EXERCISE} ON CONFLICT (slug) DO NOTHING");
+        let mut inserted = 0;
+        on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            for e in exercises {
+                let source = source_json(e)?;
+                inserted += bind_exercise!(&sql, e, source).execute(&mut *tx).await?.rows_affected();
+            }
+            tx.commit().await?;
+        });
+        Ok(inserted)
+    }
+
+    async fn insert_exercise(&self, exercise: &Exercise) -> StoreResult<()> {
+        let source = source_json(exercise)?;
+        on_pool!(&self.db, pool => {
+            bind_exercise!(INSERT_EXERCISE, exercise, source).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    async fn exercise(&self, id: Id, viewer: Id) -> StoreResult<Option<Exercise>> {
+        let sql = format!(
+            "SELECT {EXERCISE_COLUMNS} FROM exercises WHERE id = $1 AND (owner_id IS NULL OR owner_id = $2)"
+        );
+        let row: Option<ExerciseRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id).bind(viewer).fetch_optional(pool).await?
+        });
+        row.map(Exercise::try_from).transpose()
+    }
+
+    async fn search_exercises(&self, query: &ExerciseQuery) -> StoreResult<Vec<Exercise>> {
+        let sql = format!(
+            "SELECT {EXERCISE_COLUMNS} FROM exercises e \
+             WHERE (e.owner_id IS NULL OR e.owner_id = $1) \
+             AND (CAST($2 AS TEXT) IS NULL OR e.name_search LIKE $2 ESCAPE '\\') \
+             AND (CAST($3 AS TEXT) IS NULL OR e.primary_muscles LIKE $3 OR e.secondary_muscles LIKE $3) \
+             AND (CAST($4 AS TEXT) IS NULL OR e.equipment LIKE $4) \
+             AND (CAST($5 AS BIGINT) IS NULL OR e.name_search > (SELECT c.name_search FROM exercises c WHERE c.id = $5) \
+                  OR (e.name_search = (SELECT c.name_search FROM exercises c WHERE c.id = $5) AND e.id > $5)) \
+             ORDER BY e.name_search, e.id LIMIT $6"
+        );
+        let text = query
+            .text
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(like_words);
+        let muscle = query.muscle.as_deref().map(like_slug);
+        let equipment = query.equipment.as_deref().map(like_slug);
+        let rows: Vec<ExerciseRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(query.viewer)
+                .bind(&text)
+                .bind(&muscle)
+                .bind(&equipment)
+                .bind(query.after)
+                .bind(i64::from(query.limit))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Exercise::try_from).collect()
+    }
+
+    async fn visible_exercise_ids(&self, ids: &[Id], viewer: Id) -> StoreResult<Vec<Id>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            on_pool!(&self.db, pool => {
+                let mut q = sqlx::QueryBuilder::new("SELECT id FROM exercises WHERE (owner_id IS NULL OR owner_id = ");
+                q.push_bind(viewer).push(") AND id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let found: Vec<Id> = q.build_query_scalar().fetch_all(pool).await?;
+                out.extend(found);
+            });
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn insert_workout(&self, workout: &Workout, event: &Event) -> StoreResult<()> {
+        let track = track_json(workout)?;
+        in_tx!(&self.db, tx, enqueue => {
+            bind_workout!(INSERT_WORKOUT, workout, &track).execute(&mut *tx).await?;
+            insert_sets!(tx, workout);
+            enqueue(&mut tx, event).await?;
+        });
+        Ok(())
+    }
+
+    async fn workout(&self, id: Id) -> StoreResult<Option<Workout>> {
+        let workout_sql = format!("SELECT {WORKOUT_COLUMNS} FROM workouts WHERE id = $1");
+        let sets_sql = format!(
+            "SELECT {SET_COLUMNS} FROM workout_sets WHERE workout_id = $1 ORDER BY entry, position"
+        );
+        let (row, sets): (Option<WorkoutRow>, Vec<SetRow>) = on_pool!(&self.db, pool => {
+            let row = sqlx::query_as(&workout_sql).bind(id).fetch_optional(pool).await?;
+            let sets = if row.is_some() {
+                sqlx::query_as(&sets_sql).bind(id).fetch_all(pool).await?
+            } else {
+                Vec::new()
+            };
+            (row, sets)
+        });
+        row.map(|r| rows::workout(r, sets)).transpose()
+    }
+
+    async fn update_workout(
+        &self,
+        workout: &Workout,
+        expected_version: i64,
+        event: &Event,
+    ) -> StoreResult<bool> {
+        let track = track_json(workout)?;
+        let updated = in_tx!(&self.db, tx, enqueue => {
+            let done = bind_workout!(UPDATE_WORKOUT, workout, &track)
+                .bind(expected_version)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done == 1 {
+                sqlx::query("DELETE FROM workout_sets WHERE workout_id = $1")
+                    .bind(workout.id)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_sets!(tx, workout);
+                enqueue(&mut tx, event).await?;
+            }
+            done == 1
+        });
+        Ok(updated)
+    }
+
+    async fn delete_workout(&self, id: Id, event: &Event) -> StoreResult<bool> {
+        let deleted = in_tx!(&self.db, tx, enqueue => {
+            sqlx::query("DELETE FROM workout_sets WHERE workout_id = $1").bind(id).execute(&mut *tx).await?;
+            let done = sqlx::query("DELETE FROM workouts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            if done == 1 {
+                enqueue(&mut tx, event).await?;
+            }
+            done == 1
+        });
+        Ok(deleted)
+    }
+}

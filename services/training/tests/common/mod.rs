@@ -1,0 +1,364 @@
+//! `TestApp`: the training service started through its `ServiceSpec` on a random
+//! port and a fresh database, next to a real auth service (its own database, same
+//! backend) that issues the tokens; requests carry real access tokens, verified
+//! through the auth service's JWKS like the gateway does. One helper per endpoint.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use vigor_common::auth::{JwksUrl, Verifier, VerifierConfig};
+use vigor_common::broker::memory::MemoryBroker;
+use vigor_common::bus::memory::MemoryBus;
+use vigor_common::bus::{ConsumerOptions, EventBus, Subscription};
+use vigor_common::config::Config;
+use vigor_common::db::Database;
+use vigor_common::service::{ServiceContext, ServiceSpec};
+use vigor_common::testkit::{self, TestDatabase};
+use vigor_common::IdGenerator;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running training service and the auth service that issues its tokens.
+pub struct TestApp {
+    /// `http://127.0.0.1:port` of the training service.
+    pub base: String,
+    /// `http://127.0.0.1:port` of the auth service.
+    pub auth_base: String,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    /// The training database.
+    pub db: TestDatabase,
+    /// The bus the outbox relay publishes to.
+    pub bus: Arc<MemoryBus>,
+    _auth_db: TestDatabase,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A strong password no list has.
+pub const PASSWORD: &str = "plum-rocket-41-harbour";
+
+async fn database(backend: Backend, spec: &ServiceSpec) -> Option<TestDatabase> {
+    Some(match backend {
+        Backend::Sqlite => testkit::sqlite(spec.migrations).await,
+        Backend::Postgres => testkit::postgres(spec.migrations).await?,
+    })
+}
+
+/// Serves `router` on `listener` until `stop`.
+fn serve(listener: tokio::net::TcpListener, router: axum::Router, stop: CancellationToken) {
+    let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .unwrap();
+    });
+}
+
+impl TestApp {
+    /// Starts both services on `backend`; `None` when PostgreSQL is not available.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        let auth_spec = vigor_auth::spec();
+        let training_spec = vigor_training::spec();
+        let auth_db = database(backend, &auth_spec).await?;
+        let db = database(backend, &training_spec).await?;
+
+        let auth_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let auth_base = format!("http://{}", auth_listener.local_addr().unwrap());
+        let mut config = Config::default();
+        config.auth.issuer = Some(auth_base.clone());
+        let config = Arc::new(config);
+        let shutdown = CancellationToken::new();
+        let bus = Arc::new(MemoryBus::new());
+        let context = |db: &TestDatabase, node| ServiceContext {
+            config: config.clone(),
+            db: Some(db.database.clone()),
+            bus: bus.clone(),
+            broker: Arc::new(MemoryBroker::new()),
+            ids: Arc::new(IdGenerator::new(node).unwrap()),
+            shutdown: shutdown.clone(),
+            tasks: TaskTracker::new(),
+        };
+
+        let auth = (auth_spec.build)(context(&auth_db, 1)).await.unwrap();
+        serve(auth_listener, auth.router, shutdown.clone());
+
+        let mut verifier_config = VerifierConfig::new(&auth_base, &config.auth.audience);
+        verifier_config.min_refresh_interval = Duration::ZERO;
+        let keys = JwksUrl::new(format!("{auth_base}/.well-known/jwks.json")).unwrap();
+        let verifier = Arc::new(Verifier::new(verifier_config, Arc::new(keys)));
+
+        let training = (training_spec.build)(context(&db, 2)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // The gateway puts the verifier into every request; here we do.
+        serve(
+            listener,
+            training.router.layer(Extension(verifier)),
+            shutdown.clone(),
+        );
+
+        Some(TestApp {
+            base,
+            auth_base,
+            http: reqwest::Client::new(),
+            db,
+            bus,
+            _auth_db: auth_db,
+            shutdown,
+        })
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signs a new user up and returns `(user id, access token)`.
+    pub async fn user(&self, name: &str) -> (String, String) {
+        let email = format!("{name}-{}@example.com", testkit::unique_name("u"));
+        let response = self
+            .http
+            .post(format!("{}/v1/auth/signup", self.auth_base))
+            .json(&json!({"email": email, "password": PASSWORD, "display_name": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let id = response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let response = self
+            .http
+            .post(format!("{}/v1/oauth/token", self.auth_base))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "vigor-web"),
+                ("username", email.as_str()),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let token = response.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (id, token)
+    }
+
+    /// `GET /v1/training/exercises?{query}`.
+    pub async fn exercises(&self, token: &str, query: &[(&str, &str)]) -> Response {
+        self.http
+            .get(self.url("/v1/training/exercises"))
+            .bearer_auth(token)
+            .query(query)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /v1/training/exercises/{id}`.
+    pub async fn exercise(&self, token: &str, id: &str) -> Response {
+        self.http
+            .get(self.url(&format!("/v1/training/exercises/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /v1/training/exercises`.
+    pub async fn create_exercise(&self, token: &str, body: &Value, key: Option<&str>) -> Response {
+        let mut request = self
+            .http
+            .post(self.url("/v1/training/exercises"))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The id of the first catalogue exercise matching `q`.
+    pub async fn exercise_id(&self, token: &str, q: &str) -> String {
+        let response = self.exercises(token, &[("q", q), ("limit", "1")]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["items"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/training/workouts`.
+    pub async fn log(&self, token: &str, body: &Value, key: Option<&str>) -> Response {
+        let mut request = self
+            .http
+            .post(self.url("/v1/training/workouts"))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Logs `body` and returns the stored workout.
+    pub async fn logged(&self, token: &str, body: &Value) -> Value {
+        let response = self.log(token, body, None).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    /// `GET /v1/training/workouts/{id}`.
+    pub async fn workout(&self, token: &str, id: &str) -> Response {
+        self.http
+            .get(self.url(&format!("/v1/training/workouts/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `PATCH /v1/training/workouts/{id}`.
+    pub async fn patch(&self, token: &str, id: &str, body: &Value) -> Response {
+        self.http
+            .patch(self.url(&format!("/v1/training/workouts/{id}")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `DELETE /v1/training/workouts/{id}`.
+    pub async fn delete(&self, token: &str, id: &str) -> Response {
+        self.http
+            .delete(self.url(&format!("/v1/training/workouts/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /v1/training/workouts/import` with `file` and extra text fields.
+    pub async fn import(
+        &self,
+        token: &str,
+        file: &[u8],
+        fields: &[(&str, &str)],
+        key: Option<&str>,
+    ) -> Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(file.to_vec()).file_name("activity"),
+        );
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        let mut request = self
+            .http
+            .post(self.url("/v1/training/workouts/import"))
+            .bearer_auth(token)
+            .multipart(form);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The topics in the training outbox, oldest first.
+    pub async fn outbox(&self) -> Vec<(String, Value)> {
+        let sql = "SELECT topic, event FROM outbox ORDER BY id";
+        let rows: Vec<(String, String)> = match &self.db.database {
+            Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
+            Database::Postgres(pool) => {
+                let sql = "SELECT topic, event::text FROM outbox ORDER BY id";
+                sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+            }
+        };
+        rows.into_iter()
+            .map(|(topic, event)| (topic, serde_json::from_str(&event).unwrap()))
+            .collect()
+    }
+
+    /// How many workouts are stored.
+    pub async fn workout_count(&self) -> i64 {
+        let sql = "SELECT COUNT(*) FROM workouts";
+        match &self.db.database {
+            Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+            Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        }
+    }
+
+    /// Subscribes to the workout topics on the bus.
+    pub async fn subscribe(&self) -> Box<dyn Subscription> {
+        self.bus
+            .subscribe(
+                &["workout.logged", "workout.updated", "workout.deleted"],
+                "test",
+                "test-1",
+                ConsumerOptions::default(),
+            )
+            .await
+            .unwrap()
+    }
+}
+
+/// The problem+json body of a response, after checking its status and type.
+pub async fn problem(response: Response, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "errors are problem+json"
+    );
+    response.json().await.unwrap()
+}
+
+/// Instantiates each scenario `async fn name(app: TestApp)` on SQLite and PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
+                        return;
+                    };
+                    super::$name(app).await;
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the users service over HTTP, with the auth service
+//! running beside it (real sign-ups, real tokens, real events), on SQLite and
+//! PostgreSQL.
+
+mod common;
+
+mod access;
+mod lifecycle;
+mod profile;
+mod search;
