@@ -47,6 +47,18 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Drains the recorder's histogram buffers every few seconds, so memory stays
+/// bounded even when nothing scrapes `/metrics`; stops with `shutdown`.
+pub async fn run_metrics_upkeep(shutdown: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => metrics().run_upkeep(),
+        }
+    }
+}
+
 /// The process's Prometheus recorder, installed on first use.
 pub fn metrics() -> &'static PrometheusHandle {
     METRICS.get_or_init(|| {

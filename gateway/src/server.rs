@@ -75,6 +75,8 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
+    // The connection gauge must count from the first connection on.
+    vigor_common::telemetry::metrics();
     let tls = tls.map(|config| TlsAcceptor::from(with_alpn(config)));
     let tasks = TaskTracker::new();
     let force_close = CancellationToken::new();

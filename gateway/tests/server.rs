@@ -26,12 +26,20 @@ struct TestServer {
 }
 
 impl TestServer {
-    async fn start(app: Router, tls: Option<Arc<rustls::ServerConfig>>, grace: Duration) -> TestServer {
+    async fn start(
+        app: Router,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        grace: Duration,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
         let handle = tokio::spawn(server::serve(listener, app, tls, shutdown.clone(), grace));
-        TestServer { addr, shutdown, handle }
+        TestServer {
+            addr,
+            shutdown,
+            handle,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -77,7 +85,10 @@ async fn http1_requests_are_served_with_the_peer_address() {
 #[tokio::test]
 async fn http2_with_prior_knowledge_is_served() {
     let server = TestServer::start(basic_app(), None, Duration::from_secs(1)).await;
-    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     let response = client.get(server.url("/whoami")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.version(), reqwest::Version::HTTP_2);
@@ -104,7 +115,11 @@ async fn https_with_a_self_signed_certificate_negotiates_h2() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(response.version(), reqwest::Version::HTTP_2, "ALPN chose h2");
+        assert_eq!(
+            response.version(),
+            reqwest::Version::HTTP_2,
+            "ALPN chose h2"
+        );
     }
 
     // A client that offers only HTTP/1.1 gets it.
@@ -114,12 +129,20 @@ async fn https_with_a_self_signed_certificate_negotiates_h2() {
         .http1_only()
         .build()
         .unwrap();
-    let response = client.get(format!("https://localhost:{port}/whoami")).send().await.unwrap();
+    let response = client
+        .get(format!("https://localhost:{port}/whoami"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.version(), reqwest::Version::HTTP_11);
 
     // A client that does not trust the certificate is refused by its own TLS.
     let untrusting = reqwest::Client::builder().use_rustls_tls().build().unwrap();
-    assert!(untrusting.get(format!("https://localhost:{port}/whoami")).send().await.is_err());
+    assert!(untrusting
+        .get(format!("https://localhost:{port}/whoami"))
+        .send()
+        .await
+        .is_err());
     server.stop().await;
 }
 
@@ -202,7 +225,10 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
     server.shutdown.cancel();
     assert_refused(addr).await;
 
-    let response = in_flight.await.unwrap().expect("the in-flight request completes");
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "done");
     tokio::time::timeout(Duration::from_secs(2), server.handle)
@@ -211,7 +237,10 @@ async fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
         .unwrap()
         .unwrap();
     let took = cancelled.elapsed();
-    assert!(took >= Duration::from_millis(300), "serve waited for the request ({took:?})");
+    assert!(
+        took >= Duration::from_millis(300),
+        "serve waited for the request ({took:?})"
+    );
     assert!(!cut.load(Ordering::SeqCst));
 }
 
@@ -221,7 +250,15 @@ async fn idle_connections_do_not_hold_up_shutdown() {
     // A keep-alive connection left idle in the client's pool, and one that never
     // sent anything.
     let client = http1();
-    assert_eq!(client.get(server.url("/whoami")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(server.url("/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let took = server.stop().await;
@@ -238,14 +275,23 @@ async fn requests_past_the_grace_period_are_cut(client: reqwest::Client) {
     started.notified().await;
 
     let took = server.stop().await;
-    assert!(took >= grace, "serve gave the request its grace period ({took:?})");
-    assert!(took < grace + Duration::from_millis(1500), "serve returned at about the grace period ({took:?})");
+    assert!(
+        took >= grace,
+        "serve gave the request its grace period ({took:?})"
+    );
+    assert!(
+        took < grace + Duration::from_millis(1500),
+        "serve returned at about the grace period ({took:?})"
+    );
     let outcome = tokio::time::timeout(Duration::from_secs(5), in_flight)
         .await
         .expect("the client sees the connection end")
         .unwrap();
     assert!(outcome.is_err(), "the request was cut: {outcome:?}");
-    assert!(cut.load(Ordering::SeqCst), "the handler was stopped, not left running");
+    assert!(
+        cut.load(Ordering::SeqCst),
+        "the handler was stopped, not left running"
+    );
 }
 
 #[tokio::test]
@@ -255,7 +301,10 @@ async fn http1_requests_past_the_grace_period_are_cut() {
 
 #[tokio::test]
 async fn http2_requests_past_the_grace_period_are_cut() {
-    let client = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
     requests_past_the_grace_period_are_cut(client).await;
 }
 
@@ -269,12 +318,22 @@ fn limited_app(limiter: Arc<dyn RateLimiter>, trust_forwarded_for: bool) -> Rout
 }
 
 fn memory_limiter(per_second: u32, burst: u32) -> Arc<dyn RateLimiter> {
-    Arc::new(MemoryRateLimiter::new(per_second, burst, CancellationToken::new(), &TaskTracker::new()))
+    Arc::new(MemoryRateLimiter::new(
+        per_second,
+        burst,
+        CancellationToken::new(),
+        &TaskTracker::new(),
+    ))
 }
 
 #[tokio::test]
 async fn rate_limited_requests_get_429_problem_json_with_retry_after() {
-    let server = TestServer::start(limited_app(memory_limiter(1, 2), false), None, Duration::from_secs(1)).await;
+    let server = TestServer::start(
+        limited_app(memory_limiter(1, 2), false),
+        None,
+        Duration::from_secs(1),
+    )
+    .await;
     let client = http1();
     for remaining in ["1", "0"] {
         let response = client.get(server.url("/v1/things")).send().await.unwrap();
@@ -294,7 +353,15 @@ async fn rate_limited_requests_get_429_problem_json_with_retry_after() {
 
     // Probes are never limited.
     for _ in 0..5 {
-        assert_eq!(client.get(server.url("/healthz")).send().await.unwrap().status(), 200);
+        assert_eq!(
+            client
+                .get(server.url("/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
     server.stop().await;
 }
@@ -303,9 +370,22 @@ async fn rate_limited_requests_get_429_problem_json_with_retry_after() {
 async fn retry_after_rounds_up_to_whole_seconds() {
     // A token per second, burst 1: 600 ms after the first request, about 400 ms
     // are left.
-    let server = TestServer::start(limited_app(memory_limiter(1, 1), false), None, Duration::from_secs(1)).await;
+    let server = TestServer::start(
+        limited_app(memory_limiter(1, 1), false),
+        None,
+        Duration::from_secs(1),
+    )
+    .await;
     let client = http1();
-    assert_eq!(client.get(server.url("/v1/things")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(server.url("/v1/things"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
     let denied = client.get(server.url("/v1/things")).send().await.unwrap();
     assert_eq!(denied.status(), 429);
@@ -329,30 +409,77 @@ async fn get_as(client: &reqwest::Client, server: &TestServer, forwarded_for: &s
 async fn forwarded_for_counts_only_when_trusted() {
     let client = http1();
 
-    let untrusted = TestServer::start(limited_app(memory_limiter(1, 1), false), None, Duration::from_secs(1)).await;
+    let untrusted = TestServer::start(
+        limited_app(memory_limiter(1, 1), false),
+        None,
+        Duration::from_secs(1),
+    )
+    .await;
     assert_eq!(get_as(&client, &untrusted, "203.0.113.1").await, 200);
-    assert_eq!(get_as(&client, &untrusted, "203.0.113.2").await, 429, "the header cannot buy a new bucket");
+    assert_eq!(
+        get_as(&client, &untrusted, "203.0.113.2").await,
+        429,
+        "the header cannot buy a new bucket"
+    );
     untrusted.stop().await;
 
-    let trusted = TestServer::start(limited_app(memory_limiter(1, 1), true), None, Duration::from_secs(1)).await;
+    let trusted = TestServer::start(
+        limited_app(memory_limiter(1, 1), true),
+        None,
+        Duration::from_secs(1),
+    )
+    .await;
     assert_eq!(get_as(&client, &trusted, "203.0.113.1").await, 200);
     assert_eq!(get_as(&client, &trusted, "203.0.113.1").await, 429);
-    assert_eq!(get_as(&client, &trusted, "203.0.113.2").await, 200, "another client behind the proxy");
+    assert_eq!(
+        get_as(&client, &trusted, "203.0.113.2").await,
+        200,
+        "another client behind the proxy"
+    );
     // The last entry is the one our proxy added; what the client wrote before it is ignored.
-    assert_eq!(get_as(&client, &trusted, "198.51.100.9, 203.0.113.1").await, 429);
+    assert_eq!(
+        get_as(&client, &trusted, "198.51.100.9, 203.0.113.1").await,
+        429
+    );
     trusted.stop().await;
 }
 
 #[tokio::test]
 async fn a_failing_limiter_lets_requests_through() {
-    let Some(url) = vigor_common::testkit::redis_url() else { return };
-    let prefix = format!("{}:", vigor_common::testkit::unique_name("vigor_test_ratelimit"));
-    let limiter = Arc::new(RedisRateLimiter::connect(&url, &prefix, 1, 1).await.unwrap());
+    let Some(url) = vigor_common::testkit::redis_url() else {
+        return;
+    };
+    let prefix = format!(
+        "{}:",
+        vigor_common::testkit::unique_name("vigor_test_ratelimit")
+    );
+    let limiter = Arc::new(
+        RedisRateLimiter::connect(&url, &prefix, 1, 1)
+            .await
+            .unwrap(),
+    );
     let app = limited_app(limiter.clone(), false).route("/metrics", get(metrics::render));
     let server = TestServer::start(app, None, Duration::from_secs(1)).await;
     let client = http1();
-    assert_eq!(client.get(server.url("/v1/things")).send().await.unwrap().status(), 200);
-    assert_eq!(client.get(server.url("/v1/things")).send().await.unwrap().status(), 429, "Redis limits");
+    assert_eq!(
+        client
+            .get(server.url("/v1/things"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        client
+            .get(server.url("/v1/things"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        429,
+        "Redis limits"
+    );
 
     limiter.close().await;
     for _ in 0..3 {
@@ -360,8 +487,19 @@ async fn a_failing_limiter_lets_requests_through() {
         assert_eq!(response.status(), 200, "fails open");
         assert!(response.headers().get("ratelimit-limit").is_none());
     }
-    let rendered = client.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    let errors = sample(&rendered, "vigor_ratelimit_errors_total", &["backend=\"redis\""]);
+    let rendered = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let errors = sample(
+        &rendered,
+        "vigor_ratelimit_errors_total",
+        &["backend=\"redis\""],
+    );
     assert!(errors.is_some_and(|n| n >= 3.0), "{rendered}");
     server.stop().await;
 }
@@ -372,7 +510,9 @@ async fn a_failing_limiter_lets_requests_through() {
 fn sample(rendered: &str, name: &str, labels: &[&str]) -> Option<f64> {
     rendered
         .lines()
-        .filter(|line| line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} ")))
+        .filter(|line| {
+            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
+        })
         .find(|line| labels.iter().all(|label| line.contains(label)))
         .and_then(|line| line.rsplit(' ').next())
         .and_then(|value| value.parse().ok())
@@ -388,45 +528,104 @@ async fn requests_are_counted_per_route_pattern_and_status() {
     let server = TestServer::start(app, None, Duration::from_secs(1)).await;
     let client = http1();
     for id in ["1", "2", "3"] {
-        assert_eq!(client.get(server.url(&format!("/metrics-test/{id}"))).send().await.unwrap().status(), 200);
+        assert_eq!(
+            client
+                .get(server.url(&format!("/metrics-test/{id}")))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
-    assert_eq!(client.post(server.url("/metrics-test/4")).send().await.unwrap().status(), 405);
-    assert_eq!(client.get(server.url("/metrics-test-nowhere/xyz")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        client
+            .post(server.url("/metrics-test/4"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405
+    );
+    assert_eq!(
+        client
+            .get(server.url("/metrics-test-nowhere/xyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
     let response = client.get(server.url("/metrics")).send().await.unwrap();
-    assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let rendered = response.text().await.unwrap();
     let route = "route=\"/metrics-test/{id}\"";
     assert_eq!(
-        sample(&rendered, "vigor_http_requests_total", &["method=\"GET\"", route, "status=\"200\""]),
+        sample(
+            &rendered,
+            "vigor_http_requests_total",
+            &["method=\"GET\"", route, "status=\"200\""]
+        ),
         Some(3.0),
         "{rendered}"
     );
     assert_eq!(
-        sample(&rendered, "vigor_http_requests_total", &["method=\"POST\"", route, "status=\"405\""]),
+        sample(
+            &rendered,
+            "vigor_http_requests_total",
+            &["method=\"POST\"", route, "status=\"405\""]
+        ),
         Some(1.0),
         "{rendered}"
     );
     assert!(
-        sample(&rendered, "vigor_http_requests_total", &["route=\"unmatched\"", "status=\"404\""]).is_some(),
+        sample(
+            &rendered,
+            "vigor_http_requests_total",
+            &["route=\"unmatched\"", "status=\"404\""]
+        )
+        .is_some(),
         "{rendered}"
     );
-    assert!(!rendered.contains("metrics-test-nowhere"), "concrete paths never become labels");
+    assert!(
+        !rendered.contains("metrics-test-nowhere"),
+        "concrete paths never become labels"
+    );
     assert_eq!(
-        sample(&rendered, "vigor_http_request_duration_seconds_count", &["method=\"GET\"", route, "status=\"200\""]),
+        sample(
+            &rendered,
+            "vigor_http_request_duration_seconds_count",
+            &["method=\"GET\"", route, "status=\"200\""]
+        ),
         Some(3.0),
         "{rendered}"
     );
     assert!(
-        rendered.contains("vigor_http_request_duration_seconds_bucket{") && rendered.contains("le=\"0.005\""),
+        rendered.contains("vigor_http_request_duration_seconds_bucket{")
+            && rendered.contains("le=\"0.005\""),
         "latency has buckets: {rendered}"
     );
     assert_eq!(
-        sample(&rendered, "vigor_build_info", &["target=\"test\"", &format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))]),
+        sample(
+            &rendered,
+            "vigor_build_info",
+            &[
+                "target=\"test\"",
+                &format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))
+            ]
+        ),
         Some(1.0),
         "{rendered}"
     );
-    assert_eq!(sample(&rendered, "vigor_websockets_open", &[]), Some(0.0), "{rendered}");
+    assert_eq!(
+        sample(&rendered, "vigor_websockets_open", &[]),
+        Some(0.0),
+        "{rendered}"
+    );
     assert!(
         sample(&rendered, "vigor_http_connections_open", &[]).is_some_and(|n| n >= 1.0),
         "this very connection is open: {rendered}"

@@ -1,4 +1,8 @@
-//! The HTTP side: `GET /v1/ws` upgrades to a WebSocket session.
+//! The HTTP side: `GET /v1/ws` upgrades to a WebSocket session, and
+//! `POST /v1/hub/publish` is the server API through which a backend (a service in
+//! another process, a partner's system, the load generator) pushes an event to a
+//! channel — like a client `publish`, but for confidential clients holding the
+//! `hub.publish` scope, on any channel that keeps history.
 //!
 //! Browsers cannot set `Authorization` on a WebSocket, so besides the `auth`
 //! frame a client may offer the subprotocols `vigor.v1, bearer.<JWT>`; the server
@@ -12,17 +16,105 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use vigor_common::api::ApiJson;
+use vigor_common::auth::ClientCaller;
 use vigor_common::Problem;
+
+use crate::channel::Channel;
+use crate::hub::PublishError;
 
 use crate::hub::Hub;
 use crate::protocol::{BEARER_PREFIX, SUBPROTOCOL};
 use crate::session;
 
-/// The hub's routes: `GET /v1/ws`.
+/// The scope a client-credentials token needs for `POST /v1/hub/publish`.
+pub const PUBLISH_SCOPE: &str = "hub.publish";
+
+/// The hub's routes: `GET /v1/ws` and `POST /v1/hub/publish`.
 pub fn router(hub: Arc<Hub>) -> Router {
-    Router::new().route("/v1/ws", get(upgrade)).with_state(hub)
+    Router::new()
+        .route("/v1/ws", get(upgrade))
+        .route("/v1/hub/publish", post(publish))
+        .with_state(hub)
+}
+
+/// The body of `POST /v1/hub/publish`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    /// The channel, e.g. `user:139611232583749632` (see hub/PROTOCOL.md).
+    channel: String,
+    /// The event name, e.g. `achievement.unlocked`.
+    event: String,
+    /// The event's data: a JSON object.
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+/// The hub's HTTP routes, described for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(websocket, publish), components(schemas(PublishRequest)))]
+struct HubDoc;
+
+/// The hub's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <HubDoc as utoipa::OpenApi>::openapi()
+}
+
+/// Opens a WebSocket session (protocol `vigor.v1`, see hub/PROTOCOL.md): authenticate
+/// with the first frame or the `vigor.v1, bearer.<JWT>` subprotocols.
+#[utoipa::path(get, path = "/v1/ws", tag = "realtime", responses(
+    (status = 101, description = "Switching to the WebSocket protocol `vigor.v1`"),
+    (status = 400, description = "Not a WebSocket upgrade, or `vigor.v1` not offered", body = vigor_common::Problem, content_type = "application/problem+json"),
+    (status = 503, description = "The node is restarting: connect again", body = vigor_common::Problem, content_type = "application/problem+json"),
+))]
+#[allow(dead_code)]
+fn websocket() {}
+
+/// Publishes an event to a channel's subscribers on every node (server API).
+#[utoipa::path(post, path = "/v1/hub/publish", tag = "realtime", request_body = PublishRequest,
+    security(("bearer" = ["hub.publish"])),
+    responses(
+        (status = 202, description = "Published; the body names the event's `seq`"),
+        (status = 401, description = "No valid token", body = vigor_common::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a client token with the `hub.publish` scope", body = vigor_common::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid channel, event or data", body = vigor_common::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "History or broker unavailable", body = vigor_common::Problem, content_type = "application/problem+json"),
+    ))]
+async fn publish(
+    State(hub): State<Arc<Hub>>,
+    caller: ClientCaller,
+    ApiJson(request): ApiJson<PublishRequest>,
+) -> Result<Response, Problem> {
+    if !caller.has_scope(PUBLISH_SCOPE) {
+        return Err(Problem::forbidden(format!(
+            "publishing needs a client-credentials token with the `{PUBLISH_SCOPE}` scope"
+        )));
+    }
+    let channel: Channel = request
+        .channel
+        .parse()
+        .map_err(|e| Problem::invalid_field("channel", format!("{e}")))?;
+    match hub.publish(&channel, &request.event, &request.data).await {
+        Ok(seq) => Ok((
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({"channel": channel.name(), "seq": seq.to_string()})),
+        )
+            .into_response()),
+        Err(PublishError::InvalidEvent(why)) => Err(Problem::invalid_field("event", why)),
+        Err(PublishError::NotAnObject) => {
+            Err(Problem::invalid_field("data", "must be a JSON object"))
+        }
+        Err(e @ PublishError::NoHistory(_)) => {
+            Err(Problem::invalid_field("channel", e.to_string()))
+        }
+        Err(e) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+            .with_detail(format!("the event could not be published: {e}"))
+            .with_retry_after(1)),
+    }
 }
 
 async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {

@@ -25,7 +25,6 @@ use vigor_common::{Id, IdGenerator};
 use crate::auth::Authenticator;
 use crate::authz::{CachedAuthorizer, ChannelAuthorizer};
 use crate::channel::Channel;
-use crate::config::{HubConfig, InvalidHubConfig};
 use crate::history::memory::MemoryHistory;
 use crate::history::{History, HistoryError};
 use crate::metrics;
@@ -34,6 +33,7 @@ use crate::presence::{PresenceEntry, PresenceStore};
 use crate::protocol::{self, close, EventName};
 use crate::registry::Registry;
 use crate::wire;
+use vigor_common::config::hub::{HubConfig, InvalidHubConfig};
 
 /// Why a publish failed.
 #[derive(Debug, thiserror::Error)]

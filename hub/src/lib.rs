@@ -23,7 +23,6 @@
 pub mod auth;
 pub mod authz;
 pub mod channel;
-pub mod config;
 pub mod history;
 mod http;
 mod hub;
@@ -40,9 +39,9 @@ pub use authz::{
     Access, AuthzError, CachedAuthorizer, ChannelAuthorizer, ChannelRule, RuleKind, Rules,
 };
 pub use channel::{Channel, ChannelKind, InvalidChannel, PresenceScope};
-pub use config::{HubConfig, InvalidHubConfig};
 pub use history::{History, HistoryError, Replay};
-pub use http::router;
+pub use http::{openapi, router, PUBLISH_SCOPE};
 pub use hub::{Hub, HubParts, PublishError, Publisher};
 pub use presence::{Members, PresenceError, PresenceStore};
 pub use protocol::{ClientFrame, ErrorCode, FrameError};
+pub use vigor_common::config::hub::{HubConfig, InvalidHubConfig};

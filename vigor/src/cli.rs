@@ -46,6 +46,9 @@ enum ConfigCommand {
         /// Print only the environment variable names, one per line.
         #[arg(long)]
         env_only: bool,
+        /// Print the Markdown table of the README's configuration section.
+        #[arg(long, conflicts_with = "env_only")]
+        markdown: bool,
     },
     /// Check the configuration and print it as TOML (secrets in URLs redacted).
     Check(CommonArgs),
@@ -101,9 +104,9 @@ struct ServeArgs {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Config {
-            command: ConfigCommand::Keys { env_only },
+            command: ConfigCommand::Keys { env_only, markdown },
         } => {
-            print_keys(env_only);
+            print_keys(env_only, markdown);
             ExitCode::SUCCESS
         }
         Command::Config {
@@ -185,7 +188,31 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn print_keys(env_only: bool) {
+fn print_keys(env_only: bool, markdown: bool) {
+    if markdown {
+        println!("| key | environment | kind | default | meaning |");
+        println!("|---|---|---|---|---|");
+        for key in KEYS {
+            let kind = match key.kind {
+                config::Kind::Str => "text",
+                config::Kind::Int => "integer",
+                config::Kind::Bool => "boolean",
+                config::Kind::List => "list",
+            };
+            let default = if key.default.is_empty() {
+                "—".to_owned()
+            } else {
+                format!("`{}`", key.default)
+            };
+            println!(
+                "| `{}` | `{}` | {kind} | {default} | {} |",
+                key.path,
+                key.env(),
+                key.doc
+            );
+        }
+        return;
+    }
     if env_only {
         for name in config::env_vars() {
             println!("{name}");

@@ -28,6 +28,11 @@ use vigor_common::service::{ReadinessCheck, ServiceContext, ServiceSpec};
 use vigor_common::{telemetry, IdGenerator};
 use vigor_gateway::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use vigor_gateway::{GatewayParts, Mount};
+use vigor_hub::history::memory::MemoryHistory;
+use vigor_hub::history::redis::RedisHistory;
+use vigor_hub::presence::memory::MemoryPresence;
+use vigor_hub::presence::redis::RedisPresence;
+use vigor_hub::{History, Hub, HubParts, PresenceStore, Rules};
 
 /// Every service, in start-up order.
 pub fn specs() -> Vec<ServiceSpec> {
@@ -145,13 +150,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    let edge = matches!(config.target, Target::All | Target::Gateway);
-    let rate_limiter = if edge && config.rate_limit.enabled {
-        Some(rate_limiter(&config, &shutdown, &tasks, &mut checks).await?)
-    } else {
-        None
-    };
-
     // Tokens are checked locally: against the auth database's keys where this
     // process runs auth, else against the JWKS published by the auth target.
     let keys: Arc<dyn KeySource> = match auth_db {
@@ -164,6 +162,29 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     let verifier = Arc::new(Verifier::new(VerifierConfig::from_config(&config), keys));
+
+    let edge = matches!(config.target, Target::All | Target::Gateway);
+    // The real-time hub runs where clients connect: all-in-one and gateway nodes.
+    let hub = if edge {
+        let hub = start_hub(
+            &config,
+            broker.clone(),
+            verifier.clone(),
+            ids.clone(),
+            &shutdown,
+        )
+        .await?;
+        mounts.push(Mount::Local(vigor_hub::router(hub.clone())));
+        docs.push(vigor_hub::openapi());
+        Some(hub)
+    } else {
+        None
+    };
+    let rate_limiter = if edge && config.rate_limit.enabled {
+        Some(rate_limiter(&config, &shutdown, &tasks, &mut checks).await?)
+    } else {
+        None
+    };
 
     let app = vigor_gateway::build(GatewayParts {
         config: config.clone(),
@@ -185,6 +206,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     );
 
     tasks.spawn(stop_on_signal(shutdown.clone()));
+    tasks.spawn(telemetry::run_metrics_upkeep(shutdown.clone()));
     let served = vigor_gateway::server::serve(
         listener,
         app,
@@ -194,6 +216,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .await;
     shutdown.cancel();
+    if let Some(hub) = hub {
+        // Every session has been sent 1012 (the hub watches `shutdown`); wait
+        // for the close frames to go out.
+        if tokio::time::timeout(Duration::from_secs(5), hub.closed())
+            .await
+            .is_err()
+        {
+            tracing::warn!("WebSocket sessions did not close within 5s");
+        }
+    }
     tasks.close();
     if tokio::time::timeout(Duration::from_secs(5), tasks.wait())
         .await
@@ -206,6 +238,52 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     served
+}
+
+async fn start_hub(
+    config: &Config,
+    broker: Arc<dyn Broker>,
+    verifier: Arc<Verifier>,
+    ids: Arc<IdGenerator>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<Hub>> {
+    let hub_config = config.hub.clone();
+    // Channel rules: `user:` and `leaderboard:` are the hub's own; services register
+    // theirs (chat, communities) as they land.
+    let rules = Arc::new(Rules::new());
+    let (history, presence): (Arc<dyn History>, Arc<dyn PresenceStore>) = match &config.redis.url {
+        Some(url) => {
+            let prefix = format!("{}hub:", config.redis.prefix);
+            let history = RedisHistory::connect(
+                url,
+                &prefix,
+                hub_config.ring_capacity,
+                hub_config.ring_ttl(),
+            )
+            .await
+            .context("hub history on Redis")?;
+            let presence = RedisPresence::connect(url, &prefix, hub_config.presence_ttl())
+                .await
+                .context("hub presence on Redis")?;
+            (Arc::new(history), Arc::new(presence))
+        }
+        None => (
+            Arc::new(MemoryHistory::new(
+                hub_config.ring_capacity,
+                hub_config.ring_ttl(),
+            )),
+            Arc::new(MemoryPresence::new()),
+        ),
+    };
+    let parts = HubParts {
+        authenticator: verifier,
+        authorizer: rules,
+        broker,
+        history,
+        presence,
+        ids,
+    };
+    Ok(Hub::new(hub_config, parts, shutdown.clone())?)
 }
 
 async fn open_database(config: &Config, spec: &ServiceSpec) -> anyhow::Result<Database> {

@@ -194,11 +194,14 @@ async fn self_signed_tls_serves_https() {
 fn the_readme_documents_every_configuration_variable() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
-    for key in vigor_common::config::KEYS {
-        assert!(
-            readme.contains(&format!("| `{}` | `{}` |", key.path, key.env())),
-            "README's configuration table lacks {}",
-            key.path
-        );
-    }
+    let output = command()
+        .args(["config", "keys", "--markdown"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(table.lines().count(), vigor_common::config::KEYS.len() + 2);
+    assert!(
+        readme.contains(&table),
+        "README's configuration table is out of date: paste `vigor config keys --markdown`"
+    );
 }

@@ -175,14 +175,14 @@ pub fn client_ip(
     trust_forwarded_for: bool,
 ) -> Option<IpAddr> {
     if trust_forwarded_for {
+        // Only the last header line: our proxy appends to it. An unreadable last
+        // line falls back to the peer, never to an earlier (client-written) line.
         let last = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .last();
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').map(str::trim).find(|v| !v.is_empty()));
         if let Some(ip) = last.and_then(parse_forwarded_address) {
             return Some(ip);
         }
@@ -223,6 +223,8 @@ pub fn client_key(ip: Option<IpAddr>) -> String {
 /// request that does not need Redis at all — a far worse outcome than a few
 /// minutes without per-client limits.
 pub fn layer(limiter: Arc<dyn RateLimiter>, trust_forwarded_for: bool) -> RateLimitLayer {
+    // Rejections and failures are counted from the first request on.
+    vigor_common::telemetry::metrics();
     RateLimitLayer {
         shared: Arc::new(Shared {
             limiter,
@@ -452,6 +454,15 @@ mod tests {
         let mut garbage = HeaderMap::new();
         garbage.insert("x-forwarded-for", "unknown".parse().unwrap());
         assert_eq!(client_ip(&garbage, peer, true), peer);
+
+        // An unreadable last line does not hand the choice to an earlier one.
+        let mut mixed = HeaderMap::new();
+        mixed.append("x-forwarded-for", "198.51.100.1".parse().unwrap());
+        mixed.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff, 203.0.113.7").unwrap(),
+        );
+        assert_eq!(client_ip(&mixed, peer, true), peer);
     }
 
     #[test]

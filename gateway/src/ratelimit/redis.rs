@@ -88,7 +88,10 @@ impl RedisRateLimiter {
 
     /// Whether Redis answers, for readiness.
     pub async fn ping(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(!self.closed.load(Ordering::SeqCst), "the rate limiter is closed");
+        anyhow::ensure!(
+            !self.closed.load(Ordering::SeqCst),
+            "the rate limiter is closed"
+        );
         let _: Value = self.client.with_options(&self.options()).ping(None).await?;
         Ok(())
     }
@@ -139,9 +142,13 @@ impl RateLimiter for RedisRateLimiter {
             backend: "redis",
             message,
         };
-        let reply = self
-            .run(key, cost)
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(failed("the rate limiter is closed".to_owned()));
+        }
+        // fred applies the timeout too; this one also covers the script reload.
+        let reply = tokio::time::timeout(2 * CHECK_TIMEOUT, self.run(key, cost))
             .await
+            .map_err(|_| failed(format!("no answer within {:?}", 2 * CHECK_TIMEOUT)))?
             .map_err(|e| failed(e.to_string()))?;
         let [allowed, remaining, retry_after, reset] = reply[..] else {
             return Err(failed(format!("unexpected script reply {reply:?}")));

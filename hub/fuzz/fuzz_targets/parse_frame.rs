@@ -2,7 +2,13 @@
 //! must not panic; a frame that parses must serialize back to itself; a frame
 //! that does not must yield a valid `error` frame.
 //!
-//! Run: `cd hub/fuzz && cargo +nightly fuzz run parse_frame -- -max_total_time=60`.
+//! Run (from `hub/fuzz`, with the seed frames and the token dictionary):
+//!
+//! ```text
+//! mkdir -p corpus/parse_frame
+//! cargo +nightly fuzz run parse_frame corpus/parse_frame seeds/parse_frame -- \
+//!     -dict=frames.dict -max_total_time=60
+//! ```
 
 #![no_main]
 

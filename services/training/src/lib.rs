@@ -97,6 +97,14 @@ impl utoipa::Modify for BearerScheme {
         http::workouts::get,
         http::workouts::update,
         http::workouts::delete,
+        http::analysis::records,
+        http::plans::create,
+        http::plans::list,
+        http::plans::get,
+        http::schedule::create,
+        http::schedule::calendar,
+        http::analysis::stats,
+        http::analysis::recommendations,
     ),
     components(schemas(
         domain::exercise::Exercise,
@@ -119,6 +127,37 @@ impl utoipa::Modify for BearerScheme {
         domain::kinds::ExerciseCategory,
         domain::kinds::Mechanics,
         domain::kinds::Measurement,
+        http::analysis::Records,
+        domain::plan::Plan,
+        domain::schedule::ScheduleDraft,
+        http::schedule::ScheduleView,
+        http::schedule::Calendar,
+        http::schedule::CalendarDay,
+        http::schedule::PlannedSession,
+        http::schedule::DoneSession,
+        domain::plan::PlanContent,
+        domain::plan::PlanDay,
+        domain::plan::PlannedExercise,
+        domain::plan::SetPrescription,
+        domain::plan::RepRange,
+        domain::plan::LoadPrescription,
+        domain::plan::Progression,
+        domain::analysis::progression::Target,
+        domain::analysis::progression::Action,
+        http::analysis::Stats,
+        http::analysis::Recommendations,
+        domain::analysis::recommend::Recommendation,
+        domain::analysis::recommend::RecommendationKind,
+        domain::analysis::records::ExerciseRecords,
+        domain::analysis::records::Achievement,
+        domain::analysis::records::OneRepMaxRecord,
+        domain::analysis::records::RepsAtWeight,
+        domain::analysis::records::EffortAchievement,
+        domain::analysis::records::LongestDistance,
+        domain::analysis::stats::StatsPoint,
+        domain::analysis::stats::AcwrPoint,
+        domain::analysis::stats::Bucket,
+        domain::analysis::strength::OneRepMaxFormula,
         vigor_common::problem::Problem,
     )),
     modifiers(&BearerScheme),
@@ -131,4 +170,77 @@ struct ApiDoc;
 /// The service's OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let doc = openapi();
+        let documented: Vec<(String, Vec<String>)> = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let mut methods = Vec::new();
+                for (name, op) in [
+                    ("get", &item.get),
+                    ("post", &item.post),
+                    ("patch", &item.patch),
+                    ("delete", &item.delete),
+                ] {
+                    if op.is_some() {
+                        methods.push(name.to_owned());
+                    }
+                }
+                (path.clone(), methods)
+            })
+            .collect();
+        let expected = [
+            ("/v1/training/exercises", vec!["get", "post"]),
+            ("/v1/training/exercises/{id}", vec!["get"]),
+            ("/v1/training/plans", vec!["get", "post"]),
+            ("/v1/training/plans/{id}", vec!["get"]),
+            ("/v1/training/plans/{id}/schedule", vec!["post"]),
+            ("/v1/training/recommendations", vec!["get"]),
+            ("/v1/training/records", vec!["get"]),
+            ("/v1/training/schedule", vec!["get"]),
+            ("/v1/training/stats", vec!["get"]),
+            ("/v1/training/workouts", vec!["post"]),
+            ("/v1/training/workouts/import", vec!["post"]),
+            ("/v1/training/workouts/{id}", vec!["get", "patch", "delete"]),
+        ];
+        let expected: Vec<(String, Vec<String>)> = expected
+            .iter()
+            .map(|(p, m)| (p.to_string(), m.iter().map(|s| s.to_string()).collect()))
+            .collect();
+        assert_eq!(documented, expected);
+        let schemas = &doc.components.as_ref().unwrap().schemas;
+        for name in [
+            "WorkoutView",
+            "WorkoutDraft",
+            "Exercise",
+            "Records",
+            "Stats",
+            "Problem",
+        ] {
+            assert!(schemas.contains_key(name), "{name} is not in the document");
+        }
+        assert!(doc
+            .components
+            .as_ref()
+            .unwrap()
+            .security_schemes
+            .contains_key("bearer"));
+    }
+
+    #[test]
+    fn the_spec_owns_the_training_prefix() {
+        let spec = spec();
+        assert!(spec.sql);
+        assert_eq!(spec.prefixes, &["/v1/training"]);
+        assert!(spec.migrations.is_some());
+    }
 }

@@ -103,6 +103,7 @@ impl Vigor {
                 }
                 Err(_) => {
                     let _ = child.kill();
+                    let _ = child.wait();
                     panic!("vigor did not start; it said:\n{}", seen.join("\n"));
                 }
             }

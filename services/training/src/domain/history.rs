@@ -49,8 +49,8 @@ pub struct SessionSummary {
     pub rpe: Option<Rpe>,
     /// Average heart rate, when known.
     pub avg_heart_rate: Option<Bpm>,
-    /// Volume load of its counted sets.
-    pub volume: Kilograms,
+    /// Volume load of its counted sets, kg (a sum, so not bounded like a bar load).
+    pub volume_kg: f64,
     /// Best efforts found in its track.
     pub best_efforts: Vec<EffortRecord>,
 }

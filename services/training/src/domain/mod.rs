@@ -4,7 +4,10 @@
 pub mod analysis;
 pub mod draft;
 pub mod exercise;
+pub mod history;
 pub mod kinds;
+pub mod plan;
+pub mod schedule;
 pub mod track;
 pub mod units;
 pub mod workout;

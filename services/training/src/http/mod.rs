@@ -3,7 +3,10 @@
 //! (the gateway provides the verifier), answers problem+json on error and is in
 //! the OpenAPI document ([`crate::openapi`]).
 
+pub mod analysis;
 pub mod exercises;
+pub mod plans;
+pub mod schedule;
 pub mod workouts;
 
 use axum::extract::DefaultBodyLimit;
@@ -25,6 +28,16 @@ pub fn router(service: TrainingService) -> Router {
         )
         .route("/v1/training/exercises/{id}", get(exercises::get))
         .route("/v1/training/workouts", post(workouts::create))
+        .route("/v1/training/plans", get(plans::list).post(plans::create))
+        .route("/v1/training/plans/{id}", get(plans::get))
+        .route("/v1/training/plans/{id}/schedule", post(schedule::create))
+        .route("/v1/training/schedule", get(schedule::calendar))
+        .route("/v1/training/records", get(analysis::records))
+        .route("/v1/training/stats", get(analysis::stats))
+        .route(
+            "/v1/training/recommendations",
+            get(analysis::recommendations),
+        )
         .route(
             "/v1/training/workouts/import",
             // A FIT or GPX file plus the multipart framing.

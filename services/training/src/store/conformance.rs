@@ -366,6 +366,134 @@ async fn outbox_first_id(db: &Database) -> i64 {
     }
 }
 
+async fn history_reads_sets_and_sessions_of_one_owner(db: Database) {
+    let (store, all) = seeded(db).await;
+    let ids = IdGenerator::new(7).unwrap();
+    let (ann, bob) = (Id::from_i64(7), Id::from_i64(8));
+    let mut lift = workout(&ids, ann, all[0].id);
+    lift.content.sport = Sport::Strength;
+    lift.track = None;
+    let run = {
+        let mut w = workout(&ids, ann, all[1].id);
+        w.content.exercises.clear();
+        w.content.started_at = instant(millis(lift.content.started_at) + 1000).unwrap();
+        w
+    };
+    let other = workout(&ids, bob, all[0].id);
+    for w in [&lift, &run, &other] {
+        store
+            .insert_workout(w, &event(&ids, "workout.logged", w))
+            .await
+            .unwrap();
+    }
+
+    let sets = store.logged_sets(ann).await.unwrap();
+    // The lift's two sets (60×10 warm-up, 100×5); the set-less entry is not a set.
+    let got: Vec<(Id, f64, u16, SetType)> = sets
+        .iter()
+        .map(|s| {
+            (
+                s.workout_id,
+                s.weight.unwrap().get(),
+                s.reps.unwrap().get(),
+                s.set_type,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (lift.id, 60.0, 10, SetType::WarmUp),
+            (lift.id, 100.0, 5, SetType::Working)
+        ]
+    );
+    assert!(sets
+        .iter()
+        .all(|s| s.performed_at == lift.content.started_at));
+
+    let from = instant(millis(lift.content.started_at) - 1).unwrap();
+    let to = instant(millis(run.content.started_at) + 1).unwrap();
+    let sessions = store.sessions(ann, from, to).await.unwrap();
+    assert_eq!(
+        sessions.iter().map(|s| s.workout_id).collect::<Vec<_>>(),
+        vec![lift.id, run.id]
+    );
+    // The warm-up does not count: 100 × 5 = 500 kg, as `WorkoutContent::volume` says.
+    assert_eq!(sessions[0].volume_kg, 500.0);
+    assert_eq!(sessions[0].volume_kg, lift.content.volume().get());
+    assert_eq!(sessions[1].volume_kg, 0.0);
+    assert_eq!(
+        sessions[1].best_efforts,
+        run.track.as_ref().unwrap().best_efforts
+    );
+    assert_eq!(sessions[1].distance, run.content.distance);
+    assert_eq!(sessions[1].rpe, run.content.rpe);
+    // The range is half-open and per owner.
+    let only_lift = store
+        .sessions(ann, from, run.content.started_at)
+        .await
+        .unwrap();
+    assert_eq!(only_lift.len(), 1);
+    assert_eq!(store.sessions(bob, from, to).await.unwrap().len(), 1);
+}
+
+async fn plans_and_schedules_round_trip_per_owner(db: Database) {
+    let store = SqlStore::new(db);
+    let ids = IdGenerator::new(8).unwrap();
+    let (ann, bob) = (Id::from_i64(7), Id::from_i64(8));
+    let content: crate::domain::plan::PlanContent = serde_json::from_value(serde_json::json!({
+        "name": "5×5",
+        "description": "Strength base",
+        "days": [{"name": "A", "exercises": [{
+            "exercise_id": "7",
+            "superset": 1,
+            "prescriptions": [{"sets": 5, "reps": {"min": 5}, "load": {"type": "absolute", "kg": 100}, "rest_s": 180}],
+            "progression": {"type": "linear", "increment_kg": 2.5}
+        }]}]
+    }))
+    .unwrap();
+    let plan = |owner| crate::domain::plan::Plan {
+        id: ids.next_id(),
+        owner_id: owner,
+        content: content.clone(),
+        created_at: now(),
+        updated_at: now(),
+    };
+    let (a1, a2, a3, b1) = (plan(ann), plan(ann), plan(ann), plan(bob));
+    for p in [&a1, &b1, &a2, &a3] {
+        store.insert_plan(p).await.unwrap();
+    }
+    assert_eq!(store.plan(a1.id).await.unwrap(), Some(a1.clone()));
+    assert_eq!(store.plan(ids.next_id()).await.unwrap(), None);
+    let page = store.plans_of(ann, None, 2).await.unwrap();
+    assert_eq!(page, vec![a1.clone(), a2.clone()]);
+    let rest = store.plans_of(ann, Some(a2.id), 2).await.unwrap();
+    assert_eq!(rest, vec![a3]);
+    assert_eq!(store.plans_of(bob, None, 10).await.unwrap(), vec![b1.clone()]);
+
+    // Schedules of those plans.
+    let schedule = |owner, plan: &crate::domain::plan::Plan, days: &[chrono::Weekday]| {
+        crate::domain::schedule::Schedule {
+            id: ids.next_id(),
+            owner_id: owner,
+            plan_id: plan.id,
+            start_date: "2024-05-06".parse().unwrap(),
+            weekdays: days.to_vec(),
+            time_zone: chrono_tz::America::New_York,
+            created_at: now(),
+        }
+    };
+    use chrono::Weekday::{Fri, Mon, Wed};
+    let s1 = schedule(ann, &a1, &[Mon, Wed, Fri]);
+    let s2 = schedule(ann, &a2, &[Wed]);
+    let s3 = schedule(bob, &b1, &[Mon]);
+    for s in [&s1, &s3, &s2] {
+        store.insert_schedule(s).await.unwrap();
+    }
+    assert_eq!(store.schedules_of(ann).await.unwrap(), vec![s1, s2]);
+    assert_eq!(store.schedules_of(bob).await.unwrap(), vec![s3]);
+}
+
 vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     the_catalogue_is_seeded_once,
     search_matches_words_muscles_and_equipment,
@@ -373,4 +501,6 @@ vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     custom_exercises_are_their_owners_only,
     workouts_round_trip_with_their_events,
     a_failed_insert_leaves_nothing_behind,
+    history_reads_sets_and_sessions_of_one_owner,
+    plans_and_schedules_round_trip_per_owner,
 );

@@ -15,7 +15,12 @@ use async_trait::async_trait;
 use vigor_common::bus::Event;
 use vigor_common::Id;
 
+use vigor_common::api::Timestamp;
+
 use crate::domain::exercise::Exercise;
+use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::plan::Plan;
+use crate::domain::schedule::Schedule;
 use crate::domain::workout::Workout;
 
 pub use sql::SqlStore;
@@ -87,4 +92,30 @@ pub trait TrainingStore: Send + Sync + 'static {
 
     /// Deletes workout `id` and enqueues `event`, atomically; `false` when it is gone.
     async fn delete_workout(&self, id: Id, event: &Event) -> StoreResult<bool>;
+
+    /// Every set `owner` logged with a load and reps, oldest workout first.
+    async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>>;
+
+    /// Summaries of `owner`'s workouts started in `[from, to)`, oldest first.
+    async fn sessions(
+        &self,
+        owner: Id,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<SessionSummary>>;
+
+    /// Stores a new plan.
+    async fn insert_plan(&self, plan: &Plan) -> StoreResult<()>;
+
+    /// The plan `id`, whoever owns it (access is the caller's decision).
+    async fn plan(&self, id: Id) -> StoreResult<Option<Plan>>;
+
+    /// `owner`'s plans after id `after`, oldest first, at most `limit`.
+    async fn plans_of(&self, owner: Id, after: Option<Id>, limit: u32) -> StoreResult<Vec<Plan>>;
+
+    /// Stores a schedule (its plan must exist).
+    async fn insert_schedule(&self, schedule: &Schedule) -> StoreResult<()>;
+
+    /// All of `owner`'s schedules, oldest first.
+    async fn schedules_of(&self, owner: Id) -> StoreResult<Vec<Schedule>>;
 }

@@ -13,6 +13,9 @@ use vigor_common::Id;
 
 use super::StoreError;
 use crate::domain::exercise::{Exercise, ExerciseSource};
+use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::plan::{Plan, PlanContent};
+use crate::domain::schedule::{parse_weekday, Schedule};
 use crate::domain::units::{Bpm, Kilograms, Meters, Reps, Rpe};
 use crate::domain::workout::{
     TrackAnalysis, Workout, WorkoutContent, WorkoutExercise, WorkoutSet, WorkoutSource,
@@ -259,4 +262,135 @@ pub fn workout(row: WorkoutRow, sets: Vec<SetRow>) -> Result<Workout, StoreError
         created_at: instant(row.created_at)?,
         updated_at: instant(row.updated_at)?,
     })
+}
+
+/// A row of the logged-sets query.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LoggedSetRow {
+    workout_id: i64,
+    started_at: i64,
+    exercise_id: i64,
+    set_type: String,
+    weight_kg: f64,
+    reps: i64,
+    done: bool,
+}
+
+impl TryFrom<LoggedSetRow> for LoggedSet {
+    type Error = StoreError;
+
+    fn try_from(r: LoggedSetRow) -> Result<Self, StoreError> {
+        let reps = u16::try_from(r.reps)
+            .ok()
+            .and_then(|n| Reps::new(n).ok())
+            .ok_or_else(|| corrupt(format!("reps {}", r.reps)))?;
+        Ok(LoggedSet {
+            workout_id: Id::from_i64(r.workout_id),
+            performed_at: instant(r.started_at)?,
+            exercise_id: Id::from_i64(r.exercise_id),
+            set_type: parse("set type", &r.set_type)?,
+            weight: unit("weight", Some(r.weight_kg), Kilograms::new)?,
+            reps: Some(reps),
+            done: r.done,
+        })
+    }
+}
+
+/// A row of the sessions query.
+#[derive(Debug, sqlx::FromRow)]
+pub struct SessionRow {
+    id: i64,
+    sport: String,
+    started_at: i64,
+    ended_at: i64,
+    distance_m: Option<f64>,
+    moving_time_s: Option<f64>,
+    rpe: Option<f64>,
+    avg_heart_rate: Option<i64>,
+    track: Option<String>,
+    volume_kg: f64,
+}
+
+impl TryFrom<SessionRow> for SessionSummary {
+    type Error = StoreError;
+
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        let best_efforts = match &r.track {
+            None => Vec::new(),
+            Some(json) => {
+                serde_json::from_str::<TrackAnalysis>(json)
+                    .map_err(|e| corrupt(format!("workout {} track: {e}", r.id)))?
+                    .best_efforts
+            }
+        };
+        Ok(SessionSummary {
+            workout_id: Id::from_i64(r.id),
+            sport: parse("sport", &r.sport)?,
+            started_at: instant(r.started_at)?,
+            ended_at: instant(r.ended_at)?,
+            distance: unit("distance", r.distance_m, Meters::new)?,
+            moving_time_s: r.moving_time_s,
+            rpe: unit("rpe", r.rpe, Rpe::new)?,
+            avg_heart_rate: bpm("avg heart rate", r.avg_heart_rate)?,
+            volume_kg: r.volume_kg,
+            best_efforts,
+        })
+    }
+}
+
+/// A row of `plans`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PlanRow {
+    id: i64,
+    owner_id: i64,
+    content: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<PlanRow> for Plan {
+    type Error = StoreError;
+
+    fn try_from(r: PlanRow) -> Result<Self, StoreError> {
+        Ok(Plan {
+            id: Id::from_i64(r.id),
+            owner_id: Id::from_i64(r.owner_id),
+            content: serde_json::from_str::<PlanContent>(&r.content)
+                .map_err(|e| corrupt(format!("plan {}: {e}", r.id)))?,
+            created_at: instant(r.created_at)?,
+            updated_at: instant(r.updated_at)?,
+        })
+    }
+}
+
+/// A row of `schedules`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ScheduleRow {
+    id: i64,
+    owner_id: i64,
+    plan_id: i64,
+    start_date: String,
+    weekdays: String,
+    time_zone: String,
+    created_at: i64,
+}
+
+impl TryFrom<ScheduleRow> for Schedule {
+    type Error = StoreError;
+
+    fn try_from(r: ScheduleRow) -> Result<Self, StoreError> {
+        let weekdays = split(&r.weekdays)
+            .iter()
+            .map(|d| parse_weekday(d).ok_or_else(|| corrupt(format!("weekday `{d}`"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Schedule {
+            id: Id::from_i64(r.id),
+            owner_id: Id::from_i64(r.owner_id),
+            plan_id: Id::from_i64(r.plan_id),
+            start_date: parse("start date", &r.start_date)?,
+            weekdays,
+            time_zone: parse("time zone", &r.time_zone)?,
+            created_at: instant(r.created_at)?,
+        })
+    }
 }

@@ -11,12 +11,16 @@ use vigor_common::db::Database;
 use vigor_common::Id;
 
 use super::rows::{
-    self, join, millis, ExerciseRow, SetRow, WorkoutRow, EXERCISE_COLUMNS, SET_COLUMNS,
-    WORKOUT_COLUMNS,
+    self, join, millis, ExerciseRow, LoggedSetRow, PlanRow, ScheduleRow, SessionRow, SetRow, WorkoutRow,
+    EXERCISE_COLUMNS, SET_COLUMNS, WORKOUT_COLUMNS,
 };
 use super::{ExerciseQuery, StoreError, StoreResult, TrainingStore};
 use crate::domain::exercise::Exercise;
+use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::plan::Plan;
+use crate::domain::schedule::{weekday_name, Schedule};
 use crate::domain::workout::Workout;
+use vigor_common::api::Timestamp;
 
 /// Runs `$body` with `$pool` bound to the pool of either backend.
 macro_rules! on_pool {
@@ -395,5 +399,104 @@ impl TrainingStore for SqlStore {
             done == 1
         });
         Ok(deleted)
+    }
+
+    async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>> {
+        let sql = "SELECT w.id AS workout_id, w.started_at, s.exercise_id, s.set_type, s.weight_kg, s.reps, s.done \
+             FROM workout_sets s JOIN workouts w ON w.id = s.workout_id \
+             WHERE w.owner_id = $1 AND s.set_type IS NOT NULL AND s.weight_kg IS NOT NULL AND s.reps IS NOT NULL \
+             ORDER BY w.started_at, w.id, s.entry, s.position";
+        let rows: Vec<LoggedSetRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(owner).fetch_all(pool).await?
+        });
+        rows.into_iter().map(LoggedSet::try_from).collect()
+    }
+
+    async fn sessions(
+        &self,
+        owner: Id,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<SessionSummary>> {
+        // Volume as in `strength::volume`: done sets that are not warm-ups.
+        let sql = "SELECT w.id, w.sport, w.started_at, w.ended_at, w.distance_m, w.moving_time_s, w.rpe, \
+             w.avg_heart_rate, w.track, \
+             COALESCE((SELECT SUM(s.weight_kg * s.reps) FROM workout_sets s \
+                 WHERE s.workout_id = w.id AND s.done AND s.set_type <> 'warm_up' \
+                 AND s.weight_kg IS NOT NULL AND s.reps IS NOT NULL), 0.0) AS volume_kg \
+             FROM workouts w WHERE w.owner_id = $1 AND w.started_at >= $2 AND w.started_at < $3 \
+             ORDER BY w.started_at, w.id";
+        let rows: Vec<SessionRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(owner).bind(millis(from)).bind(millis(to)).fetch_all(pool).await?
+        });
+        rows.into_iter().map(SessionSummary::try_from).collect()
+    }
+
+    async fn insert_plan(&self, plan: &Plan) -> StoreResult<()> {
+        let content =
+            serde_json::to_string(&plan.content).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sql = "INSERT INTO plans (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        on_pool!(&self.db, pool => {
+            sqlx::query(sql)
+                .bind(plan.id)
+                .bind(plan.owner_id)
+                .bind(&plan.content.name)
+                .bind(&content)
+                .bind(millis(plan.created_at))
+                .bind(millis(plan.updated_at))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn plan(&self, id: Id) -> StoreResult<Option<Plan>> {
+        let sql = "SELECT id, owner_id, content, created_at, updated_at FROM plans WHERE id = $1";
+        let row: Option<PlanRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(Plan::try_from).transpose()
+    }
+
+    async fn plans_of(&self, owner: Id, after: Option<Id>, limit: u32) -> StoreResult<Vec<Plan>> {
+        let sql = "SELECT id, owner_id, content, created_at, updated_at FROM plans \
+             WHERE owner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+        let rows: Vec<PlanRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql)
+                .bind(owner)
+                .bind(after.map_or(0, Id::as_i64))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Plan::try_from).collect()
+    }
+
+    async fn insert_schedule(&self, schedule: &Schedule) -> StoreResult<()> {
+        let sql = "INSERT INTO schedules (id, owner_id, plan_id, start_date, weekdays, time_zone, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let weekdays: Vec<String> = schedule.weekdays.iter().map(|d| weekday_name(*d).to_owned()).collect();
+        on_pool!(&self.db, pool => {
+            sqlx::query(sql)
+                .bind(schedule.id)
+                .bind(schedule.owner_id)
+                .bind(schedule.plan_id)
+                .bind(schedule.start_date.to_string())
+                .bind(join(&weekdays))
+                .bind(schedule.time_zone.name())
+                .bind(millis(schedule.created_at))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    async fn schedules_of(&self, owner: Id) -> StoreResult<Vec<Schedule>> {
+        let sql = "SELECT id, owner_id, plan_id, start_date, weekdays, time_zone, created_at \
+             FROM schedules WHERE owner_id = $1 ORDER BY id";
+        let rows: Vec<ScheduleRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(owner).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Schedule::try_from).collect()
     }
 }

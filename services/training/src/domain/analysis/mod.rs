@@ -10,6 +10,10 @@
 
 pub mod load;
 pub mod polyline;
+pub mod progression;
+pub mod recommend;
+pub mod records;
+pub mod stats;
 pub mod strength;
 pub mod summary;
 pub mod track;

@@ -18,6 +18,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
+pub mod hub;
+mod keys;
+
+pub use hub::HubConfig;
+pub use keys::{env_name, Key, Kind, KEYS};
+
 /// What one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -145,6 +151,8 @@ pub struct Config {
     pub gamification: ServiceConfig,
     /// The leaderboards service (its store is Redis, not SQL).
     pub leaderboards: RemoteConfig,
+    /// The real-time hub (WebSockets at `/v1/ws`).
+    pub hub: HubConfig,
 }
 
 /// Logging.
@@ -331,6 +339,7 @@ impl Default for Config {
             social: ServiceConfig::default(),
             gamification: ServiceConfig::default(),
             leaderboards: RemoteConfig::default(),
+            hub: HubConfig::default(),
         }
     }
 }
@@ -546,6 +555,9 @@ impl Config {
                 }
             }
         }
+        if let Err(e) = self.hub.validate() {
+            return Err(ConfigError::invalid(&format!("hub.{}", e.key), e.message));
+        }
         if !self.target.runs(ServiceName::Auth) && self.auth_jwks_url().is_none() {
             return Err(ConfigError::invalid(
                 "auth.jwks_url",
@@ -624,101 +636,6 @@ fn check_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
 pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}?mode=rwc", path.display())
 }
-
-/// How a key's value is written in an environment variable or flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Any text.
-    Str,
-    /// A whole number.
-    Int,
-    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
-    Bool,
-    /// Comma-separated text values.
-    List,
-}
-
-/// One configuration key.
-#[derive(Debug, Clone, Copy)]
-pub struct Key {
-    /// Dotted path in the TOML file, e.g. `tls.cert`.
-    pub path: &'static str,
-    /// How the value is written in the environment.
-    pub kind: Kind,
-    /// The default, as shown in documentation (`""` for none).
-    pub default: &'static str,
-    /// One line of documentation.
-    pub doc: &'static str,
-}
-
-impl Key {
-    /// The environment variable: `VIGOR_` and the path in capitals, dots as `_`.
-    pub fn env(&self) -> String {
-        env_name(self.path)
-    }
-}
-
-/// The environment variable of a dotted key path.
-pub fn env_name(path: &str) -> String {
-    format!("VIGOR_{}", path.replace('.', "_").to_ascii_uppercase())
-}
-
-const fn key(path: &'static str, kind: Kind, default: &'static str, doc: &'static str) -> Key {
-    Key {
-        path,
-        kind,
-        default,
-        doc,
-    }
-}
-
-/// Every configuration key.
-pub const KEYS: &[Key] = &[
-    key("target", Kind::Str, "all", "What this process runs: all, gateway, auth, users, training, social, gamification or leaderboards."),
-    key("listen", Kind::Str, "127.0.0.1:8080", "Address and port to listen on."),
-    key("data_dir", Kind::Str, "./data", "Directory for embedded storage: SQLite files and signing keys."),
-    key("node_id", Kind::Int, "0", "Node id for 64-bit ids (0-1023), unique per running process."),
-    key("migrate_on_start", Kind::Bool, "true", "Apply pending migrations when a target starts (distributed deployments may run `vigor migrate` once instead)."),
-    key("log.level", Kind::Str, "info", "Log filter, e.g. `info` or `vigor_gateway=debug,info`."),
-    key("log.format", Kind::Str, "text", "Log format: `text` or `json`."),
-    key("tls.cert", Kind::Str, "", "PEM certificate chain; with tls.key the server speaks HTTPS and WSS."),
-    key("tls.key", Kind::Str, "", "PEM private key (PKCS#8, PKCS#1 or SEC1) for tls.cert."),
-    key("tls.self_signed", Kind::Bool, "false", "Serve HTTPS with a fresh self-signed certificate (development)."),
-    key("http.body_limit_bytes", Kind::Int, "2097152", "Largest request body accepted, in bytes (413 beyond)."),
-    key("http.request_timeout_secs", Kind::Int, "30", "Longest a request may run before a 504."),
-    key("http.shutdown_grace_secs", Kind::Int, "8", "On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
-    key("http.cors_origins", Kind::List, "", "Origins allowed by CORS, comma-separated; `*` allows any."),
-    key("http.trust_forwarded_for", Kind::Bool, "false", "Take the client address from X-Forwarded-For (only behind a trusted load balancer)."),
-    key("rate_limit.enabled", Kind::Bool, "true", "Rate-limit requests per client (token bucket; Redis when redis.url is set)."),
-    key("rate_limit.per_second", Kind::Int, "50", "Sustained requests per second per client."),
-    key("rate_limit.burst", Kind::Int, "100", "Requests a client may burst above the sustained rate."),
-    key("redis.url", Kind::Str, "", "Redis URL; when set, the event bus, broker and rate limits use it."),
-    key("redis.prefix", Kind::Str, "vigor:", "Prefix of every Redis key and channel, so deployments can share one Redis."),
-    key("proxy.timeout_secs", Kind::Int, "30", "Gateway target: how long a service may take to answer before a 504."),
-    key("proxy.connect_timeout_secs", Kind::Int, "3", "Gateway target: how long to wait for a connection to a service before a 502."),
-    key("auth.database_url", Kind::Str, "sqlite: <data_dir>/auth.db", "Auth database: postgres://… or sqlite://…"),
-    key("auth.url", Kind::Str, "", "Where the gateway reaches the auth target."),
-    key("auth.issuer", Kind::Str, "<auth.url>, else http(s)://<listen>", "Public base URL of the auth service: the `iss` of access tokens and the base of its OAuth endpoints. Set it in distributed deployments (every process must agree)."),
-    key("auth.audience", Kind::Str, "vigor", "The `aud` of access tokens, checked by every verifier."),
-    key("auth.jwks_url", Kind::Str, "<auth.url>/.well-known/jwks.json", "Where targets that do not run auth read the token signing keys."),
-    key("auth.access_token_ttl_secs", Kind::Int, "900", "Lifetime of access tokens in seconds (at most 900)."),
-    key("auth.refresh_token_ttl_secs", Kind::Int, "2592000", "Lifetime of a refresh token in seconds; every use rotates it."),
-    key("auth.password_grant", Kind::Bool, "true", "Allow the OAuth password grant for first-party clients (vigor-web, load tests)."),
-    key("auth.web_redirect_uris", Kind::List, "", "Extra redirect URIs of the built-in vigor-web client, comma-separated."),
-    key("auth.web_loopback_redirects", Kind::Bool, "true", "Let vigor-web redirect to any http://localhost or http://127.0.0.1 callback (development)."),
-    key("auth.max_failed_logins_per_account", Kind::Int, "5", "Failed sign-ins per account within the window before sign-in is refused."),
-    key("auth.max_failed_logins_per_address", Kind::Int, "50", "Failed sign-ins per client address within the window before sign-in is refused."),
-    key("auth.failed_login_window_secs", Kind::Int, "900", "Window of the failed sign-in limits, in seconds."),
-    key("users.database_url", Kind::Str, "sqlite: <data_dir>/users.db", "Users database: postgres://… or sqlite://…"),
-    key("users.url", Kind::Str, "", "Where the gateway reaches the users target."),
-    key("training.database_url", Kind::Str, "sqlite: <data_dir>/training.db", "Training database: postgres://… or sqlite://…"),
-    key("training.url", Kind::Str, "", "Where the gateway reaches the training target."),
-    key("social.database_url", Kind::Str, "sqlite: <data_dir>/social.db", "Social database: postgres://… or sqlite://…"),
-    key("social.url", Kind::Str, "", "Where the gateway reaches the social target."),
-    key("gamification.database_url", Kind::Str, "sqlite: <data_dir>/gamification.db", "Gamification database: postgres://… or sqlite://…"),
-    key("gamification.url", Kind::Str, "", "Where the gateway reaches the gamification target."),
-    key("leaderboards.url", Kind::Str, "", "Where the gateway reaches the leaderboards target."),
-];
 
 /// Where a value came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! The hub's settings: one typed struct with defaults, read from the `[hub]`
-//! section of the configuration when the binary wires it.
+//! The real-time hub's settings: the `[hub]` section of the configuration (the
+//! `hub/` crate re-exports them).
 //!
 //! Durations are whole milliseconds or seconds (the unit is in the name) so that a
 //! test can shrink a timeout to a few hundred milliseconds.

@@ -1,0 +1,261 @@
+//! Receiving connections, many per task.
+//!
+//! A task owns a group of connections (`--conns-per-task`): it opens them one
+//! after another, reports the group ready, then reads all of them through one
+//! `SelectAll` until told to stop. Grouping keeps the per-connection cost of the
+//! generator small (one latency histogram and one set of counters per group, not
+//! per connection) and lets 20,000 idle connections live in a few hundred tasks.
+//! Reading also answers the server's heartbeat pings (tungstenite queues the pong
+//! and flushes it on the next read).
+//!
+//! The hot loop does no JSON parsing and no allocation of its own: a frame is
+//! searched for this run's stamp ([`crate::stamp`]), its latency recorded, and
+//! counters bumped; the shared delivered counter is updated in batches.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::SelectAll;
+use futures::StreamExt;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::TokenPool;
+use crate::session::{self, Endpoint, Target, Ws};
+use crate::stamp::{Clock, StampFinder};
+use crate::stats::Latencies;
+
+/// How often a group publishes its delivered count to the shared counter.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+
+/// What each receiving connection subscribes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscription {
+    /// Connection `i` subscribes to channel `i % channels`.
+    Channels,
+    /// Each Vigor session subscribes to its own `user:{id}` channel (always
+    /// allowed); baseline connections join the room `idle`.
+    OwnUser,
+}
+
+/// Channel names: `template` with `{n}` replaced by `base + index`.
+#[derive(Debug, Clone)]
+pub struct ChannelNames {
+    names: Arc<[String]>,
+}
+
+impl ChannelNames {
+    /// `count` names from `template` (which must contain `{n}` when `count > 1`).
+    pub fn new(template: &str, base: u64, count: usize) -> anyhow::Result<ChannelNames> {
+        if count == 0 {
+            anyhow::bail!("--channels must be at least 1");
+        }
+        if count > 1 && !template.contains("{n}") {
+            anyhow::bail!("--channel-template {template:?} has no {{n}} for {count} channels");
+        }
+        let names = (0..count)
+            .map(|i| template.replace("{n}", &(base + i as u64).to_string()))
+            .collect();
+        Ok(ChannelNames { names })
+    }
+
+    /// The name of channel `index`.
+    pub fn name(&self, index: usize) -> &str {
+        &self.names[index]
+    }
+
+    /// How many channels there are.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Whether there are none (never, once built).
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Everything the groups share.
+pub struct Plan {
+    /// Where to connect.
+    pub endpoint: Endpoint,
+    /// Tokens (Vigor only).
+    pub tokens: Option<TokenPool>,
+    /// The channels.
+    pub channels: ChannelNames,
+    /// What to subscribe to.
+    pub subscription: Subscription,
+    /// Client read buffer per connection.
+    pub buffer_bytes: usize,
+    /// Bounds concurrent handshakes across groups.
+    pub connect_limit: Semaphore,
+    /// This run's stamp tag.
+    pub run: u32,
+    /// The shared clock.
+    pub clock: Clock,
+    /// Connections ready per channel (for the expected delivery count).
+    pub ready_per_channel: Vec<AtomicU64>,
+    /// Stamped messages delivered so far (updated every [`FLUSH_EVERY`]).
+    pub delivered: AtomicU64,
+}
+
+/// A group's setup, sent once its connections are open.
+#[derive(Debug, Default)]
+pub struct Setup {
+    /// Time from TCP connect to subscribed, per ready connection.
+    pub connect_times: Vec<Duration>,
+    /// Connections that failed.
+    pub failures: usize,
+    /// The first failure, for the report.
+    pub first_error: Option<String>,
+}
+
+/// What a group saw while reading.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Latencies of this run's stamped messages.
+    pub latencies: Latencies,
+    /// This run's stamped messages.
+    pub delivered: u64,
+    /// Text frames without this run's stamp.
+    pub other_frames: u64,
+    /// Connections the server closed or that failed while reading.
+    pub closed: u64,
+    /// When the last stamped message arrived, in clock nanoseconds.
+    pub last_delivery_nanos: u64,
+}
+
+/// Runs one group: opens connections `indices`, reports its [`Setup`] on `ready`,
+/// then reads until `stop` (or until every connection has closed).
+pub async fn run_group(
+    plan: Arc<Plan>,
+    indices: Range<usize>,
+    ready: mpsc::Sender<Setup>,
+    stop: CancellationToken,
+) -> Received {
+    let mut setup = Setup::default();
+    let mut streams: SelectAll<Ws> = SelectAll::new();
+    for index in indices {
+        let opened = tokio::select! {
+            _ = stop.cancelled() => return Received::default(),
+            opened = open_one(&plan, index) => opened,
+        };
+        match opened {
+            Ok((ws, took)) => {
+                setup.connect_times.push(took);
+                streams.push(ws);
+            }
+            Err(error) => {
+                setup.failures += 1;
+                if setup.first_error.is_none() {
+                    setup.first_error = Some(format!("{error:#}"));
+                }
+            }
+        }
+    }
+    // The receiver may have given up (setup failed elsewhere): keep going, `stop` ends us.
+    let _ = ready.send(setup).await;
+    read(&plan, streams, &stop).await
+}
+
+/// Opens connection `index` and subscribes it; returns it and how long that took.
+async fn open_one(plan: &Plan, index: usize) -> anyhow::Result<(Ws, Duration)> {
+    let _permit = plan
+        .connect_limit
+        .acquire()
+        .await
+        .map_err(|_| anyhow::anyhow!("connect limit closed"))?;
+    let started = Instant::now();
+    let channel = index % plan.channels.len();
+    let ws = match plan.endpoint.target {
+        Target::Vigor => {
+            let token = plan
+                .tokens
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("Vigor connections need tokens"))?
+                .get(index);
+            let (mut ws, user) =
+                session::open_vigor(&plan.endpoint, token, plan.buffer_bytes).await?;
+            match plan.subscription {
+                Subscription::Channels => {
+                    session::subscribe(&mut ws, 1, plan.channels.name(channel)).await?
+                }
+                Subscription::OwnUser => {
+                    session::subscribe(&mut ws, 1, &format!("user:{user}")).await?
+                }
+            }
+            ws
+        }
+        Target::Baseline => {
+            let room = match plan.subscription {
+                Subscription::Channels => plan.channels.name(channel),
+                Subscription::OwnUser => "idle",
+            };
+            let url = plan.endpoint.baseline_url(room, false);
+            session::open(plan.endpoint.addr, &url, None, plan.buffer_bytes).await?
+        }
+    };
+    let took = started.elapsed();
+    if plan.subscription == Subscription::Channels {
+        plan.ready_per_channel[channel].fetch_add(1, Ordering::Relaxed);
+    }
+    Ok((ws, took))
+}
+
+/// The hot loop: every frame of every connection of the group.
+async fn read(plan: &Plan, mut streams: SelectAll<Ws>, stop: &CancellationToken) -> Received {
+    let finder = StampFinder::new();
+    let mut received = Received::default();
+    let mut unflushed = 0u64;
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            _ = flush.tick() => {
+                plan.delivered.fetch_add(unflushed, Ordering::Relaxed);
+                unflushed = 0;
+            }
+            item = streams.next(), if !streams.is_empty() => match item {
+                Some(Ok(Message::Text(text))) => {
+                    match finder.find(text.as_bytes()) {
+                        Some(stamp) if stamp.run == plan.run => {
+                            let now = plan.clock.now_nanos();
+                            received.latencies.record_nanos(now.saturating_sub(stamp.sent_nanos));
+                            received.delivered += 1;
+                            received.last_delivery_nanos = now;
+                            unflushed += 1;
+                        }
+                        _ => received.other_frames += 1,
+                    }
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) => received.closed += 1,
+                Some(Ok(_)) => {}
+                None => {}
+            },
+        }
+    }
+    plan.delivered.fetch_add(unflushed, Ordering::Relaxed);
+    received
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_follow_the_template() {
+        let names = ChannelNames::new("community:{n}", 100, 3).unwrap();
+        assert_eq!(
+            (names.name(0), names.name(2), names.len()),
+            ("community:100", "community:102", 3)
+        );
+        assert_eq!(ChannelNames::new("room", 1, 1).unwrap().name(0), "room");
+        assert!(ChannelNames::new("room", 1, 2).is_err());
+        assert!(ChannelNames::new("chat:{n}", 1, 0).is_err());
+    }
+}

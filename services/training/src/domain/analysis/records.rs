@@ -1,0 +1,389 @@
+//! Personal records: per exercise (heaviest weight, best estimated 1RM, most reps
+//! at each weight, biggest session volume) and for endurance (fastest standard
+//! distances from running tracks, longest distance per sport), each with the
+//! workout and date that set it.
+//!
+//! Only sets that [count](super::strength::SetRecord::counts) (done, not warm-up)
+//! can set a record. A tie keeps the earlier record: matching a best is not
+//! beating it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use vigor_common::api::Timestamp;
+use vigor_common::Id;
+
+use super::strength::{estimated_1rm, OneRepMaxFormula};
+use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::kinds::{SetType, Sport};
+
+/// A best value and where it was set.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Achievement {
+    /// The value (kg, reps, metres or seconds, as the field says).
+    pub value: f64,
+    /// The workout that set it.
+    pub workout_id: Id,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub achieved_at: Timestamp,
+}
+
+/// The best estimated one-repetition maximum.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OneRepMaxRecord {
+    /// The estimate in kg.
+    pub value_kg: f64,
+    /// The formula that made it.
+    pub formula: OneRepMaxFormula,
+    /// The set it comes from: load…
+    pub weight_kg: f64,
+    /// …and repetitions.
+    pub reps: u16,
+    /// The workout.
+    pub workout_id: Id,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub achieved_at: Timestamp,
+}
+
+/// The most repetitions done at one load.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RepsAtWeight {
+    /// The load in kg.
+    pub weight_kg: f64,
+    /// Repetitions.
+    pub reps: u16,
+    /// The workout.
+    pub workout_id: Id,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub achieved_at: Timestamp,
+}
+
+/// The records of one exercise.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ExerciseRecords {
+    /// The exercise.
+    pub exercise_id: Id,
+    /// Heaviest load lifted for at least one rep (kg).
+    pub max_weight: Option<Achievement>,
+    /// Best estimated 1RM.
+    pub best_e1rm: Option<OneRepMaxRecord>,
+    /// Most reps at each load, lightest first.
+    pub max_reps_at_weight: Vec<RepsAtWeight>,
+    /// Biggest volume in one session (kg).
+    pub max_session_volume: Option<Achievement>,
+}
+
+/// Strength records from logged sets, one entry per exercise (by exercise id).
+pub fn strength_records(sets: &[LoggedSet], formula: OneRepMaxFormula) -> Vec<ExerciseRecords> {
+    let mut sets: Vec<&LoggedSet> = sets.iter().collect();
+    sets.sort_by_key(|s| (s.performed_at, s.workout_id));
+    let mut by_exercise: BTreeMap<Id, ExerciseRecords> = BTreeMap::new();
+    // Volume per (exercise, workout), summed first, compared after.
+    let mut volumes: BTreeMap<(Id, Id), (f64, Timestamp)> = BTreeMap::new();
+    let mut reps_at: BTreeMap<(Id, u64), RepsAtWeight> = BTreeMap::new();
+    for s in sets {
+        let counts = s.done && s.set_type != SetType::WarmUp;
+        let (Some(weight), Some(reps)) = (s.weight, s.reps) else {
+            continue;
+        };
+        if !counts || reps.get() == 0 {
+            continue;
+        }
+        let r = by_exercise
+            .entry(s.exercise_id)
+            .or_insert_with(|| ExerciseRecords {
+                exercise_id: s.exercise_id,
+                max_weight: None,
+                best_e1rm: None,
+                max_reps_at_weight: Vec::new(),
+                max_session_volume: None,
+            });
+        let w = weight.get();
+        if r.max_weight.as_ref().is_none_or(|m| w > m.value) {
+            r.max_weight = Some(Achievement {
+                value: w,
+                workout_id: s.workout_id,
+                achieved_at: s.performed_at,
+            });
+        }
+        if let Some(e) = estimated_1rm(weight, reps, formula) {
+            if r.best_e1rm.as_ref().is_none_or(|b| e.get() > b.value_kg) {
+                r.best_e1rm = Some(OneRepMaxRecord {
+                    value_kg: e.get(),
+                    formula,
+                    weight_kg: w,
+                    reps: reps.get(),
+                    workout_id: s.workout_id,
+                    achieved_at: s.performed_at,
+                });
+            }
+        }
+        // Loads are compared to the gram.
+        let key = (s.exercise_id, (w * 1000.0).round() as u64);
+        if reps_at.get(&key).is_none_or(|best| reps.get() > best.reps) {
+            reps_at.insert(
+                key,
+                RepsAtWeight {
+                    weight_kg: w,
+                    reps: reps.get(),
+                    workout_id: s.workout_id,
+                    achieved_at: s.performed_at,
+                },
+            );
+        }
+        let v = volumes
+            .entry((s.exercise_id, s.workout_id))
+            .or_insert((0.0, s.performed_at));
+        v.0 += w * f64::from(reps.get());
+    }
+    let mut volumes: Vec<((Id, Id), (f64, Timestamp))> = volumes.into_iter().collect();
+    volumes.sort_by_key(|((_, workout), (_, at))| (*at, *workout));
+    for ((exercise, workout), (volume, at)) in volumes {
+        if let Some(r) = by_exercise.get_mut(&exercise) {
+            if r.max_session_volume
+                .as_ref()
+                .is_none_or(|m| volume > m.value)
+            {
+                r.max_session_volume = Some(Achievement {
+                    value: volume,
+                    workout_id: workout,
+                    achieved_at: at,
+                });
+            }
+        }
+    }
+    for ((exercise, _), best) in reps_at {
+        if let Some(r) = by_exercise.get_mut(&exercise) {
+            r.max_reps_at_weight.push(best);
+        }
+    }
+    by_exercise.into_values().collect()
+}
+
+/// The fastest time over a standard distance.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EffortAchievement {
+    /// `1k`, `5k`, `10k`, `half_marathon`, `marathon`.
+    pub name: String,
+    /// Metres.
+    pub distance_m: f64,
+    /// Seconds.
+    pub duration_s: f64,
+    /// The workout.
+    pub workout_id: Id,
+    /// When the workout started.
+    #[schema(value_type = String, format = DateTime)]
+    pub achieved_at: Timestamp,
+}
+
+/// The longest session of a sport.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LongestDistance {
+    /// The sport.
+    pub sport: Sport,
+    /// Metres.
+    pub distance_m: f64,
+    /// The workout.
+    pub workout_id: Id,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub achieved_at: Timestamp,
+}
+
+/// Endurance records: fastest efforts from running sessions' tracks (in the
+/// order of the standard distances) and the longest distance per sport.
+pub fn endurance_records(
+    sessions: &[SessionSummary],
+) -> (Vec<EffortAchievement>, Vec<LongestDistance>) {
+    let mut sessions: Vec<&SessionSummary> = sessions.iter().collect();
+    sessions.sort_by_key(|s| (s.started_at, s.workout_id));
+    let mut efforts: Vec<EffortAchievement> = Vec::new();
+    let mut longest: BTreeMap<&'static str, LongestDistance> = BTreeMap::new();
+    for s in sessions {
+        if let Some(d) = s.distance {
+            let best = longest.get(s.sport.as_str());
+            if best.is_none_or(|b| d.get() > b.distance_m) && d.get() > 0.0 {
+                longest.insert(
+                    s.sport.as_str(),
+                    LongestDistance {
+                        sport: s.sport,
+                        distance_m: d.get(),
+                        workout_id: s.workout_id,
+                        achieved_at: s.started_at,
+                    },
+                );
+            }
+        }
+        if !s.sport.is_running() {
+            continue;
+        }
+        for e in &s.best_efforts {
+            match efforts.iter_mut().find(|b| b.name == e.name) {
+                Some(b) if e.duration_s >= b.duration_s => {}
+                Some(b) => {
+                    b.duration_s = e.duration_s;
+                    b.workout_id = s.workout_id;
+                    b.achieved_at = s.started_at;
+                }
+                None => efforts.push(EffortAchievement {
+                    name: e.name.clone(),
+                    distance_m: e.distance_m,
+                    duration_s: e.duration_s,
+                    workout_id: s.workout_id,
+                    achieved_at: s.started_at,
+                }),
+            }
+        }
+    }
+    efforts.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    (efforts, longest.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::units::{Kilograms, Meters, Reps};
+    use crate::domain::workout::EffortRecord;
+
+    fn at(day: u32) -> Timestamp {
+        format!("2024-05-{day:02}T07:00:00Z").parse().unwrap()
+    }
+
+    fn set(workout: i64, day: u32, exercise: i64, w: f64, r: u16, set_type: SetType) -> LoggedSet {
+        LoggedSet {
+            workout_id: Id::from_i64(workout),
+            performed_at: at(day),
+            exercise_id: Id::from_i64(exercise),
+            set_type,
+            weight: Some(Kilograms::new(w).unwrap()),
+            reps: Some(Reps::new(r).unwrap()),
+            done: true,
+        }
+    }
+
+    #[test]
+    fn strength_records_worked_example() {
+        use SetType::*;
+        let sets = vec![
+            // Day 1: squat 100×5 twice, a 140×1 warm-up-labelled set (not counted).
+            set(1, 1, 10, 100.0, 5, Working),
+            set(1, 1, 10, 100.0, 5, Working),
+            set(1, 1, 10, 140.0, 1, WarmUp),
+            // Day 2: 110×3 and 90×10.
+            set(2, 2, 10, 110.0, 3, Working),
+            set(2, 2, 10, 90.0, 10, Failure),
+            // Day 3: 110×3 again (a tie: the record stays on day 2), 100×6.
+            set(3, 3, 10, 110.0, 3, Working),
+            set(3, 3, 10, 100.0, 6, Working),
+        ];
+        let records = strength_records(&sets, OneRepMaxFormula::Epley);
+        assert_eq!(records.len(), 1);
+        let r = &records[0];
+        let max = r.max_weight.as_ref().unwrap();
+        assert_eq!((max.value, max.workout_id), (110.0, Id::from_i64(2)));
+        // Epley: 100×5 → 116.67; 110×3 → 110 × 1.1 = 121; 90×10 → 90 × 1.3333 = 120;
+        // 100×6 → 100 × 1.2 = 120. Best: 121 kg from 110×3 on day 2.
+        let e = r.best_e1rm.as_ref().unwrap();
+        assert!((e.value_kg - 121.0).abs() < 1e-9, "{e:?}");
+        assert_eq!(
+            (e.weight_kg, e.reps, e.workout_id),
+            (110.0, 3, Id::from_i64(2))
+        );
+        assert_eq!(e.formula, OneRepMaxFormula::Epley);
+        // Reps at weight: 90 → 10, 100 → 6 (day 3), 110 → 3 (day 2, the first).
+        let reps: Vec<(f64, u16, i64)> = r
+            .max_reps_at_weight
+            .iter()
+            .map(|x| (x.weight_kg, x.reps, x.workout_id.as_i64()))
+            .collect();
+        assert_eq!(reps, vec![(90.0, 10, 2), (100.0, 6, 3), (110.0, 3, 2)]);
+        // Session volume: day 1 = 1000; day 2 = 330 + 900 = 1230; day 3 = 330 + 600 = 930.
+        let v = r.max_session_volume.as_ref().unwrap();
+        assert_eq!((v.value, v.workout_id), (1230.0, Id::from_i64(2)));
+    }
+
+    #[test]
+    fn brzycki_records_name_their_formula() {
+        let sets = vec![set(1, 1, 10, 100.0, 5, SetType::Working)];
+        let r = strength_records(&sets, OneRepMaxFormula::Brzycki);
+        // 100 × 36 / 32 = 112.5.
+        let e = r[0].best_e1rm.as_ref().unwrap();
+        assert_eq!((e.value_kg, e.formula), (112.5, OneRepMaxFormula::Brzycki));
+    }
+
+    fn session(
+        id: i64,
+        day: u32,
+        sport: Sport,
+        km: f64,
+        efforts: &[(&str, f64, f64)],
+    ) -> SessionSummary {
+        SessionSummary {
+            workout_id: Id::from_i64(id),
+            sport,
+            started_at: at(day),
+            ended_at: at(day + 1),
+            distance: Some(Meters::new(km * 1000.0).unwrap()),
+            moving_time_s: None,
+            rpe: None,
+            avg_heart_rate: None,
+            volume_kg: 0.0,
+            best_efforts: efforts
+                .iter()
+                .map(|(n, d, t)| EffortRecord {
+                    name: (*n).to_owned(),
+                    distance_m: *d,
+                    duration_s: *t,
+                    start_m: 0.0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn endurance_records_take_the_fastest_run_and_the_longest_per_sport() {
+        let sessions = vec![
+            session(
+                1,
+                1,
+                Sport::Run,
+                5.2,
+                &[("1k", 1000.0, 250.0), ("5k", 5000.0, 1400.0)],
+            ),
+            session(
+                2,
+                2,
+                Sport::Run,
+                10.1,
+                &[
+                    ("1k", 1000.0, 245.0),
+                    ("5k", 5000.0, 1420.0),
+                    ("10k", 10_000.0, 2900.0),
+                ],
+            ),
+            // A ride's "efforts" are not running records.
+            session(3, 3, Sport::Ride, 40.0, &[("1k", 1000.0, 80.0)]),
+            session(4, 4, Sport::Ride, 35.0, &[]),
+        ];
+        let (efforts, longest) = endurance_records(&sessions);
+        let e: Vec<(&str, f64, i64)> = efforts
+            .iter()
+            .map(|e| (e.name.as_str(), e.duration_s, e.workout_id.as_i64()))
+            .collect();
+        assert_eq!(
+            e,
+            vec![("1k", 245.0, 2), ("5k", 1400.0, 1), ("10k", 2900.0, 2)]
+        );
+        let l: Vec<(Sport, f64, i64)> = longest
+            .iter()
+            .map(|l| (l.sport, l.distance_m, l.workout_id.as_i64()))
+            .collect();
+        assert_eq!(
+            l,
+            vec![(Sport::Ride, 40_000.0, 3), (Sport::Run, 10_100.0, 2)]
+        );
+    }
+}

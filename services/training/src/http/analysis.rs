@@ -1,0 +1,245 @@
+//! `/v1/training/records`, `/v1/training/stats` and `/v1/training/recommendations`:
+//! the caller's personal records, training statistics and advice, computed from the logs on request by the pure
+//! analysis in [`crate::domain::analysis`].
+
+use axum::extract::State;
+use chrono::{Days, NaiveDate, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use vigor_common::api::{ApiJson, ApiQuery};
+use vigor_common::auth::Caller;
+use vigor_common::problem::Problem;
+
+use crate::domain::analysis::recommend::{recommend, Inputs, Recommendation, ACWR_DAYS};
+use crate::domain::analysis::records::{
+    endurance_records, strength_records, EffortAchievement, ExerciseRecords, LongestDistance,
+};
+use crate::domain::analysis::stats::{acwr_series, series, AcwrPoint, Bucket, StatsPoint};
+use crate::domain::analysis::strength::OneRepMaxFormula;
+use crate::domain::plan::Plan;
+use crate::service::TrainingService;
+use vigor_common::Id;
+
+/// Query of the records.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordsParams {
+    /// The estimated-1RM formula: `epley` (default) or `brzycki`.
+    pub formula: Option<OneRepMaxFormula>,
+}
+
+/// The caller's personal records.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Records {
+    /// The formula of every `best_e1rm`.
+    pub formula: OneRepMaxFormula,
+    /// Per exercise.
+    pub exercises: Vec<ExerciseRecords>,
+    /// Fastest standard distances from running tracks, shortest distance first.
+    pub efforts: Vec<EffortAchievement>,
+    /// Longest distance per sport.
+    pub longest: Vec<LongestDistance>,
+}
+
+/// The caller's personal records, each with the workout and date that set it.
+#[utoipa::path(
+    get,
+    path = "/v1/training/records",
+    tag = "training",
+    security(("bearer" = [])),
+    params(RecordsParams),
+    responses(
+        (status = 200, description = "Strength and endurance records.", body = Records),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown formula.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn records(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<RecordsParams>,
+) -> Result<ApiJson<Records>, Problem> {
+    let formula = params.formula.unwrap_or(OneRepMaxFormula::Epley);
+    let sets = service.store.logged_sets(caller.user_id).await?;
+    let sessions = service
+        .store
+        .sessions(
+            caller.user_id,
+            chrono::DateTime::<Utc>::MIN_UTC,
+            chrono::DateTime::<Utc>::MAX_UTC,
+        )
+        .await?;
+    let (efforts, longest) = endurance_records(&sessions);
+    Ok(ApiJson(Records {
+        formula,
+        exercises: strength_records(&sets, formula),
+        efforts,
+        longest,
+    }))
+}
+
+/// Query of the statistics.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// First day (`YYYY-MM-DD`, UTC); default 12 weeks before `to`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive; default today.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+    /// `day`, `week` (default) or `month`.
+    pub bucket: Option<Bucket>,
+}
+
+/// The statistics answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    /// First day.
+    #[schema(value_type = String, format = Date)]
+    pub from: NaiveDate,
+    /// Last day.
+    #[schema(value_type = String, format = Date)]
+    pub to: NaiveDate,
+    /// Width of a point.
+    pub bucket: Bucket,
+    /// One point per bucket, oldest first, empty buckets included.
+    pub series: Vec<StatsPoint>,
+    /// The acute:chronic workload ratio of every day of the range.
+    pub acwr: Vec<AcwrPoint>,
+}
+
+/// The longest range served: three years and a bit.
+const MAX_DAYS: i64 = 1100;
+
+/// The caller's training statistics as time series.
+#[utoipa::path(
+    get,
+    path = "/v1/training/stats",
+    tag = "training",
+    security(("bearer" = [])),
+    params(StatsParams),
+    responses(
+        (status = 200, description = "Series of sessions, time, distance per sport, volume and load, and the daily ACWR.", body = Stats),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad date, a reversed or too long range.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn stats(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<StatsParams>,
+) -> Result<ApiJson<Stats>, Problem> {
+    let to = params.to.unwrap_or_else(|| Utc::now().date_naive());
+    let from = params.from.unwrap_or_else(|| to - Days::new(83));
+    if from > to {
+        return Err(Problem::invalid_field("from", "must not be after `to`"));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(Problem::invalid_field(
+            "from",
+            format!("the range is at most {MAX_DAYS} days"),
+        ));
+    }
+    let bucket = params.bucket.unwrap_or(Bucket::Week);
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+    // 27 days before `from` give the first days their chronic load.
+    let load_from = from.checked_sub_days(Days::new(27)).unwrap_or(from);
+    let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
+    let sessions = service
+        .store
+        .sessions(caller.user_id, midnight(load_from), midnight(end))
+        .await?;
+    Ok(ApiJson(Stats {
+        from,
+        to,
+        bucket,
+        series: series(&sessions, from, to, bucket),
+        acwr: acwr_series(&sessions, from, to),
+    }))
+}
+
+/// Query of the recommendations.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecommendationParams {
+    /// The plan to take next targets from; default the caller's newest plan.
+    pub plan_id: Option<String>,
+}
+
+/// The recommendations answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Recommendations {
+    /// Deloads and warnings first, then next targets.
+    pub items: Vec<Recommendation>,
+}
+
+/// Advice for today: deloads, load-jump warnings and next-session targets, each
+/// with its reason and numbers.
+#[utoipa::path(
+    get,
+    path = "/v1/training/recommendations",
+    tag = "training",
+    security(("bearer" = [])),
+    params(RecommendationParams),
+    responses(
+        (status = 200, description = "Today's recommendations.", body = Recommendations),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`plan_id` is not one of the caller's plans.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn recommendations(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<RecommendationParams>,
+) -> Result<ApiJson<Recommendations>, Problem> {
+    let store = &service.store;
+    let plan = match params.plan_id.as_deref().filter(|p| !p.is_empty()) {
+        Some(id) => {
+            let not_found = || Problem::not_found("no such plan");
+            let id: Id = id.parse().map_err(|_| not_found())?;
+            match store.plan(id).await? {
+                Some(p) if p.owner_id == caller.user_id => Some(p),
+                _ => return Err(not_found()),
+            }
+        }
+        None => newest_plan(&service, caller.user_id).await?,
+    };
+    let today = Utc::now().date_naive();
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
+    let first = today.checked_sub_days(Days::new(30)).unwrap_or(today);
+    let end = today.checked_add_days(Days::new(1)).unwrap_or(today);
+    let sessions = store
+        .sessions(caller.user_id, midnight(first), midnight(end))
+        .await?;
+    let recent = today
+        .checked_sub_days(Days::new(ACWR_DAYS as u64 - 1))
+        .unwrap_or(today);
+    let acwr = acwr_series(&sessions, recent, today);
+    let two_weeks = today.checked_sub_days(Days::new(13)).unwrap_or(today);
+    let daily: Vec<f64> = series(&sessions, two_weeks, today, Bucket::Day)
+        .iter()
+        .map(|p| p.load)
+        .collect();
+    let sets = store.logged_sets(caller.user_id).await?;
+    let items = recommend(&Inputs {
+        acwr: &acwr,
+        daily_load: &daily,
+        sets: &sets,
+        plan: plan.as_ref(),
+    });
+    Ok(ApiJson(Recommendations { items }))
+}
+
+/// The caller's most recently created plan (ids are time-ordered).
+async fn newest_plan(service: &TrainingService, owner: Id) -> Result<Option<Plan>, Problem> {
+    let mut newest = None;
+    let mut after = None;
+    loop {
+        let page = service.store.plans_of(owner, after, 100).await?;
+        let Some(last) = page.last() else {
+            return Ok(newest);
+        };
+        after = Some(last.id);
+        newest = page.into_iter().last();
+    }
+}

@@ -1,0 +1,144 @@
+//! `/v1/training/plans`: training plans (routines) a user writes for themself.
+//!
+//! A plan is its owner's only for now; coaches assigning plans to athletes who
+//! accepted them come with the coaching relationship.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
+use vigor_common::auth::Caller;
+use vigor_common::idempotency::{idempotent, IdempotencyKey};
+use vigor_common::problem::Problem;
+use vigor_common::Id;
+
+use super::{idempotency_scope, invalid};
+use crate::domain::draft::DraftProblem;
+use crate::domain::plan::{Plan, PlanContent};
+use crate::service::{now, TrainingService};
+
+/// Creates a plan.
+#[utoipa::path(
+    post,
+    path = "/v1/training/plans",
+    tag = "training",
+    security(("bearer" = [])),
+    request_body = PlanContent,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe.")),
+    responses(
+        (status = 201, description = "The stored plan.", body = Plan),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields: impossible values are named by the JSON path in `detail`, rules across fields in `errors`.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    key: IdempotencyKey,
+    ApiJson(content): ApiJson<PlanContent>,
+) -> Response {
+    let fingerprint = serde_json::to_vec(&content).unwrap_or_default();
+    let scope = idempotency_scope(caller.user_id, "POST /v1/training/plans");
+    let db = service.db.clone();
+    idempotent(&db, &scope, key, &fingerprint, || async move {
+        let content = content.check().map_err(invalid)?;
+        let ids = content.exercise_ids();
+        let known = service
+            .store
+            .visible_exercise_ids(&ids, caller.user_id)
+            .await?;
+        let mut problems = Vec::new();
+        for (i, day) in content.days.iter().enumerate() {
+            for (j, e) in day.exercises.iter().enumerate() {
+                if known.binary_search(&e.exercise_id).is_err() {
+                    problems.push(DraftProblem {
+                        field: format!("days.{i}.exercises.{j}.exercise_id"),
+                        message: "no such exercise".to_owned(),
+                    });
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        let t = now();
+        let plan = Plan {
+            id: service.ids.next_id(),
+            owner_id: caller.user_id,
+            content,
+            created_at: t,
+            updated_at: t,
+        };
+        service.store.insert_plan(&plan).await?;
+        Ok::<_, Problem>(
+            (
+                StatusCode::CREATED,
+                [(header::LOCATION, format!("/v1/training/plans/{}", plan.id))],
+                ApiJson(plan),
+            )
+                .into_response(),
+        )
+    })
+    .await
+}
+
+/// The caller's plans, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/training/plans",
+    tag = "training",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of the caller's plans.", body = Page<Plan>),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or cursor.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<ApiJson<Page<Plan>>, Problem> {
+    let limit = params.limit()?;
+    let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            c.parse::<Id>()
+                .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this list gave"))?,
+        ),
+    };
+    let rows = service
+        .store
+        .plans_of(caller.user_id, after, limit + 1)
+        .await?;
+    Ok(ApiJson(Page::from_overfetch(rows, limit, |p| {
+        p.id.to_string()
+    })))
+}
+
+/// One of the caller's plans.
+#[utoipa::path(
+    get,
+    path = "/v1/training/plans/{id}",
+    tag = "training",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The plan id.")),
+    responses(
+        (status = 200, description = "The plan.", body = Plan),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such plan of the caller's.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Plan>, Problem> {
+    let not_found = || Problem::not_found("no such plan");
+    let id: Id = id.parse().map_err(|_| not_found())?;
+    match service.store.plan(id).await? {
+        Some(plan) if plan.owner_id == caller.user_id => Ok(ApiJson(plan)),
+        _ => Err(not_found()),
+    }
+}

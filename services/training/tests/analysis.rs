@@ -1,0 +1,334 @@
+//! Records and statistics through HTTP, from workouts logged and imported through
+//! HTTP; and the stats budget over a year of daily workouts.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{problem, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use vigor_common::{Id, IdGenerator};
+use vigor_training::domain::kinds::{Privacy, SetType, Sport};
+use vigor_training::domain::units::{Kilograms, Meters, Reps, Rpe};
+use vigor_training::domain::workout::{
+    Workout, WorkoutContent, WorkoutExercise, WorkoutSet, WorkoutSource,
+};
+use vigor_training::store::{SqlStore, TrainingStore};
+
+const RUN_GPX: &[u8] = include_bytes!("fixtures/run-2500m.gpx");
+
+fn lift(exercise: &str, day: &str, weight: f64, reps: u16) -> Value {
+    json!({
+        "sport": "strength",
+        "started_at": format!("{day}T07:00:00Z"),
+        "duration_s": 3600,
+        "rpe": 7,
+        "exercises": [{"exercise_id": exercise, "sets": [
+            {"set_type": "warm_up", "weight_kg": 60, "reps": 10},
+            {"weight_kg": weight, "reps": reps},
+        ]}]
+    })
+}
+
+async fn get(app: &TestApp, token: &str, path: &str, query: &[(&str, &str)]) -> reqwest::Response {
+    app.http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .query(query)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn records_come_from_what_was_logged(app: TestApp) {
+    let (_, ann) = app.user("ann").await;
+    let (_, bob) = app.user("bob").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    let first = app
+        .logged(&ann, &lift(&squat, "2024-05-06", 100.0, 5))
+        .await;
+    let second = app
+        .logged(&ann, &lift(&squat, "2024-05-08", 110.0, 3))
+        .await;
+    let run = app
+        .import(&ann, RUN_GPX, &[], None)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    // Bob's heavier lift is not Ann's record.
+    app.logged(&bob, &lift(&squat, "2024-05-07", 200.0, 1))
+        .await;
+
+    let response = get(&app, &ann, "/v1/training/records", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let r: Value = response.json().await.unwrap();
+    assert_eq!(r["formula"], "epley");
+    let ex = &r["exercises"][0];
+    assert_eq!(ex["exercise_id"], squat.as_str());
+    assert_eq!(ex["max_weight"]["value"], 110.0);
+    assert_eq!(ex["max_weight"]["workout_id"], second["id"]);
+    // Epley: 100×5 → 116.67; 110×3 → 121. The warm-ups never count.
+    assert!((ex["best_e1rm"]["value_kg"].as_f64().unwrap() - 121.0).abs() < 1e-9);
+    assert_eq!(ex["max_session_volume"]["value"], 500.0);
+    assert_eq!(ex["max_session_volume"]["workout_id"], first["id"]);
+    assert_eq!(r["efforts"][0]["name"], "1k");
+    assert!((r["efforts"][0]["duration_s"].as_f64().unwrap() - 240.0).abs() < 0.01);
+    assert_eq!(r["efforts"][0]["workout_id"], run["id"]);
+    assert_eq!(r["longest"][0]["sport"], "run");
+
+    let r: Value = get(
+        &app,
+        &ann,
+        "/v1/training/records",
+        &[("formula", "brzycki")],
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    // Brzycki: 100×5 → 112.5; 110×3 → 110 × 36/34 = 116.47.
+    assert!(
+        (r["exercises"][0]["best_e1rm"]["value_kg"].as_f64().unwrap() - 116.470_588).abs() < 1e-3
+    );
+    assert_eq!(r["exercises"][0]["best_e1rm"]["formula"], "brzycki");
+    problem(
+        get(&app, &ann, "/v1/training/records", &[("formula", "guess")]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
+async fn stats_are_weekly_series_with_the_acwr(app: TestApp) {
+    let (_, ann) = app.user("ann").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    app.logged(&ann, &lift(&squat, "2024-05-06", 100.0, 5))
+        .await;
+    app.logged(&ann, &lift(&squat, "2024-05-08", 110.0, 3))
+        .await;
+    app.import(&ann, RUN_GPX, &[], None).await; // 2024-05-04, a Saturday
+
+    let query = [
+        ("from", "2024-04-29"),
+        ("to", "2024-05-12"),
+        ("bucket", "week"),
+    ];
+    let response = get(&app, &ann, "/v1/training/stats", &query).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let s: Value = response.json().await.unwrap();
+    let series = s["series"].as_array().unwrap();
+    assert_eq!(series.len(), 2);
+    // Week of 29 April: the 2.5 km run, unrated and without heart rate (load 0).
+    assert_eq!(series[0]["start"], "2024-04-29");
+    assert_eq!(series[0]["sessions"], 1);
+    assert!((series[0]["distance_m_by_sport"]["run"].as_f64().unwrap() - 2500.0).abs() < 0.01);
+    // Week of 6 May: two lifts, 500 + 330 kg, each 60 min at RPE 7 = 420 AU.
+    assert_eq!(series[1]["sessions"], 2);
+    assert_eq!(series[1]["volume_kg"], 830.0);
+    assert_eq!(series[1]["load"], 840.0);
+    // Daily ACWR over the 14 days; on 8 May: acute = 840 / 7 = 120,
+    // chronic = 840 / 28 = 30, ratio 4.
+    let acwr = s["acwr"].as_array().unwrap();
+    assert_eq!(acwr.len(), 14);
+    let may8 = acwr.iter().find(|p| p["date"] == "2024-05-08").unwrap();
+    assert_eq!(
+        (may8["acute"].as_f64(), may8["chronic"].as_f64()),
+        (Some(120.0), Some(30.0))
+    );
+    assert_eq!(may8["ratio"], 4.0);
+    assert_eq!(acwr[0]["ratio"], Value::Null);
+
+    let bad = [("from", "2024-05-12"), ("to", "2024-05-01")];
+    problem(
+        get(&app, &ann, "/v1/training/stats", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let bad = [("from", "2020-01-01"), ("to", "2024-05-01")];
+    problem(
+        get(&app, &ann, "/v1/training/stats", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let bad = [("from", "yesterday")];
+    problem(
+        get(&app, &ann, "/v1/training/stats", &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
+/// The budget: stats over a year of daily workouts answer in under 50 ms
+/// (an unoptimised test build gets 5×).
+async fn a_year_of_daily_workouts_answers_stats_within_budget(app: TestApp) {
+    let (user_id, ann) = app.user("ann").await;
+    let owner: Id = user_id.parse().unwrap();
+    let squat: Id = app.exercise_id(&ann, "squats").await.parse().unwrap();
+    let store = SqlStore::new(app.db.database.clone());
+    let ids = Arc::new(IdGenerator::new(9).unwrap());
+    let first: vigor_common::api::Timestamp = "2023-01-01T07:00:00Z".parse().unwrap();
+    for day in 0..365 {
+        let start = first + chrono::Duration::days(day);
+        let set = |w: f64| WorkoutSet {
+            set_type: SetType::Working,
+            weight_kg: Some(Kilograms::new(w).unwrap()),
+            reps: Some(Reps::new(5).unwrap()),
+            rpe: None,
+            duration_s: None,
+            distance_m: None,
+            done: true,
+        };
+        let w = Workout {
+            id: ids.next_id(),
+            owner_id: owner,
+            content: WorkoutContent {
+                sport: if day % 2 == 0 {
+                    Sport::Run
+                } else {
+                    Sport::Strength
+                },
+                title: "Daily".into(),
+                notes: String::new(),
+                privacy: Privacy::Private,
+                started_at: start,
+                ended_at: start + chrono::Duration::minutes(45),
+                moving_time: None,
+                distance: (day % 2 == 0).then(|| Meters::new(8000.0).unwrap()),
+                elevation_gain: None,
+                avg_heart_rate: None,
+                max_heart_rate: None,
+                calories: None,
+                rpe: Some(Rpe::new(6.0).unwrap()),
+                exercises: vec![WorkoutExercise {
+                    exercise_id: squat,
+                    sets: vec![set(100.0), set(100.0), set(100.0)],
+                }],
+            },
+            source: WorkoutSource::Manual,
+            track: None,
+            version: 1,
+            created_at: start,
+            updated_at: start,
+        };
+        let event = vigor_training::events::logged(&ids, &w);
+        store.insert_workout(&w, &event).await.unwrap();
+    }
+    let query = [
+        ("from", "2023-01-01"),
+        ("to", "2023-12-31"),
+        ("bucket", "week"),
+    ];
+    // Once to warm the connection pool and caches, then measured.
+    get(&app, &ann, "/v1/training/stats", &query).await;
+    let started = Instant::now();
+    let response = get(&app, &ann, "/v1/training/stats", &query).await;
+    let took = started.elapsed();
+    assert_eq!(response.status(), StatusCode::OK);
+    let s: Value = response.json().await.unwrap();
+    eprintln!("stats over 365 workouts: {took:?}");
+    let sessions: u64 = s["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sessions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sessions, 365);
+    assert_eq!(s["acwr"].as_array().unwrap().len(), 365);
+    // Every day 45 min at RPE 6 = 270 AU: a steady load has a ratio of 1.
+    assert_eq!(s["acwr"][364]["ratio"], 1.0);
+    let budget = Duration::from_millis(if cfg!(debug_assertions) { 250 } else { 50 });
+    assert!(took < budget, "took {took:?}");
+}
+
+async fn recommendations_explain_deloads_and_next_targets(app: TestApp) {
+    let (_, ann) = app.user("ann").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    let plan = json!({
+        "name": "Linear",
+        "days": [{"name": "A", "exercises": [{
+            "exercise_id": squat,
+            "prescriptions": [{"sets": 3, "reps": {"min": 5}}],
+            "progression": {"type": "linear", "increment_kg": 2.5}
+        }]}]
+    });
+    let response = app
+        .http
+        .post(app.url("/v1/training/plans"))
+        .bearer_auth(&ann)
+        .json(&plan)
+        .send()
+        .await
+        .unwrap();
+    let plan_id = response.json::<Value>().await.unwrap()["id"].clone();
+
+    // Nothing logged: nothing to say.
+    let r: Value = get(&app, &ann, "/v1/training/recommendations", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["items"], json!([]));
+
+    // Three hard days in a row from nothing (60 min at RPE 10 = 600 AU each), the
+    // last with 3×5 at 100 kg. On each day the ratio is far above 1.5 (today:
+    // acute 1800 / 7 = 257.1, chronic 1800 / 28 = 64.3, ratio 4).
+    let today = chrono::Utc::now().date_naive();
+    for back in (0..3).rev() {
+        let day = today - chrono::Days::new(back);
+        let body = json!({
+            "sport": "strength",
+            "started_at": format!("{day}T00:00:01Z"),
+            "duration_s": 3600,
+            "rpe": 10,
+            "exercises": [{"exercise_id": squat, "sets": [
+                {"weight_kg": 100, "reps": 5}, {"weight_kg": 100, "reps": 5}, {"weight_kg": 100, "reps": 5}
+            ]}]
+        });
+        app.logged(&ann, &body).await;
+    }
+    let response = get(&app, &ann, "/v1/training/recommendations", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let r: Value = response.json().await.unwrap();
+    let items = r["items"].as_array().unwrap();
+    let deload = items.iter().find(|i| i["kind"] == "deload").unwrap();
+    assert!(
+        (deload["numbers"]["acwr"].as_f64().unwrap() - 4.0).abs() < 1e-9,
+        "{deload}"
+    );
+    assert!(
+        deload["reason"].as_str().unwrap().contains("above 1.5"),
+        "{deload}"
+    );
+    let next = items.iter().find(|i| i["kind"] == "next_target").unwrap();
+    assert_eq!(next["plan_id"], plan_id);
+    assert_eq!(next["exercise_id"], squat.as_str());
+    assert_eq!(next["target"]["weight_kg"], 102.5);
+    assert_eq!(next["target"]["action"], "increase");
+    assert!(
+        next["reason"]
+            .as_str()
+            .unwrap()
+            .contains("+2.5 kg to 102.5 kg"),
+        "{next}"
+    );
+
+    let (_, bob) = app.user("bob").await;
+    let plan_id = plan_id.as_str().unwrap();
+    let other = get(
+        &app,
+        &bob,
+        "/v1/training/recommendations",
+        &[("plan_id", plan_id)],
+    )
+    .await;
+    problem(other, StatusCode::NOT_FOUND).await;
+}
+
+on_both_backends!(
+    recommendations_explain_deloads_and_next_targets,
+    records_come_from_what_was_logged,
+    stats_are_weekly_series_with_the_acwr,
+    a_year_of_daily_workouts_answers_stats_within_budget,
+);
