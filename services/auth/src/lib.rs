@@ -39,11 +39,11 @@ pub mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
+use vigor_common::api::BearerSecurity;
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 use vigor_common::auth::KeySource;
 use vigor_common::bus::outbox::OutboxRelay;
@@ -142,23 +142,6 @@ async fn housekeeping(auth: &AuthService) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct BearerScheme;
-
-impl utoipa::Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     paths(
@@ -192,7 +175,7 @@ impl utoipa::Modify for BearerScheme {
         vigor_common::auth::Jwks,
         vigor_common::auth::Jwk,
     )),
-    modifiers(&BearerScheme),
+    modifiers(&BearerSecurity),
     tags(
         (name = "auth", description = "Accounts: sign-up, sign-out, email and password changes, the auth part of the account export."),
         (name = "oauth", description = "The OAuth 2.0 authorization server: authorization, tokens, revocation, introspection, keys and metadata."),

@@ -16,6 +16,7 @@ use vigor_common::api::Timestamp;
 use vigor_common::bus::Event;
 use vigor_common::{Id, IdGenerator};
 
+use crate::domain::analysis::records::RecordSet;
 use crate::domain::kinds::{Privacy, Sport};
 use crate::domain::workout::{Workout, WorkoutSource};
 
@@ -57,11 +58,13 @@ pub struct WorkoutEvent {
     pub source: WorkoutSource,
     /// The workout's version after the change.
     pub version: i64,
+    /// Personal records the workout set (see [`RecordSet`]).
+    pub personal_records: Vec<RecordSet>,
 }
 
 impl WorkoutEvent {
-    /// The event data of `w`.
-    pub fn of(w: &Workout) -> Self {
+    /// The event data of `w`, which set `records`.
+    pub fn of(w: &Workout, records: &[RecordSet]) -> Self {
         let c = &w.content;
         WorkoutEvent {
             workout_id: w.id,
@@ -83,6 +86,7 @@ impl WorkoutEvent {
                 .count() as u32,
             source: w.source,
             version: w.version,
+            personal_records: records.to_vec(),
         }
     }
 }
@@ -96,14 +100,18 @@ fn event(ids: &IdGenerator, name: &str, data: serde_json::Value) -> Event {
     }
 }
 
-/// `workout.logged` for `w`.
-pub fn logged(ids: &IdGenerator, w: &Workout) -> Event {
-    event(ids, WORKOUT_LOGGED, to_value(&WorkoutEvent::of(w)))
+/// `workout.logged` for `w`, which set `records`.
+pub fn logged(ids: &IdGenerator, w: &Workout, records: &[RecordSet]) -> Event {
+    event(ids, WORKOUT_LOGGED, to_value(&WorkoutEvent::of(w, records)))
 }
 
-/// `workout.updated` for `w`.
-pub fn updated(ids: &IdGenerator, w: &Workout) -> Event {
-    event(ids, WORKOUT_UPDATED, to_value(&WorkoutEvent::of(w)))
+/// `workout.updated` for `w`, which now holds `records`.
+pub fn updated(ids: &IdGenerator, w: &Workout, records: &[RecordSet]) -> Event {
+    event(
+        ids,
+        WORKOUT_UPDATED,
+        to_value(&WorkoutEvent::of(w, records)),
+    )
 }
 
 /// `workout.deleted` for `w`.

@@ -112,6 +112,17 @@ pub fn parse_gpx(bytes: &[u8]) -> Result<Activity, ImportError> {
     if waypoints.is_empty() {
         return Err(ImportError::NoTrack);
     }
+    let from_tracks = gpx
+        .tracks
+        .iter()
+        .any(|t| t.segments.iter().any(|s| !s.points.is_empty()));
+    let heart_rates = if from_tracks {
+        gpx_heart_rates(bytes)
+    } else {
+        Vec::new()
+    };
+    // Heart rates are used only when they line up with the points one to one.
+    let heart_rates = (heart_rates.len() == waypoints.len()).then_some(heart_rates);
     let mut points = Vec::with_capacity(waypoints.len());
     for (index, w) in waypoints.into_iter().enumerate() {
         let p = w.point();
@@ -120,7 +131,7 @@ pub fn parse_gpx(bytes: &[u8]) -> Result<Activity, ImportError> {
             position,
             elevation: w.elevation,
             time: w.time.map(gpx_time),
-            heart_rate: None,
+            heart_rate: heart_rates.as_ref().and_then(|h| h[index]),
         });
     }
     let first = gpx.tracks.first();
@@ -132,6 +143,49 @@ pub fn parse_gpx(bytes: &[u8]) -> Result<Activity, ImportError> {
             .or_else(|| gpx.metadata.as_ref().and_then(|m| m.name.clone())),
         format: Format::Gpx,
     })
+}
+
+/// Heart rates of the `trkpt`s in document order, from Garmin's
+/// TrackPointExtension (`<gpxtpx:hr>`) or the older `<heartrate>`: the `gpx`
+/// crate skips extensions, so they are read in a second, light pass. `None` for
+/// a point without one; empty when the file has none at all.
+fn gpx_heart_rates(bytes: &[u8]) -> Vec<Option<Bpm>> {
+    use xml::reader::{EventReader, XmlEvent};
+    if !bytes.windows(3).any(|w| w == b"hr>") && !bytes.windows(10).any(|w| w == b"heartrate>") {
+        return Vec::new();
+    }
+    let mut out: Vec<Option<Bpm>> = Vec::new();
+    let (mut in_point, mut in_hr) = (false, false);
+    for event in EventReader::new(bytes) {
+        match event {
+            Ok(XmlEvent::StartElement { name, .. }) => match name.local_name.as_str() {
+                "trkpt" => {
+                    out.push(None);
+                    in_point = true;
+                }
+                "hr" | "heartrate" if in_point => in_hr = true,
+                _ => {}
+            },
+            Ok(XmlEvent::Characters(text)) if in_hr => {
+                if let Some(last) = out.last_mut() {
+                    *last = text
+                        .trim()
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|n| Bpm::new(n).ok());
+                }
+            }
+            Ok(XmlEvent::EndElement { name }) => match name.local_name.as_str() {
+                "trkpt" => in_point = false,
+                "hr" | "heartrate" => in_hr = false,
+                _ => {}
+            },
+            // The gpx parser already accepted the document; stop at anything odd.
+            Err(_) => break,
+            _ => {}
+        }
+    }
+    out
 }
 
 fn gpx_time(t: gpx::Time) -> DateTime<Utc> {
@@ -291,6 +345,29 @@ mod tests {
             parse(one),
             Err(ImportError::Track(TrackError::TooShort(1)))
         ));
+    }
+
+    #[test]
+    fn gpx_heart_rate_extensions_are_read() {
+        let gpx = br#"<?xml version="1.0"?>
+<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"
+     xmlns:gpxtpx="http://www.garmin.com/xmlschemas/TrackPointExtension/v1">
+ <trk><trkseg>
+  <trkpt lat="45" lon="10"><time>2024-05-04T07:00:00Z</time>
+   <extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>128</gpxtpx:hr></gpxtpx:TrackPointExtension></extensions></trkpt>
+  <trkpt lat="45.001" lon="10"><time>2024-05-04T07:00:30Z</time></trkpt>
+  <trkpt lat="45.002" lon="10"><time>2024-05-04T07:01:00Z</time>
+   <extensions><gpxtpx:TrackPointExtension><gpxtpx:hr>141</gpxtpx:hr></gpxtpx:TrackPointExtension></extensions></trkpt>
+ </trkseg></trk>
+</gpx>"#;
+        let a = parse(gpx).unwrap();
+        let hrs: Vec<Option<u16>> = a
+            .track
+            .points()
+            .iter()
+            .map(|p| p.heart_rate.map(Bpm::get))
+            .collect();
+        assert_eq!(hrs, vec![Some(128), None, Some(141)]);
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub mod import;
 pub mod service;
 pub mod store;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
+use vigor_common::api::BearerSecurity;
 use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::config::ServiceName;
 use vigor_common::db::Migrations;
@@ -69,31 +69,15 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     })
 }
 
-struct BearerScheme;
-
-impl utoipa::Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     paths(
         http::exercises::list,
         http::exercises::get,
         http::exercises::create,
+        http::workouts::list,
         http::workouts::create,
-        http::workouts::import,
+        http::import::import,
         http::workouts::get,
         http::workouts::update,
         http::workouts::delete,
@@ -111,7 +95,7 @@ impl utoipa::Modify for BearerScheme {
         domain::exercise::ExerciseSource,
         http::exercises::NewExercise,
         http::workouts::WorkoutView,
-        http::workouts::ImportForm,
+        http::import::ImportForm,
         domain::workout::WorkoutDraft,
         domain::workout::ExerciseDraft,
         domain::workout::SetDraft,
@@ -154,13 +138,15 @@ impl utoipa::Modify for BearerScheme {
         domain::analysis::records::RepsAtWeight,
         domain::analysis::records::EffortAchievement,
         domain::analysis::records::LongestDistance,
+        domain::analysis::records::RecordSet,
+        domain::analysis::records::RecordKind,
         domain::analysis::stats::StatsPoint,
         domain::analysis::stats::AcwrPoint,
         domain::analysis::stats::Bucket,
         domain::analysis::strength::OneRepMaxFormula,
         vigor_common::problem::Problem,
     )),
-    modifiers(&BearerScheme),
+    modifiers(&BearerSecurity),
     tags(
         (name = "training", description = "Exercise catalogue, workout logging and import, analysis."),
     )
@@ -208,7 +194,7 @@ mod tests {
             ("/v1/training/records", vec!["get"]),
             ("/v1/training/schedule", vec!["get"]),
             ("/v1/training/stats", vec!["get"]),
-            ("/v1/training/workouts", vec!["post"]),
+            ("/v1/training/workouts", vec!["get", "post"]),
             ("/v1/training/workouts/import", vec!["post"]),
             ("/v1/training/workouts/{id}", vec!["get", "patch", "delete"]),
         ];

@@ -177,7 +177,140 @@ async fn impossible_plans_are_refused(app: TestApp) {
     );
 }
 
+async fn the_calendar_shows_planned_and_done_days_in_local_time(app: TestApp) {
+    let (_, ann) = app.user("ann").await;
+    let (_, bob) = app.user("bob").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    let bench = app.exercise_id(&ann, "bench press").await;
+    let plan: Value = post(&app, &ann, &plan(&squat, &bench), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = plan["id"].as_str().unwrap();
+    let schedule = json!({"start_date": "2024-05-06", "weekdays": ["fri", "mon", "wed"], "time_zone": "Europe/Berlin"});
+    let path = format!("/v1/training/plans/{id}/schedule");
+    let response = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&ann)
+        .json(&schedule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["weekdays"], json!(["mon", "wed", "fri"]));
+    assert_eq!(created["time_zone"], "Europe/Berlin");
+
+    // 22:30 UTC on Monday 6 May is 00:30 on Tuesday in Berlin (CEST, UTC+2): it
+    // counts for Tuesday. 06:00 UTC on Wednesday is Wednesday.
+    for started in ["2024-05-06T22:30:00Z", "2024-05-08T06:00:00Z"] {
+        app.logged(
+            &ann,
+            &json!({"sport": "run", "started_at": started, "duration_s": 1800, "distance_m": 5000}),
+        )
+        .await;
+    }
+    let response = get(
+        &app,
+        &ann,
+        "/v1/training/schedule?from=2024-05-06&to=2024-05-12",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let c: Value = response.json().await.unwrap();
+    assert_eq!(c["time_zone"], "Europe/Berlin");
+    let days: Vec<(String, Vec<String>, usize)> = c["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let planned = d["planned"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["day_name"].as_str().unwrap().to_owned());
+            (
+                d["date"].as_str().unwrap().to_owned(),
+                planned.collect(),
+                d["done"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    // The two-day plan (A, B) cycles over Mon/Wed/Fri: A on the 6th, B on the 8th, A on the 10th.
+    assert_eq!(
+        days,
+        vec![
+            ("2024-05-06".to_owned(), vec!["A".to_owned()], 0),
+            ("2024-05-07".to_owned(), vec![], 1),
+            ("2024-05-08".to_owned(), vec!["B".to_owned()], 1),
+            ("2024-05-10".to_owned(), vec!["A".to_owned()], 0),
+        ]
+    );
+    // Three planned days, one kept: 33.3 %.
+    assert_eq!(
+        (c["planned_to_date"].as_u64(), c["kept_to_date"].as_u64()),
+        (Some(3), Some(1))
+    );
+    assert!((c["adherence_percent"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+
+    // Only the owner schedules a plan; bad fields are named.
+    let response = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&bob)
+        .json(&schedule)
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::NOT_FOUND).await;
+    let bad = json!({"start_date": "2024-05-06", "weekdays": ["mon", "someday"], "time_zone": "Nowhere/City"});
+    let response = app
+        .http
+        .post(app.url(&path))
+        .bearer_auth(&ann)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    let bad = problem(response, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["weekdays.1", "time_zone"]);
+    // Bob's calendar is empty and in UTC.
+    let c: Value = get(
+        &app,
+        &bob,
+        "/v1/training/schedule?from=2024-05-06&to=2024-05-12",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (c["time_zone"].as_str(), c["days"].as_array().map(Vec::len)),
+        (Some("UTC"), Some(0))
+    );
+    assert_eq!(c["adherence_percent"], Value::Null);
+    problem(
+        get(
+            &app,
+            &ann,
+            "/v1/training/schedule?from=2024-05-12&to=2024-05-06",
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
 on_both_backends!(
     a_plan_is_created_read_and_listed,
-    impossible_plans_are_refused
+    impossible_plans_are_refused,
+    the_calendar_shows_planned_and_done_days_in_local_time,
 );

@@ -56,6 +56,25 @@ async fn a_strength_workout_is_logged_read_and_announced(app: TestApp) {
     assert_eq!(w["exercises"][0]["sets"].as_array().unwrap().len(), 4);
     assert_eq!(w["exercises"][0]["sets"][1]["set_type"], "working");
     assert_eq!(w["version"], 1);
+    // The first squat session sets every record: heaviest 100 kg (the 80 kg drop
+    // set is lighter, the warm-up does not count), e1RM 100 × (1 + 5/30) = 116.67,
+    // session volume 1640 kg.
+    let records: Vec<(&str, f64)> = w["personal_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["value"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(records.len(), 3, "{records:?}");
+    assert_eq!(records[0], ("max_weight", 100.0));
+    assert_eq!(records[1].0, "best_e1rm");
+    assert!((records[1].1 - 116.666_666).abs() < 1e-3);
+    assert_eq!(records[2], ("max_session_volume", 1640.0));
+    assert!(w["personal_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["previous"].is_null()));
 
     let read: Value = app
         .workout(&ann, w["id"].as_str().unwrap())
@@ -73,6 +92,10 @@ async fn a_strength_workout_is_logged_read_and_announced(app: TestApp) {
     assert_eq!(data["user_id"], ann_id.as_str());
     assert_eq!(data["volume_kg"], 1640.0);
     assert_eq!(data["working_sets"], 3);
+    assert_eq!(
+        data["personal_records"], w["personal_records"],
+        "consumers hear of the records"
+    );
     // The relay publishes it to the bus.
     let delivery = tokio::time::timeout(Duration::from_secs(5), events.next())
         .await
@@ -319,6 +342,23 @@ async fn a_gpx_run_is_imported_with_its_analysis(app: TestApp) {
     assert_eq!(w["elevation_gain_m"], 20.0);
     // 2500 m / 720 s moving = 3.472 m/s.
     assert!(close(&w["avg_speed_mps"], 2500.0 / 720.0));
+    // 720 s / 2.5 km = 288 s per km (4:48 /km).
+    assert!(close(&w["avg_pace_s_per_km"], 288.0));
+    assert_eq!(
+        w["track"]["heart_rate_zones_s"],
+        Value::Null,
+        "no heart rate in this GPX"
+    );
+    let records: Vec<(&str, &str)> = w["personal_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["kind"].as_str().unwrap(), r["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        records,
+        vec![("fastest_effort", "1k"), ("longest_distance", "run")]
+    );
     let splits = w["track"]["splits_km"].as_array().unwrap();
     let durations: Vec<f64> = splits
         .iter()
@@ -370,6 +410,17 @@ async fn a_fit_ride_is_imported(app: TestApp) {
         w["distance_m"]
     );
     assert_eq!(w["max_heart_rate"], 114);
+    // Zones from the 190 bpm default maximum: the ride stayed between 100 and 114
+    // bpm, all below 60 % (114 bpm): every second is in zone 1.
+    let zones: Vec<f64> = w["track"]["heart_rate_zones_s"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|z| z.as_f64().unwrap())
+        .collect();
+    assert_eq!(zones.len(), 5);
+    assert_eq!(zones.iter().sum::<f64>(), 61.0, "{zones:?}");
+    assert_eq!(zones[0], 61.0, "{zones:?}");
 }
 
 async fn bad_files_are_refused_by_name_and_store_nothing(app: TestApp) {
@@ -451,7 +502,77 @@ async fn bad_files_are_refused_by_name_and_store_nothing(app: TestApp) {
     assert!(app.outbox().await.is_empty());
 }
 
+async fn the_workout_list_is_mine_newest_first(app: TestApp) {
+    let (_, ann) = app.user("ann").await;
+    let (_, bob) = app.user("bob").await;
+    let run = |day: &str| json!({"sport": "run", "started_at": format!("{day}T07:00:00Z"), "duration_s": 1800, "distance_m": 5000, "privacy": "public"});
+    let mut ids = Vec::new();
+    for day in ["2024-05-02", "2024-05-04", "2024-05-03"] {
+        ids.push(
+            app.logged(&ann, &run(day)).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    app.logged(&bob, &run("2024-05-05")).await;
+    let list = |query: String| {
+        let app = &app;
+        let ann = ann.clone();
+        async move {
+            let response = app
+                .http
+                .get(app.url(&format!("/v1/training/workouts{query}")))
+                .bearer_auth(&ann)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let page = list("?limit=2".into()).await;
+    let got: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec![ids[1].as_str(), ids[2].as_str()],
+        "4 May, then 3 May"
+    );
+    // The first run was the longest so far (5 km), later ones only matched it.
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let rest = list(format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["items"][0]["id"], ids[0].as_str());
+    assert_eq!(
+        rest["items"][0]["personal_records"][0]["kind"],
+        "longest_distance"
+    );
+    assert!(
+        page["items"][0]["personal_records"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "a tie is not a record"
+    );
+    assert_eq!(rest["next_cursor"], Value::Null);
+    problem(
+        app.http
+            .get(app.url("/v1/training/workouts?cursor=x"))
+            .bearer_auth(&ann)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
 on_both_backends!(
+    the_workout_list_is_mine_newest_first,
     a_strength_workout_is_logged_read_and_announced,
     a_retry_with_the_same_key_logs_once,
     invalid_workouts_name_every_field_and_store_nothing,

@@ -19,8 +19,8 @@ pub mod http;
 pub mod service;
 pub mod store;
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
+use vigor_common::api::BearerSecurity;
 use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::config::ServiceName;
 use vigor_common::db::Migrations;
@@ -71,23 +71,6 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     })
 }
 
-struct BearerScheme;
-
-impl utoipa::Modify for BearerScheme {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     paths(
@@ -114,7 +97,7 @@ impl utoipa::Modify for BearerScheme {
         domain::Role,
         domain::Status,
     )),
-    modifiers(&BearerScheme),
+    modifiers(&BearerSecurity),
     tags(
         (name = "users", description = "Profiles, privacy, roles, search, and the account's lifecycle: deactivation, deletion, export."),
     )

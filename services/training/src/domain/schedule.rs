@@ -129,7 +129,12 @@ pub struct PlannedDay {
 
 /// The sessions `schedule` plans from `from` to `to` (inclusive) for a plan of
 /// `plan_days` days.
-pub fn planned_days(schedule: &Schedule, plan_days: usize, from: NaiveDate, to: NaiveDate) -> Vec<PlannedDay> {
+pub fn planned_days(
+    schedule: &Schedule,
+    plan_days: usize,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<PlannedDay> {
     if plan_days == 0 || schedule.weekdays.is_empty() {
         return Vec::new();
     }
@@ -216,7 +221,13 @@ mod tests {
         // Far ahead: 52 weeks × 3 sessions = 156 sessions before 5 May 2025 (a
         // Monday), and 156 is even: day A.
         let far = planned_days(&s, 2, date("2025-05-05"), date("2025-05-05"));
-        assert_eq!(far, vec![PlannedDay { date: date("2025-05-05"), day_index: 0 }]);
+        assert_eq!(
+            far,
+            vec![PlannedDay {
+                date: date("2025-05-05"),
+                day_index: 0
+            }]
+        );
     }
 
     #[test]
@@ -234,7 +245,12 @@ mod tests {
             weekdays: vec!["mon".into(), "mon".into(), "funday".into()],
             time_zone: "Mars/Olympus".into(),
         };
-        let fields: Vec<String> = bad.parse().unwrap_err().into_iter().map(|p| p.field).collect();
+        let fields: Vec<String> = bad
+            .parse()
+            .unwrap_err()
+            .into_iter()
+            .map(|p| p.field)
+            .collect();
         assert_eq!(fields, vec!["weekdays.1", "weekdays.2", "time_zone"]);
     }
 }

@@ -102,6 +102,10 @@ pub struct TrackAnalysis {
     pub splits_mile: Vec<SplitRecord>,
     /// Fastest standard distances inside the track.
     pub best_efforts: Vec<EffortRecord>,
+    /// Seconds in heart-rate zones 1–5 (below 60 %, 60–70, 70–80, 80–90, from
+    /// 90 % of the maximum heart rate), when heart rate was recorded.
+    #[serde(default)]
+    pub heart_rate_zones_s: Option<[f64; 5]>,
 }
 
 /// A stored split.

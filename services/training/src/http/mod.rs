@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod exercises;
+pub mod import;
 pub mod plans;
 pub mod schedule;
 pub mod workouts;
@@ -27,7 +28,10 @@ pub fn router(service: TrainingService) -> Router {
             get(exercises::list).post(exercises::create),
         )
         .route("/v1/training/exercises/{id}", get(exercises::get))
-        .route("/v1/training/workouts", post(workouts::create))
+        .route(
+            "/v1/training/workouts",
+            get(workouts::list).post(workouts::create),
+        )
         .route("/v1/training/plans", get(plans::list).post(plans::create))
         .route("/v1/training/plans/{id}", get(plans::get))
         .route("/v1/training/plans/{id}/schedule", post(schedule::create))
@@ -41,7 +45,7 @@ pub fn router(service: TrainingService) -> Router {
         .route(
             "/v1/training/workouts/import",
             // A FIT or GPX file plus the multipart framing.
-            post(workouts::import).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 64 * 1024)),
+            post(import::import).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 64 * 1024)),
         )
         .route(
             "/v1/training/workouts/{id}",

@@ -46,7 +46,11 @@ impl From<&Schedule> for ScheduleView {
             id: s.id,
             plan_id: s.plan_id,
             start_date: s.start_date,
-            weekdays: s.weekdays.iter().map(|d| weekday_name(*d).to_owned()).collect(),
+            weekdays: s
+                .weekdays
+                .iter()
+                .map(|d| weekday_name(*d).to_owned())
+                .collect(),
             time_zone: s.time_zone.name().to_owned(),
             created_at: s.created_at,
         }
@@ -99,7 +103,9 @@ pub async fn create(
             created_at: now(),
         };
         service.store.insert_schedule(&schedule).await?;
-        Ok::<_, Problem>((StatusCode::CREATED, ApiJson(ScheduleView::from(&schedule))).into_response())
+        Ok::<_, Problem>(
+            (StatusCode::CREATED, ApiJson(ScheduleView::from(&schedule))).into_response(),
+        )
     })
     .await
 }
@@ -210,16 +216,23 @@ pub async fn calendar(
     let tz: Tz = schedules.last().map_or(chrono_tz::UTC, |s| s.time_zone);
     let today = Utc::now().with_timezone(&tz).date_naive();
     let from = params.from.unwrap_or(today);
-    let to = params.to.unwrap_or_else(|| from.checked_add_days(Days::new(6)).unwrap_or(from));
+    let to = params
+        .to
+        .unwrap_or_else(|| from.checked_add_days(Days::new(6)).unwrap_or(from));
     if from > to {
         return Err(Problem::invalid_field("from", "must not be after `to`"));
     }
     if (to - from).num_days() >= MAX_DAYS {
-        return Err(Problem::invalid_field("to", format!("the range is at most {MAX_DAYS} days")));
+        return Err(Problem::invalid_field(
+            "to",
+            format!("the range is at most {MAX_DAYS} days"),
+        ));
     }
     let mut days: BTreeMap<NaiveDate, CalendarDay> = BTreeMap::new();
     for s in &schedules {
-        let Some(plan) = service.store.plan(s.plan_id).await? else { continue };
+        let Some(plan) = service.store.plan(s.plan_id).await? else {
+            continue;
+        };
         for p in planned_days(s, plan.content.days.len(), from, to) {
             day(&mut days, p.date).planned.push(PlannedSession {
                 schedule_id: s.id,
@@ -231,7 +244,10 @@ pub async fn calendar(
         }
     }
     // Local days start between UTC−12 and UTC+14: a day of margin on each side.
-    let utc = |d: NaiveDate| tz.from_utc_datetime(&d.and_time(NaiveTime::MIN)).with_timezone(&Utc);
+    let utc = |d: NaiveDate| {
+        tz.from_utc_datetime(&d.and_time(NaiveTime::MIN))
+            .with_timezone(&Utc)
+    };
     let start = utc(from.checked_sub_days(Days::new(1)).unwrap_or(from));
     let end = utc(to.checked_add_days(Days::new(2)).unwrap_or(to));
     for s in service.store.sessions(caller.user_id, start, end).await? {
@@ -246,7 +262,10 @@ pub async fn calendar(
             distance_m: s.distance.map(|d| d.get()),
         });
     }
-    let due: Vec<&CalendarDay> = days.values().filter(|d| d.date <= today && !d.planned.is_empty()).collect();
+    let due: Vec<&CalendarDay> = days
+        .values()
+        .filter(|d| d.date <= today && !d.planned.is_empty())
+        .collect();
     let planned_to_date = due.len() as u32;
     let kept_to_date = due.iter().filter(|d| !d.done.is_empty()).count() as u32;
     Ok(ApiJson(Calendar {
@@ -256,6 +275,7 @@ pub async fn calendar(
         days: days.into_values().collect(),
         planned_to_date,
         kept_to_date,
-        adherence_percent: (planned_to_date > 0).then(|| f64::from(kept_to_date) / f64::from(planned_to_date) * 100.0),
+        adherence_percent: (planned_to_date > 0)
+            .then(|| f64::from(kept_to_date) / f64::from(planned_to_date) * 100.0),
     }))
 }

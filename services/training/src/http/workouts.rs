@@ -1,4 +1,5 @@
-//! `/v1/training/workouts`: log, import, read, change and delete workouts.
+//! `/v1/training/workouts`: log, read, change and delete workouts (imports are
+//! [`super::import`]).
 //!
 //! Access: the owner may do everything; anyone signed in may read a `public`
 //! workout. `followers` workouts are shown to their owner only until the social
@@ -6,29 +7,24 @@
 //! accepted coach comes with plans). A workout the caller may not see is a 404,
 //! so its existence does not leak; one they may see but not change is a 403.
 
-use std::str::FromStr;
-
-use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use vigor_common::api::{ApiJson, Timestamp};
+use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams, Timestamp};
 use vigor_common::auth::Caller;
 use vigor_common::idempotency::{idempotent, IdempotencyKey};
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
 use super::{idempotency_scope, invalid};
-use crate::domain::analysis::summary::{summarize, TrackSummary};
+use crate::domain::analysis::records::{records_set_by, RecordSet};
+use crate::domain::analysis::strength::OneRepMaxFormula;
 use crate::domain::kinds::{Privacy, Sport};
 use crate::domain::workout::{
-    default_title, EffortRecord, SplitRecord, TrackAnalysis, Workout, WorkoutContent, WorkoutDraft,
-    WorkoutExercise, WorkoutSource, MAX_DURATION,
+    TrackAnalysis, Workout, WorkoutContent, WorkoutDraft, WorkoutExercise, WorkoutSource,
 };
 use crate::events;
-use crate::import::{self, Activity, Format};
 use crate::service::{now, TrainingService};
 
 /// A workout as the API shows it.
@@ -62,6 +58,8 @@ pub struct WorkoutView {
     pub elevation_gain_m: Option<f64>,
     /// Average speed in m/s (distance over moving time, or over duration).
     pub avg_speed_mps: Option<f64>,
+    /// Average pace in seconds per km (the inverse of `avg_speed_mps`).
+    pub avg_pace_s_per_km: Option<f64>,
     /// Average heart rate.
     pub avg_heart_rate: Option<u16>,
     /// Maximum heart rate.
@@ -78,6 +76,9 @@ pub struct WorkoutView {
     pub source: WorkoutSource,
     /// Route analysis of an imported workout.
     pub track: Option<TrackAnalysis>,
+    /// Personal records this workout set when it was logged (estimated 1RM by
+    /// Epley); a record's first value has `previous: null`.
+    pub personal_records: Vec<RecordSet>,
     /// Bumped on every change.
     pub version: i64,
     /// Created.
@@ -92,6 +93,9 @@ impl From<&Workout> for WorkoutView {
     fn from(w: &Workout) -> Self {
         let c = &w.content;
         let time = c.moving_time.unwrap_or_else(|| c.duration());
+        let speed = c
+            .distance
+            .and_then(|d| crate::domain::analysis::track::average_speed(d, time));
         WorkoutView {
             id: w.id,
             owner_id: w.owner_id,
@@ -105,10 +109,8 @@ impl From<&Workout> for WorkoutView {
             moving_time_s: c.moving_time.map(|d| d.as_secs_f64()),
             distance_m: c.distance.map(|d| d.get()),
             elevation_gain_m: c.elevation_gain.map(|d| d.get()),
-            avg_speed_mps: c
-                .distance
-                .and_then(|d| crate::domain::analysis::track::average_speed(d, time))
-                .map(|s| s.0),
+            avg_speed_mps: speed.map(|s| s.0),
+            avg_pace_s_per_km: speed.and_then(|s| s.pace_per_km()).map(|p| p.as_secs_f64()),
             avg_heart_rate: c.avg_heart_rate.map(|h| h.get()),
             max_heart_rate: c.max_heart_rate.map(|h| h.get()),
             calories: c.calories,
@@ -117,6 +119,7 @@ impl From<&Workout> for WorkoutView {
             exercises: c.exercises.clone(),
             source: w.source,
             track: w.track.clone(),
+            personal_records: Vec::new(),
             version: w.version,
             created_at: w.created_at,
             updated_at: w.updated_at,
@@ -181,23 +184,102 @@ async fn check_exercises(
     }
 }
 
-fn created(w: &Workout) -> Response {
+/// What the personal-record flags are judged against: the owner's history.
+struct History {
+    sets: Vec<crate::domain::history::LoggedSet>,
+    sessions: Vec<crate::domain::history::SessionSummary>,
+}
+
+impl History {
+    async fn of(service: &TrainingService, owner: Id) -> Result<History, Problem> {
+        let all = (
+            chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        );
+        Ok(History {
+            sets: service.store.logged_sets(owner).await?,
+            sessions: service.store.sessions(owner, all.0, all.1).await?,
+        })
+    }
+
+    /// The history with `w` as it is now (replacing what was stored of it), to
+    /// judge a workout before it is stored.
+    fn with(mut self, w: &Workout) -> History {
+        use crate::domain::history::{LoggedSet, SessionSummary};
+        self.sets.retain(|s| s.workout_id != w.id);
+        self.sessions.retain(|s| s.workout_id != w.id);
+        let c = &w.content;
+        for e in &c.exercises {
+            for s in &e.sets {
+                if let (Some(weight), Some(reps)) = (s.weight_kg, s.reps) {
+                    self.sets.push(LoggedSet {
+                        workout_id: w.id,
+                        performed_at: c.started_at,
+                        exercise_id: e.exercise_id,
+                        set_type: s.set_type,
+                        weight: Some(weight),
+                        reps: Some(reps),
+                        done: s.done,
+                    });
+                }
+            }
+        }
+        self.sessions.push(SessionSummary {
+            workout_id: w.id,
+            sport: c.sport,
+            started_at: c.started_at,
+            ended_at: c.ended_at,
+            distance: c.distance,
+            moving_time_s: c.moving_time.map(|d| d.as_secs_f64()),
+            rpe: c.rpe,
+            avg_heart_rate: c.avg_heart_rate,
+            volume_kg: c.volume().get(),
+            best_efforts: w
+                .track
+                .as_ref()
+                .map(|t| t.best_efforts.clone())
+                .unwrap_or_default(),
+        });
+        self
+    }
+
+    /// `w` as the API shows it, with the personal records it set.
+    fn view(&self, w: &Workout) -> WorkoutView {
+        let mut view = WorkoutView::from(w);
+        view.personal_records = records_set_by(
+            w.id,
+            w.content.started_at,
+            &self.sets,
+            &self.sessions,
+            OneRepMaxFormula::Epley,
+        );
+        view
+    }
+}
+
+/// `w` as the API shows it, with the personal records it set.
+async fn view(service: &TrainingService, w: &Workout) -> Result<WorkoutView, Problem> {
+    Ok(History::of(service, w.owner_id).await?.view(w))
+}
+
+fn created(w: &Workout, view: WorkoutView) -> Response {
     (
         StatusCode::CREATED,
         [(header::LOCATION, format!("/v1/training/workouts/{}", w.id))],
-        ApiJson(WorkoutView::from(w)),
+        ApiJson(view),
     )
         .into_response()
 }
 
 /// Stores a new workout with its `workout.logged` event and answers 201.
-async fn store_new(service: &TrainingService, w: Workout) -> Result<Response, Problem> {
-    service
-        .store
-        .insert_workout(&w, &events::logged(&service.ids, &w))
-        .await?;
+/// Stores a new workout with its `workout.logged` event (carrying the records it
+/// set) and answers 201.
+pub(super) async fn store_new(service: &TrainingService, w: Workout) -> Result<Response, Problem> {
+    let view = History::of(service, w.owner_id).await?.with(&w).view(&w);
+    let event = events::logged(&service.ids, &w, &view.personal_records);
+    service.store.insert_workout(&w, &event).await?;
     service.events_committed();
-    Ok(created(&w))
+    Ok(created(&w, view))
 }
 
 /// Logs a workout: strength (exercises with sets), cardio (sport, distance,
@@ -243,6 +325,43 @@ pub async fn create(
     .await
 }
 
+/// The caller's workouts, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/training/workouts",
+    tag = "training",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of the caller's workouts, newest first.", body = Page<WorkoutView>),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad limit or cursor.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<ApiJson<Page<WorkoutView>>, Problem> {
+    let limit = params.limit()?;
+    let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            c.parse::<Id>()
+                .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this list gave"))?,
+        ),
+    };
+    let rows = service
+        .store
+        .workouts_of(caller.user_id, after, limit + 1)
+        .await?;
+    let history = History::of(&service, caller.user_id).await?;
+    let views: Vec<WorkoutView> = rows.iter().map(|w| history.view(w)).collect();
+    Ok(ApiJson(Page::from_overfetch(views, limit, |w| {
+        w.id.to_string()
+    })))
+}
+
 /// One workout.
 #[utoipa::path(
     get,
@@ -262,7 +381,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<ApiJson<WorkoutView>, Problem> {
     let w = visible(&service, &caller, &id).await?;
-    Ok(ApiJson(WorkoutView::from(&w)))
+    Ok(ApiJson(view(&service, &w).await?))
 }
 
 /// Changes a workout: members present in the body replace the stored ones
@@ -298,7 +417,8 @@ pub async fn update(
         updated_at: now(),
         ..old.clone()
     };
-    let event = events::updated(&service.ids, &w);
+    let shown = History::of(&service, w.owner_id).await?.with(&w).view(&w);
+    let event = events::updated(&service.ids, &w, &shown.personal_records);
     if !service
         .store
         .update_workout(&w, old.version, &event)
@@ -309,7 +429,7 @@ pub async fn update(
         ));
     }
     service.events_committed();
-    Ok(ApiJson(WorkoutView::from(&w)))
+    Ok(ApiJson(shown))
 }
 
 /// Deletes a workout.
@@ -341,223 +461,4 @@ pub async fn delete(
     }
     service.events_committed();
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The multipart form of an import, for the OpenAPI document.
-#[derive(Debug, utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct ImportForm {
-    /// The GPX or FIT file.
-    #[schema(value_type = String, format = Binary)]
-    pub file: Vec<u8>,
-    /// `public`, `followers` (default) or `private`.
-    pub privacy: Option<Privacy>,
-    /// The sport, when the file does not say or says wrong.
-    pub sport: Option<Sport>,
-    /// A title (default: the file's name for the activity, or the sport).
-    pub title: Option<String>,
-}
-
-/// What the multipart form held.
-#[derive(Default)]
-struct ImportFields {
-    file: Option<Vec<u8>>,
-    privacy: Option<String>,
-    sport: Option<String>,
-    title: Option<String>,
-}
-
-async fn read_form(
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Result<ImportFields, Problem> {
-    let mut multipart =
-        multipart.map_err(|r| Problem::new(r.status()).with_detail(r.body_text()))?;
-    let mut fields = ImportFields::default();
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        Problem::new(e.status()).with_detail(e.body_text())
-    };
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        match field.name() {
-            Some("file") => fields.file = Some(field.bytes().await.map_err(bad)?.to_vec()),
-            Some("privacy") => fields.privacy = Some(field.text().await.map_err(bad)?),
-            Some("sport") => fields.sport = Some(field.text().await.map_err(bad)?),
-            Some("title") => fields.title = Some(field.text().await.map_err(bad)?),
-            _ => {}
-        }
-    }
-    Ok(fields)
-}
-
-/// Imports a GPX or FIT file as a new workout, with its route analysed.
-#[utoipa::path(
-    post,
-    path = "/v1/training/workouts/import",
-    tag = "training",
-    security(("bearer" = [])),
-    request_body(content = ImportForm, content_type = "multipart/form-data"),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat gets the first answer.")),
-    responses(
-        (status = 201, description = "The stored workout with `distance_m`, `duration_s`, `moving_time_s` and the track analysis; `workout.logged` is emitted.", body = WorkoutView),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The file is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The file is not a usable GPX or FIT activity (the detail names the problem), or a field is invalid; nothing is stored.", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-pub async fn import(
-    State(service): State<TrainingService>,
-    caller: Caller,
-    key: IdempotencyKey,
-    multipart: Result<Multipart, MultipartRejection>,
-) -> Response {
-    let fields = match read_form(multipart).await {
-        Ok(f) => f,
-        Err(p) => return p.into_response(),
-    };
-    let mut hash = Sha256::new();
-    for part in [
-        &fields.file,
-        &fields.privacy.as_ref().map(|s| s.as_bytes().to_vec()),
-    ] {
-        hash.update(part.as_deref().unwrap_or_default());
-        hash.update([0]);
-    }
-    hash.update(fields.sport.as_deref().unwrap_or_default());
-    hash.update([0]);
-    hash.update(fields.title.as_deref().unwrap_or_default());
-    let fingerprint = hash.finalize();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/workouts/import");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || async move {
-        let w = imported_workout(&service, caller.user_id, fields).await?;
-        store_new(&service, w).await
-    })
-    .await
-}
-
-async fn imported_workout(
-    service: &TrainingService,
-    owner: Id,
-    fields: ImportFields,
-) -> Result<Workout, Problem> {
-    let privacy = match fields
-        .privacy
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        None => Privacy::Followers,
-        Some(p) => {
-            Privacy::from_str(p).map_err(|e| Problem::invalid_field("privacy", e.to_string()))?
-        }
-    };
-    let sport = match fields
-        .sport
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(s) => {
-            Some(Sport::from_str(s).map_err(|e| Problem::invalid_field("sport", e.to_string()))?)
-        }
-    };
-    let title = match fields.title.as_deref() {
-        None => None,
-        Some(t) => Some(
-            crate::domain::exercise::parse_name(t, "title", 200)
-                .map_err(|p| Problem::invalid_field(p.field, p.message))?,
-        ),
-    };
-    let Some(bytes) = fields.file else {
-        return Err(Problem::invalid_field(
-            "file",
-            "is required: a GPX or FIT file",
-        ));
-    };
-    // Parsing and analysing 10,000s of points is CPU work: off the async threads.
-    let (activity, summary) = tokio::task::spawn_blocking(move || {
-        import::parse(&bytes).map(|a| {
-            let s = summarize(&a.track);
-            (a, s)
-        })
-    })
-    .await
-    .map_err(|e| Problem::internal(anyhow::anyhow!("import task failed: {e}")))?
-    .map_err(|e| Problem::invalid_field("file", e.to_string()))?;
-    let content = imported_content(&activity, &summary, sport, title, privacy)?;
-    let t = now();
-    Ok(Workout {
-        id: service.ids.next_id(),
-        owner_id: owner,
-        content,
-        source: match activity.format {
-            Format::Gpx => WorkoutSource::Gpx,
-            Format::Fit => WorkoutSource::Fit,
-        },
-        track: Some(TrackAnalysis {
-            polyline: summary.polyline.clone(),
-            splits_km: summary.splits_km.iter().map(SplitRecord::from).collect(),
-            splits_mile: summary.splits_mile.iter().map(SplitRecord::from).collect(),
-            best_efforts: summary
-                .best_efforts
-                .iter()
-                .map(|(n, e)| EffortRecord::new(n, e))
-                .collect(),
-        }),
-        version: 1,
-        created_at: t,
-        updated_at: t,
-    })
-}
-
-fn imported_content(
-    activity: &Activity,
-    summary: &TrackSummary,
-    sport: Option<Sport>,
-    title: Option<String>,
-    privacy: Privacy,
-) -> Result<WorkoutContent, Problem> {
-    let file_problem = |m: &str| Problem::invalid_field("file", m);
-    let (Some(start), Some(end)) = (activity.track.start(), activity.track.end()) else {
-        return Err(file_problem(
-            "the track has no times, so it is not a recorded activity",
-        ));
-    };
-    if end <= start {
-        return Err(file_problem(
-            "the track's first and last points have the same time",
-        ));
-    }
-    if (end - start).to_std().is_ok_and(|d| d > MAX_DURATION) {
-        return Err(file_problem("the activity lasts more than 48 hours"));
-    }
-    let sport = sport.or(activity.sport).unwrap_or(Sport::Other);
-    let has_elevation = activity
-        .track
-        .points()
-        .iter()
-        .any(|p| p.elevation.is_some());
-    Ok(WorkoutContent {
-        sport,
-        title: title
-            .or_else(|| {
-                activity
-                    .name
-                    .as_ref()
-                    .and_then(|n| crate::domain::exercise::parse_name(n, "title", 200).ok())
-            })
-            .unwrap_or_else(|| default_title(sport)),
-        notes: String::new(),
-        privacy,
-        started_at: start,
-        ended_at: end,
-        moving_time: summary.moving,
-        distance: Some(summary.distance),
-        elevation_gain: has_elevation.then_some(summary.elevation_gain),
-        avg_heart_rate: summary.heart_rate.map(|(avg, _)| avg),
-        max_heart_rate: summary.heart_rate.map(|(_, max)| max),
-        calories: None,
-        rpe: None,
-        exercises: Vec::new(),
-    })
 }

@@ -262,6 +262,7 @@ fn workout(ids: &IdGenerator, owner: Id, exercise: Id) -> Workout {
                 duration_s: 280.0,
                 start_m: 10.0,
             }],
+            heart_rate_zones_s: Some([60.0, 120.5, 0.0, 30.0, 0.0]),
         }),
         version: 1,
         created_at: t,
@@ -337,6 +338,44 @@ async fn workouts_round_trip_with_their_events(db: Database) {
         outbox_topics(&db).await,
         vec!["workout.logged", "workout.updated", "workout.deleted"]
     );
+}
+
+async fn workouts_list_newest_first_per_owner(db: Database) {
+    let (store, all) = seeded(db).await;
+    let ids = IdGenerator::new(9).unwrap();
+    let (ann, bob) = (Id::from_i64(7), Id::from_i64(8));
+    // Four of Ann's workouts: two at the same start (ordered by id), one earlier,
+    // one later; and one of Bob's.
+    let base = workout(&ids, ann, all[0].id);
+    let at = |w: &Workout, offset_ms: i64| {
+        let mut w = w.clone();
+        w.id = ids.next_id();
+        w.content.started_at = instant(millis(base.content.started_at) + offset_ms).unwrap();
+        w.content.ended_at = instant(millis(base.content.ended_at) + offset_ms).unwrap();
+        w
+    };
+    let (early, same1, same2, late) = (
+        at(&base, -86_400_000),
+        at(&base, 0),
+        at(&base, 0),
+        at(&base, 3_600_000),
+    );
+    let other = workout(&ids, bob, all[0].id);
+    for w in [&same1, &late, &other, &early, &same2] {
+        store
+            .insert_workout(w, &event(&ids, "workout.logged", w))
+            .await
+            .unwrap();
+    }
+    let page = store.workouts_of(ann, None, 3).await.unwrap();
+    assert_eq!(
+        page,
+        vec![late.clone(), same2.clone(), same1.clone()],
+        "sets come along"
+    );
+    let rest = store.workouts_of(ann, Some(same1.id), 3).await.unwrap();
+    assert_eq!(rest, vec![early]);
+    assert_eq!(store.workouts_of(bob, None, 10).await.unwrap(), vec![other]);
 }
 
 async fn a_failed_insert_leaves_nothing_behind(db: Database) {
@@ -469,7 +508,10 @@ async fn plans_and_schedules_round_trip_per_owner(db: Database) {
     assert_eq!(page, vec![a1.clone(), a2.clone()]);
     let rest = store.plans_of(ann, Some(a2.id), 2).await.unwrap();
     assert_eq!(rest, vec![a3]);
-    assert_eq!(store.plans_of(bob, None, 10).await.unwrap(), vec![b1.clone()]);
+    assert_eq!(
+        store.plans_of(bob, None, 10).await.unwrap(),
+        vec![b1.clone()]
+    );
 
     // Schedules of those plans.
     let schedule = |owner, plan: &crate::domain::plan::Plan, days: &[chrono::Weekday]| {
@@ -501,6 +543,7 @@ vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     custom_exercises_are_their_owners_only,
     workouts_round_trip_with_their_events,
     a_failed_insert_leaves_nothing_behind,
+    workouts_list_newest_first_per_owner,
     history_reads_sets_and_sessions_of_one_owner,
     plans_and_schedules_round_trip_per_owner,
 );

@@ -80,6 +80,15 @@ pub trait TrainingStore: Send + Sync + 'static {
     /// The workout `id`, whoever owns it (access is the caller's decision).
     async fn workout(&self, id: Id) -> StoreResult<Option<Workout>>;
 
+    /// `owner`'s workouts, newest first (by start, then id), after the workout
+    /// `after` in that order; at most `limit`.
+    async fn workouts_of(
+        &self,
+        owner: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<Workout>>;
+
     /// Replaces workout `workout.id` if its stored version is `expected_version`
     /// (the stored version becomes `workout.version`) and enqueues `event`,
     /// atomically; `false` when it changed or vanished meanwhile.

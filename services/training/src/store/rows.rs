@@ -142,11 +142,13 @@ pub struct WorkoutRow {
 
 /// The set columns, in [`SetRow`] order.
 pub const SET_COLUMNS: &str =
-    "entry, exercise_id, set_type, weight_kg, reps, rpe, duration_s, distance_m, done";
+    "workout_id, entry, exercise_id, set_type, weight_kg, reps, rpe, duration_s, distance_m, done";
 
 /// A row of `workout_sets`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct SetRow {
+    /// The workout.
+    pub workout_id: i64,
     /// Index of the exercise in the workout.
     pub entry: i64,
     /// The exercise.
@@ -188,6 +190,13 @@ fn unit<T, E>(
 
 fn seconds(what: &str, v: Option<f64>) -> Result<Option<Duration>, StoreError> {
     unit(what, v, Duration::try_from_secs_f64)
+}
+
+impl WorkoutRow {
+    /// The workout's id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
 }
 
 /// Assembles a workout from its row and its set rows (ordered by entry, position).

@@ -11,8 +11,8 @@ use vigor_common::db::Database;
 use vigor_common::Id;
 
 use super::rows::{
-    self, join, millis, ExerciseRow, LoggedSetRow, PlanRow, ScheduleRow, SessionRow, SetRow, WorkoutRow,
-    EXERCISE_COLUMNS, SET_COLUMNS, WORKOUT_COLUMNS,
+    self, join, millis, ExerciseRow, LoggedSetRow, PlanRow, ScheduleRow, SessionRow, SetRow,
+    WorkoutRow, EXERCISE_COLUMNS, SET_COLUMNS, WORKOUT_COLUMNS,
 };
 use super::{ExerciseQuery, StoreError, StoreResult, TrainingStore};
 use crate::domain::exercise::Exercise;
@@ -363,6 +363,51 @@ impl TrainingStore for SqlStore {
         row.map(|r| rows::workout(r, sets)).transpose()
     }
 
+    async fn workouts_of(
+        &self,
+        owner: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<Workout>> {
+        let sql = format!(
+            "SELECT {WORKOUT_COLUMNS} FROM workouts w WHERE w.owner_id = $1 \
+             AND (CAST($2 AS BIGINT) IS NULL \
+                  OR w.started_at < (SELECT c.started_at FROM workouts c WHERE c.id = $2) \
+                  OR (w.started_at = (SELECT c.started_at FROM workouts c WHERE c.id = $2) AND w.id < $2)) \
+             ORDER BY w.started_at DESC, w.id DESC LIMIT $3"
+        );
+        let (rows, sets): (Vec<WorkoutRow>, Vec<SetRow>) = on_pool!(&self.db, pool => {
+            let rows: Vec<WorkoutRow> = sqlx::query_as(&sql)
+                .bind(owner)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            let mut sets = Vec::new();
+            if !rows.is_empty() {
+                let mut q = sqlx::QueryBuilder::new(format!("SELECT {SET_COLUMNS} FROM workout_sets WHERE workout_id IN ("));
+                let mut list = q.separated(", ");
+                for r in &rows {
+                    list.push_bind(r.id());
+                }
+                q.push(") ORDER BY workout_id, entry, position");
+                sets = q.build_query_as().fetch_all(pool).await?;
+            }
+            (rows, sets)
+        });
+        let mut by_workout: std::collections::HashMap<i64, Vec<SetRow>> =
+            std::collections::HashMap::new();
+        for s in sets {
+            by_workout.entry(s.workout_id).or_default().push(s);
+        }
+        rows.into_iter()
+            .map(|r| {
+                let sets = by_workout.remove(&r.id()).unwrap_or_default();
+                rows::workout(r, sets)
+            })
+            .collect()
+    }
+
     async fn update_workout(
         &self,
         workout: &Workout,
@@ -475,7 +520,11 @@ impl TrainingStore for SqlStore {
     async fn insert_schedule(&self, schedule: &Schedule) -> StoreResult<()> {
         let sql = "INSERT INTO schedules (id, owner_id, plan_id, start_date, weekdays, time_zone, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        let weekdays: Vec<String> = schedule.weekdays.iter().map(|d| weekday_name(*d).to_owned()).collect();
+        let weekdays: Vec<String> = schedule
+            .weekdays
+            .iter()
+            .map(|d| weekday_name(*d).to_owned())
+            .collect();
         on_pool!(&self.db, pool => {
             sqlx::query(sql)
                 .bind(schedule.id)

@@ -242,6 +242,142 @@ pub fn endurance_records(
     (efforts, longest.into_values().collect())
 }
 
+/// Which record a workout set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    /// Heaviest load of an exercise (kg).
+    MaxWeight,
+    /// Best estimated 1RM of an exercise (kg).
+    BestE1rm,
+    /// Biggest session volume of an exercise (kg).
+    MaxSessionVolume,
+    /// Fastest time over a standard distance (s).
+    FastestEffort,
+    /// Longest distance of a sport (m).
+    LongestDistance,
+}
+
+/// A personal record a workout set when it was logged.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RecordSet {
+    /// Which record.
+    pub kind: RecordKind,
+    /// The exercise, for strength records.
+    pub exercise_id: Option<Id>,
+    /// The effort (`5k`) or sport (`run`), for endurance records.
+    pub name: Option<String>,
+    /// The new best.
+    pub value: f64,
+    /// The best before it; `null` when this was the first.
+    pub previous: Option<f64>,
+}
+
+/// The records workout `workout` (started `at`) set, judged against the history
+/// up to it: later workouts do not take its flags away.
+pub fn records_set_by(
+    workout: Id,
+    at: Timestamp,
+    sets: &[LoggedSet],
+    sessions: &[SessionSummary],
+    formula: OneRepMaxFormula,
+) -> Vec<RecordSet> {
+    let upto = |t: Timestamp, id: Id| (t, id) <= (at, workout);
+    let before = |t: Timestamp, id: Id| (t, id) < (at, workout);
+    let sets_upto: Vec<LoggedSet> = sets
+        .iter()
+        .filter(|s| upto(s.performed_at, s.workout_id))
+        .cloned()
+        .collect();
+    let sets_before: Vec<LoggedSet> = sets
+        .iter()
+        .filter(|s| before(s.performed_at, s.workout_id))
+        .cloned()
+        .collect();
+    let sessions_upto: Vec<SessionSummary> = sessions
+        .iter()
+        .filter(|s| upto(s.started_at, s.workout_id))
+        .cloned()
+        .collect();
+    let sessions_before: Vec<SessionSummary> = sessions
+        .iter()
+        .filter(|s| before(s.started_at, s.workout_id))
+        .cloned()
+        .collect();
+
+    let mut out = Vec::new();
+    let previous_strength = strength_records(&sets_before, formula);
+    for r in strength_records(&sets_upto, formula) {
+        let prev = previous_strength
+            .iter()
+            .find(|p| p.exercise_id == r.exercise_id);
+        let mut flag = |kind, value: f64, previous: Option<f64>| {
+            out.push(RecordSet {
+                kind,
+                exercise_id: Some(r.exercise_id),
+                name: None,
+                value,
+                previous,
+            })
+        };
+        if let Some(m) = r.max_weight.as_ref().filter(|m| m.workout_id == workout) {
+            flag(
+                RecordKind::MaxWeight,
+                m.value,
+                prev.and_then(|p| p.max_weight.as_ref()).map(|a| a.value),
+            );
+        }
+        if let Some(e) = r.best_e1rm.as_ref().filter(|e| e.workout_id == workout) {
+            flag(
+                RecordKind::BestE1rm,
+                e.value_kg,
+                prev.and_then(|p| p.best_e1rm.as_ref()).map(|b| b.value_kg),
+            );
+        }
+        if let Some(v) = r
+            .max_session_volume
+            .as_ref()
+            .filter(|v| v.workout_id == workout)
+        {
+            flag(
+                RecordKind::MaxSessionVolume,
+                v.value,
+                prev.and_then(|p| p.max_session_volume.as_ref())
+                    .map(|a| a.value),
+            );
+        }
+    }
+    let (efforts_before, longest_before) = endurance_records(&sessions_before);
+    let (efforts, longest) = endurance_records(&sessions_upto);
+    for e in efforts.into_iter().filter(|e| e.workout_id == workout) {
+        let previous = efforts_before
+            .iter()
+            .find(|b| b.name == e.name)
+            .map(|b| b.duration_s);
+        out.push(RecordSet {
+            kind: RecordKind::FastestEffort,
+            exercise_id: None,
+            name: Some(e.name),
+            value: e.duration_s,
+            previous,
+        });
+    }
+    for l in longest.into_iter().filter(|l| l.workout_id == workout) {
+        let previous = longest_before
+            .iter()
+            .find(|b| b.sport == l.sport)
+            .map(|b| b.distance_m);
+        out.push(RecordSet {
+            kind: RecordKind::LongestDistance,
+            exercise_id: None,
+            name: Some(l.sport.as_str().to_owned()),
+            value: l.distance_m,
+            previous,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +439,45 @@ mod tests {
         // Session volume: day 1 = 1000; day 2 = 330 + 900 = 1230; day 3 = 330 + 600 = 930.
         let v = r.max_session_volume.as_ref().unwrap();
         assert_eq!((v.value, v.workout_id), (1230.0, Id::from_i64(2)));
+    }
+
+    #[test]
+    fn a_workout_keeps_the_flags_of_the_records_it_set() {
+        use SetType::*;
+        let sets = vec![
+            set(1, 1, 10, 100.0, 5, Working),
+            set(2, 2, 10, 110.0, 3, Working),
+            set(3, 3, 10, 120.0, 1, Working),
+        ];
+        let flags = |workout: i64, day: u32| {
+            records_set_by(
+                Id::from_i64(workout),
+                at(day),
+                &sets,
+                &[],
+                OneRepMaxFormula::Epley,
+            )
+            .into_iter()
+            .map(|r| (r.kind, r.value, r.previous))
+            .collect::<Vec<_>>()
+        };
+        // Day 1 was first at everything: 100 kg, e1RM 116.67, volume 500.
+        let first = flags(1, 1);
+        assert_eq!(first.len(), 3);
+        assert_eq!(first[0], (RecordKind::MaxWeight, 100.0, None));
+        // Day 2: 110 kg beats 100; e1RM 121 beats 116.67; volume 330 does not beat 500.
+        let second = flags(2, 2);
+        assert_eq!(second.len(), 2, "{second:?}");
+        assert_eq!(second[0], (RecordKind::MaxWeight, 110.0, Some(100.0)));
+        assert_eq!(second[1].0, RecordKind::BestE1rm);
+        assert!((second[1].1 - 121.0).abs() < 1e-9);
+        // Day 3 (120×1, e1RM 120 < 121): only the heaviest weight. Day 2 keeps its
+        // flags although day 3 later beat its weight.
+        assert_eq!(
+            flags(3, 3),
+            vec![(RecordKind::MaxWeight, 120.0, Some(110.0))]
+        );
+        assert_eq!(flags(2, 2).len(), 2);
     }
 
     #[test]

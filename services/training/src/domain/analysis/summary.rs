@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::polyline::{self, DEFAULT_TOLERANCE_M};
 use super::track::{
-    self, Effort, Profile, Split, BEST_EFFORT_DISTANCES, DEFAULT_ELEVATION_THRESHOLD,
-    DEFAULT_MOVING_SPEED, KILOMETRE, MILE,
+    self, Effort, HeartRateZones, Profile, Split, BEST_EFFORT_DISTANCES,
+    DEFAULT_ELEVATION_THRESHOLD, DEFAULT_MOVING_SPEED, KILOMETRE, MILE,
 };
 use crate::domain::track::{LatLon, Track};
 use crate::domain::units::{Bpm, Meters};
@@ -32,8 +32,17 @@ pub struct TrackSummary {
     pub best_efforts: Vec<(String, Effort)>,
     /// Average and maximum heart rate, when recorded.
     pub heart_rate: Option<(Bpm, Bpm)>,
+    /// Seconds in heart-rate zones 1–5 (see [`zone_max`]), when heart rate was recorded.
+    pub heart_rate_zones_s: Option<[f64; 5]>,
     /// The simplified route as an encoded polyline.
     pub polyline: String,
+}
+
+/// The maximum heart rate zones are computed from: 190 bpm (a population
+/// default until the athlete's own is known), or the track's maximum when higher.
+pub fn zone_max(observed: Bpm) -> Bpm {
+    let default = Bpm::new(190).expect("190 bpm is a heart rate");
+    observed.max(default)
 }
 
 /// Analyses `track` with the default thresholds.
@@ -51,6 +60,11 @@ pub fn summarize(track: &Track) -> TrackSummary {
             .collect(),
         None => Vec::new(),
     };
+    let heart_rate = track::heart_rate_summary(track);
+    let heart_rate_zones_s = heart_rate.and_then(|(_, max)| {
+        let zones = HeartRateZones::from_max(zone_max(max));
+        track::time_in_zones(track, &zones).map(|z| z.map(|d| d.as_secs_f64()))
+    });
     let positions: Vec<LatLon> = track.points().iter().map(|p| p.position).collect();
     let simplified = polyline::simplify(&positions, Meters::computed(DEFAULT_TOLERANCE_M));
     TrackSummary {
@@ -61,7 +75,8 @@ pub fn summarize(track: &Track) -> TrackSummary {
         splits_km: track::splits(track, km).unwrap_or_default(),
         splits_mile: track::splits(track, mile).unwrap_or_default(),
         best_efforts,
-        heart_rate: track::heart_rate_summary(track),
+        heart_rate,
+        heart_rate_zones_s,
         polyline: polyline::encode(&simplified),
     }
 }
