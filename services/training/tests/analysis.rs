@@ -1,20 +1,12 @@
 //! Records and statistics through HTTP, from workouts logged and imported through
-//! HTTP; and the stats budget over a year of daily workouts.
+//! HTTP; and stats over a year of daily workouts.
 
 mod common;
-
-use std::sync::Arc;
 
 use common::{problem, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use vigor_common::{Id, IdGenerator};
-use vigor_training::domain::kinds::{Privacy, SetType, Sport};
-use vigor_training::domain::units::{Kilograms, Meters, Reps, Rpe};
-use vigor_training::domain::workout::{
-    Workout, WorkoutContent, WorkoutExercise, WorkoutSet, WorkoutSource,
-};
-use vigor_training::store::{SqlStore, TrainingStore};
+use vigor_common::Id;
 
 const RUN_GPX: &[u8] = include_bytes!("fixtures/run-2500m.gpx");
 
@@ -159,61 +151,13 @@ async fn stats_are_weekly_series_with_the_acwr(app: TestApp) {
     .await;
 }
 
-/// The budget: stats over a year of daily workouts answer in under 50 ms
-/// (an unoptimised test build gets 5×).
-async fn a_year_of_daily_workouts_answers_stats_within_budget(app: TestApp) {
+/// Stats over a year of daily workouts (their speed is measured by
+/// `benches/stats.rs`).
+async fn a_year_of_daily_workouts_gives_a_year_of_stats(app: TestApp) {
     let (user_id, ann) = app.user("ann").await;
     let owner: Id = user_id.parse().unwrap();
     let squat: Id = app.exercise_id(&ann, "squats").await.parse().unwrap();
-    let store = SqlStore::new(app.db.database.clone());
-    let ids = Arc::new(IdGenerator::new(9).unwrap());
-    let first: vigor_common::api::Timestamp = "2023-01-01T07:00:00Z".parse().unwrap();
-    for day in 0..365 {
-        let start = first + chrono::Duration::days(day);
-        let set = |w: f64| WorkoutSet {
-            set_type: SetType::Working,
-            weight_kg: Some(Kilograms::new(w).unwrap()),
-            reps: Some(Reps::new(5).unwrap()),
-            rpe: None,
-            duration_s: None,
-            distance_m: None,
-            done: true,
-        };
-        let w = Workout {
-            id: ids.next_id(),
-            owner_id: owner,
-            content: WorkoutContent {
-                sport: if day % 2 == 0 {
-                    Sport::Run
-                } else {
-                    Sport::Strength
-                },
-                title: "Daily".into(),
-                notes: String::new(),
-                privacy: Privacy::Private,
-                started_at: start,
-                ended_at: start + chrono::Duration::minutes(45),
-                moving_time: None,
-                distance: (day % 2 == 0).then(|| Meters::new(8000.0).unwrap()),
-                elevation_gain: None,
-                avg_heart_rate: None,
-                max_heart_rate: None,
-                calories: None,
-                rpe: Some(Rpe::new(6.0).unwrap()),
-                exercises: vec![WorkoutExercise {
-                    exercise_id: squat,
-                    sets: vec![set(100.0), set(100.0), set(100.0)],
-                }],
-            },
-            source: WorkoutSource::Manual,
-            track: None,
-            version: 1,
-            created_at: start,
-            updated_at: start,
-        };
-        let event = vigor_training::events::logged(&ids, &w, &[]);
-        store.insert_workout(&w, &event).await.unwrap();
-    }
+    app.seed_daily_year(owner, squat).await;
     let query = [
         ("from", "2023-01-01"),
         ("to", "2023-12-31"),
@@ -323,5 +267,5 @@ on_both_backends!(
     recommendations_explain_deloads_and_next_targets,
     records_come_from_what_was_logged,
     stats_are_weekly_series_with_the_acwr,
-    a_year_of_daily_workouts_answers_stats_within_budget,
+    a_year_of_daily_workouts_gives_a_year_of_stats,
 );

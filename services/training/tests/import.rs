@@ -1,6 +1,9 @@
 //! Import of the shipped fixtures, checked against their hand-computed analysis
 //! (see `tests/fixtures/make_run_gpx.py` for the arithmetic).
 
+#[path = "support/synthetic.rs"]
+mod synthetic;
+
 use std::time::Duration;
 
 use vigor_training::domain::analysis::summary::summarize;
@@ -114,22 +117,7 @@ fn a_truncated_gpx_file_names_the_problem() {
 /// (measured here in a debug build, where it is slower than in release).
 #[test]
 fn a_ten_thousand_point_gpx_imports_whole() {
-    let mut gpx = String::from(
-        "<?xml version=\"1.0\"?><gpx version=\"1.1\" creator=\"bench\" xmlns=\"http://www.topografix.com/GPX/1/1\"><trk><trkseg>",
-    );
-    for i in 0..10_000 {
-        let lat = 45.0 + f64::from(i) * 0.00003;
-        let lon = 10.0 + (f64::from(i) / 50.0).sin() * 0.001;
-        let ele = 100.0 + (f64::from(i) / 100.0).sin() * 30.0;
-        let (m, s) = (i / 60, i % 60);
-        gpx.push_str(&format!(
-            "<trkpt lat=\"{lat:.7}\" lon=\"{lon:.7}\"><ele>{ele:.1}</ele><time>2024-05-04T{:02}:{:02}:{:02}Z</time></trkpt>",
-            6 + m / 60,
-            m % 60,
-            s
-        ));
-    }
-    gpx.push_str("</trkseg></trk></gpx>");
+    let gpx = synthetic::gpx(10_000);
     // Its speed is a benchmark's business (BENCHMARKS.md), not a test's.
     let activity = import::parse(gpx.as_bytes()).unwrap();
     let s = summarize(&activity.track);

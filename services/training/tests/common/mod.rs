@@ -22,7 +22,7 @@ use vigor_common::config::Config;
 use vigor_common::db::Database;
 use vigor_common::service::{ServiceContext, ServiceSpec};
 use vigor_common::testkit::{self, TestDatabase};
-use vigor_common::IdGenerator;
+use vigor_common::{Id, IdGenerator};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -129,6 +129,67 @@ impl TestApp {
     }
 
     /// `base` + `path`.
+    /// Logs one 45-minute workout a day through 2023 for `owner` (alternating runs
+    /// of 8 km and squats 3×5×100 kg, all at session RPE 6), straight into the
+    /// store: the data of the stats test and benchmark.
+    pub async fn seed_daily_year(&self, owner: Id, squat: Id) {
+        use vigor_training::domain::kinds::{Privacy, SetType, Sport};
+        use vigor_training::domain::units::{Kilograms, Meters, Reps, Rpe};
+        use vigor_training::domain::workout::{
+            Workout, WorkoutContent, WorkoutExercise, WorkoutSet, WorkoutSource,
+        };
+        use vigor_training::store::{SqlStore, TrainingStore};
+        let store = SqlStore::new(self.db.database.clone());
+        let ids = Arc::new(IdGenerator::new(9).unwrap());
+        let first: vigor_common::api::Timestamp = "2023-01-01T07:00:00Z".parse().unwrap();
+        for day in 0..365 {
+            let start = first + chrono::Duration::days(day);
+            let set = |w: f64| WorkoutSet {
+                set_type: SetType::Working,
+                weight_kg: Some(Kilograms::new(w).unwrap()),
+                reps: Some(Reps::new(5).unwrap()),
+                rpe: None,
+                duration_s: None,
+                distance_m: None,
+                done: true,
+            };
+            let w = Workout {
+                id: ids.next_id(),
+                owner_id: owner,
+                content: WorkoutContent {
+                    sport: if day % 2 == 0 {
+                        Sport::Run
+                    } else {
+                        Sport::Strength
+                    },
+                    title: "Daily".into(),
+                    notes: String::new(),
+                    privacy: Privacy::Private,
+                    started_at: start,
+                    ended_at: start + chrono::Duration::minutes(45),
+                    moving_time: None,
+                    distance: (day % 2 == 0).then(|| Meters::new(8000.0).unwrap()),
+                    elevation_gain: None,
+                    avg_heart_rate: None,
+                    max_heart_rate: None,
+                    calories: None,
+                    rpe: Some(Rpe::new(6.0).unwrap()),
+                    exercises: vec![WorkoutExercise {
+                        exercise_id: squat,
+                        sets: vec![set(100.0), set(100.0), set(100.0)],
+                    }],
+                },
+                source: WorkoutSource::Manual,
+                track: None,
+                version: 1,
+                created_at: start,
+                updated_at: start,
+            };
+            let event = vigor_training::events::logged(&ids, &w, &[]);
+            store.insert_workout(&w, &event).await.unwrap();
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
