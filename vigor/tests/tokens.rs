@@ -242,3 +242,29 @@ async fn vigor_admin_makes_the_first_admin_and_the_next_token_says_so() {
         .unwrap();
     assert!(!output.status.success());
 }
+
+#[tokio::test]
+async fn the_gateway_refuses_an_expired_token() {
+    // One-second tokens; the verifier allows 30 s of clock skew, no more.
+    let vigor = Vigor::serve(
+        &[],
+        &[
+            ("VIGOR_AUTH_ISSUER", ISSUER),
+            ("VIGOR_AUTH_ACCESS_TOKEN_TTL_SECS", "1"),
+        ],
+    );
+    let token = sign_up_and_get_token(&vigor.url, "expiring@example.org").await;
+    assert_eq!(status_with(&vigor.url, &token).await.0, 200);
+    let exp = decode(&parts(&token)[1])["exp"].as_u64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    tokio::time::sleep(std::time::Duration::from_secs(
+        (exp + 31).saturating_sub(now),
+    ))
+    .await;
+    let (status, challenge) = status_with(&vigor.url, &token).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("expired"), "{challenge}");
+}
