@@ -158,6 +158,8 @@ pub async fn run_group(
     }
     // The receiver may have given up (setup failed elsewhere): keep going, `stop` ends us.
     let _ = ready.send(setup).await;
+    // Dropping the sender lets the receiver see when every group has reported.
+    drop(ready);
     read(&plan, streams, &stop).await
 }
 
