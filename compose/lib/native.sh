@@ -102,7 +102,9 @@ pick_port() {
                 echo "error: found no free port" >&2
                 return 1
             fi
-            _pick_candidate=$((20000 + RANDOM % 40000))
+            # Below the kernel's ephemeral range (32768+), where outgoing
+            # connections would take ports picked as free.
+            _pick_candidate=$((10000 + RANDOM % 22000))
             [[ " ${PICKED_PORTS[*]} " == *" $_pick_candidate "* ]] \
                 || port_in_use "$_pick_candidate" || break
         done
