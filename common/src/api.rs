@@ -75,6 +75,18 @@ impl PageParams {
     }
 }
 
+/// The `cursor` of a list ordered by id: absent or empty is the first page; the
+/// cursor of a later page is the last id of the one before.
+pub fn id_cursor(cursor: Option<&str>) -> Result<Option<crate::Id>, Problem> {
+    match cursor.filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => c
+            .parse()
+            .map(Some)
+            .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this list gave")),
+    }
+}
+
 /// `axum::Json`, with problem+json rejections.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);

@@ -69,13 +69,7 @@ pub async fn list(
     };
     let muscle = one(params.muscle, MUSCLES, "muscle")?;
     let equipment = one(params.equipment, EQUIPMENT, "equipment")?;
-    let after = match params.cursor.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<Id>()
-                .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this list gave"))?,
-        ),
-    };
+    let after = vigor_common::api::id_cursor(params.cursor.as_deref())?;
     if params.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
         return Err(Problem::invalid_field(
             "q",

@@ -344,13 +344,7 @@ pub async fn list(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<ApiJson<Page<WorkoutView>>, Problem> {
     let limit = params.limit()?;
-    let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<Id>()
-                .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this list gave"))?,
-        ),
-    };
+    let after = vigor_common::api::id_cursor(params.cursor.as_deref())?;
     let rows = service
         .store
         .workouts_of(caller.user_id, after, limit + 1)
