@@ -68,6 +68,11 @@ fn basic_app() -> Router {
     Router::new().route("/whoami", get(whoami))
 }
 
+/// The status a request is answered with.
+async fn status(request: reqwest::RequestBuilder) -> reqwest::StatusCode {
+    request.send().await.unwrap().status()
+}
+
 fn http1() -> reqwest::Client {
     reqwest::Client::builder().http1_only().build().unwrap()
 }
@@ -250,15 +255,7 @@ async fn idle_connections_do_not_hold_up_shutdown() {
     // A keep-alive connection left idle in the client's pool, and one that never
     // sent anything.
     let client = http1();
-    assert_eq!(
-        client
-            .get(server.url("/whoami"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(status(client.get(server.url("/whoami"))).await, 200);
     let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let took = server.stop().await;
@@ -353,15 +350,7 @@ async fn rate_limited_requests_get_429_problem_json_with_retry_after() {
 
     // Probes are never limited.
     for _ in 0..5 {
-        assert_eq!(
-            client
-                .get(server.url("/healthz"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(status(client.get(server.url("/healthz"))).await, 200);
     }
     server.stop().await;
 }
@@ -377,15 +366,7 @@ async fn retry_after_rounds_up_to_whole_seconds() {
     )
     .await;
     let client = http1();
-    assert_eq!(
-        client
-            .get(server.url("/v1/things"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(status(client.get(server.url("/v1/things"))).await, 200);
     tokio::time::sleep(Duration::from_millis(600)).await;
     let denied = client.get(server.url("/v1/things")).send().await.unwrap();
     assert_eq!(denied.status(), 429);
@@ -395,13 +376,9 @@ async fn retry_after_rounds_up_to_whole_seconds() {
 }
 
 async fn get_as(client: &reqwest::Client, server: &TestServer, forwarded_for: &str) -> u16 {
-    client
-        .get(server.url("/v1/things"))
-        .header("x-forwarded-for", forwarded_for)
-        .send()
+    let request = client.get(server.url("/v1/things"));
+    status(request.header("x-forwarded-for", forwarded_for))
         .await
-        .unwrap()
-        .status()
         .as_u16()
 }
 
@@ -461,22 +438,9 @@ async fn a_failing_limiter_lets_requests_through() {
     let app = limited_app(limiter.clone(), false).route("/metrics", get(metrics::render));
     let server = TestServer::start(app, None, Duration::from_secs(1)).await;
     let client = http1();
+    assert_eq!(status(client.get(server.url("/v1/things"))).await, 200);
     assert_eq!(
-        client
-            .get(server.url("/v1/things"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    assert_eq!(
-        client
-            .get(server.url("/v1/things"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(client.get(server.url("/v1/things"))).await,
         429,
         "Redis limits"
     );
@@ -529,31 +493,16 @@ async fn requests_are_counted_per_route_pattern_and_status() {
     let client = http1();
     for id in ["1", "2", "3"] {
         assert_eq!(
-            client
-                .get(server.url(&format!("/metrics-test/{id}")))
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            status(client.get(server.url(&format!("/metrics-test/{id}")))).await,
             200
         );
     }
     assert_eq!(
-        client
-            .post(server.url("/metrics-test/4"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(client.post(server.url("/metrics-test/4"))).await,
         405
     );
     assert_eq!(
-        client
-            .get(server.url("/metrics-test-nowhere/xyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(client.get(server.url("/metrics-test-nowhere/xyz"))).await,
         404
     );
 

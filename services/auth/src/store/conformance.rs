@@ -81,6 +81,18 @@ fn family(ids: &IdGenerator, user: Id, client_id: &str) -> RefreshFamily {
     }
 }
 
+/// Whether the stored refresh token `hash` is active now.
+async fn active(store: &SqlStore, hash: &str) -> bool {
+    let state = store.refresh_token(hash).await.unwrap();
+    state.expect("the token is stored").is_active(now())
+}
+
+/// Rotates `old` to a new token `new` that lives a day.
+async fn rotate(store: &SqlStore, old: &str, new: &str) -> Rotation {
+    let next = token(new, Duration::days(1));
+    store.rotate_refresh_token(old, &next, now()).await.unwrap()
+}
+
 fn token(hash: &str, ttl: Duration) -> NewRefreshToken {
     let now = now();
     NewRefreshToken {
@@ -312,57 +324,26 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family(db: Database) {
     assert!(state.is_active(now()));
 
     assert_eq!(
-        store
-            .rotate_refresh_token("a", &token("b", Duration::days(1)), now())
-            .await
-            .unwrap(),
+        rotate(&store, "a", "b").await,
         Rotation::Rotated(fam.clone())
     );
     assert!(store.refresh_token("a").await.unwrap().unwrap().rotated);
-    assert!(store
-        .refresh_token("b")
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active(now()));
+    assert!(active(&store, "b").await);
     assert_eq!(
-        store
-            .rotate_refresh_token("b", &token("c", Duration::days(1)), now())
-            .await
-            .unwrap(),
+        rotate(&store, "b", "c").await,
         Rotation::Rotated(fam.clone())
     );
 
     // "a" was rotated before: presenting it again revokes the family…
     assert_eq!(
-        store
-            .rotate_refresh_token("a", &token("x", Duration::days(1)), now())
-            .await
-            .unwrap(),
+        rotate(&store, "a", "x").await,
         Rotation::Reused { family_id: fam.id }
     );
     // …so the current token "c" is dead too, and "x" was never stored.
-    assert!(!store
-        .refresh_token("c")
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active(now()));
-    assert_eq!(
-        store
-            .rotate_refresh_token("c", &token("y", Duration::days(1)), now())
-            .await
-            .unwrap(),
-        Rotation::Invalid
-    );
+    assert!(!active(&store, "c").await);
+    assert_eq!(rotate(&store, "c", "y").await, Rotation::Invalid);
     assert_eq!(store.refresh_token("x").await.unwrap(), None);
-    assert_eq!(
-        store
-            .rotate_refresh_token("unknown", &token("z", Duration::days(1)), now())
-            .await
-            .unwrap(),
-        Rotation::Invalid
-    );
+    assert_eq!(rotate(&store, "unknown", "z").await, Rotation::Invalid);
 }
 
 async fn expired_refresh_tokens_do_not_rotate_and_are_deleted(db: Database) {
@@ -373,19 +354,8 @@ async fn expired_refresh_tokens_do_not_rotate_and_are_deleted(db: Database) {
         .create_family(&fam, &token("old", Duration::seconds(-1)))
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .rotate_refresh_token("old", &token("new", Duration::days(1)), now())
-            .await
-            .unwrap(),
-        Rotation::Invalid
-    );
-    assert!(!store
-        .refresh_token("old")
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active(now()));
+    assert_eq!(rotate(&store, "old", "new").await, Rotation::Invalid);
+    assert!(!active(&store, "old").await);
     assert_eq!(store.delete_expired_refresh_tokens(now()).await.unwrap(), 1);
     assert_eq!(store.refresh_token("old").await.unwrap(), None);
 }
@@ -447,32 +417,12 @@ async fn families_are_revoked_one_by_one_or_per_user(db: Database) {
     assert!(store.revoke_family(f1.id, now()).await.unwrap());
     assert!(!store.revoke_family(f1.id, now()).await.unwrap());
     assert!(!store.revoke_family(ids.next_id(), now()).await.unwrap());
-    assert!(!store
-        .refresh_token("t1")
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active(now()));
-    assert!(store
-        .refresh_token("t2")
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active(now()));
+    assert!(!active(&store, "t1").await);
+    assert!(active(&store, "t2").await);
 
     assert_eq!(store.revoke_user_families(ann, now()).await.unwrap(), 1);
-    assert!(!store
-        .refresh_token("t2")
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active(now()));
-    assert!(store
-        .refresh_token("t3")
-        .await
-        .unwrap()
-        .unwrap()
-        .is_active(now()));
+    assert!(!active(&store, "t2").await);
+    assert!(active(&store, "t3").await);
 }
 
 async fn one_signing_key_is_active_and_rotation_retires_it(db: Database) {
