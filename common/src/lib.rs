@@ -3,7 +3,8 @@
 //! Everything that two crates would otherwise copy lives here, and nothing else:
 //! configuration ([`config`]), RFC 9457 errors ([`problem`]), 64-bit time-ordered ids
 //! ([`id`]), the REST conventions every service follows ([`api`]), storage wiring
-//! ([`db`]), the service-to-service [`bus`] and the live-push [`broker`], telemetry
+//! ([`db`]), the service-to-service [`bus`], the live-push [`broker`] and the
+//! services' handle on it ([`live`]), telemetry
 //! ([`telemetry`]) and, behind the `testkit` feature, the helpers the conformance
 //! suites use to get throwaway databases and Redis instances.
 //!
@@ -18,6 +19,7 @@ pub mod config;
 pub mod db;
 pub mod id;
 pub mod idempotency;
+pub mod live;
 pub mod problem;
 pub mod service;
 pub mod telemetry;

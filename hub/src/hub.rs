@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use vigor_common::broker::memory::MemoryBroker;
 use vigor_common::broker::{Broker, BrokerError};
+use vigor_common::live::{LiveError, LivePublisher};
 use vigor_common::{Id, IdGenerator};
 
 use crate::auth::Authenticator;
@@ -129,6 +130,39 @@ impl Publisher {
         self.broker
             .publish(channel.name(), wire::ephemeral(origin, &frame))
             .await
+    }
+}
+
+/// Services publish through [`vigor_common::live::LivePublisher`] (their
+/// `ServiceContext` holds this publisher behind it).
+#[async_trait::async_trait]
+impl LivePublisher for Publisher {
+    async fn publish(
+        &self,
+        channel: &str,
+        event: &str,
+        data: &serde_json::Value,
+    ) -> Result<u64, LiveError> {
+        let channel: Channel = channel
+            .parse()
+            .map_err(|e| LiveError::Invalid(format!("{e}")))?;
+        match Publisher::publish(self, &channel, event, data).await {
+            Ok(seq) => Ok(seq),
+            Err(
+                e @ (PublishError::InvalidEvent(_)
+                | PublishError::NotAnObject
+                | PublishError::NoHistory(_)
+                | PublishError::Serialize(_)),
+            ) => Err(LiveError::Invalid(e.to_string())),
+            Err(PublishError::History(e)) => Err(LiveError::Unavailable {
+                message: e.to_string(),
+                seq: None,
+            }),
+            Err(PublishError::Broker { seq, source }) => Err(LiveError::Unavailable {
+                message: source.to_string(),
+                seq: Some(seq),
+            }),
+        }
     }
 }
 

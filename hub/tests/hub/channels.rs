@@ -1,10 +1,12 @@
 //! Subscribing, publishing and the answers to bad frames.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::support::{test_config, TestHub};
+use vigor_common::live::{LiveError, LivePublisher};
 use vigor_hub::HubConfig;
 
 #[tokio::test]
@@ -70,6 +72,49 @@ async fn server_side_publishes_reach_subscribers_in_seq_order() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn services_publish_through_the_live_publisher_and_bad_events_are_refused() {
+    let app = TestHub::spawn(test_config()).await;
+    let mut alice = app.connect_as(1).await;
+    assert_eq!(alice.subscribe("user:1", None).await["type"], "ack");
+    // What a service holds in its context.
+    let live: Arc<dyn LivePublisher> = Arc::new(app.hub.publisher().clone());
+    let badge = json!({"badge": "first-run"});
+    let seq = live
+        .publish("user:1", "achievement.unlocked", &badge)
+        .await
+        .unwrap();
+    assert_eq!(
+        alice.next_event().await,
+        json!({"type": "event", "channel": "user:1", "seq": seq,
+               "event": "achievement.unlocked", "data": badge})
+    );
+
+    for (channel, event, data) in [
+        ("user:007", "achievement.unlocked", json!({})),
+        ("user:1", "Not An Event!", json!({})),
+        ("user:1", "achievement.unlocked", json!([1, 2])),
+        ("presence:chat:1", "presence.join", json!({})),
+    ] {
+        let refused = live.publish(channel, event, &data).await;
+        assert!(
+            matches!(refused, Err(LiveError::Invalid(_))),
+            "{channel} {event} {data}: {refused:?}"
+        );
+    }
+    // The refused events took no seq and reached no one.
+    let next = live
+        .publish("user:1", "level.up", &json!({"level": 2}))
+        .await
+        .unwrap();
+    assert_eq!(next, seq + 1);
+    let event = alice.next_event().await;
+    assert_eq!(
+        (event["seq"].as_u64(), &event["event"]),
+        (Some(next), &json!("level.up"))
+    );
 }
 
 #[tokio::test]
