@@ -9,11 +9,29 @@
 //! Consumers (gamification for XP, streaks and records; social for the feed) read
 //! the numbers they need from the event and never call back for them; they
 //! deduplicate by the event id.
+//!
+//! Consumed (consumer group [`GROUP`]):
+//! - `user.deleted` (from users) — `{"user_id"}`: every piece of the user's
+//!   training data is erased ([`crate::TrainingService::erase_user`]): workouts
+//!   and their sets and record flags, plans, schedules, custom exercises,
+//!   settings, coaching relationships on either side, and the stored answers of
+//!   their idempotent requests. Plans a deleted coach assigned stay with their
+//!   athletes, no longer marked as assigned. The erasure and the mark that the
+//!   event was processed commit together, so a redelivery changes nothing. No
+//!   `workout.deleted` events are emitted for it: every service hears
+//!   `user.deleted` itself.
+//!
+//! The consumer subscribes before `build` returns (a group starts with the events
+//! published after it exists), then runs as a tracked task until shutdown.
+
+use std::time::Duration;
 
 use chrono::Utc;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use vigor_common::api::Timestamp;
-use vigor_common::bus::Event;
+use vigor_common::bus::{BusError, ConsumerOptions, Event, EventBus, Subscription};
 use vigor_common::{Id, IdGenerator};
 
 use crate::domain::analysis::records::RecordSet;
@@ -26,6 +44,10 @@ pub const WORKOUT_LOGGED: &str = "workout.logged";
 pub const WORKOUT_UPDATED: &str = "workout.updated";
 /// Topic of a deleted workout.
 pub const WORKOUT_DELETED: &str = "workout.deleted";
+/// Topic of an account's deletion (emitted by users).
+pub const USER_DELETED: &str = "user.deleted";
+/// The consumer group of the training service.
+pub const GROUP: &str = "training";
 
 /// The data of `workout.logged` and `workout.updated`.
 #[derive(Debug, Clone, Serialize)]
@@ -125,4 +147,86 @@ pub fn deleted(ids: &IdGenerator, w: &Workout) -> Event {
 
 fn to_value(data: &WorkoutEvent) -> serde_json::Value {
     serde_json::to_value(data).expect("workout events are plain data and always serialize")
+}
+
+/// The data of `user.deleted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    /// The user.
+    pub user_id: Id,
+}
+
+/// Applies one consumed event; `Err` leaves it unacked, so it comes again.
+pub async fn apply(service: &crate::TrainingService, event: &Event) -> anyhow::Result<()> {
+    match event.name.as_str() {
+        USER_DELETED => {
+            let user = match serde_json::from_value::<UserRef>(event.data.clone()) {
+                Ok(data) => data.user_id,
+                Err(error) => {
+                    // Retrying cannot fix it: log and drop.
+                    tracing::error!(event = %event.id, topic = %event.name, %error, "malformed event");
+                    return Ok(());
+                }
+            };
+            match service.erase_user(event.id, user).await? {
+                Some(erased) => tracing::info!(%user, ?erased, "training data erased"),
+                None => tracing::debug!(event = %event.id, "user.deleted already applied"),
+            }
+            Ok(())
+        }
+        other => {
+            tracing::debug!(topic = other, "ignoring an event of another topic");
+            Ok(())
+        }
+    }
+}
+
+/// Joins the consumer group; call before serving, so no deletion is missed.
+pub async fn subscribe(
+    bus: &dyn EventBus,
+    consumer: &str,
+) -> anyhow::Result<Box<dyn Subscription>> {
+    Ok(bus
+        .subscribe(&[USER_DELETED], GROUP, consumer, ConsumerOptions::default())
+        .await?)
+}
+
+/// Consumes `subscription` with `service` until `shutdown`.
+pub fn spawn_consumer(
+    service: crate::TrainingService,
+    mut subscription: Box<dyn Subscription>,
+    shutdown: CancellationToken,
+    tasks: &TaskTracker,
+) {
+    tasks.spawn(async move {
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                next = subscription.next() => next,
+            };
+            let delivery = match next {
+                Ok(delivery) => delivery,
+                Err(BusError::Closed) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "training consumer: reading the bus failed");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                    }
+                }
+            };
+            match apply(&service, &delivery.event).await {
+                Ok(()) => {
+                    if let Err(error) = subscription.ack(&delivery).await {
+                        tracing::warn!(%error, "training consumer: ack failed; the event will come again");
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    event = %delivery.event.id,
+                    error = format!("{error:#}"),
+                    "training consumer: applying an event failed; it will come again"
+                ),
+            }
+        }
+    });
 }

@@ -10,7 +10,8 @@
 //! - [`import`]: GPX and FIT files into a track;
 //! - [`store`]: the storage trait and its SQL backends, with the outbox;
 //! - [`http`]: the handlers, one module per resource;
-//! - [`events`]: what it emits (`workout.logged`, `workout.updated`, `workout.deleted`).
+//! - [`events`]: what it emits (`workout.logged`, `workout.updated`, `workout.deleted`)
+//!   and consumes (`user.deleted`).
 //!
 //! At start it seeds the embedded exercise catalogue (adding entries it lacks)
 //! and starts the outbox relay.
@@ -49,7 +50,8 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Starts the service: the outbox relay and the catalogue seed.
+/// Starts the service: the outbox relay, the catalogue seed and the
+/// `user.deleted` consumer.
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let db = ctx.database().clone();
     let relay = OutboxRelay::spawn(
@@ -63,6 +65,14 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     if added > 0 {
         tracing::info!(added, "seeded the exercise catalogue");
     }
+    let consumer = format!("training-{}", ctx.config.node_id);
+    let subscription = events::subscribe(ctx.bus.as_ref(), &consumer).await?;
+    events::spawn_consumer(
+        service.clone(),
+        subscription,
+        ctx.shutdown.clone(),
+        &ctx.tasks,
+    );
     Ok(RunningService {
         router: http::router(service),
         checks: Vec::new(),
@@ -85,10 +95,27 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         http::plans::create,
         http::plans::list,
         http::plans::get,
+        http::plans::replace,
+        http::plans::delete,
         http::schedule::create,
         http::schedule::calendar,
         http::analysis::stats,
         http::analysis::recommendations,
+        http::me::export,
+        http::me::settings,
+        http::me::put_settings,
+        http::coaching::invite,
+        http::coaching::list,
+        http::coaching::accept,
+        http::coaching::decline,
+        http::coaching::end,
+        http::coaching::workouts,
+        http::coaching::records,
+        http::coaching::stats,
+        http::coaching::schedule,
+        http::coaching::assign,
+        http::coaching::assigned,
+        http::coaching::update_assigned,
     ),
     components(schemas(
         domain::exercise::Exercise,
@@ -144,6 +171,14 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         domain::analysis::stats::AcwrPoint,
         domain::analysis::stats::Bucket,
         domain::analysis::strength::OneRepMaxFormula,
+        http::me::TrainingExport,
+        http::me::SettingsView,
+        domain::settings::SettingsDraft,
+        http::coaching::Invitation,
+        http::coaching::CoachLinks,
+        http::coaching::AssignedPlans,
+        domain::coaching::CoachLink,
+        domain::kinds::LinkStatus,
         vigor_common::problem::Problem,
     )),
     modifiers(&BearerSecurity),
@@ -174,6 +209,7 @@ mod tests {
                 for (name, op) in [
                     ("get", &item.get),
                     ("post", &item.post),
+                    ("put", &item.put),
                     ("patch", &item.patch),
                     ("delete", &item.delete),
                 ] {
@@ -185,10 +221,23 @@ mod tests {
             })
             .collect();
         let expected = [
+            ("/v1/training/athletes/{id}/plans", vec!["get", "post"]),
+            ("/v1/training/athletes/{id}/plans/{plan_id}", vec!["put"]),
+            ("/v1/training/athletes/{id}/records", vec!["get"]),
+            ("/v1/training/athletes/{id}/schedule", vec!["get"]),
+            ("/v1/training/athletes/{id}/stats", vec!["get"]),
+            ("/v1/training/athletes/{id}/workouts", vec!["get"]),
+            ("/v1/training/coaching", vec!["get"]),
+            ("/v1/training/coaching/athletes", vec!["post"]),
+            ("/v1/training/coaching/{id}", vec!["delete"]),
+            ("/v1/training/coaching/{id}/accept", vec!["post"]),
+            ("/v1/training/coaching/{id}/decline", vec!["post"]),
             ("/v1/training/exercises", vec!["get", "post"]),
             ("/v1/training/exercises/{id}", vec!["get"]),
+            ("/v1/training/me/export", vec!["get"]),
+            ("/v1/training/me/settings", vec!["get", "put"]),
             ("/v1/training/plans", vec!["get", "post"]),
-            ("/v1/training/plans/{id}", vec!["get"]),
+            ("/v1/training/plans/{id}", vec!["get", "put", "delete"]),
             ("/v1/training/plans/{id}/schedule", vec!["post"]),
             ("/v1/training/recommendations", vec!["get"]),
             ("/v1/training/records", vec!["get"]),

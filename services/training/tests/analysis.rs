@@ -200,13 +200,23 @@ async fn recommendations_explain_deloads_and_next_targets(app: TestApp) {
         .unwrap();
     let plan_id = response.json::<Value>().await.unwrap()["id"].clone();
 
-    // Nothing logged: nothing to say.
+    // Nothing logged: nothing to say but that any start is good.
     let r: Value = get(&app, &ann, "/v1/training/recommendations", &[])
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(r["items"], json!([]));
+    let kinds: Vec<&str> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["train_today"]);
+    assert!(r["items"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no sets were logged"));
 
     // Three hard days in a row from nothing (60 min at RPE 10 = 600 AU each), the
     // last with 3×5 at 100 kg. On each day the ratio is far above 1.5 (today:
@@ -263,7 +273,89 @@ async fn recommendations_explain_deloads_and_next_targets(app: TestApp) {
     problem(other, StatusCode::NOT_FOUND).await;
 }
 
+async fn what_to_train_today_follows_the_schedule_then_the_muscles(app: TestApp) {
+    let (_, ann) = app.user("ann").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    let squat_info: Value = app.exercise(&ann, &squat).await.json().await.unwrap();
+    let quads = squat_info["primary_muscles"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Four hard squat sets yesterday.
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    app.logged(
+        &ann,
+        &json!({"sport": "strength", "started_at": format!("{yesterday}T12:00:00Z"), "duration_s": 3600,
+                "exercises": [{"exercise_id": squat, "sets": [
+                    {"weight_kg": 100, "reps": 5}, {"weight_kg": 100, "reps": 5},
+                    {"weight_kg": 100, "reps": 5}, {"weight_kg": 100, "reps": 5},
+                    {"weight_kg": 60, "reps": 5, "set_type": "warm_up"}]}]}),
+    )
+    .await;
+    let today_item = |r: Value| {
+        r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == "train_today")
+            .cloned()
+            .unwrap()
+    };
+    let r = today_item(app.get_json(&ann, "/v1/training/recommendations").await);
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains("nothing is scheduled today"), "{reason}");
+    assert!(
+        reason.contains(&format!("against 4 sets for {quads}")),
+        "{reason}"
+    );
+    assert_eq!(r["numbers"][format!("sets_{quads}")], 4.0);
+    assert_eq!(r["numbers"]["window_days"], 7.0);
+    assert!(
+        !reason.contains(&format!("{quads} (")),
+        "quads are not suggested: {reason}"
+    );
+
+    // A plan scheduled on every day: today's session is the advice.
+    let plan = json!({"name": "Daily", "days": [{"name": "Legs", "exercises": [
+        {"exercise_id": squat, "prescriptions": [{"sets": 3, "reps": {"min": 5}}]}]}]});
+    let created: Value = app
+        .call(
+            reqwest::Method::POST,
+            &ann,
+            "/v1/training/plans",
+            Some(&plan),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let schedule = json!({"start_date": "2024-01-01", "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "time_zone": "UTC"});
+    let response = app
+        .call(
+            reqwest::Method::POST,
+            &ann,
+            &format!("/v1/training/plans/{id}/schedule"),
+            Some(&schedule),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let r = today_item(app.get_json(&ann, "/v1/training/recommendations").await);
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("today is day \"Legs\" of your plan \"Daily\""),
+        "{reason}"
+    );
+    assert!(
+        reason.contains(squat_info["name"].as_str().unwrap()),
+        "{reason}"
+    );
+    assert_eq!(r["plan_id"], id);
+    assert_eq!(r["numbers"]["exercises"], 1.0);
+}
+
 on_both_backends!(
+    what_to_train_today_follows_the_schedule_then_the_muscles,
     recommendations_explain_deloads_and_next_targets,
     records_come_from_what_was_logged,
     stats_are_weekly_series_with_the_acwr,

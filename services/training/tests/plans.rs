@@ -309,7 +309,117 @@ async fn the_calendar_shows_planned_and_done_days_in_local_time(app: TestApp) {
     .await;
 }
 
+async fn a_plan_is_replaced_and_deleted_by_its_owner_only(app: TestApp) {
+    use reqwest::Method;
+    let (_, ann) = app.user("ann").await;
+    let (_, bob) = app.user("bob").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    let bench = app.exercise_id(&ann, "bench press").await;
+    let created: Value = post(&app, &ann, &plan(&squat, &bench), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/training/plans/{id}");
+    let schedule =
+        json!({"start_date": "2024-05-06", "weekdays": ["mon", "thu"], "time_zone": "UTC"});
+    let response = app
+        .call(
+            Method::POST,
+            &ann,
+            &format!("{path}/schedule"),
+            Some(&schedule),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // A workout logged on a planned day.
+    let workout = app
+        .logged(
+            &ann,
+            &json!({"sport": "strength", "started_at": "2024-05-06T07:00:00Z", "duration_s": 3600,
+                    "exercises": [{"exercise_id": squat, "sets": [{"weight_kg": 100, "reps": 5}]}]}),
+        )
+        .await;
+
+    // Replace: one day now, new name.
+    let new = json!({"name": "Squat only", "days": [{"name": "S", "exercises": [
+        {"exercise_id": squat, "prescriptions": [{"sets": 5, "reps": {"min": 3}}]}]}]});
+    let response = app.call(Method::PUT, &ann, &path, Some(&new)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let replaced: Value = response.json().await.unwrap();
+    assert_eq!(replaced["id"], id.as_str());
+    assert_eq!(replaced["name"], "Squat only");
+    assert_eq!(replaced["days"].as_array().unwrap().len(), 1);
+    assert_eq!(replaced["created_at"], created["created_at"]);
+    assert_eq!(app.get_json(&ann, &path).await, replaced);
+    // The schedule follows the new days.
+    let calendar = app
+        .get_json(&ann, "/v1/training/schedule?from=2024-05-06&to=2024-05-09")
+        .await;
+    let names: Vec<&str> = calendar["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["planned"].as_array().unwrap())
+        .map(|p| p["day_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["S", "S"]);
+
+    // Invalid content is refused as on create, and changes nothing.
+    let bad = json!({"name": "Bad", "days": [{"name": "X", "exercises": [
+        {"exercise_id": "123", "prescriptions": [{"sets": 1, "reps": {"min": 1}}]}]}]});
+    let body = problem(
+        app.call(Method::PUT, &ann, &path, Some(&bad)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "days.0.exercises.0.exercise_id");
+    assert_eq!(app.get_json(&ann, &path).await["name"], "Squat only");
+
+    // Someone else can neither see, replace nor delete it: 404, as if absent.
+    for method in [Method::GET, Method::PUT, Method::DELETE] {
+        let body = (method == Method::PUT).then_some(&new);
+        problem(
+            app.call(method, &bob, &path, body).await,
+            StatusCode::NOT_FOUND,
+        )
+        .await;
+    }
+
+    // Delete: the plan and its schedule go, the workout stays whole.
+    let response = app.call(Method::DELETE, &ann, &path, None).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    problem(
+        app.call(Method::GET, &ann, &path, None).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    problem(
+        app.call(Method::DELETE, &ann, &path, None).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let calendar = app
+        .get_json(&ann, "/v1/training/schedule?from=2024-05-06&to=2024-05-09")
+        .await;
+    assert!(calendar["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["planned"] == json!([])));
+    assert_eq!(calendar["planned_to_date"], 0);
+    let kept = app
+        .get_json(
+            &ann,
+            &format!("/v1/training/workouts/{}", workout["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(kept["exercises"], workout["exercises"]);
+}
+
 on_both_backends!(
+    a_plan_is_replaced_and_deleted_by_its_owner_only,
     a_plan_is_created_read_and_listed,
     impossible_plans_are_refused,
     the_calendar_shows_planned_and_done_days_in_local_time,

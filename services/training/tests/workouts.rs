@@ -571,7 +571,102 @@ async fn the_workout_list_is_mine_newest_first(app: TestApp) {
     .await;
 }
 
+/// `x` to the gram.
+fn g(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The `(kind, value, previous)` of each record flag of workout `id`, to the gram.
+async fn flags_of(app: &TestApp, token: &str, id: &str) -> Vec<(String, f64, Option<f64>)> {
+    let w = app
+        .get_json(token, &format!("/v1/training/workouts/{id}"))
+        .await;
+    w["personal_records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().to_owned(),
+                g(r["value"].as_f64().unwrap()),
+                r["previous"].as_f64().map(g),
+            )
+        })
+        .collect()
+}
+
+async fn record_flags_follow_edits_and_deletions(app: TestApp) {
+    let (_, ann) = app.user("ann").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    let lift = |day: u32, kg: f64, reps: u32| {
+        json!({"sport": "strength", "started_at": format!("2024-05-{day:02}T07:00:00Z"), "duration_s": 3600,
+               "exercises": [{"exercise_id": squat, "sets": [{"weight_kg": kg, "reps": reps}]}]})
+    };
+    let id = |w: Value| w["id"].as_str().unwrap().to_owned();
+    let first = id(app.logged(&ann, &lift(1, 100.0, 5)).await);
+    let second = id(app.logged(&ann, &lift(2, 110.0, 5)).await);
+    let third = id(app.logged(&ann, &lift(3, 105.0, 5)).await);
+    let s = |k: &str| k.to_owned();
+    // Epley e1RM: 100×5 = 116.67, 110×5 = 128.33; volume 500, 550, 525.
+    let e1 = |kg: f64| g(kg * (1.0 + 5.0 / 30.0));
+    assert_eq!(
+        flags_of(&app, &ann, &second).await,
+        vec![
+            (s("max_weight"), 110.0, Some(100.0)),
+            (s("best_e1rm"), e1(110.0), Some(e1(100.0))),
+            (s("max_session_volume"), 550.0, Some(500.0)),
+        ]
+    );
+    assert_eq!(flags_of(&app, &ann, &third).await, vec![]);
+
+    // Deleting the record holder moves its records to the next best after it:
+    // day 3 (105 kg) now beats day 1 (100 kg).
+    let response = app.delete(&ann, &second).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        flags_of(&app, &ann, &third).await,
+        vec![
+            (s("max_weight"), 105.0, Some(100.0)),
+            (s("best_e1rm"), e1(105.0), Some(e1(100.0))),
+            (s("max_session_volume"), 525.0, Some(500.0)),
+        ]
+    );
+
+    // Editing the first workout up to 120 kg takes day 3's records away, and the
+    // answer of the edit carries the first workout's new flags.
+    let response = app
+        .patch(
+            &ann,
+            &first,
+            &json!({"exercises": [{"exercise_id": squat, "sets": [{"weight_kg": 120, "reps": 5}]}]}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let edited: Value = response.json().await.unwrap();
+    assert_eq!(edited["personal_records"][0]["value"], 120.0);
+    assert_eq!(flags_of(&app, &ann, &third).await, vec![]);
+    assert_eq!(
+        flags_of(&app, &ann, &first).await[0],
+        (s("max_weight"), 120.0, None)
+    );
+    // The list shows the same stored flags.
+    let list = app.get_json(&ann, "/v1/training/workouts").await;
+    let listed: Vec<usize> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["personal_records"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(listed, vec![0, 3], "newest (day 3) first");
+    // The update event carries them too.
+    let outbox = app.outbox().await;
+    let (topic, event) = outbox.last().unwrap();
+    assert_eq!(topic, "workout.updated");
+    assert_eq!(event["data"]["personal_records"][0]["value"], 120.0);
+}
+
 on_both_backends!(
+    record_flags_follow_edits_and_deletions,
     the_workout_list_is_mine_newest_first,
     a_strength_workout_is_logged_read_and_announced,
     a_retry_with_the_same_key_logs_once,

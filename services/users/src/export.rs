@@ -23,7 +23,10 @@ use serde_json::{Map, Value};
 use vigor_common::config::{Config, ServiceName};
 
 /// The other services' parts: the service and the path of its export endpoint.
-pub const PARTS: &[(ServiceName, &str)] = &[(ServiceName::Auth, "/v1/auth/me/export")];
+pub const PARTS: &[(ServiceName, &str)] = &[
+    (ServiceName::Auth, "/v1/auth/me/export"),
+    (ServiceName::Training, "/v1/training/me/export"),
+];
 
 /// One service's part, fetched over HTTP.
 #[derive(Debug, Clone)]

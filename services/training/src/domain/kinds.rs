@@ -61,6 +61,20 @@ macro_rules! string_enum {
 }
 
 string_enum! {
+    /// Where a coaching relationship stands.
+    LinkStatus, "coaching status" {
+        /// The coach invited; the athlete has not answered.
+        Pending => "pending",
+        /// The athlete accepted: the coach sees their logs and assigns plans.
+        Accepted => "accepted",
+        /// The athlete declined the invitation.
+        Declined => "declined",
+        /// Either side ended it (or the coach withdrew the invitation).
+        Ended => "ended",
+    }
+}
+
+string_enum! {
     /// What kind of session a workout is.
     Sport, "sport" {
         /// Running on roads or a track.

@@ -272,6 +272,8 @@ pub struct Plan {
     pub id: Id,
     /// The user it belongs to.
     pub owner_id: Id,
+    /// The coach who assigned it to its owner; `null` for the owner's own plans.
+    pub assigned_by: Option<Id>,
     /// Its content.
     #[serde(flatten)]
     pub content: PlanContent,

@@ -15,7 +15,14 @@ use crate::domain::analysis::records::{
 };
 use crate::domain::analysis::stats::{acwr_series, series, AcwrPoint, Bucket, StatsPoint};
 use crate::domain::analysis::strength::OneRepMaxFormula;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::domain::analysis::today::{
+    muscle_load, train_today, Muscles, PlannedToday, WINDOW_DAYS,
+};
+use crate::domain::history::LoggedSet;
 use crate::domain::plan::Plan;
+use crate::domain::schedule::planned_days;
 use crate::service::TrainingService;
 use vigor_common::Id;
 
@@ -58,12 +65,21 @@ pub async fn records(
     caller: Caller,
     ApiQuery(params): ApiQuery<RecordsParams>,
 ) -> Result<ApiJson<Records>, Problem> {
+    records_of(&service, caller.user_id, params).await
+}
+
+/// [`records`] of `user`'s data (the caller's, or an athlete's for their coach).
+pub(super) async fn records_of(
+    service: &TrainingService,
+    user: Id,
+    params: RecordsParams,
+) -> Result<ApiJson<Records>, Problem> {
     let formula = params.formula.unwrap_or(OneRepMaxFormula::Epley);
-    let sets = service.store.logged_sets(caller.user_id).await?;
+    let sets = service.store.logged_sets(user).await?;
     let sessions = service
         .store
         .sessions(
-            caller.user_id,
+            user,
             chrono::DateTime::<Utc>::MIN_UTC,
             chrono::DateTime::<Utc>::MAX_UTC,
         )
@@ -129,6 +145,15 @@ pub async fn stats(
     caller: Caller,
     ApiQuery(params): ApiQuery<StatsParams>,
 ) -> Result<ApiJson<Stats>, Problem> {
+    stats_of(&service, caller.user_id, params).await
+}
+
+/// [`stats`] of `user`'s data (the caller's, or an athlete's for their coach).
+pub(super) async fn stats_of(
+    service: &TrainingService,
+    user: Id,
+    params: StatsParams,
+) -> Result<ApiJson<Stats>, Problem> {
     let to = params.to.unwrap_or_else(|| Utc::now().date_naive());
     let from = params.from.unwrap_or_else(|| to - Days::new(83));
     if from > to {
@@ -147,14 +172,15 @@ pub async fn stats(
     let end = to.checked_add_days(Days::new(1)).unwrap_or(to);
     let sessions = service
         .store
-        .sessions(caller.user_id, midnight(load_from), midnight(end))
+        .sessions(user, midnight(load_from), midnight(end))
         .await?;
+    let profile = service.store.settings(user).await?.heart_rate_profile();
     Ok(ApiJson(Stats {
         from,
         to,
         bucket,
-        series: series(&sessions, from, to, bucket),
-        acwr: acwr_series(&sessions, from, to),
+        series: series(&sessions, from, to, bucket, &profile),
+        acwr: acwr_series(&sessions, from, to, &profile),
     }))
 }
 
@@ -169,12 +195,12 @@ pub struct RecommendationParams {
 /// The recommendations answer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Recommendations {
-    /// Deloads and warnings first, then next targets.
+    /// Deloads and warnings first, then what to train today, then next targets.
     pub items: Vec<Recommendation>,
 }
 
-/// Advice for today: deloads, load-jump warnings and next-session targets, each
-/// with its reason and numbers.
+/// Advice for today: deloads, load-jump warnings, what to train today and
+/// next-session targets, each with its reason and numbers.
 #[utoipa::path(
     get,
     path = "/v1/training/recommendations",
@@ -214,20 +240,88 @@ pub async fn recommendations(
     let recent = today
         .checked_sub_days(Days::new(ACWR_DAYS as u64 - 1))
         .unwrap_or(today);
-    let acwr = acwr_series(&sessions, recent, today);
+    let profile = store.settings(caller.user_id).await?.heart_rate_profile();
+    let acwr = acwr_series(&sessions, recent, today, &profile);
     let two_weeks = today.checked_sub_days(Days::new(13)).unwrap_or(today);
-    let daily: Vec<f64> = series(&sessions, two_weeks, today, Bucket::Day)
+    let daily: Vec<f64> = series(&sessions, two_weeks, today, Bucket::Day, &profile)
         .iter()
         .map(|p| p.load)
         .collect();
     let sets = store.logged_sets(caller.user_id).await?;
+    let today = what_to_train_today(&service, caller.user_id, &sets).await?;
     let items = recommend(&Inputs {
         acwr: &acwr,
         daily_load: &daily,
         sets: &sets,
         plan: plan.as_ref(),
+        today: Some(today),
     });
     Ok(ApiJson(Recommendations { items }))
+}
+
+/// What `user` should train today: the session their schedule plans for today
+/// (in the newest schedule's time zone), else the muscle groups their `sets` of
+/// the last days loaded least.
+async fn what_to_train_today(
+    service: &TrainingService,
+    user: Id,
+    sets: &[LoggedSet],
+) -> Result<Recommendation, Problem> {
+    let store = &service.store;
+    let schedules = store.schedules_of(user).await?;
+    let tz = schedules.last().map_or(chrono_tz::UTC, |s| s.time_zone);
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let mut planned = None;
+    // The newest schedule that plans something today wins.
+    for s in schedules.iter().rev() {
+        let Some(plan) = store.plan(s.plan_id).await? else {
+            continue;
+        };
+        let Some(day) = planned_days(s, plan.content.days.len(), today, today)
+            .first()
+            .copied()
+        else {
+            continue;
+        };
+        let day = &plan.content.days[day.day_index];
+        let mut exercises = Vec::new();
+        for e in &day.exercises {
+            let name = store
+                .exercise(e.exercise_id, user)
+                .await?
+                .map_or_else(|| format!("exercise {}", e.exercise_id), |x| x.name);
+            exercises.push(name);
+        }
+        planned = Some(PlannedToday {
+            plan_id: plan.id,
+            plan_name: plan.content.name.clone(),
+            day_name: day.name.clone(),
+            exercises,
+        });
+        break;
+    }
+    let since = Utc::now() - chrono::Duration::days(WINDOW_DAYS);
+    let recent: BTreeSet<Id> = sets
+        .iter()
+        .filter(|s| s.performed_at >= since)
+        .map(|s| s.exercise_id)
+        .collect();
+    let mut muscles = BTreeMap::new();
+    for id in recent {
+        if let Some(e) = store.exercise(id, user).await? {
+            muscles.insert(
+                id,
+                Muscles {
+                    primary: e.primary_muscles,
+                    secondary: e.secondary_muscles,
+                },
+            );
+        }
+    }
+    Ok(train_today(
+        planned.as_ref(),
+        &muscle_load(sets, &muscles, since),
+    ))
 }
 
 /// The caller's most recently created plan (ids are time-ordered).

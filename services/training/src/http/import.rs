@@ -18,7 +18,7 @@ use vigor_common::Id;
 
 use super::idempotency_scope;
 use super::workouts::{store_new, WorkoutView};
-use crate::domain::analysis::summary::{summarize, TrackSummary};
+use crate::domain::analysis::summary::{summarize_with, TrackSummary};
 use crate::domain::kinds::{Privacy, Sport};
 use crate::domain::workout::{
     default_title, EffortRecord, SplitRecord, TrackAnalysis, Workout, WorkoutContent,
@@ -158,10 +158,12 @@ async fn imported_workout(
             "is required: a GPX or FIT file",
         ));
     };
+    // Zones from the athlete's own maximum heart rate, when set.
+    let settings = service.store.settings(owner).await?;
     // Parsing and analysing 10,000s of points is CPU work: off the async threads.
     let (activity, summary) = tokio::task::spawn_blocking(move || {
         import::parse(&bytes).map(|a| {
-            let s = summarize(&a.track);
+            let s = summarize_with(&a.track, &|observed| settings.zone_max(observed));
             (a, s)
         })
     })

@@ -4,14 +4,16 @@
 //! the OpenAPI document ([`crate::openapi`]).
 
 pub mod analysis;
+pub mod coaching;
 pub mod exercises;
 pub mod import;
+pub mod me;
 pub mod plans;
 pub mod schedule;
 pub mod workouts;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use vigor_common::problem::{FieldError, Problem};
 
@@ -33,9 +35,43 @@ pub fn router(service: TrainingService) -> Router {
             get(workouts::list).post(workouts::create),
         )
         .route("/v1/training/plans", get(plans::list).post(plans::create))
-        .route("/v1/training/plans/{id}", get(plans::get))
+        .route(
+            "/v1/training/plans/{id}",
+            get(plans::get).put(plans::replace).delete(plans::delete),
+        )
         .route("/v1/training/plans/{id}/schedule", post(schedule::create))
         .route("/v1/training/schedule", get(schedule::calendar))
+        .route("/v1/training/me/export", get(me::export))
+        .route(
+            "/v1/training/me/settings",
+            get(me::settings).put(me::put_settings),
+        )
+        .route("/v1/training/coaching", get(coaching::list))
+        .route("/v1/training/coaching/athletes", post(coaching::invite))
+        .route("/v1/training/coaching/{id}", delete(coaching::end))
+        .route("/v1/training/coaching/{id}/accept", post(coaching::accept))
+        .route(
+            "/v1/training/coaching/{id}/decline",
+            post(coaching::decline),
+        )
+        .route(
+            "/v1/training/athletes/{id}/workouts",
+            get(coaching::workouts),
+        )
+        .route("/v1/training/athletes/{id}/records", get(coaching::records))
+        .route("/v1/training/athletes/{id}/stats", get(coaching::stats))
+        .route(
+            "/v1/training/athletes/{id}/schedule",
+            get(coaching::schedule),
+        )
+        .route(
+            "/v1/training/athletes/{id}/plans",
+            get(coaching::assigned).post(coaching::assign),
+        )
+        .route(
+            "/v1/training/athletes/{id}/plans/{plan_id}",
+            put(coaching::update_assigned),
+        )
         .route("/v1/training/records", get(analysis::records))
         .route("/v1/training/stats", get(analysis::stats))
         .route(

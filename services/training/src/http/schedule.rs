@@ -212,7 +212,16 @@ pub async fn calendar(
     caller: Caller,
     ApiQuery(params): ApiQuery<CalendarParams>,
 ) -> Result<ApiJson<Calendar>, Problem> {
-    let schedules = service.store.schedules_of(caller.user_id).await?;
+    calendar_of(&service, caller.user_id, params).await
+}
+
+/// [`calendar`] of `user`'s data (the caller's, or an athlete's for their coach).
+pub(super) async fn calendar_of(
+    service: &TrainingService,
+    user: Id,
+    params: CalendarParams,
+) -> Result<ApiJson<Calendar>, Problem> {
+    let schedules = service.store.schedules_of(user).await?;
     let tz: Tz = schedules.last().map_or(chrono_tz::UTC, |s| s.time_zone);
     let today = Utc::now().with_timezone(&tz).date_naive();
     let from = params.from.unwrap_or(today);
@@ -250,7 +259,7 @@ pub async fn calendar(
     };
     let start = utc(from.checked_sub_days(Days::new(1)).unwrap_or(from));
     let end = utc(to.checked_add_days(Days::new(2)).unwrap_or(to));
-    for s in service.store.sessions(caller.user_id, start, end).await? {
+    for s in service.store.sessions(user, start, end).await? {
         let local = s.started_at.with_timezone(&tz).date_naive();
         if local < from || local > to {
             continue;

@@ -3,9 +3,10 @@
 //!
 //! Access: the owner may do everything; anyone signed in may read a `public`
 //! workout. `followers` workouts are shown to their owner only until the social
-//! graph is wired in (failing closed), and `private` ones stay the owner's (their
-//! accepted coach comes with plans). A workout the caller may not see is a 404,
-//! so its existence does not leak; one they may see but not change is a 403.
+//! graph is wired in (failing closed), and `private` ones stay the owner's — and
+//! their accepted coach's, who may read (not change) all of them (see
+//! [`super::coaching`]). A workout the caller may not see is a 404, so its
+//! existence does not leak; one they may see but not change is a 403.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -18,8 +19,7 @@ use vigor_common::problem::Problem;
 use vigor_common::Id;
 
 use super::{idempotency_scope, invalid};
-use crate::domain::analysis::records::{records_set_by, RecordSet};
-use crate::domain::analysis::strength::OneRepMaxFormula;
+use crate::domain::analysis::records::RecordSet;
 use crate::domain::kinds::{Privacy, Sport};
 use crate::domain::workout::{
     TrackAnalysis, Workout, WorkoutContent, WorkoutDraft, WorkoutExercise, WorkoutSource,
@@ -76,8 +76,10 @@ pub struct WorkoutView {
     pub source: WorkoutSource,
     /// Route analysis of an imported workout.
     pub track: Option<TrackAnalysis>,
-    /// Personal records this workout set when it was logged (estimated 1RM by
-    /// Epley); a record's first value has `previous: null`.
+    /// Personal records this workout set, judged against the owner's workouts
+    /// before it (estimated 1RM by Epley); a record's first value has
+    /// `previous: null`. Stored with the workout and rewritten when an earlier
+    /// workout of the owner is logged, edited or deleted.
     pub personal_records: Vec<RecordSet>,
     /// Bumped on every change.
     pub version: i64,
@@ -127,9 +129,18 @@ impl From<&Workout> for WorkoutView {
     }
 }
 
-/// Whether `caller` may read `w`.
-fn can_view(w: &Workout, caller: &Caller) -> bool {
-    w.owner_id == caller.user_id || w.content.privacy == Privacy::Public
+/// Whether `caller` may read `w`: its owner, anyone when it is public, and the
+/// owner's accepted coach whatever its privacy.
+async fn can_view(
+    service: &TrainingService,
+    w: &Workout,
+    caller: &Caller,
+) -> Result<bool, Problem> {
+    if w.owner_id == caller.user_id || w.content.privacy == Privacy::Public {
+        return Ok(true);
+    }
+    Ok(caller.has_role(crate::domain::coaching::COACH_ROLE)
+        && service.store.coaches(caller.user_id, w.owner_id).await?)
 }
 
 fn not_found() -> Problem {
@@ -140,7 +151,7 @@ fn not_found() -> Problem {
 async fn visible(service: &TrainingService, caller: &Caller, id: &str) -> Result<Workout, Problem> {
     let id: Id = id.parse().map_err(|_| not_found())?;
     match service.store.workout(id).await? {
-        Some(w) if can_view(&w, caller) => Ok(w),
+        Some(w) if can_view(service, &w, caller).await? => Ok(w),
         _ => Err(not_found()),
     }
 }
@@ -184,82 +195,28 @@ async fn check_exercises(
     }
 }
 
-/// What the personal-record flags are judged against: the owner's history.
-struct History {
-    sets: Vec<crate::domain::history::LoggedSet>,
-    sessions: Vec<crate::domain::history::SessionSummary>,
-}
-
-impl History {
-    async fn of(service: &TrainingService, owner: Id) -> Result<History, Problem> {
-        let all = (
-            chrono::DateTime::<chrono::Utc>::MIN_UTC,
-            chrono::DateTime::<chrono::Utc>::MAX_UTC,
-        );
-        Ok(History {
-            sets: service.store.logged_sets(owner).await?,
-            sessions: service.store.sessions(owner, all.0, all.1).await?,
+/// `owner`'s workouts `ws` as the API shows them, with their stored record flags.
+pub(super) async fn all_views(
+    service: &TrainingService,
+    owner: Id,
+    ws: &[Workout],
+) -> Result<Vec<WorkoutView>, Problem> {
+    let ids: Vec<Id> = ws.iter().map(|w| w.id).collect();
+    let mut flags = service.flags_of(owner, &ids).await?;
+    Ok(ws
+        .iter()
+        .map(|w| {
+            let mut view = WorkoutView::from(w);
+            view.personal_records = flags.remove(&w.id).unwrap_or_default();
+            view
         })
-    }
-
-    /// The history with `w` as it is now (replacing what was stored of it), to
-    /// judge a workout before it is stored.
-    fn with(mut self, w: &Workout) -> History {
-        use crate::domain::history::{LoggedSet, SessionSummary};
-        self.sets.retain(|s| s.workout_id != w.id);
-        self.sessions.retain(|s| s.workout_id != w.id);
-        let c = &w.content;
-        for e in &c.exercises {
-            for s in &e.sets {
-                if let (Some(weight), Some(reps)) = (s.weight_kg, s.reps) {
-                    self.sets.push(LoggedSet {
-                        workout_id: w.id,
-                        performed_at: c.started_at,
-                        exercise_id: e.exercise_id,
-                        set_type: s.set_type,
-                        weight: Some(weight),
-                        reps: Some(reps),
-                        done: s.done,
-                    });
-                }
-            }
-        }
-        self.sessions.push(SessionSummary {
-            workout_id: w.id,
-            sport: c.sport,
-            started_at: c.started_at,
-            ended_at: c.ended_at,
-            distance: c.distance,
-            moving_time_s: c.moving_time.map(|d| d.as_secs_f64()),
-            rpe: c.rpe,
-            avg_heart_rate: c.avg_heart_rate,
-            volume_kg: c.volume().get(),
-            best_efforts: w
-                .track
-                .as_ref()
-                .map(|t| t.best_efforts.clone())
-                .unwrap_or_default(),
-        });
-        self
-    }
-
-    /// `w` as the API shows it, with the personal records it set.
-    fn view(&self, w: &Workout) -> WorkoutView {
-        let mut view = WorkoutView::from(w);
-        view.personal_records = records_set_by(
-            w.id,
-            w.content.started_at,
-            &self.sets,
-            &self.sessions,
-            OneRepMaxFormula::Epley,
-        );
-        view
-    }
+        .collect())
 }
 
-/// `w` as the API shows it, with the personal records it set.
-async fn view(service: &TrainingService, w: &Workout) -> Result<WorkoutView, Problem> {
-    Ok(History::of(service, w.owner_id).await?.view(w))
+/// `w` as the API shows it, with its stored record flags.
+pub(super) async fn view(service: &TrainingService, w: &Workout) -> Result<WorkoutView, Problem> {
+    let mut views = all_views(service, w.owner_id, std::slice::from_ref(w)).await?;
+    Ok(views.pop().expect("one view per workout"))
 }
 
 fn created(w: &Workout, view: WorkoutView) -> Response {
@@ -271,13 +228,15 @@ fn created(w: &Workout, view: WorkoutView) -> Response {
         .into_response()
 }
 
-/// Stores a new workout with its `workout.logged` event and answers 201.
-/// Stores a new workout with its `workout.logged` event (carrying the records it
-/// set) and answers 201.
+/// Stores a new workout with its record flags and its `workout.logged` event
+/// (carrying the records it set) and answers 201.
 pub(super) async fn store_new(service: &TrainingService, w: Workout) -> Result<Response, Problem> {
-    let view = History::of(service, w.owner_id).await?.with(&w).view(&w);
+    let history = service.history(w.owner_id).await?.with(&w);
+    let (mut all, changed) = service.reflag(w.owner_id, &history).await?;
+    let mut view = WorkoutView::from(&w);
+    view.personal_records = all.remove(&w.id).unwrap_or_default();
     let event = events::logged(&service.ids, &w, &view.personal_records);
-    service.store.insert_workout(&w, &event).await?;
+    service.store.insert_workout(&w, &event, &changed).await?;
     service.events_committed();
     Ok(created(&w, view))
 }
@@ -349,8 +308,7 @@ pub async fn list(
         .store
         .workouts_of(caller.user_id, after, limit + 1)
         .await?;
-    let history = History::of(&service, caller.user_id).await?;
-    let views: Vec<WorkoutView> = rows.iter().map(|w| history.view(w)).collect();
+    let views = all_views(&service, caller.user_id, &rows).await?;
     Ok(ApiJson(Page::from_overfetch(views, limit, |w| {
         w.id.to_string()
     })))
@@ -411,11 +369,16 @@ pub async fn update(
         updated_at: now(),
         ..old.clone()
     };
-    let shown = History::of(&service, w.owner_id).await?.with(&w).view(&w);
+    // The change can move the records of later workouts too: all that differ
+    // are rewritten with it.
+    let history = service.history(w.owner_id).await?.with(&w);
+    let (mut all, changed) = service.reflag(w.owner_id, &history).await?;
+    let mut shown = WorkoutView::from(&w);
+    shown.personal_records = all.remove(&w.id).unwrap_or_default();
     let event = events::updated(&service.ids, &w, &shown.personal_records);
     if !service
         .store
-        .update_workout(&w, old.version, &event)
+        .update_workout(&w, old.version, &event, &changed)
         .await?
     {
         return Err(Problem::conflict(
@@ -446,9 +409,12 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     let w = owned(&service, &caller, &id).await?;
+    // Records it held pass to the next-best workouts after it.
+    let history = service.history(w.owner_id).await?.without(w.id);
+    let (_, changed) = service.reflag(w.owner_id, &history).await?;
     if !service
         .store
-        .delete_workout(w.id, &events::deleted(&service.ids, &w))
+        .delete_workout(w.id, &events::deleted(&service.ids, &w), &changed)
         .await?
     {
         return Err(not_found());

@@ -293,7 +293,7 @@ async fn workouts_round_trip_with_their_events(db: Database) {
     let owner = Id::from_i64(7);
     let w = workout(&ids, owner, all[0].id);
     store
-        .insert_workout(&w, &event(&ids, "workout.logged", &w))
+        .insert_workout(&w, &event(&ids, "workout.logged", &w), &[])
         .await
         .unwrap();
     assert_eq!(store.workout(w.id).await.unwrap(), Some(w.clone()));
@@ -307,7 +307,7 @@ async fn workouts_round_trip_with_their_events(db: Database) {
     changed.content.exercises[0].sets.pop();
     changed.track = None;
     assert!(store
-        .update_workout(&changed, 1, &event(&ids, "workout.updated", &changed))
+        .update_workout(&changed, 1, &event(&ids, "workout.updated", &changed), &[])
         .await
         .unwrap());
     assert_eq!(store.workout(w.id).await.unwrap(), Some(changed.clone()));
@@ -316,7 +316,7 @@ async fn workouts_round_trip_with_their_events(db: Database) {
     stale.version = 3;
     stale.content.title = "Lost update".into();
     assert!(!store
-        .update_workout(&stale, 1, &event(&ids, "workout.updated", &stale))
+        .update_workout(&stale, 1, &event(&ids, "workout.updated", &stale), &[])
         .await
         .unwrap());
     assert_eq!(store.workout(w.id).await.unwrap(), Some(changed.clone()));
@@ -326,12 +326,12 @@ async fn workouts_round_trip_with_their_events(db: Database) {
     );
 
     assert!(store
-        .delete_workout(w.id, &event(&ids, "workout.deleted", &w))
+        .delete_workout(w.id, &event(&ids, "workout.deleted", &w), &[])
         .await
         .unwrap());
     assert_eq!(store.workout(w.id).await.unwrap(), None);
     assert!(!store
-        .delete_workout(w.id, &event(&ids, "workout.deleted", &w))
+        .delete_workout(w.id, &event(&ids, "workout.deleted", &w), &[])
         .await
         .unwrap());
     assert_eq!(
@@ -363,7 +363,7 @@ async fn workouts_list_newest_first_per_owner(db: Database) {
     let other = workout(&ids, bob, all[0].id);
     for w in [&same1, &late, &other, &early, &same2] {
         store
-            .insert_workout(w, &event(&ids, "workout.logged", w))
+            .insert_workout(w, &event(&ids, "workout.logged", w), &[])
             .await
             .unwrap();
     }
@@ -383,7 +383,7 @@ async fn a_failed_insert_leaves_nothing_behind(db: Database) {
     let ids = IdGenerator::new(6).unwrap();
     let w = workout(&ids, Id::from_i64(7), all[0].id);
     store
-        .insert_workout(&w, &event(&ids, "workout.logged", &w))
+        .insert_workout(&w, &event(&ids, "workout.logged", &w), &[])
         .await
         .unwrap();
     // The same event id again: the outbox insert fails after the workout row went in,
@@ -392,7 +392,10 @@ async fn a_failed_insert_leaves_nothing_behind(db: Database) {
     second.content.title = "Twin".into();
     let mut duplicate = event(&ids, "workout.logged", &second);
     duplicate.id = Id::from_i64(outbox_first_id(&db).await);
-    assert!(store.insert_workout(&second, &duplicate).await.is_err());
+    assert!(store
+        .insert_workout(&second, &duplicate, &[])
+        .await
+        .is_err());
     assert_eq!(store.workout(second.id).await.unwrap(), None);
     assert_eq!(outbox_topics(&db).await.len(), 1);
 }
@@ -421,7 +424,7 @@ async fn history_reads_sets_and_sessions_of_one_owner(db: Database) {
     let other = workout(&ids, bob, all[0].id);
     for w in [&lift, &run, &other] {
         store
-            .insert_workout(w, &event(&ids, "workout.logged", w))
+            .insert_workout(w, &event(&ids, "workout.logged", w), &[])
             .await
             .unwrap();
     }
@@ -494,6 +497,7 @@ async fn plans_and_schedules_round_trip_per_owner(db: Database) {
     let plan = |owner| crate::domain::plan::Plan {
         id: ids.next_id(),
         owner_id: owner,
+        assigned_by: None,
         content: content.clone(),
         created_at: now(),
         updated_at: now(),
@@ -507,7 +511,7 @@ async fn plans_and_schedules_round_trip_per_owner(db: Database) {
     let page = store.plans_of(ann, None, 2).await.unwrap();
     assert_eq!(page, vec![a1.clone(), a2.clone()]);
     let rest = store.plans_of(ann, Some(a2.id), 2).await.unwrap();
-    assert_eq!(rest, vec![a3]);
+    assert_eq!(rest, vec![a3.clone()]);
     assert_eq!(
         store.plans_of(bob, None, 10).await.unwrap(),
         vec![b1.clone()]
@@ -532,8 +536,451 @@ async fn plans_and_schedules_round_trip_per_owner(db: Database) {
     for s in [&s1, &s3, &s2] {
         store.insert_schedule(s).await.unwrap();
     }
-    assert_eq!(store.schedules_of(ann).await.unwrap(), vec![s1, s2]);
+    assert_eq!(
+        store.schedules_of(ann).await.unwrap(),
+        vec![s1.clone(), s2.clone()]
+    );
+    assert_eq!(store.schedules_of(bob).await.unwrap(), vec![s3.clone()]);
+
+    // An edit replaces the content and the change time, nothing else.
+    let mut edited = a1.clone();
+    edited.content.name = "5×5, heavier".into();
+    edited.content.days[0].name = "Heavy".into();
+    edited.updated_at = instant(millis(a1.updated_at) + 60_000).unwrap();
+    assert!(store.update_plan(&edited).await.unwrap());
+    assert_eq!(store.plan(a1.id).await.unwrap(), Some(edited.clone()));
+    let gone = plan(ann);
+    assert!(!store.update_plan(&gone).await.unwrap());
+    assert_eq!(store.plan(gone.id).await.unwrap(), None);
+
+    // Deleting a plan deletes its schedules, and only those.
+    assert!(store.delete_plan(a1.id).await.unwrap());
+    assert_eq!(store.plan(a1.id).await.unwrap(), None);
+    assert_eq!(store.schedules_of(ann).await.unwrap(), vec![s2]);
     assert_eq!(store.schedules_of(bob).await.unwrap(), vec![s3]);
+    assert!(!store.delete_plan(a1.id).await.unwrap());
+    assert_eq!(
+        store.plans_of(ann, None, 10).await.unwrap(),
+        vec![a2.clone(), a3.clone()]
+    );
+}
+
+async fn count(db: &Database, sql: &str) -> i64 {
+    match db {
+        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
+    }
+}
+
+async fn erasing_a_user_removes_their_data_once(db: Database) {
+    let (store, all) = seeded(db.clone()).await;
+    let ids = IdGenerator::new(10).unwrap();
+    let (ann, bob) = (Id::from_i64(7), Id::from_i64(8));
+    let mine = custom(&ids, ann, "Ann's Squat");
+    let theirs = custom(&ids, bob, "Bob's Squat");
+    store.insert_exercise(&mine).await.unwrap();
+    store.insert_exercise(&theirs).await.unwrap();
+    assert_eq!(
+        store.custom_exercises(ann).await.unwrap(),
+        vec![mine.clone()]
+    );
+    let (wa, wb) = (workout(&ids, ann, mine.id), workout(&ids, bob, all[0].id));
+    for w in [&wa, &wb] {
+        store
+            .insert_workout(w, &event(&ids, "workout.logged", w), &[])
+            .await
+            .unwrap();
+    }
+    let content: crate::domain::plan::PlanContent = serde_json::from_value(
+        serde_json::json!({"name": "P", "days": [{"name": "A", "exercises": []}]}),
+    )
+    .unwrap();
+    let plan = |owner| crate::domain::plan::Plan {
+        id: ids.next_id(),
+        owner_id: owner,
+        assigned_by: None,
+        content: content.clone(),
+        created_at: now(),
+        updated_at: now(),
+    };
+    let (pa, pb) = (plan(ann), plan(bob));
+    for p in [&pa, &pb] {
+        store.insert_plan(p).await.unwrap();
+        store
+            .insert_schedule(&crate::domain::schedule::Schedule {
+                id: ids.next_id(),
+                owner_id: p.owner_id,
+                plan_id: p.id,
+                start_date: "2024-05-06".parse().unwrap(),
+                weekdays: vec![chrono::Weekday::Mon],
+                time_zone: chrono_tz::UTC,
+                created_at: now(),
+            })
+            .await
+            .unwrap();
+    }
+    let idem = |user: Id| {
+        format!(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, created_at) \
+             VALUES ('{user}:POST /v1/training/workouts', 'k', 'h', '2024-01-01T00:00:00Z')"
+        )
+    };
+    for user in [ann, bob] {
+        match &db {
+            Database::Sqlite(pool) => {
+                sqlx::query(&idem(user)).execute(pool).await.unwrap();
+            }
+            Database::Postgres(pool) => {
+                sqlx::query(&idem(user).replace("'2024-01-01T00:00:00Z'", "now()"))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    let event_id = ids.next_id();
+    let erased = store.erase_user("training", event_id, ann).await.unwrap();
+    assert_eq!(
+        erased,
+        Some(Erased {
+            workouts: 1,
+            plans: 1,
+            schedules: 1,
+            exercises: 1
+        })
+    );
+    assert_eq!(store.workout(wa.id).await.unwrap(), None);
+    assert!(store.workouts_of(ann, None, 10).await.unwrap().is_empty());
+    assert!(store.logged_sets(ann).await.unwrap().is_empty());
+    assert!(store.plans_of(ann, None, 10).await.unwrap().is_empty());
+    assert!(store.schedules_of(ann).await.unwrap().is_empty());
+    assert!(store.custom_exercises(ann).await.unwrap().is_empty());
+    assert_eq!(store.exercise(mine.id, ann).await.unwrap(), None);
+    let orphan_sets = format!(
+        "SELECT COUNT(*) FROM workout_sets WHERE workout_id = {}",
+        wa.id
+    );
+    assert_eq!(count(&db, &orphan_sets).await, 0);
+    let keys =
+        |user: Id| format!("SELECT COUNT(*) FROM idempotency_keys WHERE scope LIKE '{user}:%'");
+    assert_eq!(count(&db, &keys(ann)).await, 0);
+    // Bob's data is untouched, the catalogue too.
+    assert_eq!(store.workout(wb.id).await.unwrap(), Some(wb.clone()));
+    assert_eq!(store.plans_of(bob, None, 10).await.unwrap(), vec![pb]);
+    assert_eq!(store.schedules_of(bob).await.unwrap().len(), 1);
+    assert_eq!(store.custom_exercises(bob).await.unwrap(), vec![theirs]);
+    assert_eq!(count(&db, &keys(bob)).await, 1);
+    assert_eq!(
+        store.search_exercises(&query(ann)).await.unwrap().len(),
+        all.len()
+    );
+
+    // The same event again: already processed, nothing erased, even data that
+    // came after it (a redelivery must not act twice).
+    let again = workout(&ids, ann, all[0].id);
+    store
+        .insert_workout(&again, &event(&ids, "workout.logged", &again), &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.erase_user("training", event_id, ann).await.unwrap(),
+        None
+    );
+    assert_eq!(store.workout(again.id).await.unwrap(), Some(again));
+    // A new deletion event for someone without data erases nothing, once.
+    let nobody = Id::from_i64(999);
+    assert_eq!(
+        store
+            .erase_user("training", ids.next_id(), nobody)
+            .await
+            .unwrap(),
+        Some(Erased::default())
+    );
+}
+
+fn flag(
+    workout: &Workout,
+    kind: crate::domain::analysis::records::RecordKind,
+    value: f64,
+    previous: Option<f64>,
+) -> RecordFlags {
+    RecordFlags {
+        workout_id: workout.id,
+        owner_id: workout.owner_id,
+        records: vec![crate::domain::analysis::records::RecordSet {
+            kind,
+            exercise_id: Some(workout.content.exercises[0].exercise_id),
+            name: None,
+            value,
+            previous,
+        }],
+    }
+}
+
+async fn record_flags_are_written_with_the_change(db: Database) {
+    use crate::domain::analysis::records::RecordKind::{BestE1rm, MaxWeight};
+    let (store, all) = seeded(db.clone()).await;
+    let ids = IdGenerator::new(11).unwrap();
+    let (ann, bob) = (Id::from_i64(7), Id::from_i64(8));
+    let first = workout(&ids, ann, all[0].id);
+    let second = workout(&ids, ann, all[0].id);
+    let bobs = workout(&ids, bob, all[0].id);
+    store
+        .insert_workout(
+            &first,
+            &event(&ids, "workout.logged", &first),
+            &[flag(&first, MaxWeight, 100.0, None)],
+        )
+        .await
+        .unwrap();
+    store
+        .insert_workout(
+            &bobs,
+            &event(&ids, "workout.logged", &bobs),
+            &[flag(&bobs, MaxWeight, 50.0, None)],
+        )
+        .await
+        .unwrap();
+    // A second workout rewrites the first one's flags too.
+    let empty_first = RecordFlags {
+        records: vec![],
+        ..flag(&first, MaxWeight, 0.0, None)
+    };
+    store
+        .insert_workout(
+            &second,
+            &event(&ids, "workout.logged", &second),
+            &[empty_first.clone(), flag(&second, MaxWeight, 110.0, None)],
+        )
+        .await
+        .unwrap();
+    let of_ann = store.record_flags_of(ann).await.unwrap();
+    assert_eq!(of_ann.len(), 2);
+    assert_eq!(of_ann[&first.id], vec![]);
+    assert_eq!(
+        of_ann[&second.id],
+        flag(&second, MaxWeight, 110.0, None).records
+    );
+    let some = store
+        .record_flags(&[second.id, bobs.id, ids.next_id()])
+        .await
+        .unwrap();
+    assert_eq!(some.len(), 2, "a workout without flags stored is absent");
+    assert_eq!(some[&bobs.id], flag(&bobs, MaxWeight, 50.0, None).records);
+
+    // An update writes its flags; a stale one writes none.
+    let mut changed = second.clone();
+    changed.version = 2;
+    let new_flags = flag(&second, BestE1rm, 116.5, Some(110.25));
+    assert!(store
+        .update_workout(
+            &changed,
+            1,
+            &event(&ids, "workout.updated", &changed),
+            std::slice::from_ref(&new_flags)
+        )
+        .await
+        .unwrap());
+    assert!(!store
+        .update_workout(
+            &changed,
+            1,
+            &event(&ids, "workout.updated", &changed),
+            &[flag(&first, MaxWeight, 1.0, None)]
+        )
+        .await
+        .unwrap());
+    let of_ann = store.record_flags_of(ann).await.unwrap();
+    assert_eq!(of_ann[&second.id], new_flags.records);
+    assert_eq!(of_ann[&first.id], vec![]);
+
+    // A deletion removes the workout's flags and writes the others'.
+    assert!(store
+        .delete_workout(
+            first.id,
+            &event(&ids, "workout.deleted", &first),
+            &[flag(&second, MaxWeight, 110.0, None)]
+        )
+        .await
+        .unwrap());
+    let of_ann = store.record_flags_of(ann).await.unwrap();
+    assert_eq!(of_ann.keys().collect::<Vec<_>>(), vec![&second.id]);
+    assert_eq!(
+        of_ann[&second.id],
+        flag(&second, MaxWeight, 110.0, None).records
+    );
+    // Deleting what is gone writes nothing.
+    assert!(!store
+        .delete_workout(
+            first.id,
+            &event(&ids, "workout.deleted", &first),
+            &[empty_first]
+        )
+        .await
+        .unwrap());
+    assert_eq!(store.record_flags_of(ann).await.unwrap().len(), 1);
+
+    // Erasing Ann erases her flags, not Bob's.
+    store
+        .erase_user("training", ids.next_id(), ann)
+        .await
+        .unwrap();
+    assert!(store.record_flags_of(ann).await.unwrap().is_empty());
+    assert_eq!(store.record_flags_of(bob).await.unwrap().len(), 1);
+}
+
+async fn coaching_links_move_one_way_and_one_is_open_per_pair(db: Database) {
+    use crate::domain::coaching::CoachLink;
+    use crate::domain::kinds::LinkStatus::{Accepted, Declined, Ended, Pending};
+    let store = SqlStore::new(db);
+    let ids = IdGenerator::new(12).unwrap();
+    let (coach, ann, bob, other) = (
+        Id::from_i64(1),
+        Id::from_i64(2),
+        Id::from_i64(3),
+        Id::from_i64(4),
+    );
+    let link = |c, a| CoachLink {
+        id: ids.next_id(),
+        coach_id: c,
+        athlete_id: a,
+        status: Pending,
+        created_at: now(),
+        updated_at: now(),
+    };
+    let first = link(coach, ann);
+    assert!(store.insert_link(&first).await.unwrap());
+    assert_eq!(store.link(first.id).await.unwrap(), Some(first.clone()));
+    // A second open one for the same pair is refused; other pairs are fine.
+    assert!(!store.insert_link(&link(coach, ann)).await.unwrap());
+    let to_bob = link(coach, bob);
+    assert!(store.insert_link(&to_bob).await.unwrap());
+    assert!(store.insert_link(&link(other, ann)).await.unwrap());
+    assert!(!store.coaches(coach, ann).await.unwrap());
+
+    let later = instant(millis(first.created_at) + 1000).unwrap();
+    assert!(store
+        .set_link_status(first.id, Pending, Accepted, later)
+        .await
+        .unwrap());
+    // From a state it is no longer in: nothing.
+    assert!(!store
+        .set_link_status(first.id, Pending, Declined, later)
+        .await
+        .unwrap());
+    let stored = store.link(first.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.updated_at), (Accepted, later));
+    assert!(store.coaches(coach, ann).await.unwrap());
+    assert!(!store.coaches(ann, coach).await.unwrap(), "one way");
+    assert!(
+        !store.coaches(coach, bob).await.unwrap(),
+        "bob's is pending"
+    );
+    assert!(!store.insert_link(&link(coach, ann)).await.unwrap());
+
+    // Ended: no access, and the pair may start again.
+    assert!(store
+        .set_link_status(first.id, Accepted, Ended, later)
+        .await
+        .unwrap());
+    assert!(!store.coaches(coach, ann).await.unwrap());
+    let again = link(coach, ann);
+    assert!(store.insert_link(&again).await.unwrap());
+
+    // Both sides list theirs, newest first.
+    let of_ann: Vec<Id> = store
+        .links_of(ann)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(of_ann.len(), 3);
+    assert_eq!(of_ann[0], again.id);
+    assert!(of_ann.contains(&first.id));
+    let of_coach: Vec<Id> = store
+        .links_of(coach)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(of_coach, vec![again.id, to_bob.id, first.id]);
+
+    // Assigned plans: the athlete owns them, the coach finds them.
+    let content: crate::domain::plan::PlanContent = serde_json::from_value(
+        serde_json::json!({"name": "P", "days": [{"name": "A", "exercises": []}]}),
+    )
+    .unwrap();
+    let plan = |owner, assigned_by| crate::domain::plan::Plan {
+        id: ids.next_id(),
+        owner_id: owner,
+        assigned_by,
+        content: content.clone(),
+        created_at: now(),
+        updated_at: now(),
+    };
+    let assigned = plan(ann, Some(coach));
+    let own = plan(ann, None);
+    for p in [&assigned, &own, &plan(bob, Some(coach))] {
+        store.insert_plan(p).await.unwrap();
+    }
+    assert_eq!(
+        store.plan(assigned.id).await.unwrap(),
+        Some(assigned.clone())
+    );
+    assert_eq!(
+        store.plans_assigned(coach, ann).await.unwrap(),
+        vec![assigned.clone()]
+    );
+    assert!(store.plans_assigned(other, ann).await.unwrap().is_empty());
+
+    // Erasing the coach: their relationships go, the plan stays the athlete's,
+    // unattributed.
+    store
+        .erase_user("training", ids.next_id(), coach)
+        .await
+        .unwrap();
+    assert!(store.links_of(coach).await.unwrap().is_empty());
+    assert_eq!(store.links_of(ann).await.unwrap().len(), 1, "other's stays");
+    let kept = store.plan(assigned.id).await.unwrap().unwrap();
+    assert_eq!(kept.assigned_by, None);
+    assert_eq!(kept.owner_id, ann);
+}
+
+async fn settings_are_saved_per_user(db: Database) {
+    use crate::domain::settings::AthleteSettings;
+    let store = SqlStore::new(db);
+    let ids = IdGenerator::new(13).unwrap();
+    let (ann, bob) = (Id::from_i64(7), Id::from_i64(8));
+    assert_eq!(
+        store.settings(ann).await.unwrap(),
+        AthleteSettings::default()
+    );
+    let own = AthleteSettings {
+        max_hr: Some(Bpm::new(182).unwrap()),
+        resting_hr: Some(Bpm::new(48).unwrap()),
+    };
+    store.put_settings(ann, &own, now()).await.unwrap();
+    assert_eq!(store.settings(ann).await.unwrap(), own);
+    // Saving again replaces (an upsert), unset values included.
+    let changed = AthleteSettings {
+        max_hr: None,
+        ..own
+    };
+    store.put_settings(ann, &changed, now()).await.unwrap();
+    assert_eq!(store.settings(ann).await.unwrap(), changed);
+    store.put_settings(bob, &own, now()).await.unwrap();
+    store
+        .erase_user("training", ids.next_id(), ann)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.settings(ann).await.unwrap(),
+        AthleteSettings::default()
+    );
+    assert_eq!(store.settings(bob).await.unwrap(), own);
 }
 
 vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
@@ -546,4 +993,8 @@ vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     workouts_list_newest_first_per_owner,
     history_reads_sets_and_sessions_of_one_owner,
     plans_and_schedules_round_trip_per_owner,
+    erasing_a_user_removes_their_data_once,
+    record_flags_are_written_with_the_change,
+    coaching_links_move_one_way_and_one_is_open_per_pair,
+    settings_are_saved_per_user,
 );

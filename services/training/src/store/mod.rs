@@ -17,10 +17,14 @@ use vigor_common::Id;
 
 use vigor_common::api::Timestamp;
 
+use crate::domain::analysis::records::RecordSet;
+use crate::domain::coaching::CoachLink;
 use crate::domain::exercise::Exercise;
 use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::kinds::LinkStatus;
 use crate::domain::plan::Plan;
 use crate::domain::schedule::Schedule;
+use crate::domain::settings::AthleteSettings;
 use crate::domain::workout::Workout;
 
 pub use sql::SqlStore;
@@ -56,6 +60,33 @@ pub struct ExerciseQuery {
     pub limit: u32,
 }
 
+/// The personal records a workout holds, to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordFlags {
+    /// The workout.
+    pub workout_id: Id,
+    /// Its owner.
+    pub owner_id: Id,
+    /// The records it set (empty: none).
+    pub records: Vec<RecordSet>,
+}
+
+/// Stored record flags by workout.
+pub type FlagMap = std::collections::HashMap<Id, Vec<RecordSet>>;
+
+/// What erasing a user removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// Workouts (with their sets and record flags).
+    pub workouts: u64,
+    /// Plans.
+    pub plans: u64,
+    /// Schedules.
+    pub schedules: u64,
+    /// Custom exercises.
+    pub exercises: u64,
+}
+
 /// The training service's storage.
 #[async_trait]
 pub trait TrainingStore: Send + Sync + 'static {
@@ -74,8 +105,14 @@ pub trait TrainingStore: Send + Sync + 'static {
     /// Which of `ids` exist and are visible to `viewer`.
     async fn visible_exercise_ids(&self, ids: &[Id], viewer: Id) -> StoreResult<Vec<Id>>;
 
-    /// Stores a new workout and enqueues `event`, atomically.
-    async fn insert_workout(&self, workout: &Workout, event: &Event) -> StoreResult<()>;
+    /// Stores a new workout, enqueues `event` and stores `flags` (replacing those
+    /// of the workouts they name), atomically.
+    async fn insert_workout(
+        &self,
+        workout: &Workout,
+        event: &Event,
+        flags: &[RecordFlags],
+    ) -> StoreResult<()>;
 
     /// The workout `id`, whoever owns it (access is the caller's decision).
     async fn workout(&self, id: Id) -> StoreResult<Option<Workout>>;
@@ -91,16 +128,31 @@ pub trait TrainingStore: Send + Sync + 'static {
 
     /// Replaces workout `workout.id` if its stored version is `expected_version`
     /// (the stored version becomes `workout.version`) and enqueues `event`,
-    /// atomically; `false` when it changed or vanished meanwhile.
+    /// and stores `flags`, atomically; `false` (and nothing written) when it
+    /// changed or vanished meanwhile.
     async fn update_workout(
         &self,
         workout: &Workout,
         expected_version: i64,
         event: &Event,
+        flags: &[RecordFlags],
     ) -> StoreResult<bool>;
 
-    /// Deletes workout `id` and enqueues `event`, atomically; `false` when it is gone.
-    async fn delete_workout(&self, id: Id, event: &Event) -> StoreResult<bool>;
+    /// Deletes workout `id` with its flags, enqueues `event` and stores `flags`
+    /// (of the workouts after it), atomically; `false` (and nothing written) when
+    /// it is gone.
+    async fn delete_workout(
+        &self,
+        id: Id,
+        event: &Event,
+        flags: &[RecordFlags],
+    ) -> StoreResult<bool>;
+
+    /// The stored record flags of the workouts `ids` (absent: not stored yet).
+    async fn record_flags(&self, ids: &[Id]) -> StoreResult<FlagMap>;
+
+    /// The stored record flags of all of `owner`'s workouts.
+    async fn record_flags_of(&self, owner: Id) -> StoreResult<FlagMap>;
 
     /// Every set `owner` logged with a load and reps, oldest workout first.
     async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>>;
@@ -122,9 +174,62 @@ pub trait TrainingStore: Send + Sync + 'static {
     /// `owner`'s plans after id `after`, oldest first, at most `limit`.
     async fn plans_of(&self, owner: Id, after: Option<Id>, limit: u32) -> StoreResult<Vec<Plan>>;
 
+    /// Replaces the content of plan `plan.id` (and its `updated_at`); `false` when
+    /// it is gone.
+    async fn update_plan(&self, plan: &Plan) -> StoreResult<bool>;
+
+    /// Deletes plan `id` and its schedules, atomically; `false` when it is gone.
+    /// Workouts are not tied to plans and keep all their data.
+    async fn delete_plan(&self, id: Id) -> StoreResult<bool>;
+
+    /// The plans `coach` assigned to `athlete`, oldest first.
+    async fn plans_assigned(&self, coach: Id, athlete: Id) -> StoreResult<Vec<Plan>>;
+
+    /// Stores a new coaching relationship; `false` (nothing stored) when the pair
+    /// already has an open (pending or accepted) one.
+    async fn insert_link(&self, link: &CoachLink) -> StoreResult<bool>;
+
+    /// The relationship `id`.
+    async fn link(&self, id: Id) -> StoreResult<Option<CoachLink>>;
+
+    /// Every relationship `user` is in, as coach or athlete, newest first.
+    async fn links_of(&self, user: Id) -> StoreResult<Vec<CoachLink>>;
+
+    /// Moves relationship `id` from status `from` to `to` at `at`; `false` when
+    /// it is not in `from` (any more).
+    async fn set_link_status(
+        &self,
+        id: Id,
+        from: LinkStatus,
+        to: LinkStatus,
+        at: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Whether `coach` coaches `athlete` (an accepted relationship).
+    async fn coaches(&self, coach: Id, athlete: Id) -> StoreResult<bool>;
+
+    /// `user`'s settings (all unset when never saved).
+    async fn settings(&self, user: Id) -> StoreResult<AthleteSettings>;
+
+    /// Saves `user`'s settings.
+    async fn put_settings(
+        &self,
+        user: Id,
+        settings: &AthleteSettings,
+        at: Timestamp,
+    ) -> StoreResult<()>;
+
     /// Stores a schedule (its plan must exist).
     async fn insert_schedule(&self, schedule: &Schedule) -> StoreResult<()>;
 
     /// All of `owner`'s schedules, oldest first.
     async fn schedules_of(&self, owner: Id) -> StoreResult<Vec<Schedule>>;
+
+    /// `owner`'s custom exercises, oldest first.
+    async fn custom_exercises(&self, owner: Id) -> StoreResult<Vec<Exercise>>;
+
+    /// Erases every piece of `user`'s training data and records that consumer
+    /// group `group` processed event `event_id`, atomically; `None` (and nothing
+    /// erased) when that event was processed before.
+    async fn erase_user(&self, group: &str, event_id: Id, user: Id) -> StoreResult<Option<Erased>>;
 }

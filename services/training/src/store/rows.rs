@@ -12,6 +12,7 @@ use vigor_common::api::Timestamp;
 use vigor_common::Id;
 
 use super::StoreError;
+use crate::domain::coaching::CoachLink;
 use crate::domain::exercise::{Exercise, ExerciseSource};
 use crate::domain::history::{LoggedSet, SessionSummary};
 use crate::domain::plan::{Plan, PlanContent};
@@ -352,6 +353,7 @@ impl TryFrom<SessionRow> for SessionSummary {
 pub struct PlanRow {
     id: i64,
     owner_id: i64,
+    assigned_by: Option<i64>,
     content: String,
     created_at: i64,
     updated_at: i64,
@@ -364,8 +366,38 @@ impl TryFrom<PlanRow> for Plan {
         Ok(Plan {
             id: Id::from_i64(r.id),
             owner_id: Id::from_i64(r.owner_id),
+            assigned_by: r.assigned_by.map(Id::from_i64),
             content: serde_json::from_str::<PlanContent>(&r.content)
                 .map_err(|e| corrupt(format!("plan {}: {e}", r.id)))?,
+            created_at: instant(r.created_at)?,
+            updated_at: instant(r.updated_at)?,
+        })
+    }
+}
+
+/// A row of `coach_links`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LinkRow {
+    id: i64,
+    coach_id: i64,
+    athlete_id: i64,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// The coach_links columns, in [`LinkRow`] order.
+pub const LINK_COLUMNS: &str = "id, coach_id, athlete_id, status, created_at, updated_at";
+
+impl TryFrom<LinkRow> for CoachLink {
+    type Error = StoreError;
+
+    fn try_from(r: LinkRow) -> Result<Self, StoreError> {
+        Ok(CoachLink {
+            id: Id::from_i64(r.id),
+            coach_id: Id::from_i64(r.coach_id),
+            athlete_id: Id::from_i64(r.athlete_id),
+            status: parse("coaching status", &r.status)?,
             created_at: instant(r.created_at)?,
             updated_at: instant(r.updated_at)?,
         })

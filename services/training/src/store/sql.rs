@@ -11,14 +11,18 @@ use vigor_common::db::Database;
 use vigor_common::Id;
 
 use super::rows::{
-    self, join, millis, ExerciseRow, LoggedSetRow, PlanRow, ScheduleRow, SessionRow, SetRow,
-    WorkoutRow, EXERCISE_COLUMNS, SET_COLUMNS, WORKOUT_COLUMNS,
+    self, join, millis, ExerciseRow, LinkRow, LoggedSetRow, PlanRow, ScheduleRow, SessionRow,
+    SetRow, WorkoutRow, EXERCISE_COLUMNS, LINK_COLUMNS, SET_COLUMNS, WORKOUT_COLUMNS,
 };
-use super::{ExerciseQuery, StoreError, StoreResult, TrainingStore};
+use super::{Erased, ExerciseQuery, FlagMap, RecordFlags, StoreError, StoreResult, TrainingStore};
+use crate::domain::coaching::CoachLink;
 use crate::domain::exercise::Exercise;
 use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::kinds::LinkStatus;
 use crate::domain::plan::Plan;
 use crate::domain::schedule::{weekday_name, Schedule};
+use crate::domain::settings::AthleteSettings;
+use crate::domain::units::Bpm;
 use crate::domain::workout::Workout;
 use vigor_common::api::Timestamp;
 
@@ -48,6 +52,29 @@ macro_rules! in_tx {
             Database::Postgres(pool) => {
                 let mut $tx = pool.begin().await?;
                 let $enqueue = outbox::enqueue_postgres;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+
+/// Like the outbox form of [`in_tx!`], with `$mark` the backend's
+/// `mark_processed` (the consumer's deduplication in the same transaction).
+macro_rules! in_tx_processed {
+    ($db:expr, $tx:ident, $mark:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite(pool) => {
+                let mut $tx = pool.begin().await?;
+                let $mark = outbox::mark_processed_sqlite;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            Database::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let $mark = outbox::mark_processed_postgres;
                 let out = $body;
                 $tx.commit().await?;
                 out
@@ -251,6 +278,71 @@ macro_rules! insert_sets {
     }};
 }
 
+/// Runs the statements erasing `$user` on transaction `$tx`; the [`Erased`] counts.
+macro_rules! erase_statements {
+    ($tx:ident, $user:expr) => {{
+        let user: Id = $user;
+        let run = |sql: &'static str| sqlx::query(sql).bind(user);
+        run("DELETE FROM workout_sets WHERE workout_id IN (SELECT id FROM workouts WHERE owner_id = $1)")
+            .execute(&mut *$tx)
+            .await?;
+        run("DELETE FROM workout_records WHERE owner_id = $1").execute(&mut *$tx).await?;
+        let workouts = run("DELETE FROM workouts WHERE owner_id = $1").execute(&mut *$tx).await?.rows_affected();
+        let schedules = run("DELETE FROM schedules WHERE owner_id = $1").execute(&mut *$tx).await?.rows_affected();
+        let plans = run("DELETE FROM plans WHERE owner_id = $1").execute(&mut *$tx).await?.rows_affected();
+        let exercises = run("DELETE FROM exercises WHERE owner_id = $1").execute(&mut *$tx).await?.rows_affected();
+        run("DELETE FROM coach_links WHERE coach_id = $1 OR athlete_id = $1").execute(&mut *$tx).await?;
+        run("DELETE FROM athlete_settings WHERE user_id = $1").execute(&mut *$tx).await?;
+        // Plans they assigned as a coach stay with their athletes, unattributed.
+        run("UPDATE plans SET assigned_by = NULL WHERE assigned_by = $1").execute(&mut *$tx).await?;
+        // Stored answers of their idempotent requests hold their data too.
+        sqlx::query("DELETE FROM idempotency_keys WHERE scope LIKE $1")
+            .bind(format!("{user}:%"))
+            .execute(&mut *$tx)
+            .await?;
+        Erased { workouts, plans, schedules, exercises }
+    }};
+}
+
+/// The flags as stored: a JSON array.
+fn flags_json(flags: &[RecordFlags]) -> StoreResult<Vec<String>> {
+    flags
+        .iter()
+        .map(|f| serde_json::to_string(&f.records).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .collect()
+}
+
+/// Replaces the stored flags of each workout of `$flags` (JSON in `$json`) on
+/// transaction `$tx`.
+macro_rules! write_flags {
+    ($tx:ident, $flags:expr, $json:expr) => {{
+        for (f, json) in $flags.iter().zip($json.iter()) {
+            sqlx::query("DELETE FROM workout_records WHERE workout_id = $1")
+                .bind(f.workout_id)
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO workout_records (workout_id, owner_id, records) VALUES ($1, $2, $3)",
+            )
+            .bind(f.workout_id)
+            .bind(f.owner_id)
+            .bind(json)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+fn flag_map(rows: Vec<(i64, String)>) -> StoreResult<FlagMap> {
+    rows.into_iter()
+        .map(|(id, json)| {
+            serde_json::from_str(&json)
+                .map(|records| (Id::from_i64(id), records))
+                .map_err(|e| StoreError::Corrupt(format!("records of workout {id}: {e}")))
+        })
+        .collect()
+}
+
 #[async_trait]
 impl TrainingStore for SqlStore {
     async fn seed_catalogue(&self, exercises: &[Exercise]) -> StoreResult<u64> {
@@ -336,11 +428,18 @@ impl TrainingStore for SqlStore {
         Ok(out)
     }
 
-    async fn insert_workout(&self, workout: &Workout, event: &Event) -> StoreResult<()> {
+    async fn insert_workout(
+        &self,
+        workout: &Workout,
+        event: &Event,
+        flags: &[RecordFlags],
+    ) -> StoreResult<()> {
         let track = track_json(workout)?;
+        let json = flags_json(flags)?;
         in_tx!(&self.db, tx, enqueue => {
             bind_workout!(INSERT_WORKOUT, workout, &track).execute(&mut *tx).await?;
             insert_sets!(tx, workout);
+            write_flags!(tx, flags, json);
             enqueue(&mut tx, event).await?;
         });
         Ok(())
@@ -413,8 +512,10 @@ impl TrainingStore for SqlStore {
         workout: &Workout,
         expected_version: i64,
         event: &Event,
+        flags: &[RecordFlags],
     ) -> StoreResult<bool> {
         let track = track_json(workout)?;
+        let json = flags_json(flags)?;
         let updated = in_tx!(&self.db, tx, enqueue => {
             let done = bind_workout!(UPDATE_WORKOUT, workout, &track)
                 .bind(expected_version)
@@ -427,6 +528,7 @@ impl TrainingStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                 insert_sets!(tx, workout);
+                write_flags!(tx, flags, json);
                 enqueue(&mut tx, event).await?;
             }
             done == 1
@@ -434,16 +536,49 @@ impl TrainingStore for SqlStore {
         Ok(updated)
     }
 
-    async fn delete_workout(&self, id: Id, event: &Event) -> StoreResult<bool> {
+    async fn delete_workout(
+        &self,
+        id: Id,
+        event: &Event,
+        flags: &[RecordFlags],
+    ) -> StoreResult<bool> {
+        let json = flags_json(flags)?;
         let deleted = in_tx!(&self.db, tx, enqueue => {
-            sqlx::query("DELETE FROM workout_sets WHERE workout_id = $1").bind(id).execute(&mut *tx).await?;
             let done = sqlx::query("DELETE FROM workouts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             if done == 1 {
+                sqlx::query("DELETE FROM workout_sets WHERE workout_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM workout_records WHERE workout_id = $1").bind(id).execute(&mut *tx).await?;
+                write_flags!(tx, flags, json);
                 enqueue(&mut tx, event).await?;
             }
             done == 1
         });
         Ok(deleted)
+    }
+
+    async fn record_flags(&self, ids: &[Id]) -> StoreResult<FlagMap> {
+        let mut rows: Vec<(i64, String)> = Vec::new();
+        for chunk in ids.chunks(500) {
+            on_pool!(&self.db, pool => {
+                let mut q = sqlx::QueryBuilder::new("SELECT workout_id, records FROM workout_records WHERE workout_id IN (");
+                let mut list = q.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                let found: Vec<(i64, String)> = q.build_query_as().fetch_all(pool).await?;
+                rows.extend(found);
+            });
+        }
+        flag_map(rows)
+    }
+
+    async fn record_flags_of(&self, owner: Id) -> StoreResult<FlagMap> {
+        let sql = "SELECT workout_id, records FROM workout_records WHERE owner_id = $1";
+        let rows: Vec<(i64, String)> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(owner).fetch_all(pool).await?
+        });
+        flag_map(rows)
     }
 
     async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>> {
@@ -480,7 +615,9 @@ impl TrainingStore for SqlStore {
     async fn insert_plan(&self, plan: &Plan) -> StoreResult<()> {
         let content =
             serde_json::to_string(&plan.content).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sql = "INSERT INTO plans (id, owner_id, name, content, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)";
+        let sql =
+            "INSERT INTO plans (id, owner_id, name, content, created_at, updated_at, assigned_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)";
         on_pool!(&self.db, pool => {
             sqlx::query(sql)
                 .bind(plan.id)
@@ -489,14 +626,95 @@ impl TrainingStore for SqlStore {
                 .bind(&content)
                 .bind(millis(plan.created_at))
                 .bind(millis(plan.updated_at))
+                .bind(plan.assigned_by)
                 .execute(pool)
                 .await?;
         });
         Ok(())
     }
 
+    async fn plans_assigned(&self, coach: Id, athlete: Id) -> StoreResult<Vec<Plan>> {
+        let sql = "SELECT id, owner_id, assigned_by, content, created_at, updated_at FROM plans \
+             WHERE assigned_by = $1 AND owner_id = $2 ORDER BY id";
+        let rows: Vec<PlanRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(coach).bind(athlete).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Plan::try_from).collect()
+    }
+
+    async fn insert_link(&self, link: &CoachLink) -> StoreResult<bool> {
+        let sql =
+            format!("INSERT INTO coach_links ({LINK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let result = on_pool!(&self.db, pool => {
+            sqlx::query(&sql)
+                .bind(link.id)
+                .bind(link.coach_id)
+                .bind(link.athlete_id)
+                .bind(link.status.as_str())
+                .bind(millis(link.created_at))
+                .bind(millis(link.updated_at))
+                .execute(pool)
+                .await
+                .map(|_| ())
+        });
+        match result {
+            Ok(_) => Ok(true),
+            // `coach_links_open`: the pair already has an open relationship.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn link(&self, id: Id) -> StoreResult<Option<CoachLink>> {
+        let sql = format!("SELECT {LINK_COLUMNS} FROM coach_links WHERE id = $1");
+        let row: Option<LinkRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(pool).await?
+        });
+        row.map(CoachLink::try_from).transpose()
+    }
+
+    async fn links_of(&self, user: Id) -> StoreResult<Vec<CoachLink>> {
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM coach_links WHERE coach_id = $1 OR athlete_id = $1 ORDER BY id DESC"
+        );
+        let rows: Vec<LinkRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(user).fetch_all(pool).await?
+        });
+        rows.into_iter().map(CoachLink::try_from).collect()
+    }
+
+    async fn set_link_status(
+        &self,
+        id: Id,
+        from: LinkStatus,
+        to: LinkStatus,
+        at: Timestamp,
+    ) -> StoreResult<bool> {
+        let sql =
+            "UPDATE coach_links SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2";
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query(sql)
+                .bind(id)
+                .bind(from.as_str())
+                .bind(to.as_str())
+                .bind(millis(at))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn coaches(&self, coach: Id, athlete: Id) -> StoreResult<bool> {
+        let sql = "SELECT COUNT(*) FROM coach_links WHERE coach_id = $1 AND athlete_id = $2 AND status = 'accepted'";
+        let n: i64 = on_pool!(&self.db, pool => {
+            sqlx::query_scalar(sql).bind(coach).bind(athlete).fetch_one(pool).await?
+        });
+        Ok(n > 0)
+    }
+
     async fn plan(&self, id: Id) -> StoreResult<Option<Plan>> {
-        let sql = "SELECT id, owner_id, content, created_at, updated_at FROM plans WHERE id = $1";
+        let sql = "SELECT id, owner_id, assigned_by, content, created_at, updated_at FROM plans WHERE id = $1";
         let row: Option<PlanRow> = on_pool!(&self.db, pool => {
             sqlx::query_as(sql).bind(id).fetch_optional(pool).await?
         });
@@ -504,7 +722,7 @@ impl TrainingStore for SqlStore {
     }
 
     async fn plans_of(&self, owner: Id, after: Option<Id>, limit: u32) -> StoreResult<Vec<Plan>> {
-        let sql = "SELECT id, owner_id, content, created_at, updated_at FROM plans \
+        let sql = "SELECT id, owner_id, assigned_by, content, created_at, updated_at FROM plans \
              WHERE owner_id = $1 AND id > $2 ORDER BY id LIMIT $3";
         let rows: Vec<PlanRow> = on_pool!(&self.db, pool => {
             sqlx::query_as(sql)
@@ -515,6 +733,77 @@ impl TrainingStore for SqlStore {
                 .await?
         });
         rows.into_iter().map(Plan::try_from).collect()
+    }
+
+    async fn update_plan(&self, plan: &Plan) -> StoreResult<bool> {
+        let content =
+            serde_json::to_string(&plan.content).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sql = "UPDATE plans SET name = $2, content = $3, updated_at = $4 WHERE id = $1";
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query(sql)
+                .bind(plan.id)
+                .bind(&plan.content.name)
+                .bind(&content)
+                .bind(millis(plan.updated_at))
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn delete_plan(&self, id: Id) -> StoreResult<bool> {
+        let done = on_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM schedules WHERE plan_id = $1").bind(id).execute(&mut *tx).await?;
+            let done = sqlx::query("DELETE FROM plans WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            done
+        });
+        Ok(done == 1)
+    }
+
+    async fn settings(&self, user: Id) -> StoreResult<AthleteSettings> {
+        let sql = "SELECT max_hr, resting_hr FROM athlete_settings WHERE user_id = $1";
+        let row: Option<(Option<i64>, Option<i64>)> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(user).fetch_optional(pool).await?
+        });
+        let bpm = |what: &str, v: Option<i64>| -> StoreResult<Option<Bpm>> {
+            v.map(|n| {
+                u16::try_from(n)
+                    .ok()
+                    .and_then(|n| Bpm::new(n).ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("{what} {n} of user {user}")))
+            })
+            .transpose()
+        };
+        let (max, resting) = row.unwrap_or((None, None));
+        Ok(AthleteSettings {
+            max_hr: bpm("max_hr", max)?,
+            resting_hr: bpm("resting_hr", resting)?,
+        })
+    }
+
+    async fn put_settings(
+        &self,
+        user: Id,
+        settings: &AthleteSettings,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = "INSERT INTO athlete_settings (user_id, max_hr, resting_hr, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id) DO UPDATE SET max_hr = excluded.max_hr, resting_hr = excluded.resting_hr, \
+             updated_at = excluded.updated_at";
+        let hr = |b: Option<Bpm>| b.map(|b| i64::from(b.get()));
+        on_pool!(&self.db, pool => {
+            sqlx::query(sql)
+                .bind(user)
+                .bind(hr(settings.max_hr))
+                .bind(hr(settings.resting_hr))
+                .bind(millis(at))
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
     }
 
     async fn insert_schedule(&self, schedule: &Schedule) -> StoreResult<()> {
@@ -547,5 +836,25 @@ impl TrainingStore for SqlStore {
             sqlx::query_as(sql).bind(owner).fetch_all(pool).await?
         });
         rows.into_iter().map(Schedule::try_from).collect()
+    }
+
+    async fn custom_exercises(&self, owner: Id) -> StoreResult<Vec<Exercise>> {
+        let sql =
+            format!("SELECT {EXERCISE_COLUMNS} FROM exercises WHERE owner_id = $1 ORDER BY id");
+        let rows: Vec<ExerciseRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(owner).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Exercise::try_from).collect()
+    }
+
+    async fn erase_user(&self, group: &str, event_id: Id, user: Id) -> StoreResult<Option<Erased>> {
+        let erased = in_tx_processed!(&self.db, tx, mark => {
+            if mark(&mut tx, group, event_id).await? {
+                Some(erase_statements!(tx, user))
+            } else {
+                None
+            }
+        });
+        Ok(erased)
     }
 }

@@ -186,7 +186,7 @@ impl TestApp {
                 updated_at: start,
             };
             let event = vigor_training::events::logged(&ids, &w, &[]);
-            store.insert_workout(&w, &event).await.unwrap();
+            store.insert_workout(&w, &event, &[]).await.unwrap();
         }
     }
 
@@ -196,6 +196,33 @@ impl TestApp {
 
     /// Signs a new user up and returns `(user id, access token)`.
     pub async fn user(&self, name: &str) -> (String, String) {
+        let (id, email) = self.signup(name).await;
+        let token = self.token(&email).await;
+        (id, token)
+    }
+
+    /// Signs a new user up with the `coach` role and returns `(user id, access token)`.
+    pub async fn coach(&self, name: &str) -> (String, String) {
+        let (id, email) = self.signup(name).await;
+        self.set_roles(&id, "user coach").await;
+        let token = self.token(&email).await;
+        (id, token)
+    }
+
+    /// Sets user `id`'s roles (space-separated) as the users service's
+    /// `user.roles_changed` would, straight into auth's credentials: the next
+    /// token carries them.
+    pub async fn set_roles(&self, id: &str, roles: &str) {
+        let sql = format!("UPDATE credentials SET roles = '{roles}' WHERE user_id = {id}");
+        match &self._auth_db.database {
+            Database::Sqlite(pool) => sqlx::query(&sql).execute(pool).await.map(|_| ()),
+            Database::Postgres(pool) => sqlx::query(&sql).execute(pool).await.map(|_| ()),
+        }
+        .unwrap();
+    }
+
+    /// Signs a new user up: `(user id, email)`.
+    pub async fn signup(&self, name: &str) -> (String, String) {
         let email = format!("{name}-{}@example.com", testkit::unique_name("u"));
         let response = self
             .http
@@ -209,24 +236,28 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_owned();
+        (id, email)
+    }
+
+    /// An access token of `email` (password grant).
+    pub async fn token(&self, email: &str) -> String {
         let response = self
             .http
             .post(format!("{}/v1/oauth/token", self.auth_base))
             .form(&[
                 ("grant_type", "password"),
                 ("client_id", "vigor-web"),
-                ("username", email.as_str()),
+                ("username", email),
                 ("password", PASSWORD),
             ])
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let token = response.json::<Value>().await.unwrap()["access_token"]
+        response.json::<Value>().await.unwrap()["access_token"]
             .as_str()
             .unwrap()
-            .to_owned();
-        (id, token)
+            .to_owned()
     }
 
     /// `GET /v1/training/exercises?{query}`.
@@ -346,6 +377,43 @@ impl TestApp {
             request = request.header("Idempotency-Key", key);
         }
         request.send().await.unwrap()
+    }
+
+    /// `method path` with `token` and an optional JSON body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// `GET path` answering 200, as JSON.
+    pub async fn get_json(&self, token: &str, path: &str) -> Value {
+        let response = self.call(reqwest::Method::GET, token, path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// Waits (up to 10 s) until `check` holds.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {what}");
     }
 
     /// The topics in the training outbox, oldest first.

@@ -1,4 +1,5 @@
-//! `TestApp`: the auth and users services started through their `ServiceSpec`s,
+//! `TestApp`: the auth and users services (and training, whose part the account
+//! export gathers) started through their `ServiceSpec`s,
 //! wired like all-in-one mode (one event bus, one HTTP server, one verifier that
 //! reads the auth database's keys), on fresh SQLite or PostgreSQL databases, with
 //! one helper per endpoint. Users sign up and sign in for real: every token is
@@ -51,6 +52,8 @@ pub struct TestApp {
     pub users_db: TestDatabase,
     /// The auth database.
     pub auth_db: TestDatabase,
+    /// The training database.
+    pub training_db: TestDatabase,
     shutdown: CancellationToken,
 }
 
@@ -79,14 +82,16 @@ pub struct User {
 impl TestApp {
     /// Starts both services on `backend`; `None` when PostgreSQL is not available.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let (auth_db, users_db) = match backend {
+        let (auth_db, users_db, training_db) = match backend {
             Backend::Sqlite => (
                 testkit::sqlite(Some(&vigor_auth::MIGRATIONS)).await,
                 testkit::sqlite(Some(&vigor_users::MIGRATIONS)).await,
+                testkit::sqlite(Some(&vigor_training::MIGRATIONS)).await,
             ),
             Backend::Postgres => (
                 testkit::postgres(Some(&vigor_auth::MIGRATIONS)).await?,
                 testkit::postgres(Some(&vigor_users::MIGRATIONS)).await?,
+                testkit::postgres(Some(&vigor_training::MIGRATIONS)).await?,
             ),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -116,6 +121,9 @@ impl TestApp {
         let users = (vigor_users::spec().build)(context(&users_db))
             .await
             .unwrap();
+        let training = (vigor_training::spec().build)(context(&training_db))
+            .await
+            .unwrap();
         // As in `vigor serve`: one verifier on the auth database's keys, in every
         // request's extensions.
         let verifier = Arc::new(Verifier::new(
@@ -125,6 +133,7 @@ impl TestApp {
         let app = auth
             .router
             .merge(users.router)
+            .merge(training.router)
             .layer(Extension(verifier.clone()))
             .into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
@@ -144,6 +153,7 @@ impl TestApp {
             users: operator,
             users_db,
             auth_db,
+            training_db,
             shutdown,
         })
     }

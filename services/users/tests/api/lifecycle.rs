@@ -124,6 +124,10 @@ async fn the_export_gathers_users_and_auth_data(app: TestApp) {
     let sessions = auth["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0]["client_id"], "vigor-web");
+    // The training part, served by the training service.
+    let training = &export["training"];
+    assert_eq!(training["user_id"], ann.id.as_str());
+    assert_eq!(training["workouts"], json!([]));
     // Secrets are not data about the user: no password hash, no token hashes.
     let text = export.to_string();
     assert!(!text.contains("argon2"), "{text}");

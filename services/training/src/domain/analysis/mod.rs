@@ -16,4 +16,5 @@ pub mod records;
 pub mod stats;
 pub mod strength;
 pub mod summary;
+pub mod today;
 pub mod track;

@@ -6,6 +6,8 @@
 //!   sessions in a row.
 //! - **Load jump** when the last 7 days' load is more than 30 % above the 7 days
 //!   before.
+//! - **What to train today**: the scheduled session, else the least trained
+//!   major muscle groups ([`super::today`]).
 //! - **Next targets** for the exercises of the current plan, from their
 //!   progression rule and the last sessions ([`super::progression`]).
 
@@ -38,6 +40,9 @@ pub enum RecommendationKind {
     LoadJump,
     /// An exercise's next targets.
     NextTarget,
+    /// What to train today: the scheduled session, or the least trained muscle
+    /// groups (see [`super::today`]).
+    TrainToday,
 }
 
 /// One piece of advice.
@@ -58,7 +63,8 @@ pub struct Recommendation {
 }
 
 impl Recommendation {
-    fn new(kind: RecommendationKind, reason: String, numbers: &[(&str, f64)]) -> Self {
+    /// A recommendation of `kind`, about nothing in particular yet.
+    pub(crate) fn new(kind: RecommendationKind, reason: String, numbers: &[(&str, f64)]) -> Self {
         Recommendation {
             kind,
             reason,
@@ -81,6 +87,8 @@ pub struct Inputs<'a> {
     pub sets: &'a [LoggedSet],
     /// The plan being followed, if any.
     pub plan: Option<&'a Plan>,
+    /// What to train today, if known (see [`super::today::train_today`]).
+    pub today: Option<Recommendation>,
 }
 
 /// The recommendations for today.
@@ -89,6 +97,7 @@ pub fn recommend(inputs: &Inputs<'_>) -> Vec<Recommendation> {
     out.extend(acwr_deload(inputs.acwr));
     out.extend(load_jump(inputs.daily_load));
     out.extend(performance_drops(inputs.sets));
+    out.extend(inputs.today.clone());
     if let Some(plan) = inputs.plan {
         out.extend(next_targets(plan, inputs.sets));
     }
@@ -307,6 +316,7 @@ mod tests {
             daily_load: daily,
             sets,
             plan: None,
+            today: None,
         }
     }
 
@@ -390,6 +400,7 @@ mod tests {
         let plan = Plan {
             id: Id::from_i64(77),
             owner_id: Id::from_i64(1),
+            assigned_by: None,
             content: plan,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
@@ -410,6 +421,7 @@ mod tests {
             daily_load: &[],
             sets: &sets,
             plan: Some(&plan),
+            today: None,
         });
         let targets: Vec<&Recommendation> = r
             .iter()

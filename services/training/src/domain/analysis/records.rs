@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use vigor_common::api::Timestamp;
 use vigor_common::Id;
 
@@ -243,7 +243,7 @@ pub fn endurance_records(
 }
 
 /// Which record a workout set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordKind {
     /// Heaviest load of an exercise (kg).
@@ -259,7 +259,7 @@ pub enum RecordKind {
 }
 
 /// A personal record a workout set when it was logged.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecordSet {
     /// Which record.
     pub kind: RecordKind,
@@ -374,6 +374,145 @@ pub fn records_set_by(
             value: l.distance_m,
             previous,
         });
+    }
+    out
+}
+
+/// The best of one exercise so far: heaviest load, best e1RM, biggest session volume.
+#[derive(Default)]
+struct StrengthBests {
+    weight: Option<f64>,
+    e1rm: Option<f64>,
+    volume: Option<f64>,
+}
+
+/// What one workout did with one exercise.
+struct SessionBest {
+    weight: f64,
+    e1rm: Option<f64>,
+    volume: f64,
+}
+
+/// The record flags of every workout in the history, in one pass in time
+/// order: for each workout exactly what [`records_set_by`] says of it (judged
+/// against the workouts before it only), for all at once. Every workout of
+/// `sessions` or `sets` has an entry, empty when it set nothing.
+///
+/// This is what is stored on the workouts: when one changes or goes, its owner's
+/// flags are recomputed with this and the ones that differ rewritten.
+pub fn flags_by_workout(
+    sets: &[LoggedSet],
+    sessions: &[SessionSummary],
+    formula: OneRepMaxFormula,
+) -> BTreeMap<Id, Vec<RecordSet>> {
+    let mut order: Vec<(Timestamp, Id)> = sessions
+        .iter()
+        .map(|s| (s.started_at, s.workout_id))
+        .chain(sets.iter().map(|s| (s.performed_at, s.workout_id)))
+        .collect();
+    order.sort();
+    order.dedup();
+    let mut sets_of: BTreeMap<Id, Vec<&LoggedSet>> = BTreeMap::new();
+    for s in sets {
+        sets_of.entry(s.workout_id).or_default().push(s);
+    }
+    let session_of: BTreeMap<Id, &SessionSummary> =
+        sessions.iter().map(|s| (s.workout_id, s)).collect();
+
+    let mut strength: BTreeMap<Id, StrengthBests> = BTreeMap::new();
+    let mut efforts: BTreeMap<String, f64> = BTreeMap::new();
+    let mut longest: BTreeMap<&'static str, f64> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for (_, workout) in order {
+        let mut flags = Vec::new();
+        let mut here: BTreeMap<Id, SessionBest> = BTreeMap::new();
+        for s in sets_of.get(&workout).into_iter().flatten() {
+            let (Some(weight), Some(reps)) = (s.weight, s.reps) else {
+                continue;
+            };
+            if !s.done || s.set_type == SetType::WarmUp || reps.get() == 0 {
+                continue;
+            }
+            let w = weight.get();
+            let e = estimated_1rm(weight, reps, formula).map(|e| e.get());
+            let b = here.entry(s.exercise_id).or_insert(SessionBest {
+                weight: w,
+                e1rm: None,
+                volume: 0.0,
+            });
+            b.weight = b.weight.max(w);
+            b.e1rm = match (b.e1rm, e) {
+                (Some(a), Some(e)) => Some(a.max(e)),
+                (a, e) => a.or(e),
+            };
+            b.volume += w * f64::from(reps.get());
+        }
+        for (exercise, best) in here {
+            let before = strength.entry(exercise).or_default();
+            let mut flag = |kind, value: f64, previous: Option<f64>| {
+                flags.push(RecordSet {
+                    kind,
+                    exercise_id: Some(exercise),
+                    name: None,
+                    value,
+                    previous,
+                })
+            };
+            if before.weight.is_none_or(|m| best.weight > m) {
+                flag(RecordKind::MaxWeight, best.weight, before.weight);
+                before.weight = Some(best.weight);
+            }
+            if let Some(e) = best.e1rm {
+                if before.e1rm.is_none_or(|m| e > m) {
+                    flag(RecordKind::BestE1rm, e, before.e1rm);
+                    before.e1rm = Some(e);
+                }
+            }
+            if before.volume.is_none_or(|m| best.volume > m) {
+                flag(RecordKind::MaxSessionVolume, best.volume, before.volume);
+                before.volume = Some(best.volume);
+            }
+        }
+        if let Some(session) = session_of.get(&workout) {
+            if session.sport.is_running() {
+                // The fastest of each distance in this session, shortest distance first.
+                let mut fastest: Vec<(f64, &str, f64)> = Vec::new();
+                for e in &session.best_efforts {
+                    match fastest.iter_mut().find(|f| f.1 == e.name) {
+                        Some(f) => f.2 = f.2.min(e.duration_s),
+                        None => fastest.push((e.distance_m, &e.name, e.duration_s)),
+                    }
+                }
+                fastest.sort_by(|a, b| a.0.total_cmp(&b.0));
+                for (_, name, duration) in fastest {
+                    let previous = efforts.get(name).copied();
+                    if previous.is_none_or(|p| duration < p) {
+                        flags.push(RecordSet {
+                            kind: RecordKind::FastestEffort,
+                            exercise_id: None,
+                            name: Some(name.to_owned()),
+                            value: duration,
+                            previous,
+                        });
+                        efforts.insert(name.to_owned(), duration);
+                    }
+                }
+            }
+            if let Some(d) = session.distance.map(|d| d.get()).filter(|d| *d > 0.0) {
+                let previous = longest.get(session.sport.as_str()).copied();
+                if previous.is_none_or(|p| d > p) {
+                    flags.push(RecordSet {
+                        kind: RecordKind::LongestDistance,
+                        exercise_id: None,
+                        name: Some(session.sport.as_str().to_owned()),
+                        value: d,
+                        previous,
+                    });
+                    longest.insert(session.sport.as_str(), d);
+                }
+            }
+        }
+        out.insert(workout, flags);
     }
     out
 }
@@ -560,5 +699,90 @@ mod tests {
             l,
             vec![(Sport::Ride, 40_000.0, 3), (Sport::Run, 10_100.0, 2)]
         );
+    }
+
+    #[test]
+    fn flags_of_all_workouts_match_the_flags_of_each() {
+        use SetType::*;
+        // A mixed history, including ties, warm-ups, a not-done set, a workout
+        // with two efforts of one distance, a ride and a strength-only day.
+        let mut sets = vec![
+            set(1, 1, 10, 100.0, 5, Working),
+            set(1, 1, 11, 60.0, 8, Working),
+            set(2, 2, 10, 110.0, 3, Working),
+            set(2, 2, 10, 140.0, 1, WarmUp),
+            set(3, 3, 10, 110.0, 3, Working),
+            set(3, 3, 11, 62.5, 8, Failure),
+            set(5, 5, 10, 90.0, 12, Working),
+            set(6, 6, 10, 120.0, 2, Working),
+        ];
+        let mut skipped = set(6, 6, 11, 200.0, 1, Working);
+        skipped.done = false;
+        sets.push(skipped);
+        let sessions = vec![
+            session(1, 1, Sport::Strength, 0.0, &[]),
+            session(2, 2, Sport::Strength, 0.0, &[]),
+            session(3, 3, Sport::Strength, 0.0, &[]),
+            session(
+                4,
+                4,
+                Sport::Run,
+                5.2,
+                &[
+                    ("1k", 1000.0, 250.0),
+                    ("1k", 1000.0, 240.0),
+                    ("5k", 5000.0, 1400.0),
+                ],
+            ),
+            session(5, 5, Sport::Strength, 0.0, &[]),
+            session(6, 6, Sport::Strength, 0.0, &[]),
+            session(
+                7,
+                7,
+                Sport::Run,
+                10.1,
+                &[("1k", 1000.0, 240.0), ("5k", 5000.0, 1390.0)],
+            ),
+            session(8, 8, Sport::Ride, 40.0, &[("1k", 1000.0, 80.0)]),
+            session(9, 9, Sport::Run, 3.0, &[]),
+        ];
+        let all = flags_by_workout(&sets, &sessions, OneRepMaxFormula::Epley);
+        assert_eq!(all.len(), 9);
+        for s in &sessions {
+            let one = records_set_by(
+                s.workout_id,
+                s.started_at,
+                &sets,
+                &sessions,
+                OneRepMaxFormula::Epley,
+            );
+            assert_eq!(all[&s.workout_id], one, "workout {}", s.workout_id);
+        }
+        // Worked values: day 4's 1k is its faster effort (240 s), day 7's equal
+        // 1k is no record but its 5k (1390 < 1400) and its 10.1 km are.
+        let day4: Vec<(RecordKind, f64)> = all[&Id::from_i64(4)]
+            .iter()
+            .map(|r| (r.kind, r.value))
+            .collect();
+        assert_eq!(
+            day4,
+            vec![
+                (RecordKind::FastestEffort, 240.0),
+                (RecordKind::FastestEffort, 1400.0),
+                (RecordKind::LongestDistance, 5200.0)
+            ]
+        );
+        let day7: Vec<(RecordKind, f64, Option<f64>)> = all[&Id::from_i64(7)]
+            .iter()
+            .map(|r| (r.kind, r.value, r.previous))
+            .collect();
+        assert_eq!(
+            day7,
+            vec![
+                (RecordKind::FastestEffort, 1390.0, Some(1400.0)),
+                (RecordKind::LongestDistance, 10_100.0, Some(5200.0))
+            ]
+        );
+        assert!(all[&Id::from_i64(9)].is_empty());
     }
 }

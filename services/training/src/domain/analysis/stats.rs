@@ -99,14 +99,14 @@ pub fn default_profile() -> HeartRateProfile {
 }
 
 /// The load of a session: session-RPE × minutes when rated, else Banister TRIMP
-/// from the average heart rate, else 0.
-pub fn session_load(s: &SessionSummary) -> f64 {
+/// from the average heart rate (with the athlete's `profile`), else 0.
+pub fn session_load(s: &SessionSummary, profile: &HeartRateProfile) -> f64 {
     let duration = Duration::from_secs_f64(s.duration_s());
     if let Some(rpe) = s.rpe {
         return session_rpe_load(rpe, duration);
     }
     s.avg_heart_rate
-        .and_then(|hr| trimp_from_average(duration, hr, &default_profile()))
+        .and_then(|hr| trimp_from_average(duration, hr, profile))
         .unwrap_or(0.0)
 }
 
@@ -120,6 +120,7 @@ pub fn series(
     from: NaiveDate,
     to: NaiveDate,
     bucket: Bucket,
+    profile: &HeartRateProfile,
 ) -> Vec<StatsPoint> {
     let mut points: Vec<StatsPoint> = Vec::new();
     let mut start = bucket.start_of(from);
@@ -155,14 +156,19 @@ pub fn series(
             *p.distance_m_by_sport.entry(sport).or_default() += d.get();
         }
         p.volume_kg += s.volume_kg;
-        p.load += session_load(s);
+        p.load += session_load(s, profile);
     }
     points
 }
 
 /// The daily ACWR for each day from `from` to `to`; `sessions` should reach back
 /// 27 days before `from` for the first days' chronic load.
-pub fn acwr_series(sessions: &[SessionSummary], from: NaiveDate, to: NaiveDate) -> Vec<AcwrPoint> {
+pub fn acwr_series(
+    sessions: &[SessionSummary],
+    from: NaiveDate,
+    to: NaiveDate,
+    profile: &HeartRateProfile,
+) -> Vec<AcwrPoint> {
     let first = from - chrono::Days::new(27);
     let days = (to - first).num_days();
     if days < 0 {
@@ -172,7 +178,7 @@ pub fn acwr_series(sessions: &[SessionSummary], from: NaiveDate, to: NaiveDate) 
     for s in sessions {
         let offset = (day_of(s) - first).num_days();
         if (0..daily.len() as i64).contains(&offset) {
-            daily[offset as usize] += session_load(s);
+            daily[offset as usize] += session_load(s, profile);
         }
     }
     (27..daily.len())
@@ -266,6 +272,7 @@ mod tests {
             date("2024-05-06"),
             date("2024-05-26"),
             Bucket::Week,
+            &default_profile(),
         );
         let starts: Vec<String> = s.iter().map(|p| p.start.to_string()).collect();
         assert_eq!(starts, vec!["2024-05-06", "2024-05-13", "2024-05-20"]);
@@ -292,13 +299,13 @@ mod tests {
             sessions.push(session(&day, Sport::Run, 60, None, Some(rpe), 0.0));
         }
         let last = date("2024-04-28");
-        let series = acwr_series(&sessions, last, last);
+        let series = acwr_series(&sessions, last, last, &default_profile());
         assert_eq!(series.len(), 1);
         let p = &series[0];
         assert_eq!((p.acute, p.chronic), (600.0, 375.0));
         assert!((p.ratio.unwrap() - 1.6).abs() < 1e-12);
         // A day with no history has no ratio.
-        let empty = acwr_series(&[], last, last);
+        let empty = acwr_series(&[], last, last, &default_profile());
         assert_eq!(empty[0].ratio, None);
     }
 
@@ -308,6 +315,6 @@ mod tests {
         // the TRIMP worked example of `load`, 50.22 AU.
         let mut s = session("2024-05-06", Sport::Run, 30, None, None, 0.0);
         s.avg_heart_rate = Some(Bpm::new(150).unwrap());
-        assert!((session_load(&s) - 50.2201).abs() < 1e-3);
+        assert!((session_load(&s, &default_profile()) - 50.2201).abs() < 1e-3);
     }
 }

@@ -45,8 +45,16 @@ pub fn zone_max(observed: Bpm) -> Bpm {
     observed.max(default)
 }
 
-/// Analyses `track` with the default thresholds.
+/// Analyses `track` with the default thresholds and the default maximum heart
+/// rate for its zones.
 pub fn summarize(track: &Track) -> TrackSummary {
+    summarize_with(track, &zone_max)
+}
+
+/// Analyses `track` with the default thresholds; heart-rate zones from the
+/// maximum `zone_max_of` gives for the track's highest heart rate (the
+/// athlete's own when set, see [`crate::domain::settings::AthleteSettings::zone_max`]).
+pub fn summarize_with(track: &Track, zone_max_of: &dyn Fn(Bpm) -> Bpm) -> TrackSummary {
     let profile = Profile::of(track);
     let distance = track::distance(track);
     let km = Meters::computed(KILOMETRE);
@@ -62,7 +70,7 @@ pub fn summarize(track: &Track) -> TrackSummary {
     };
     let heart_rate = track::heart_rate_summary(track);
     let heart_rate_zones_s = heart_rate.and_then(|(_, max)| {
-        let zones = HeartRateZones::from_max(zone_max(max));
+        let zones = HeartRateZones::from_max(zone_max_of(max));
         track::time_in_zones(track, &zones).map(|z| z.map(|d| d.as_secs_f64()))
     });
     let positions: Vec<LatLon> = track.points().iter().map(|p| p.position).collect();
