@@ -56,7 +56,9 @@ impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {
             max_frame_bytes: 64 * 1024,
-            read_buffer_bytes: 4 * 1024,
+            // Client frames are small; 1 KiB keeps an idle session near 7 KiB of
+            // RSS (4 KiB: 10 KiB; BENCHMARKS.md, ws-connections).
+            read_buffer_bytes: 1024,
             write_buffer_bytes: 4 * 1024,
             outbound_queue: 1024,
             write_batch: 64,

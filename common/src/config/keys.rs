@@ -96,7 +96,7 @@ pub const KEYS: &[Key] = &[
     key("gamification.url", Kind::Str, "", "Where the gateway reaches the gamification target."),
     key("leaderboards.url", Kind::Str, "", "Where the gateway reaches the leaderboards target."),
     key("hub.max_frame_bytes", Kind::Int, "65536", "Largest client frame, in bytes; a larger one closes the connection with 1009."),
-    key("hub.read_buffer_bytes", Kind::Int, "4096", "Initial read buffer of a connection, in bytes (it grows for larger frames)."),
+    key("hub.read_buffer_bytes", Kind::Int, "1024", "Initial read buffer of a connection, in bytes (it grows for larger frames)."),
     key("hub.write_buffer_bytes", Kind::Int, "4096", "Bytes a connection buffers before writing to the socket (a flush writes sooner)."),
     key("hub.outbound_queue", Kind::Int, "1024", "Frames queued for one connection before it counts as a slow consumer (4008)."),
     key("hub.write_batch", Kind::Int, "64", "Most frames written to a socket before one flush."),

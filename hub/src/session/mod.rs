@@ -127,14 +127,16 @@ pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>
         refused: 0,
     };
     let authenticated = match bearer {
-        Some(token) => session.authenticate_subprotocol(&token).await,
+        // Rare, short-lived steps are boxed: their state would otherwise sit in
+        // every idle session's future (memory per connection, see BENCHMARKS.md).
+        Some(token) => Box::pin(session.authenticate_subprotocol(&token)).await,
         None => true,
     };
     let mut stream = stream;
     if authenticated {
         session.read(&mut stream).await;
     }
-    session.cleanup().await;
+    Box::pin(session.cleanup()).await;
     // The client closed, or its socket failed: end the writer (not counted as a
     // server close).
     control.finish();
@@ -282,7 +284,9 @@ impl Session {
                     return;
                 }
                 _ = control.closed() => return,
-                _ = self.execute(frame) => {}
+                // Boxed: executing a frame is brief, and its state (the largest of a
+                // session) need not live in every idle session's future.
+                _ = Box::pin(self.execute(frame)) => {}
             }
             // An `auth` frame moved the deadline: from authentication to expiry, or
             // to the expiry of a fresh token.

@@ -58,6 +58,10 @@ pub(crate) async fn run(
                 if written.is_err() {
                     break;
                 }
+                // An idle connection keeps no batch buffer (memory per connection).
+                if queue.is_empty() {
+                    batch = Vec::new();
+                }
             }
             _ = heartbeat.tick() => {
                 let ping = tokio::select! {
