@@ -121,3 +121,52 @@ pub trait Subscription: Send {
     /// after the event was redelivered to another member, is harmless.
     async fn ack(&mut self, delivery: &Delivery) -> Result<(), BusError>;
 }
+
+/// Runs the consumer loop of the module docs on `tasks` until `shutdown`: each
+/// delivery's event goes to `apply`; `Ok` acks it, `Err` leaves it unacked, so the
+/// group gets it again after the redelivery timeout. A failed read is logged and
+/// retried after a short pause. `consumer` names the loop in logs.
+pub fn spawn_consumer<F, Fut>(
+    consumer: &'static str,
+    mut subscription: Box<dyn Subscription>,
+    shutdown: tokio_util::sync::CancellationToken,
+    tasks: &tokio_util::task::TaskTracker,
+    apply: F,
+) where
+    F: Fn(Event) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    tasks.spawn(async move {
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                next = subscription.next() => next,
+            };
+            let delivery = match next {
+                Ok(delivery) => delivery,
+                Err(BusError::Closed) => break,
+                Err(error) => {
+                    tracing::warn!(consumer, %error, "reading the bus failed");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => continue,
+                    }
+                }
+            };
+            let event = delivery.event.id;
+            match apply(delivery.event.clone()).await {
+                Ok(()) => {
+                    if let Err(error) = subscription.ack(&delivery).await {
+                        tracing::warn!(consumer, %event, %error, "ack failed; the event will come again");
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    consumer,
+                    %event,
+                    error = format!("{error:#}"),
+                    "applying an event failed; it will come again"
+                ),
+            }
+        }
+    });
+}

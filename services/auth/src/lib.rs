@@ -87,7 +87,17 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     spawn_housekeeping(auth.clone(), ctx.shutdown.clone(), &ctx.tasks);
     let consumer = format!("auth-{}", ctx.config.node_id);
     let subscription = lifecycle::subscribe(ctx.bus.as_ref(), &consumer).await?;
-    lifecycle::spawn_consumer(auth.clone(), subscription, ctx.shutdown.clone(), &ctx.tasks);
+    let consuming = auth.clone();
+    vigor_common::bus::spawn_consumer(
+        "auth",
+        subscription,
+        ctx.shutdown.clone(),
+        &ctx.tasks,
+        move |event| {
+            let auth = consuming.clone();
+            async move { auth.apply_user_event(&event).await }
+        },
+    );
     Ok(RunningService {
         router: http::router(auth),
         checks: Vec::new(),

@@ -15,14 +15,11 @@
 //! tracked task until shutdown.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use vigor_common::api::Timestamp;
-use vigor_common::bus::{BusError, ConsumerOptions, Event, EventBus, Subscription};
+use vigor_common::bus::{ConsumerOptions, Event, EventBus, Subscription};
 use vigor_common::Id;
 
 use crate::domain::{Email, Password};
@@ -267,44 +264,4 @@ pub async fn subscribe(
     Ok(bus
         .subscribe(&topics, events::GROUP, consumer, ConsumerOptions::default())
         .await?)
-}
-
-/// Consumes `subscription` with `auth` until `shutdown`.
-pub fn spawn_consumer(
-    auth: AuthService,
-    mut subscription: Box<dyn Subscription>,
-    shutdown: CancellationToken,
-    tasks: &TaskTracker,
-) {
-    tasks.spawn(async move {
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                next = subscription.next() => next,
-            };
-            let delivery = match next {
-                Ok(delivery) => delivery,
-                Err(BusError::Closed) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "auth consumer: reading the bus failed");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(200)) => continue,
-                    }
-                }
-            };
-            match auth.apply_user_event(&delivery.event).await {
-                Ok(()) => {
-                    if let Err(error) = subscription.ack(&delivery).await {
-                        tracing::warn!(%error, "auth consumer: ack failed; the event will come again");
-                    }
-                }
-                Err(error) => tracing::warn!(
-                    event = %delivery.event.id,
-                    error = format!("{error:#}"),
-                    "auth consumer: applying an event failed; it will come again"
-                ),
-            }
-        }
-    });
 }

@@ -24,14 +24,10 @@
 //! The consumer subscribes before `build` returns (a group starts with the events
 //! published after it exists), then runs as a tracked task until shutdown.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use vigor_common::api::Timestamp;
-use vigor_common::bus::{BusError, ConsumerOptions, Event, EventBus, Subscription};
+use vigor_common::bus::{ConsumerOptions, Event, EventBus, Subscription};
 use vigor_common::{Id, IdGenerator};
 
 use crate::domain::analysis::records::RecordSet;
@@ -189,44 +185,4 @@ pub async fn subscribe(
     Ok(bus
         .subscribe(&[USER_DELETED], GROUP, consumer, ConsumerOptions::default())
         .await?)
-}
-
-/// Consumes `subscription` with `service` until `shutdown`.
-pub fn spawn_consumer(
-    service: crate::TrainingService,
-    mut subscription: Box<dyn Subscription>,
-    shutdown: CancellationToken,
-    tasks: &TaskTracker,
-) {
-    tasks.spawn(async move {
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                next = subscription.next() => next,
-            };
-            let delivery = match next {
-                Ok(delivery) => delivery,
-                Err(BusError::Closed) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "training consumer: reading the bus failed");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(200)) => continue,
-                    }
-                }
-            };
-            match apply(&service, &delivery.event).await {
-                Ok(()) => {
-                    if let Err(error) = subscription.ack(&delivery).await {
-                        tracing::warn!(%error, "training consumer: ack failed; the event will come again");
-                    }
-                }
-                Err(error) => tracing::warn!(
-                    event = %delivery.event.id,
-                    error = format!("{error:#}"),
-                    "training consumer: applying an event failed; it will come again"
-                ),
-            }
-        }
-    });
 }

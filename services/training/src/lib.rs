@@ -67,11 +67,16 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     }
     let consumer = format!("training-{}", ctx.config.node_id);
     let subscription = events::subscribe(ctx.bus.as_ref(), &consumer).await?;
-    events::spawn_consumer(
-        service.clone(),
+    let consuming = service.clone();
+    vigor_common::bus::spawn_consumer(
+        "training",
         subscription,
         ctx.shutdown.clone(),
         &ctx.tasks,
+        move |event| {
+            let service = consuming.clone();
+            async move { events::apply(&service, &event).await }
+        },
     );
     Ok(RunningService {
         router: http::router(service),

@@ -19,13 +19,8 @@
 //! The consumer subscribes before `build` returns (a group starts with the events
 //! published after it exists), then runs as a tracked task until shutdown.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use vigor_common::bus::{ConsumerOptions, Event, EventBus, Subscription};
 use vigor_common::{Id, IdGenerator};
 
@@ -171,44 +166,4 @@ pub async fn subscribe(
             ConsumerOptions::default(),
         )
         .await?)
-}
-
-/// Consumes `subscription` until `shutdown`.
-pub fn spawn_consumer(
-    store: Arc<dyn UserStore>,
-    mut subscription: Box<dyn Subscription>,
-    shutdown: CancellationToken,
-    tasks: &TaskTracker,
-) {
-    tasks.spawn(async move {
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                next = subscription.next() => next,
-            };
-            let delivery = match next {
-                Ok(delivery) => delivery,
-                Err(vigor_common::bus::BusError::Closed) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "users consumer: reading the bus failed");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_millis(200)) => continue,
-                    }
-                }
-            };
-            match apply(store.as_ref(), &delivery.event).await {
-                Ok(()) => {
-                    if let Err(error) = subscription.ack(&delivery).await {
-                        tracing::warn!(%error, "users consumer: ack failed; the event will come again");
-                    }
-                }
-                Err(error) => tracing::warn!(
-                    event = %delivery.event.id,
-                    error = format!("{error:#}"),
-                    "users consumer: applying an event failed; it will come again"
-                ),
-            }
-        }
-    });
 }

@@ -59,11 +59,16 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let users = UsersService::new(db, ctx.ids.clone(), exporter).with_relay(relay);
     let consumer = format!("users-{}", ctx.config.node_id);
     let subscription = events::subscribe(ctx.bus.as_ref(), &consumer).await?;
-    events::spawn_consumer(
-        users.store().clone(),
+    let store = users.store().clone();
+    vigor_common::bus::spawn_consumer(
+        "users",
         subscription,
         ctx.shutdown.clone(),
         &ctx.tasks,
+        move |event| {
+            let store = store.clone();
+            async move { events::apply(store.as_ref(), &event).await }
+        },
     );
     Ok(RunningService {
         router: http::router(users),
