@@ -21,6 +21,7 @@ use crate::bus::EventBus;
 use crate::config::{Config, ServiceName};
 use crate::db::{Database, Migrations};
 use crate::id::IdGenerator;
+use crate::live::LivePublisher;
 
 /// Everything a service is given at start.
 #[derive(Clone)]
@@ -31,8 +32,12 @@ pub struct ServiceContext {
     pub db: Option<Database>,
     /// Service-to-service events.
     pub bus: Arc<dyn EventBus>,
-    /// Live pushes to WebSocket sessions.
+    /// Live pushes to WebSocket sessions, raw (the hub's own transport).
     pub broker: Arc<dyn Broker>,
+    /// Publishes events on hub channels, reaching subscribers on every gateway
+    /// node with a seq and a place in the channel's resume ring: what services use
+    /// for live pushes (`achievement.unlocked`, `chat.message`, …).
+    pub live: Arc<dyn LivePublisher>,
     /// Id generator of this process.
     pub ids: Arc<IdGenerator>,
     /// Cancelled on shutdown; every background task watches it.

@@ -79,6 +79,19 @@ impl Publisher {
         Publisher { broker, history }
     }
 
+    /// A publisher over `broker` with its own in-memory history (`config`'s ring),
+    /// for a process whose hub, if any, shares that broker and this publisher's
+    /// history: all-in-one, and tests of services.
+    pub fn in_process(broker: Arc<dyn Broker>, config: &HubConfig) -> Publisher {
+        let history = MemoryHistory::new(config.ring_capacity, config.ring_ttl());
+        Publisher::new(broker, Arc::new(history))
+    }
+
+    /// The history this publisher appends to.
+    pub fn history(&self) -> Arc<dyn History> {
+        self.history.clone()
+    }
+
     /// Publishes `event` with `data` (a JSON object) on `channel`; returns its seq.
     pub async fn publish<T: Serialize + ?Sized>(
         &self,

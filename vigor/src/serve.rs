@@ -24,6 +24,7 @@ use vigor_common::bus::redis::RedisBus;
 use vigor_common::bus::EventBus;
 use vigor_common::config::{Config, ServiceName, Target};
 use vigor_common::db::{redact, Database};
+use vigor_common::live::LivePublisher;
 use vigor_common::service::{ReadinessCheck, ServiceContext, ServiceSpec};
 use vigor_common::{telemetry, IdGenerator};
 use vigor_gateway::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
@@ -32,7 +33,7 @@ use vigor_hub::history::memory::MemoryHistory;
 use vigor_hub::history::redis::RedisHistory;
 use vigor_hub::presence::memory::MemoryPresence;
 use vigor_hub::presence::redis::RedisPresence;
-use vigor_hub::{History, Hub, HubParts, PresenceStore, Rules};
+use vigor_hub::{History, Hub, HubParts, PresenceStore, Publisher, Rules};
 
 /// Every service, in start-up order.
 pub fn specs() -> Vec<ServiceSpec> {
@@ -98,6 +99,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
 
+    // One history of hub channels per process, shared by the hub (where this
+    // process runs one) and the services' live publisher: on Redis when
+    // distributed, so every node and target sees one seq per channel.
+    let history = hub_history(&config).await?;
+    let live: Arc<dyn LivePublisher> = Arc::new(Publisher::new(broker.clone(), history.clone()));
+
     let mut mounts = Vec::new();
     let mut docs = Vec::new();
     let mut databases = Vec::new();
@@ -127,6 +134,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 db,
                 bus: bus.clone(),
                 broker: broker.clone(),
+                live: live.clone(),
                 ids: ids.clone(),
                 shutdown: shutdown.clone(),
                 tasks: tasks.clone(),
@@ -169,6 +177,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let hub = start_hub(
             &config,
             broker.clone(),
+            history,
             verifier.clone(),
             ids.clone(),
             &shutdown,
@@ -243,6 +252,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 async fn start_hub(
     config: &Config,
     broker: Arc<dyn Broker>,
+    history: Arc<dyn History>,
     verifier: Arc<Verifier>,
     ids: Arc<IdGenerator>,
     shutdown: &CancellationToken,
@@ -251,29 +261,15 @@ async fn start_hub(
     // Channel rules: `user:` and `leaderboard:` are the hub's own; services register
     // theirs (chat, communities) as they land.
     let rules = Arc::new(Rules::new());
-    let (history, presence): (Arc<dyn History>, Arc<dyn PresenceStore>) = match &config.redis.url {
+    let presence: Arc<dyn PresenceStore> = match &config.redis.url {
         Some(url) => {
             let prefix = format!("{}hub:", config.redis.prefix);
-            let history = RedisHistory::connect(
-                url,
-                &prefix,
-                hub_config.ring_capacity,
-                hub_config.ring_ttl(),
-            )
-            .await
-            .context("hub history on Redis")?;
             let presence = RedisPresence::connect(url, &prefix, hub_config.presence_ttl())
                 .await
                 .context("hub presence on Redis")?;
-            (Arc::new(history), Arc::new(presence))
+            Arc::new(presence)
         }
-        None => (
-            Arc::new(MemoryHistory::new(
-                hub_config.ring_capacity,
-                hub_config.ring_ttl(),
-            )),
-            Arc::new(MemoryPresence::new()),
-        ),
+        None => Arc::new(MemoryPresence::new()),
     };
     let parts = HubParts {
         authenticator: verifier,
@@ -284,6 +280,21 @@ async fn start_hub(
         ids,
     };
     Ok(Hub::new(hub_config, parts, shutdown.clone())?)
+}
+
+/// The history of hub channels: seqs and resume rings.
+async fn hub_history(config: &Config) -> anyhow::Result<Arc<dyn History>> {
+    let hub = &config.hub;
+    Ok(match &config.redis.url {
+        Some(url) => {
+            let prefix = format!("{}hub:", config.redis.prefix);
+            let history = RedisHistory::connect(url, &prefix, hub.ring_capacity, hub.ring_ttl())
+                .await
+                .context("hub history on Redis")?;
+            Arc::new(history)
+        }
+        None => Arc::new(MemoryHistory::new(hub.ring_capacity, hub.ring_ttl())),
+    })
 }
 
 async fn open_database(config: &Config, spec: &ServiceSpec) -> anyhow::Result<Database> {

@@ -17,6 +17,7 @@ use vigor_auth::domain::GrantType;
 use vigor_auth::{AuthService, NewClient};
 use vigor_common::auth::{Claims, JwksUrl, Verifier, VerifierConfig};
 use vigor_common::broker::memory::MemoryBroker;
+use vigor_common::broker::Broker;
 use vigor_common::bus::memory::MemoryBus;
 use vigor_common::bus::EventBus;
 use vigor_common::config::Config;
@@ -90,11 +91,16 @@ impl TestApp {
         let bus = Arc::new(MemoryBus::new());
         let shutdown = CancellationToken::new();
         let ids = Arc::new(IdGenerator::new(1).unwrap());
+        let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new());
         let ctx = ServiceContext {
             config: config.clone(),
             db: Some(db.database.clone()),
             bus: bus.clone(),
-            broker: Arc::new(MemoryBroker::new()),
+            broker: broker.clone(),
+            live: Arc::new(vigor_hub::Publisher::in_process(
+                broker.clone(),
+                &Default::default(),
+            )),
             ids: ids.clone(),
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use vigor_common::auth::{JwksUrl, Verifier, VerifierConfig};
 use vigor_common::broker::memory::MemoryBroker;
+use vigor_common::broker::Broker;
 use vigor_common::bus::memory::MemoryBus;
 use vigor_common::bus::{ConsumerOptions, EventBus, Subscription};
 use vigor_common::config::Config;
@@ -89,11 +90,16 @@ impl TestApp {
         let config = Arc::new(config);
         let shutdown = CancellationToken::new();
         let bus = Arc::new(MemoryBus::new());
+        let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new());
         let context = |db: &TestDatabase, node| ServiceContext {
             config: config.clone(),
             db: Some(db.database.clone()),
             bus: bus.clone(),
-            broker: Arc::new(MemoryBroker::new()),
+            broker: broker.clone(),
+            live: Arc::new(vigor_hub::Publisher::in_process(
+                broker.clone(),
+                &Default::default(),
+            )),
             ids: Arc::new(IdGenerator::new(node).unwrap()),
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use vigor_common::auth::{Claims, Verifier, VerifierConfig};
 use vigor_common::broker::memory::MemoryBroker;
+use vigor_common::broker::Broker;
 use vigor_common::bus::memory::MemoryBus;
 use vigor_common::bus::{ConsumerOptions, EventBus, Subscription};
 use vigor_common::config::Config;
@@ -108,11 +109,16 @@ impl TestApp {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let ids = Arc::new(IdGenerator::new(1).unwrap());
+        let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new());
         let context = |db: &TestDatabase| ServiceContext {
             config: config.clone(),
             db: Some(db.database.clone()),
             bus: bus.clone(),
-            broker: Arc::new(MemoryBroker::new()),
+            broker: broker.clone(),
+            live: Arc::new(vigor_hub::Publisher::in_process(
+                broker.clone(),
+                &Default::default(),
+            )),
             ids: ids.clone(),
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
