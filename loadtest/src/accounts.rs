@@ -6,6 +6,11 @@
 //! the hub allows. Accounts are created through the real API (`POST
 //! /v1/auth/signup`, then the password grant of `POST /v1/oauth/token` for the
 //! first-party client `vigor-web`), never minted.
+//!
+//! Publishing goes through the hub's server API (`POST /v1/hub/publish`), which
+//! takes a client-credentials token with the `hub.publish` scope:
+//! [`client_credentials_token`] gets one for a confidential client an operator
+//! registered (`vigor admin clients create …`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -45,7 +50,7 @@ impl TokenPool {
     /// Signs up `users` new users at `http_base` (`http://127.0.0.1:8080`) and
     /// logs each in; `run` keeps the emails of different runs apart.
     pub async fn sign_up(http_base: &str, users: usize, run: u32) -> anyhow::Result<TokenPool> {
-        let http = reqwest::Client::new();
+        let http = reqwest::Client::builder().no_proxy().build()?;
         let password = format!("loadtest-{run:08x}-plum-harbour");
         // A few at a time: each signup is an argon2 hash on the server.
         let mut tokens = Vec::with_capacity(users);
@@ -67,6 +72,11 @@ impl TokenPool {
         &self.tokens[index % self.tokens.len()]
     }
 
+    /// Every token, in order.
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
     /// How many distinct tokens the pool holds.
     pub fn len(&self) -> usize {
         self.tokens.len()
@@ -84,6 +94,48 @@ fn parse_token_lines(text: &str) -> Vec<String> {
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(str::to_owned)
         .collect()
+}
+
+/// The scope `POST /v1/hub/publish` needs.
+pub const PUBLISH_SCOPE: &str = "hub.publish";
+
+/// Gets an access token for the confidential client `client_id` from the
+/// client-credentials grant at `http_base` (`POST /v1/oauth/token`, client
+/// authentication by HTTP Basic), for `scope`.
+pub async fn client_credentials_token(
+    http_base: &str,
+    client_id: &str,
+    client_secret: &str,
+    scope: &str,
+) -> anyhow::Result<String> {
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let response = http
+        .post(format!("{http_base}/v1/oauth/token"))
+        .basic_auth(client_id, Some(client_secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+        .send()
+        .await
+        .with_context(|| format!("POST {http_base}/v1/oauth/token"))?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        bail!("the client-credentials grant for {client_id} answered {status}: {body}");
+    }
+    let token: TokenResponse = response
+        .json()
+        .await
+        .context("reading the token response")?;
+    Ok(token.access_token)
+}
+
+/// Reads a token from a file: the first line that is not blank or a `#` comment.
+pub fn token_from_file(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading a token from {}", path.display()))?;
+    parse_token_lines(&text)
+        .into_iter()
+        .next()
+        .with_context(|| format!("{} holds no token", path.display()))
 }
 
 #[derive(Deserialize)]

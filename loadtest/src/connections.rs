@@ -51,6 +51,24 @@ pub struct ConnectionsConfig {
     pub buffer_bytes: usize,
 }
 
+impl ConnectionsConfig {
+    /// `connections` connections held for `hold`, with the command line's
+    /// defaults for everything else (no tokens, no server pid).
+    pub fn new(endpoint: Endpoint, connections: usize, hold: Duration) -> Self {
+        ConnectionsConfig {
+            endpoint,
+            connections,
+            hold,
+            settle: Duration::from_secs(2),
+            tokens: None,
+            server_pid: None,
+            conns_per_task: 128,
+            connect_concurrency: 64,
+            buffer_bytes: 4096,
+        }
+    }
+}
+
 /// The result of a `ws-connections` run.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionsReport {

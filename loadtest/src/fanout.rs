@@ -7,6 +7,11 @@
 //! `--duration`, then drain — wait until every expected delivery has arrived or
 //! `--drain` has passed — and stop. Expected deliveries are counted per channel:
 //! messages the server accepted on the channel × the subscribers ready on it.
+//!
+//! Against Vigor, subscribers are users (signed up, or from a token file) and
+//! messages are published through the hub's server API with a client token (see
+//! [`crate::publishers`]); the default channels, `leaderboard:loadtest:{n}`, are
+//! ones any signed-in user may subscribe to.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::accounts::TokenPool;
 use crate::procfs::{Memory, Process};
-use crate::publishers::{self, Publisher, Sent, Shared};
+use crate::publishers::{self, HttpPublish, Publisher, Sent, Shared};
 use crate::session::{Endpoint, Target};
 use crate::stamp::Clock;
 use crate::stats::{self, ConnectSummary, Latencies, LatencySummary};
@@ -36,7 +41,8 @@ pub struct FanoutConfig {
     pub subscribers: usize,
     /// Channels the subscribers are spread over (subscriber `i` on channel `i % C`).
     pub channels: usize,
-    /// Channel names: `{n}` is replaced by `channel_base + index`.
+    /// Channel names: `{n}` is replaced by `channel_base + index`. Against Vigor,
+    /// a kind every signed-in user may subscribe to and that keeps history.
     pub channel_template: String,
     /// The first channel number.
     pub channel_base: u64,
@@ -54,6 +60,9 @@ pub struct FanoutConfig {
     pub event: String,
     /// Tokens for Vigor connections (unused for the baseline).
     pub tokens: Option<TokenPool>,
+    /// The token Vigor publishes with: a client-credentials token with the
+    /// `hub.publish` scope (unused for the baseline).
+    pub publish_token: Option<String>,
     /// The server's pid, for its memory and CPU.
     pub server_pid: Option<u32>,
     /// Receiving connections per task.
@@ -64,6 +73,41 @@ pub struct FanoutConfig {
     pub buffer_bytes: usize,
     /// How long to wait for in-flight deliveries after publishing.
     pub drain: Duration,
+}
+
+/// The default channel names: `leaderboard:{board}:{window}` channels, which
+/// any signed-in user may subscribe to.
+pub const DEFAULT_CHANNEL_TEMPLATE: &str = "leaderboard:loadtest:{n}";
+
+/// The default highest rate of one publisher when their number is not given.
+pub const DEFAULT_PER_PUBLISHER_RATE: f64 = 25.0;
+
+impl FanoutConfig {
+    /// A run of `subscribers` on one channel at `rate` messages/s for `duration`,
+    /// with the command line's defaults for everything else (no tokens, no
+    /// server pid).
+    pub fn new(endpoint: Endpoint, subscribers: usize, rate: f64, duration: Duration) -> Self {
+        FanoutConfig {
+            endpoint,
+            subscribers,
+            channels: 1,
+            channel_template: DEFAULT_CHANNEL_TEMPLATE.to_owned(),
+            channel_base: 1,
+            rate,
+            duration,
+            publishers: None,
+            per_publisher_rate: DEFAULT_PER_PUBLISHER_RATE,
+            payload_bytes: 0,
+            event: "loadtest.stamp".to_owned(),
+            tokens: None,
+            publish_token: None,
+            server_pid: None,
+            conns_per_task: 128,
+            connect_concurrency: 64,
+            buffer_bytes: 4096,
+            drain: Duration::from_secs(5),
+        }
+    }
 }
 
 /// The result of a `ws-fanout` run.
@@ -142,6 +186,9 @@ pub async fn run(config: FanoutConfig) -> anyhow::Result<FanoutReport> {
     if config.endpoint.target == Target::Vigor && config.tokens.is_none() {
         bail!("Vigor runs need tokens (sign users up or pass --tokens)");
     }
+    if config.endpoint.target == Target::Vigor && config.publish_token.is_none() {
+        bail!("Vigor runs need a publish token (--client-id and --client-secret, or --publish-token-file)");
+    }
     let channels = ChannelNames::new(
         &config.channel_template,
         config.channel_base,
@@ -200,6 +247,12 @@ pub async fn run(config: FanoutConfig) -> anyhow::Result<FanoutReport> {
         .unwrap_or_else(|| (config.rate / config.per_publisher_rate.max(0.1)).ceil() as usize)
         .max(1);
     let total = (config.rate * config.duration.as_secs_f64()).round() as u64;
+    let http = match (config.endpoint.target, &config.publish_token) {
+        (Target::Vigor, Some(token)) => {
+            Some(HttpPublish::new(&config.endpoint, token, publishers)?)
+        }
+        _ => None,
+    };
     let shared = Arc::new(Shared {
         endpoint: config.endpoint.clone(),
         channels: channels.clone(),
@@ -207,22 +260,22 @@ pub async fn run(config: FanoutConfig) -> anyhow::Result<FanoutReport> {
         padding: "x".repeat(config.payload_bytes),
         run,
         clock,
+        http,
     });
-    let mut connected = Vec::with_capacity(publishers);
-    for (p, schedule) in publishers::schedules(total, config.rate, publishers, channels.len())
+    // Concurrently, so that the HTTP pool opens one connection per publisher.
+    let buffer_bytes = config.buffer_bytes;
+    let connecting = publishers::schedules(total, config.rate, publishers, channels.len())
         .into_iter()
         .enumerate()
-    {
-        // Publishers take tokens from the end of the pool, subscribers from the start.
-        let token = config
-            .tokens
-            .as_ref()
-            .map(|t| t.get(t.len() - 1 - p % t.len()));
-        let publisher = Publisher::connect(&shared, schedule, token, config.buffer_bytes)
-            .await
-            .with_context(|| format!("connecting publisher {p}"))?;
-        connected.push(publisher);
-    }
+        .map(|(p, schedule)| {
+            let shared = &shared;
+            async move {
+                Publisher::connect(shared, schedule, buffer_bytes)
+                    .await
+                    .with_context(|| format!("connecting publisher {p}"))
+            }
+        });
+    let connected = futures::future::try_join_all(connecting).await?;
 
     // Publish.
     let memory_ready = (
@@ -235,7 +288,7 @@ pub async fn run(config: FanoutConfig) -> anyhow::Result<FanoutReport> {
     let deadline = start + config.duration;
     let mut senders = JoinSet::new();
     for publisher in connected {
-        senders.spawn(publisher.run(shared.clone(), start, deadline, config.drain, stop.clone()));
+        senders.spawn(publisher.run(shared.clone(), start, deadline, stop.clone()));
     }
     let mut sent_all = Vec::with_capacity(publishers);
     while let Some(sent) = senders.join_next().await {
@@ -385,7 +438,7 @@ impl FanoutReport {
         ));
         if let Some(server) = &self.server {
             line(format!(
-                "  server   pid {} CPU {:.0}%  RSS {} ready, {} end (peak {})",
+                "  server         pid {}  CPU {:.0}%  RSS {} ready, {} end (peak {})",
                 server.pid,
                 server.cpu_percent,
                 mib(server.memory_ready.rss_bytes),

@@ -8,7 +8,11 @@
 //! receiving connections per task ([`subscribers`]), no JSON parsing on the hot
 //! path (the send-time [`stamp`] is found by a substring search), latency in
 //! per-task HDR histograms merged at the end ([`stats`]), and the generator's own
-//! CPU reported beside the server's ([`procfs`]).
+//! CPU reported beside the server's ([`procfs`]). Against Vigor, messages are
+//! published the way a backend pushes them — `POST /v1/hub/publish` with a
+//! client-credentials token ([`accounts::client_credentials_token`]) over
+//! keep-alive connections ([`publishers`]) — to channels every signed-in user
+//! may subscribe to (`leaderboard:loadtest:{n}`).
 //!
 //! Loads only ever target loopback addresses ([`session::Endpoint::parse`]), and
 //! every phase is bounded by a duration or a count.

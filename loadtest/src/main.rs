@@ -1,6 +1,7 @@
 //! The `vigor-loadtest` command line: `ws-fanout` and `ws-connections`, against
 //! Vigor (`/v1/ws`) or, with `--baseline`, the Node broadcast server in
-//! `loadtest/peers/`. Prints a report for people, or JSON with `--json`.
+//! `loadtest/peers/`. Prints a report for people, or JSON with `--json`
+//! (`--json-out FILE` writes the JSON too, beside the report for people).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use vigor_loadtest::accounts::TokenPool;
+use vigor_loadtest::accounts::{self, TokenPool};
 use vigor_loadtest::connections::{self, ConnectionsConfig};
 use vigor_loadtest::fanout::{self, FanoutConfig};
 use vigor_loadtest::procfs;
@@ -28,6 +29,21 @@ enum Scenario {
     WsFanout(FanoutArgs),
     /// Idle authenticated, subscribed connections: server memory per connection.
     WsConnections(ConnectionsArgs),
+    /// Signs users up and writes their access tokens, one per line (for --tokens).
+    SignUp(SignUpArgs),
+}
+
+#[derive(Debug, Args)]
+struct SignUpArgs {
+    /// The server: ws://127.0.0.1:PORT (its HTTP API on the same address).
+    #[arg(long, default_value = "ws://127.0.0.1:8080")]
+    url: String,
+    /// Users to sign up.
+    #[arg(long, default_value_t = 20)]
+    users: usize,
+    /// Where to write the tokens (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 /// What both scenarios take.
@@ -63,6 +79,9 @@ struct Common {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -81,19 +100,37 @@ struct FanoutArgs {
     /// Channels the subscribers are spread over.
     #[arg(long, default_value_t = 1)]
     channels: usize,
-    /// Channel names; {n} becomes a number from --channel-base. The channel kind must
-    /// allow client publishes (see loadtest/README.md).
-    #[arg(long, default_value = "community:{n}")]
+    /// Channel names, numbered from --channel-base where the default has its
+    /// placeholder. Against Vigor every signed-in user must be allowed to subscribe
+    /// (leaderboard channels are).
+    #[arg(long, default_value = fanout::DEFAULT_CHANNEL_TEMPLATE)]
     channel_template: String,
     /// The first channel number.
     #[arg(long, default_value_t = 1)]
     channel_base: u64,
-    /// Publishing connections (default: enough to keep each at --per-publisher-rate).
+    /// Concurrent publishers, each with one keep-alive connection (default: enough
+    /// to keep each at --per-publisher-rate).
     #[arg(long)]
     publishers: Option<usize>,
-    /// Highest rate per publisher when --publishers is not given (the hub allows 20/s).
-    #[arg(long, default_value_t = 15.0)]
+    /// Highest rate per publisher when --publishers is not given.
+    #[arg(long, default_value_t = fanout::DEFAULT_PER_PUBLISHER_RATE)]
     per_publisher_rate: f64,
+    /// Vigor: the confidential OAuth client that publishes (client-credentials
+    /// grant, scope hub.publish; `vigor admin clients create … --scope hub.publish`).
+    #[arg(long, value_name = "ID", requires = "client_secret")]
+    client_id: Option<String>,
+    /// Vigor: that client's secret.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "VIGOR_LOADTEST_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
+    /// Vigor: a file holding an access token with the hub.publish scope, instead
+    /// of --client-id and --client-secret.
+    #[arg(long, value_name = "FILE", conflicts_with = "client_id")]
+    publish_token_file: Option<PathBuf>,
     /// Padding bytes per message.
     #[arg(long, default_value_t = 0)]
     payload_bytes: usize,
@@ -133,6 +170,7 @@ fn main() -> ExitCode {
     let threads = match &cli.scenario {
         Scenario::WsFanout(a) => a.common.threads,
         Scenario::WsConnections(a) => a.common.threads,
+        Scenario::SignUp(_) => None,
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
@@ -155,8 +193,28 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let limit = procfs::raise_open_files_limit()?;
     match cli.scenario {
+        Scenario::SignUp(args) => {
+            let endpoint = Endpoint::parse(&args.url, Target::Vigor)?;
+            let pool = TokenPool::sign_up(
+                &endpoint.http_base,
+                args.users.max(1),
+                vigor_loadtest::run_tag(),
+            )
+            .await?;
+            let mut text = String::new();
+            for token in pool.tokens() {
+                text.push_str(token);
+                text.push('\n');
+            }
+            match &args.out {
+                Some(path) => std::fs::write(path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+        }
         Scenario::WsFanout(args) => {
             let (endpoint, tokens) = prepare(&args.common).await?;
+            let publish_token = publish_token(&args, &endpoint).await?;
             if args.subscribers + 64 > limit as usize {
                 eprintln!(
                     "warning: {} subscribers near the open-files limit {limit}",
@@ -176,6 +234,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 payload_bytes: args.payload_bytes,
                 event: args.event,
                 tokens,
+                publish_token,
                 server_pid: args.common.server_pid,
                 conns_per_task: args.common.conns_per_task,
                 connect_concurrency: args.common.connect_concurrency,
@@ -183,11 +242,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 drain: args.drain,
             })
             .await?;
-            if args.common.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.human());
-            }
+            output(&args.common, &report, &report.human())?;
         }
         Scenario::WsConnections(args) => {
             let (endpoint, tokens) = prepare(&args.common).await?;
@@ -209,14 +264,53 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 buffer_bytes: args.common.client_buffer,
             })
             .await?;
-            if args.common.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print!("{}", report.human());
-            }
+            output(&args.common, &report, &report.human())?;
         }
     }
     Ok(())
+}
+
+/// Prints the report (JSON with `--json`) and writes it to `--json-out`.
+fn output(common: &Common, report: &impl serde::Serialize, human: &str) -> anyhow::Result<()> {
+    let json = serde_json::to_string_pretty(report)?;
+    if let Some(path) = &common.json_out {
+        std::fs::write(path, format!("{json}\n"))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if common.json {
+        println!("{json}");
+    } else {
+        print!("{human}");
+    }
+    Ok(())
+}
+
+/// The token Vigor publishes with: read from `--publish-token-file`, or from the
+/// client-credentials grant of `--client-id`; none for the baseline.
+async fn publish_token(args: &FanoutArgs, endpoint: &Endpoint) -> anyhow::Result<Option<String>> {
+    if endpoint.target == Target::Baseline {
+        return Ok(None);
+    }
+    if let Some(path) = &args.publish_token_file {
+        return accounts::token_from_file(path).map(Some);
+    }
+    match (&args.client_id, &args.client_secret) {
+        (Some(id), Some(secret)) => {
+            let token = accounts::client_credentials_token(
+                &endpoint.http_base,
+                id,
+                secret,
+                accounts::PUBLISH_SCOPE,
+            )
+            .await?;
+            Ok(Some(token))
+        }
+        _ => anyhow::bail!(
+            "ws-fanout against Vigor publishes through POST /v1/hub/publish: give --client-id and \
+             --client-secret of a client with the hub.publish scope, or --publish-token-file \
+             (see loadtest/README.md)"
+        ),
+    }
 }
 
 /// The endpoint, and tokens for Vigor (from --tokens, or signed up).

@@ -1,5 +1,5 @@
-//! Sending connections: each publisher sends its share of the rate on a fixed
-//! schedule, stamping every message immediately before writing it.
+//! Sending: each publisher sends its share of the rate on a fixed schedule,
+//! stamping every message immediately before it is sent.
 //!
 //! The schedule is absolute (`start + offset + k × interval`), so a publisher
 //! that falls behind catches up rather than silently lowering the rate; publishers
@@ -7,19 +7,24 @@
 //! publisher sends a fixed number of messages and never past the deadline: the
 //! loop is bounded by both.
 //!
-//! Against Vigor a message is a `publish` frame and the hub answers each with an
-//! `ack` or an `error`; a refused publish is not expected at any subscriber. The
-//! hub limits each connection to 20 frames/s (burst 40), so the rate is split over
-//! enough publishers to stay under it (`--per-publisher-rate`, 15 by default).
-//! Against the baseline a message is `ROOM|{"lt":[…]}`.
+//! - **Vigor**: a message is a `POST /v1/hub/publish` (the hub's server API, the
+//!   way a backend pushes an event), authorized by a client-credentials token with
+//!   the `hub.publish` scope. All publishers share one HTTP client whose pool keeps
+//!   one keep-alive connection per publisher (each publisher has one request in
+//!   flight at a time; the pool is warmed before the clock starts, so no message
+//!   pays for a TCP handshake). A `202` is accepted; any other answer, or a
+//!   transport error, is a refusal, counted by code and not expected at any
+//!   subscriber.
+//! - **Baseline**: a message is `ROOM|{"lt":[…]}` on a send-only WebSocket.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use futures::{SinkExt, StreamExt};
-use serde_json::Value;
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +32,9 @@ use tokio_util::sync::CancellationToken;
 use crate::session::{self, Endpoint, Target, Ws};
 use crate::stamp::{Clock, Stamp};
 use crate::subscribers::ChannelNames;
+
+/// How long one publish request may take before it counts as failed.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One publisher's part of the run.
 #[derive(Debug, Clone)]
@@ -69,30 +77,94 @@ pub fn schedules(total: u64, rate: f64, publishers: usize, channels: usize) -> V
 /// What one publisher did.
 #[derive(Debug, Default)]
 pub struct Sent {
-    /// Messages written, per channel index.
+    /// Messages sent, per channel index.
     pub per_channel: BTreeMap<usize, u64>,
-    /// Messages the hub refused, per channel index.
+    /// Messages the hub refused (or that failed), per channel index.
     pub refused_per_channel: BTreeMap<usize, u64>,
-    /// Refusals by error code.
+    /// Refusals by code: `http_<status>`, or `request_failed`.
     pub refusals: BTreeMap<String, u64>,
     /// The first refusal's message.
     pub first_refusal: Option<String>,
-    /// Acks received.
+    /// Messages the hub accepted (`202`).
     pub acked: u64,
     /// Why it stopped early, if it did.
     pub failure: Option<String>,
 }
 
 impl Sent {
-    /// Messages written.
+    /// Messages sent.
     pub fn total(&self) -> u64 {
         self.per_channel.values().sum()
     }
+
+    fn refuse(&mut self, channel: usize, code: String, message: impl FnOnce() -> String) {
+        if self.first_refusal.is_none() {
+            self.first_refusal = Some(format!("{code}: {}", message()));
+        }
+        *self.refusals.entry(code).or_default() += 1;
+        *self.refused_per_channel.entry(channel).or_default() += 1;
+    }
+}
+
+/// The hub's server API, as the publishers use it.
+#[derive(Debug, Clone)]
+pub struct HttpPublish {
+    client: reqwest::Client,
+    url: String,
+    health_url: String,
+    authorization: HeaderValue,
+}
+
+impl HttpPublish {
+    /// A client for `POST {endpoint}/v1/hub/publish` with `token` (a
+    /// client-credentials token with the `hub.publish` scope), keeping up to
+    /// `connections` keep-alive connections.
+    pub fn new(endpoint: &Endpoint, token: &str, connections: usize) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .http1_only()
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(connections.max(1))
+            .pool_idle_timeout(None)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .context("building the HTTP client")?;
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
+            .context("the publish token is not a valid header value")?;
+        authorization.set_sensitive(true);
+        Ok(HttpPublish {
+            client,
+            url: format!("{}/v1/hub/publish", endpoint.http_base),
+            health_url: format!("{}/healthz", endpoint.http_base),
+            authorization,
+        })
+    }
+
+    /// Opens (or reuses) one pooled connection with a `GET /healthz`.
+    async fn warm(&self) -> anyhow::Result<()> {
+        let response = self
+            .client
+            .get(&self.health_url)
+            .send()
+            .await
+            .with_context(|| format!("GET {}", self.health_url))?;
+        // Reading the body to its end hands the connection back to the pool.
+        let _ = response.bytes().await;
+        Ok(())
+    }
+}
+
+/// How a publisher reaches the server.
+enum Link {
+    /// Vigor: requests through the shared HTTP client.
+    Http,
+    /// The baseline: a send-only WebSocket.
+    Ws(Box<Ws>),
 }
 
 /// A connected publisher, ready to run its schedule.
 pub struct Publisher {
-    ws: Ws,
+    link: Link,
     schedule: Schedule,
 }
 
@@ -110,106 +182,186 @@ pub struct Shared {
     pub run: u32,
     /// The shared clock.
     pub clock: Clock,
+    /// The server API client (Vigor only).
+    pub http: Option<HttpPublish>,
 }
 
 impl Publisher {
-    /// Connects a publisher (authenticated with `token` against Vigor).
+    /// Gets a publisher ready: against Vigor, one warm keep-alive connection in
+    /// the shared pool; against the baseline, a send-only WebSocket to the room
+    /// of its first channel.
     pub async fn connect(
         shared: &Shared,
         schedule: Schedule,
-        token: Option<&str>,
         buffer_bytes: usize,
     ) -> anyhow::Result<Publisher> {
-        let ws = match shared.endpoint.target {
+        let link = match shared.endpoint.target {
             Target::Vigor => {
-                let token =
-                    token.ok_or_else(|| anyhow::anyhow!("Vigor publishers need a token"))?;
-                session::open_vigor(&shared.endpoint, token, buffer_bytes)
-                    .await?
-                    .0
+                let http = shared
+                    .http
+                    .as_ref()
+                    .context("Vigor publishers need a publish token")?;
+                http.warm().await?;
+                Link::Http
             }
             Target::Baseline => {
                 let room = shared
                     .channels
                     .name(schedule.channels.first().copied().unwrap_or(0));
                 let url = shared.endpoint.baseline_url(room, true);
-                session::open(shared.endpoint.addr, &url, None, buffer_bytes).await?
+                Link::Ws(Box::new(
+                    session::open(shared.endpoint.addr, &url, None, buffer_bytes).await?,
+                ))
             }
         };
-        Ok(Publisher { ws, schedule })
+        Ok(Publisher { link, schedule })
     }
 
-    /// Sends the schedule from `start`, never after `deadline`; then waits up to
-    /// `drain` for the remaining answers (Vigor).
+    /// Sends the schedule from `start`, never after `deadline`.
     pub async fn run(
-        mut self,
+        self,
         shared: Arc<Shared>,
         start: Instant,
         deadline: Instant,
-        drain: Duration,
         stop: CancellationToken,
     ) -> Sent {
-        let mut sent = Sent::default();
-        let mut frame = String::with_capacity(256 + shared.padding.len());
-        let schedule = &self.schedule;
-        let mut k: u64 = 0;
-        while k < schedule.count {
-            let due = start + schedule.offset + schedule.interval.mul_f64(k as f64);
-            if due > deadline {
-                break;
-            }
-            tokio::select! {
-                biased;
-                _ = stop.cancelled() => break,
-                incoming = self.ws.next() => {
-                    if let Err(error) = on_answer(incoming, schedule, &mut sent) {
-                        sent.failure = Some(error);
-                        return sent;
-                    }
-                }
-                _ = tokio::time::sleep_until(due) => {
-                    let channel = schedule.channels[(k % schedule.channels.len() as u64) as usize];
-                    frame.clear();
-                    let stamp = Stamp { run: shared.run, sent_nanos: shared.clock.now_nanos() };
-                    write_message(&shared, channel, k, stamp, &mut frame);
-                    if let Err(error) = self.ws.send(Message::text(frame.as_str())).await {
-                        sent.failure = Some(format!("sending: {error}"));
-                        return sent;
-                    }
-                    *sent.per_channel.entry(channel).or_default() += 1;
-                    k += 1;
-                }
+        match self.link {
+            Link::Http => match &shared.http {
+                Some(http) => run_http(http, &shared, &self.schedule, start, deadline, &stop).await,
+                None => Sent {
+                    failure: Some("no publish token".to_owned()),
+                    ..Sent::default()
+                },
+            },
+            Link::Ws(mut ws) => {
+                let sent = run_ws(&mut ws, &shared, &self.schedule, start, deadline, &stop).await;
+                let _ = (*ws).close(None).await;
+                sent
             }
         }
-        if shared.endpoint.target == Target::Vigor {
-            let until = Instant::now() + drain;
-            while sent.acked + sent.refusals.values().sum::<u64>() < sent.total() {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep_until(until) => break,
-                    incoming = self.ws.next() => {
-                        if let Err(error) = on_answer(incoming, schedule, &mut sent) {
-                            sent.failure = Some(error);
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        let _ = self.ws.close(None).await;
-        sent
     }
 }
 
-/// Writes message `k` to `channel` into `out`.
-fn write_message(shared: &Shared, channel: usize, k: u64, stamp: Stamp, out: &mut String) {
+/// The channel message `k` of `schedule` goes to.
+fn channel_of(schedule: &Schedule, k: u64) -> usize {
+    schedule.channels[(k % schedule.channels.len() as u64) as usize]
+}
+
+/// Vigor: one `POST /v1/hub/publish` at a time, each stamped just before it is sent.
+async fn run_http(
+    http: &HttpPublish,
+    shared: &Shared,
+    schedule: &Schedule,
+    start: Instant,
+    deadline: Instant,
+    stop: &CancellationToken,
+) -> Sent {
+    let mut sent = Sent::default();
+    let capacity = 128 + shared.padding.len();
+    for k in 0..schedule.count {
+        let due = start + schedule.offset + schedule.interval.mul_f64(k as f64);
+        if due > deadline {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep_until(due) => {}
+        }
+        let channel = channel_of(schedule, k);
+        let mut body = String::with_capacity(capacity);
+        let stamp = Stamp {
+            run: shared.run,
+            sent_nanos: shared.clock.now_nanos(),
+        };
+        write_message(shared, channel, stamp, &mut body);
+        let request = http
+            .client
+            .post(&http.url)
+            .header(AUTHORIZATION, http.authorization.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body)
+            .send();
+        *sent.per_channel.entry(channel).or_default() += 1;
+        let response = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            response = request => response,
+        };
+        match response {
+            Ok(response) if response.status() == reqwest::StatusCode::ACCEPTED => {
+                // Read to the end so that the connection goes back to the pool.
+                let _ = response.bytes().await;
+                sent.acked += 1;
+            }
+            Ok(response) => {
+                let code = format!("http_{}", response.status().as_u16());
+                let text = response.text().await.unwrap_or_default();
+                sent.refuse(channel, code, || text);
+            }
+            Err(error) => {
+                sent.refuse(channel, "request_failed".to_owned(), || {
+                    format!("{error:#}")
+                });
+            }
+        }
+    }
+    sent
+}
+
+/// The baseline: one text frame per message on the publisher's WebSocket.
+async fn run_ws(
+    ws: &mut Ws,
+    shared: &Shared,
+    schedule: &Schedule,
+    start: Instant,
+    deadline: Instant,
+    stop: &CancellationToken,
+) -> Sent {
+    let mut sent = Sent::default();
+    let mut frame = String::with_capacity(128 + shared.padding.len());
+    let mut k: u64 = 0;
+    while k < schedule.count {
+        let due = start + schedule.offset + schedule.interval.mul_f64(k as f64);
+        if due > deadline {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            incoming = ws.next() => {
+                if let Err(error) = on_incoming(incoming) {
+                    sent.failure = Some(error);
+                    return sent;
+                }
+            }
+            _ = tokio::time::sleep_until(due) => {
+                let channel = channel_of(schedule, k);
+                frame.clear();
+                let stamp = Stamp { run: shared.run, sent_nanos: shared.clock.now_nanos() };
+                write_message(shared, channel, stamp, &mut frame);
+                if let Err(error) = ws.send(Message::text(frame.as_str())).await {
+                    sent.failure = Some(format!("sending: {error}"));
+                    return sent;
+                }
+                *sent.per_channel.entry(channel).or_default() += 1;
+                k += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// Writes the message for `channel` into `out`: the body of a `POST
+/// /v1/hub/publish` for Vigor, `ROOM|{…}` for the baseline.
+fn write_message(shared: &Shared, channel: usize, stamp: Stamp, out: &mut String) {
     let name = shared.channels.name(channel);
     match shared.endpoint.target {
         Target::Vigor => {
             // Channel and event names need no JSON escaping (the protocol's grammar).
             let _ = write!(
                 out,
-                r#"{{"type":"publish","id":{k},"channel":"{name}","event":"{}","data":{{"#,
+                r#"{{"channel":"{name}","event":"{}","data":{{"#,
                 shared.event
             );
         }
@@ -227,53 +379,28 @@ fn write_message(shared: &Shared, channel: usize, k: u64, stamp: Stamp, out: &mu
     }
 }
 
-/// Counts an answer of the hub; an error ends the publisher.
-fn on_answer(
+/// What a baseline publisher may receive: nothing but control frames; a close
+/// or an error ends it.
+fn on_incoming(
     incoming: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    schedule: &Schedule,
-    sent: &mut Sent,
 ) -> Result<(), String> {
-    let text = match incoming {
-        Some(Ok(Message::Text(text))) => text,
-        Some(Ok(Message::Close(frame))) => {
-            return Err(format!(
-                "the server closed the publisher: {}",
-                frame
-                    .map(|f| format!("{} {}", u16::from(f.code), f.reason))
-                    .unwrap_or_default()
-            ))
-        }
-        Some(Ok(_)) => return Ok(()),
-        Some(Err(error)) => return Err(format!("reading: {error}")),
-        None => return Err("the publisher's connection ended".to_owned()),
-    };
-    // Answers are few (one per publish): parsing them is not the hot path.
-    let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else {
-        return Ok(());
-    };
-    match frame["type"].as_str() {
-        Some("ack") => sent.acked += 1,
-        Some("error") => {
-            let code = frame["code"].as_str().unwrap_or("unknown").to_owned();
-            if sent.first_refusal.is_none() {
-                sent.first_refusal = Some(format!(
-                    "{code}: {}",
-                    frame["message"].as_str().unwrap_or("")
-                ));
-            }
-            *sent.refusals.entry(code).or_default() += 1;
-            if let Some(k) = frame["id"].as_u64() {
-                let channel = schedule.channels[(k % schedule.channels.len() as u64) as usize];
-                *sent.refused_per_channel.entry(channel).or_default() += 1;
-            }
-        }
-        _ => {}
+    match incoming {
+        Some(Ok(Message::Close(frame))) => Err(format!(
+            "the server closed the publisher: {}",
+            frame
+                .map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                .unwrap_or_default()
+        )),
+        Some(Ok(_)) => Ok(()),
+        Some(Err(error)) => Err(format!("reading: {error}")),
+        None => Err("the publisher's connection ended".to_owned()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
     use crate::session::Target;
     use crate::stamp::StampFinder;
@@ -299,30 +426,33 @@ mod tests {
     fn shared(target: Target, padding: usize) -> Shared {
         Shared {
             endpoint: Endpoint::parse("ws://127.0.0.1:1", target).unwrap(),
-            channels: ChannelNames::new("community:{n}", 1, 2).unwrap(),
+            channels: ChannelNames::new("leaderboard:loadtest:{n}", 1, 2).unwrap(),
             event: "loadtest.stamp".to_owned(),
             padding: "x".repeat(padding),
             run: 9,
             clock: Clock::start(),
+            http: None,
         }
     }
 
     #[test]
-    fn vigor_messages_are_publish_frames_carrying_the_stamp() {
+    fn vigor_messages_are_server_api_bodies_carrying_the_stamp() {
         let shared = shared(Target::Vigor, 3);
         let stamp = Stamp {
             run: 9,
             sent_nanos: 42,
         };
         let mut out = String::new();
-        write_message(&shared, 1, 5, stamp, &mut out);
-        let frame: Value = serde_json::from_str(&out).unwrap();
-        assert_eq!(frame["type"], "publish");
-        assert_eq!(frame["id"], 5);
-        assert_eq!(frame["channel"], "community:2");
-        assert_eq!(frame["event"], "loadtest.stamp");
-        assert_eq!(frame["data"]["lt"], serde_json::json!([9, 42]));
-        assert_eq!(frame["data"]["pad"], "xxx");
+        write_message(&shared, 1, stamp, &mut out);
+        let body: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "channel": "leaderboard:loadtest:2",
+                "event": "loadtest.stamp",
+                "data": {"lt": [9, 42], "pad": "xxx"},
+            })
+        );
         assert_eq!(StampFinder::new().find(out.as_bytes()), Some(stamp));
     }
 
@@ -334,28 +464,28 @@ mod tests {
             sent_nanos: 42,
         };
         let mut out = String::new();
-        write_message(&shared, 0, 0, stamp, &mut out);
-        assert_eq!(out, r#"community:1|{"lt":[9,42]}"#);
+        write_message(&shared, 0, stamp, &mut out);
+        assert_eq!(out, r#"leaderboard:loadtest:1|{"lt":[9,42]}"#);
     }
 
     #[test]
     fn refusals_are_counted_per_channel_and_code() {
-        let schedule = schedules(4, 4.0, 1, 2).remove(0);
         let mut sent = Sent::default();
-        let ack =
-            Message::text(r#"{"type":"ack","id":0,"result":{"channel":"community:1","seq":1}}"#);
-        let refused = Message::text(
-            r#"{"type":"error","id":3,"code":"forbidden","message":"no publishes here"}"#,
-        );
-        on_answer(Some(Ok(ack)), &schedule, &mut sent).unwrap();
-        on_answer(Some(Ok(refused)), &schedule, &mut sent).unwrap();
-        assert_eq!(sent.acked, 1);
-        assert_eq!(sent.refusals["forbidden"], 1);
-        assert_eq!(sent.refused_per_channel[&1], 1);
-        assert_eq!(
-            sent.first_refusal.as_deref(),
-            Some("forbidden: no publishes here")
-        );
-        assert!(on_answer(None, &schedule, &mut sent).is_err());
+        sent.refuse(1, "http_403".to_owned(), || "no scope".to_owned());
+        sent.refuse(1, "http_403".to_owned(), || {
+            unreachable!("only the first is kept")
+        });
+        sent.refuse(0, "request_failed".to_owned(), || "reset".to_owned());
+        assert_eq!(sent.refusals["http_403"], 2);
+        assert_eq!(sent.refusals["request_failed"], 1);
+        assert_eq!(sent.refused_per_channel[&1], 2);
+        assert_eq!(sent.first_refusal.as_deref(), Some("http_403: no scope"));
+    }
+
+    #[test]
+    fn a_baseline_publisher_stops_when_the_server_closes() {
+        assert!(on_incoming(Some(Ok(Message::Ping(Vec::new().into())))).is_ok());
+        assert!(on_incoming(Some(Ok(Message::Close(None)))).is_err());
+        assert!(on_incoming(None).is_err());
     }
 }

@@ -38,7 +38,8 @@ const SUBPROTOCOL: &str = "vigor.v1";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
-    /// Vigor's hub: authenticated sessions, `subscribe` and `publish` frames.
+    /// Vigor's hub: authenticated sessions and `subscribe` frames; messages are
+    /// published through `POST /v1/hub/publish`.
     Vigor,
     /// The plain Node `ws` broadcast server in `loadtest/peers/`.
     Baseline,
