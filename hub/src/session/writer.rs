@@ -33,13 +33,20 @@ pub(crate) async fn run(
     control: Arc<SessionControl>,
     settings: WriterSettings,
 ) {
+    // Grows with the largest burst (at most `batch` frames); see the heartbeat.
+    // (`recv_many`, not `try_recv` per frame: that parks the thread while a send
+    // is in progress.)
     let mut batch = Vec::new();
     let mut heartbeat = interval_at(Instant::now() + settings.heartbeat, settings.heartbeat);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Created once: a fresh wait per frame would register with the token again
+    // for every delivery (the hot path of fan-out).
+    let closed = control.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             biased;
-            _ = control.closed() => break,
+            _ = &mut closed => break,
             received = queue.recv_many(&mut batch, settings.batch) => {
                 if received == 0 {
                     break;
@@ -52,21 +59,21 @@ pub(crate) async fn run(
                 };
                 let written = tokio::select! {
                     biased;
-                    _ = control.closed() => break,
+                    _ = &mut closed => break,
                     written = write => written,
                 };
                 if written.is_err() {
                     break;
                 }
-                // An idle connection keeps no batch buffer (memory per connection).
+            }
+            _ = heartbeat.tick() => {
+                // A connection gone quiet gives back what its last burst grew.
                 if queue.is_empty() {
                     batch = Vec::new();
                 }
-            }
-            _ = heartbeat.tick() => {
                 let ping = tokio::select! {
                     biased;
-                    _ = control.closed() => break,
+                    _ = &mut closed => break,
                     sent = sink.send(Message::Ping(Default::default())) => sent,
                 };
                 if ping.is_err() {
