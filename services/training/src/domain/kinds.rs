@@ -128,9 +128,10 @@ string_enum! {
     Privacy, "privacy" {
         /// Everyone.
         Public => "public",
-        /// The owner's followers (enforced by social; here it is not private).
+        /// The owner's followers — until social's follow graph is wired in, the
+        /// owner and their accepted coach only (failing closed).
         Followers => "followers",
-        /// The owner only (and later their accepted coach).
+        /// The owner and their accepted coach.
         Private => "private",
     }
 }
