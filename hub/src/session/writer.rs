@@ -39,9 +39,9 @@ pub(crate) async fn run(
     let mut batch = Vec::new();
     let mut heartbeat = interval_at(Instant::now() + settings.heartbeat, settings.heartbeat);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    // Created once: a fresh wait per frame would register with the token again
-    // for every delivery (the hot path of fan-out).
-    let closed = control.closed();
+    // Created once, and the writer's own cheap signal: it is polled on every
+    // wake-up (the hot path of fan-out).
+    let closed = control.writer_closed();
     tokio::pin!(closed);
     loop {
         tokio::select! {
