@@ -5,7 +5,8 @@
 //! Scenarios: [`fanout`] (`ws-fanout`: subscribers, publishers, delivery ratio and
 //! latency) and [`connections`] (`ws-connections`: memory per idle connection).
 //! The generator must not be the bottleneck, so: a multi-thread runtime, many
-//! receiving connections per task ([`subscribers`]), no JSON parsing on the hot
+//! receiving connections per task ([`subscribers`]), each a lean client
+//! WebSocket that handles messages in place ([`lean`]), no JSON parsing on the hot
 //! path (the send-time [`stamp`] is found by a substring search), latency in
 //! per-task HDR histograms merged at the end ([`stats`]), and the generator's own
 //! CPU reported beside the server's ([`procfs`]). Against Vigor, messages are
@@ -20,6 +21,7 @@
 pub mod accounts;
 pub mod connections;
 pub mod fanout;
+pub mod lean;
 pub mod procfs;
 pub mod publishers;
 pub mod session;

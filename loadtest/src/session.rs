@@ -14,7 +14,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use futures::{SinkExt, StreamExt};
 use reqwest::Url;
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -22,10 +21,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-/// One client connection.
+use crate::lean::Conn;
+
+/// One client connection through tungstenite (publishers; receivers use
+/// [`crate::lean`]).
 pub type Ws = WebSocketStream<TcpStream>;
 
 /// How long a handshake, a `welcome` or an `ack` may take.
@@ -131,10 +132,7 @@ pub async fn open(
     buffer_bytes: usize,
 ) -> anyhow::Result<Ws> {
     let handshake = async {
-        let tcp = TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("connecting to {addr}"))?;
-        tcp.set_nodelay(true)?;
+        let tcp = connect_tcp(addr).await?;
         let mut request = url.as_str().into_client_request()?;
         if let Some(token) = bearer {
             let protocols = HeaderValue::from_str(&format!("{SUBPROTOCOL}, bearer.{token}"))
@@ -157,14 +155,41 @@ pub async fn open(
         .map_err(|_| anyhow!("no WebSocket handshake within {SETUP_TIMEOUT:?}"))?
 }
 
+/// Opens a lean receiving connection (see [`crate::lean`]) to `url`; `bearer`
+/// adds the subprotocols `vigor.v1, bearer.<token>`.
+pub async fn open_lean(
+    addr: SocketAddr,
+    url: &Url,
+    bearer: Option<&str>,
+    buffer_bytes: usize,
+) -> anyhow::Result<Conn> {
+    let protocols = bearer.map(|token| format!("{SUBPROTOCOL}, bearer.{token}"));
+    let handshake = async {
+        let tcp = connect_tcp(addr).await?;
+        Conn::handshake(tcp, url, protocols.as_deref(), buffer_bytes).await
+    };
+    tokio::time::timeout(SETUP_TIMEOUT, handshake)
+        .await
+        .map_err(|_| anyhow!("no WebSocket handshake within {SETUP_TIMEOUT:?}"))?
+}
+
+/// A TCP connection to `addr`, without Nagle's delay.
+async fn connect_tcp(addr: SocketAddr) -> anyhow::Result<TcpStream> {
+    let tcp = TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    tcp.set_nodelay(true)?;
+    Ok(tcp)
+}
+
 /// Opens a Vigor session authenticated by subprotocol; returns it with its user id.
 pub async fn open_vigor(
     endpoint: &Endpoint,
     token: &str,
     buffer_bytes: usize,
-) -> anyhow::Result<(Ws, String)> {
-    let mut ws = open(endpoint.addr, &endpoint.ws_url, Some(token), buffer_bytes).await?;
-    let welcome = next_json(&mut ws).await.context("waiting for welcome")?;
+) -> anyhow::Result<(Conn, String)> {
+    let mut conn = open_lean(endpoint.addr, &endpoint.ws_url, Some(token), buffer_bytes).await?;
+    let welcome = next_json(&mut conn).await.context("waiting for welcome")?;
     match welcome["type"].as_str() {
         Some("welcome") => {}
         _ => bail!("expected a welcome frame, got {welcome}"),
@@ -173,23 +198,23 @@ pub async fn open_vigor(
         .as_str()
         .ok_or_else(|| anyhow!("welcome without user_id: {welcome}"))?
         .to_owned();
-    Ok((ws, user))
+    Ok((conn, user))
 }
 
 /// Sends `{"type":"subscribe","id":ID,"channel":C}` and waits for its `ack`.
-pub async fn subscribe(ws: &mut Ws, id: u64, channel: &str) -> anyhow::Result<()> {
+pub async fn subscribe(conn: &mut Conn, id: u64, channel: &str) -> anyhow::Result<()> {
     let frame = serde_json::json!({"type": "subscribe", "id": id, "channel": channel});
-    ws.send(Message::text(frame.to_string())).await?;
-    answer(ws, id)
+    conn.send_text(&frame.to_string()).await?;
+    answer(conn, id)
         .await
         .with_context(|| format!("subscribing to {channel}"))?;
     Ok(())
 }
 
 /// Waits for the answer to request `id`: its `ack` result, or the `error` as an error.
-async fn answer(ws: &mut Ws, id: u64) -> anyhow::Result<Value> {
+async fn answer(conn: &mut Conn, id: u64) -> anyhow::Result<Value> {
     loop {
-        let frame = next_json(ws).await?;
+        let frame = next_json(conn).await?;
         if frame["id"].as_u64() != Some(id) {
             continue; // an event or another request's answer
         }
@@ -207,29 +232,12 @@ async fn answer(ws: &mut Ws, id: u64) -> anyhow::Result<Value> {
 
 /// The next text frame as JSON, within [`SETUP_TIMEOUT`]; a close is an error
 /// naming its code.
-async fn next_json(ws: &mut Ws) -> anyhow::Result<Value> {
-    let read = async {
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str::<Value>(text.as_str())
-                        .with_context(|| format!("a frame that is not JSON: {}", text.as_str()));
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    let (code, reason) = frame
-                        .map(|f| (u16::from(f.code), f.reason.to_string()))
-                        .unwrap_or((1005, String::new()));
-                    bail!("the server closed the connection: {code} {reason}");
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(error)) => return Err(error.into()),
-                None => bail!("the connection ended"),
-            }
-        }
-    };
-    tokio::time::timeout(SETUP_TIMEOUT, read)
+async fn next_json(conn: &mut Conn) -> anyhow::Result<Value> {
+    let text = tokio::time::timeout(SETUP_TIMEOUT, conn.next_text())
         .await
-        .map_err(|_| anyhow!("no answer within {SETUP_TIMEOUT:?}"))?
+        .map_err(|_| anyhow!("no answer within {SETUP_TIMEOUT:?}"))??;
+    serde_json::from_str::<Value>(&text)
+        .with_context(|| format!("a frame that is not JSON: {text}"))
 }
 
 #[cfg(test)]

@@ -1,30 +1,33 @@
 //! Receiving connections, many per task.
 //!
 //! A task owns a group of connections (`--conns-per-task`): it opens them one
-//! after another, reports the group ready, then reads all of them through one
-//! `SelectAll` until told to stop. Grouping keeps the per-connection cost of the
-//! generator small (one latency histogram and one set of counters per group, not
-//! per connection) and lets 20,000 idle connections live in a few hundred tasks.
-//! Reading also answers the server's heartbeat pings (tungstenite queues the pong
-//! and flushes it on the next read).
+//! after another, reports the group ready, then reads all of them — one reading
+//! future per connection, polled by the task only when its socket woke it — until
+//! told to stop. Grouping keeps the per-connection cost of the generator small
+//! (one latency histogram and one set of counters per group, not per connection)
+//! and lets 20,000 idle connections live in a few hundred tasks. Connections are
+//! [`crate::lean`] clients: a read hands over every message it brought, in place,
+//! and answers the server's heartbeat pings.
 //!
-//! The hot loop does no JSON parsing and no allocation of its own: a frame is
-//! searched for this run's stamp ([`crate::stamp`]), its latency recorded, and
-//! counters bumped; the shared delivered counter is updated in batches.
+//! The hot loop does no JSON parsing and no allocation: a message is searched
+//! for this run's stamp ([`crate::stamp`]), its latency recorded, and counters
+//! bumped; the shared delivered counter is updated in batches.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::SelectAll;
+use std::sync::Mutex;
+
+use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use tokio::sync::{mpsc, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::accounts::TokenPool;
-use crate::session::{self, Endpoint, Target, Ws};
+use crate::lean::{Conn, Incoming};
+use crate::session::{self, Endpoint, Target};
 use crate::stamp::{Clock, StampFinder};
 use crate::stats::Latencies;
 
@@ -137,16 +140,16 @@ pub async fn run_group(
     stop: CancellationToken,
 ) -> Received {
     let mut setup = Setup::default();
-    let mut streams: SelectAll<Ws> = SelectAll::new();
+    let mut conns = Vec::with_capacity(indices.len());
     for index in indices {
         let opened = tokio::select! {
             _ = stop.cancelled() => return Received::default(),
             opened = open_one(&plan, index) => opened,
         };
         match opened {
-            Ok((ws, took)) => {
+            Ok((conn, took)) => {
                 setup.connect_times.push(took);
-                streams.push(ws);
+                conns.push(conn);
             }
             Err(error) => {
                 setup.failures += 1;
@@ -160,11 +163,11 @@ pub async fn run_group(
     let _ = ready.send(setup).await;
     // Dropping the sender lets the receiver see when every group has reported.
     drop(ready);
-    read(&plan, streams, &stop).await
+    read(&plan, conns, &stop).await
 }
 
 /// Opens connection `index` and subscribes it; returns it and how long that took.
-async fn open_one(plan: &Plan, index: usize) -> anyhow::Result<(Ws, Duration)> {
+async fn open_one(plan: &Plan, index: usize) -> anyhow::Result<(Conn, Duration)> {
     let _permit = plan
         .connect_limit
         .acquire()
@@ -197,7 +200,7 @@ async fn open_one(plan: &Plan, index: usize) -> anyhow::Result<(Ws, Duration)> {
                 Subscription::OwnUser => "idle",
             };
             let url = plan.endpoint.baseline_url(room, false);
-            session::open(plan.endpoint.addr, &url, None, plan.buffer_bytes).await?
+            session::open_lean(plan.endpoint.addr, &url, None, plan.buffer_bytes).await?
         }
     };
     let took = started.elapsed();
@@ -207,42 +210,72 @@ async fn open_one(plan: &Plan, index: usize) -> anyhow::Result<(Ws, Duration)> {
     Ok((ws, took))
 }
 
-/// The hot loop: every frame of every connection of the group.
-async fn read(plan: &Plan, mut streams: SelectAll<Ws>, stop: &CancellationToken) -> Received {
-    let finder = StampFinder::new();
-    let mut received = Received::default();
-    let mut unflushed = 0u64;
+/// The hot loop: every message of every connection of the group.
+async fn read(plan: &Plan, conns: Vec<Conn>, stop: &CancellationToken) -> Received {
+    // Shared by the group's reading futures, which the one task polls in turn:
+    // the lock is never contended.
+    let received = Mutex::new(Received::default());
+    let mut readers: FuturesUnordered<_> = conns
+        .into_iter()
+        .map(|conn| read_one(plan, conn, &received))
+        .collect();
+    let mut flushed = 0u64;
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stopped = stop.cancelled();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
             biased;
-            _ = stop.cancelled() => break,
+            _ = &mut stopped => break,
             _ = flush.tick() => {
-                plan.delivered.fetch_add(unflushed, Ordering::Relaxed);
-                unflushed = 0;
+                let delivered = lock(&received).delivered;
+                plan.delivered.fetch_add(delivered - flushed, Ordering::Relaxed);
+                flushed = delivered;
             }
-            item = streams.next(), if !streams.is_empty() => match item {
-                Some(Ok(Message::Text(text))) => {
-                    match finder.find(text.as_bytes()) {
-                        Some(stamp) if stamp.run == plan.run => {
-                            let now = plan.clock.now_nanos();
-                            received.latencies.record_nanos(now.saturating_sub(stamp.sent_nanos));
-                            received.delivered += 1;
-                            received.last_delivery_nanos = now;
-                            unflushed += 1;
-                        }
-                        _ => received.other_frames += 1,
-                    }
-                }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) => received.closed += 1,
-                Some(Ok(_)) => {}
-                None => {}
-            },
+            // A reader ends when its connection does.
+            Some(()) = readers.next(), if !readers.is_empty() => lock(&received).closed += 1,
         }
     }
-    plan.delivered.fetch_add(unflushed, Ordering::Relaxed);
+    drop(readers);
+    let received = received.into_inner().unwrap_or_else(|e| e.into_inner());
+    plan.delivered
+        .fetch_add(received.delivered - flushed, Ordering::Relaxed);
     received
+}
+
+/// Reads one connection until it closes, recording into the group's `received`.
+async fn read_one(plan: &Plan, mut conn: Conn, received: &Mutex<Received>) {
+    let finder = StampFinder::new();
+    let mut stamps = Vec::new();
+    let mut other = 0u64;
+    loop {
+        let read = conn
+            .read_some(|message| match message {
+                Incoming::Text(text) => match finder.find(text) {
+                    Some(stamp) if stamp.run == plan.run => stamps.push(stamp.sent_nanos),
+                    _ => other += 1,
+                },
+                Incoming::Binary(_) => other += 1,
+            })
+            .await;
+        // One clock reading for everything one read brought.
+        let now = plan.clock.now_nanos();
+        let mut received = lock(received);
+        for sent in stamps.drain(..) {
+            received.latencies.record_nanos(now.saturating_sub(sent));
+            received.delivered += 1;
+            received.last_delivery_nanos = now;
+        }
+        received.other_frames += std::mem::take(&mut other);
+        if read.is_err() {
+            return;
+        }
+    }
+}
+
+fn lock(received: &Mutex<Received>) -> std::sync::MutexGuard<'_, Received> {
+    received.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
