@@ -244,6 +244,7 @@ impl Hub {
             parts.history.clone(),
             tracker.clone(),
             shutdown.clone(),
+            config.max_sessions_per_user,
         ));
         let hub = Arc::new(Hub {
             authorizer: CachedAuthorizer::new(

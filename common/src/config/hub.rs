@@ -34,6 +34,10 @@ pub struct HubConfig {
     pub idle_timeout_ms: u64,
     /// Most channels one connection may subscribe to.
     pub max_subscriptions: usize,
+    /// Most open sessions one user may have on one node (0: no limit); one more
+    /// is closed with 4008. A stolen or shared token cannot hold thousands of
+    /// connections.
+    pub max_sessions_per_user: usize,
     /// Events each channel keeps for resume.
     pub ring_capacity: usize,
     /// A channel's history is dropped after this long without a new event.
@@ -68,6 +72,7 @@ impl Default for HubConfig {
             heartbeat_ms: 25_000,
             idle_timeout_ms: 60_000,
             max_subscriptions: 200,
+            max_sessions_per_user: 100,
             ring_capacity: 256,
             ring_ttl_secs: 24 * 3600,
             authz_cache_ttl_ms: 10_000,

@@ -106,6 +106,7 @@ pub const KEYS: &[Key] = &[
     key("hub.heartbeat_ms", Kind::Int, "25000", "Interval of the server's WebSocket pings."),
     key("hub.idle_timeout_ms", Kind::Int, "60000", "A connection that sends nothing (not even a pong) for this long is closed (1001)."),
     key("hub.max_subscriptions", Kind::Int, "200", "Most channels one connection may subscribe to."),
+    key("hub.max_sessions_per_user", Kind::Int, "100", "Most open sessions one user may have on one node (0: no limit); one more is closed with 4008."),
     key("hub.ring_capacity", Kind::Int, "256", "Events each channel keeps for resume."),
     key("hub.ring_ttl_secs", Kind::Int, "86400", "A channel's history is dropped after this long without a new event."),
     key("hub.authz_cache_ttl_ms", Kind::Int, "10000", "How long a granted channel authorization is reused."),

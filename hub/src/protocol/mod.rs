@@ -88,6 +88,8 @@ pub enum ErrorCode {
     AlreadySubscribed,
     /// The session holds the most subscriptions it may.
     TooManySubscriptions,
+    /// The user holds the most sessions allowed on the node.
+    TooManySessions,
     /// The session sends frames faster than its rate limit.
     RateLimited,
     /// A backend (broker, history, presence, an owning service) is unavailable.
@@ -109,6 +111,7 @@ impl ErrorCode {
             ErrorCode::NotSubscribed => "not_subscribed",
             ErrorCode::AlreadySubscribed => "already_subscribed",
             ErrorCode::TooManySubscriptions => "too_many_subscriptions",
+            ErrorCode::TooManySessions => "too_many_sessions",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
         }

@@ -295,6 +295,7 @@ mod tests {
             history.clone(),
             TaskTracker::new(),
             CancellationToken::new(),
+            0,
         ));
         Node {
             broker,

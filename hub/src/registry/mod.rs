@@ -188,6 +188,9 @@ pub(crate) struct Registry {
     tracker: TaskTracker,
     shutdown: CancellationToken,
     sessions: DashMap<Id, SessionHandle>,
+    /// Open authenticated sessions per user, for `max_sessions_per_user`.
+    user_sessions: DashMap<Id, usize>,
+    max_sessions_per_user: usize,
     channels: DashMap<Arc<str>, ChannelSlot>,
     /// This node's presence entries, (scope, session) → user, renewed periodically.
     present: DashMap<(Arc<str>, Id), Id>,
@@ -200,6 +203,7 @@ impl Registry {
         history: Arc<dyn History>,
         tracker: TaskTracker,
         shutdown: CancellationToken,
+        max_sessions_per_user: usize,
     ) -> Registry {
         Registry {
             broker,
@@ -207,6 +211,8 @@ impl Registry {
             tracker,
             shutdown,
             sessions: DashMap::new(),
+            user_sessions: DashMap::new(),
+            max_sessions_per_user,
             channels: DashMap::new(),
             present: DashMap::new(),
             next_task: AtomicU64::new(1),
@@ -224,16 +230,38 @@ impl Registry {
         );
     }
 
-    /// Records the user of session `id`.
-    pub(crate) fn set_user(&self, id: Id, user: Id) {
+    /// Records the user of session `id`; false, recording nothing, when the user
+    /// already has the most sessions allowed on this node. A session's user never
+    /// changes (another user's token closes it), so renewing is always allowed.
+    pub(crate) fn set_user(&self, id: Id, user: Id) -> bool {
+        let current = self.sessions.get(&id).and_then(|session| session.user);
+        if current == Some(user) {
+            return true;
+        }
+        {
+            let mut count = self.user_sessions.entry(user).or_insert(0);
+            if self.max_sessions_per_user > 0 && *count >= self.max_sessions_per_user {
+                return false;
+            }
+            *count += 1;
+        }
         if let Some(mut session) = self.sessions.get_mut(&id) {
             session.user = Some(user);
         }
+        true
     }
 
     /// Forgets session `id`.
     pub(crate) fn remove_session(&self, id: Id) {
-        self.sessions.remove(&id);
+        let Some((_, session)) = self.sessions.remove(&id) else {
+            return;
+        };
+        if let Some(user) = session.user {
+            self.user_sessions.remove_if_mut(&user, |_, count| {
+                *count = count.saturating_sub(1);
+                *count == 0
+            });
+        }
     }
 
     /// How many sessions are open.
@@ -336,6 +364,53 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    fn registry(max_sessions_per_user: usize) -> Registry {
+        Registry::new(
+            Arc::new(vigor_common::broker::memory::MemoryBroker::new()),
+            Arc::new(crate::history::memory::MemoryHistory::new(
+                4,
+                Duration::from_secs(60),
+            )),
+            TaskTracker::new(),
+            CancellationToken::new(),
+            max_sessions_per_user,
+        )
+    }
+
+    #[test]
+    fn sessions_per_user_are_counted_until_they_close() {
+        let capped = registry(2);
+        let user = Id::from_i64(7);
+        for session in 1..=3 {
+            capped.add_session(Id::from_i64(session), Arc::default());
+        }
+        assert!(capped.set_user(Id::from_i64(1), user));
+        assert!(
+            capped.set_user(Id::from_i64(1), user),
+            "a renewal is not counted"
+        );
+        assert!(capped.set_user(Id::from_i64(2), user));
+        assert!(
+            !capped.set_user(Id::from_i64(3), user),
+            "the third is refused"
+        );
+        // An unauthenticated session leaving frees nothing; a counted one does.
+        capped.remove_session(Id::from_i64(3));
+        capped.add_session(Id::from_i64(4), Arc::default());
+        assert!(!capped.set_user(Id::from_i64(4), user));
+        capped.remove_session(Id::from_i64(1));
+        assert!(capped.set_user(Id::from_i64(4), user));
+        capped.remove_session(Id::from_i64(2));
+        capped.remove_session(Id::from_i64(4));
+        assert!(capped.user_sessions.is_empty(), "no count left behind");
+
+        let unlimited = registry(0);
+        for session in 1..=500 {
+            unlimited.add_session(Id::from_i64(session), Arc::default());
+            assert!(unlimited.set_user(Id::from_i64(session), user));
+        }
+    }
 
     #[tokio::test]
     async fn the_writer_signal_fires_on_every_kind_of_close() {

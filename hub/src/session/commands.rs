@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::{Session, Subscription};
+use super::{Session, Subscription, TOO_MANY_SESSIONS};
 use crate::authz::{Access, ChannelAuthorizer};
 use crate::channel::{Channel, ChannelKind};
 use crate::hub::PublishError;
@@ -103,7 +103,15 @@ impl Session {
             "session_id": self.link.id,
             "expires_at": principal.expires_at_unix(),
         });
-        self.hub.registry.set_user(self.link.id, principal.user_id);
+        // The session stays unauthenticated (its auth deadline still runs): the
+        // client may close another session and try again.
+        if !self.hub.registry.set_user(self.link.id, principal.user_id) {
+            return Err(FrameError::new(
+                Some(id),
+                ErrorCode::TooManySessions,
+                TOO_MANY_SESSIONS,
+            ));
+        }
         self.principal = Some(principal);
         Ok(Answer::Ack(result))
     }

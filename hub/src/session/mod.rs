@@ -42,6 +42,9 @@ use crate::registry::{Command, Membership, SessionControl, SessionLink};
 /// which closes the session with 4009).
 const MAX_SESSION_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
 
+/// Why a session over `max_sessions_per_user` is refused (close 4008).
+const TOO_MANY_SESSIONS: &str = "too many open sessions for this user";
+
 /// A session's subscription: the channel and its attachment to the channel task.
 struct Subscription {
     channel: Channel,
@@ -171,13 +174,16 @@ impl Session {
     async fn authenticate_subprotocol(&mut self, token: &str) -> bool {
         match self.hub.authenticator.authenticate(token).await {
             Ok(principal) if principal.expires_at > SystemTime::now() => {
+                if !self.hub.registry.set_user(self.link.id, principal.user_id) {
+                    self.control().close(close::POLICY, TOO_MANY_SESSIONS);
+                    return false;
+                }
                 let welcome = protocol::ServerFrame::Welcome {
                     protocol: protocol::SUBPROTOCOL,
                     user_id: principal.user_id.to_string(),
                     session_id: self.link.id.to_string(),
                     expires_at: principal.expires_at_unix(),
                 };
-                self.hub.registry.set_user(self.link.id, principal.user_id);
                 self.principal = Some(principal);
                 self.send(welcome.to_text());
                 true

@@ -1,4 +1,5 @@
-//! Backpressure and limits: rate limit, slow consumers, idle timeout, shutdown.
+//! Backpressure and limits: rate limit, slow consumers, idle timeout, shutdown,
+//! sessions per user.
 
 use std::time::Duration;
 
@@ -116,4 +117,60 @@ async fn shutdown_closes_every_session_with_1012() {
     assert_eq!(app.hub.session_count(), 0);
     assert_eq!(app.hub.channel_count(), 0);
     assert!(app.hub.is_shutting_down());
+}
+
+#[tokio::test]
+async fn a_user_over_the_session_limit_is_refused_until_a_session_closes() {
+    let app = TestHub::spawn(HubConfig {
+        max_sessions_per_user: 2,
+        ..test_config()
+    })
+    .await;
+    let first = app.connect_as(7).await;
+    let mut second = app.connect_as(7).await;
+    // Another user is not affected.
+    let mut other = app.connect_as(8).await;
+
+    // By subprotocol: closed with 4008.
+    let token = app.issuer.token(7, 600);
+    let mut third = app
+        .connect_with(Some(&format!("vigor.v1, bearer.{token}")), None)
+        .await
+        .unwrap();
+    let (code, reason) = third.closed().await;
+    assert_eq!(code, 4008);
+    assert!(reason.contains("too many"), "{reason}");
+
+    // By frame: an error, and the connection stays unauthenticated.
+    let mut fourth = app.connect().await;
+    let refused = fourth
+        .request(json!({"type": "auth", "token": token}))
+        .await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["code"], "too_many_sessions");
+    let denied = fourth.subscribe("user:7", None).await;
+    assert_eq!(denied["code"], "unauthenticated", "{denied}");
+
+    // Renewing the token of a counted session is not a new session.
+    let renewed = second
+        .request(json!({"type": "auth", "token": app.issuer.token(7, 600)}))
+        .await;
+    assert_eq!(renewed["type"], "ack", "{renewed}");
+
+    // Once a session closes, the user may open one again, on the waiting
+    // connection too.
+    first.close().await;
+    let mut accepted = json!(null);
+    for _ in 0..50 {
+        accepted = fourth
+            .request(json!({"type": "auth", "token": token}))
+            .await;
+        if accepted["type"] == "ack" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(accepted["type"], "ack", "{accepted}");
+    assert_eq!(fourth.subscribe("user:7", None).await["type"], "ack");
+    assert_eq!(other.request(json!({"type": "ping"})).await["type"], "pong");
 }
