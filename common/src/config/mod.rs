@@ -280,8 +280,13 @@ pub struct AuthConfig {
     pub web_redirect_uris: Vec<String>,
     /// Whether `vigor-web` accepts any `http://localhost` / `http://127.0.0.1` callback.
     pub web_loopback_redirects: bool,
-    /// Failed sign-ins per account within the window before sign-in is refused.
+    /// Failed sign-ins at one account from one client address within the window
+    /// before that address may not sign in to it (from anywhere, when the
+    /// address is unknown).
     pub max_failed_logins_per_account: u32,
+    /// Failed sign-ins at one account from all addresses together within the
+    /// window before sign-in to it is refused (a guess spread over many addresses).
+    pub max_failed_logins_per_account_total: u32,
     /// Failed sign-ins per client address within the window before sign-in is refused.
     pub max_failed_logins_per_address: u32,
     /// The window of the failed sign-in limits, in seconds.
@@ -302,6 +307,7 @@ impl Default for AuthConfig {
             web_redirect_uris: Vec::new(),
             web_loopback_redirects: true,
             max_failed_logins_per_account: 5,
+            max_failed_logins_per_account_total: 100,
             max_failed_logins_per_address: 50,
             failed_login_window_secs: 900,
         }

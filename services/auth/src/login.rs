@@ -1,9 +1,17 @@
 //! Checking a user's password, with brute-force limits.
 //!
-//! Failed sign-ins are counted per account (the normalised email, whether or not an
-//! account has it) and per client address, in the database so that every node of
-//! the service sees the same counts. Past either limit, sign-in is refused for the
-//! rest of the window without checking the password. Every failure looks the same
+//! Failed sign-ins are counted, in the database so that every node of the service
+//! sees the same counts, under three keys: the account (the normalised email,
+//! whether or not an account has it) *from one client address* — a few guesses
+//! (`max_failed_logins_per_account`, 5) lock that address out of that account, and
+//! no one else: a stranger who knows an email cannot lock its owner out —; the
+//! account from all addresses (`max_failed_logins_per_account_total`, 100: a
+//! guess spread over many addresses); and the client address (50, whatever the
+//! accounts: one address spraying guesses). Past any limit, sign-in is refused for
+//! the rest of the window without checking the password. When the client address
+//! is unknown, the first limit applies to the account from anywhere. A successful
+//! sign-in clears its own address's count for the account; the other counts run
+//! out with the window. Every failure looks the same
 //! to the client: an unknown email, a wrong password and a deactivated account all
 //! answer "invalid credentials", in the same time (a dummy hash is verified when
 //! there is no account), so answers never reveal whether an email has an account.
@@ -48,22 +56,31 @@ impl AuthService {
             Ok(email) => format!("account:{email}"),
             Err(_) => format!("account:{}", email.trim().to_lowercase()),
         };
-        let address_key = address.map(|a| format!("address:{a}"));
+        let settings = &self.settings;
+        // The key a success clears first; then the others, with their limits.
+        let keys: Vec<(String, u32)> = match address {
+            Some(address) => vec![
+                (
+                    account_from_key(&account_key, address),
+                    settings.max_failed_per_account,
+                ),
+                (account_key, settings.max_failed_per_account_total),
+                (
+                    format!("address:{address}"),
+                    settings.max_failed_per_address,
+                ),
+            ],
+            None => vec![(account_key, settings.max_failed_per_account)],
+        };
 
         let mut limited: Vec<(LoginFailures, u32)> = Vec::new();
-        let account = self
-            .store
-            .login_failures(&account_key, now, window)
-            .await
-            .map_err(anyhow::Error::from)?;
-        limited.push((account, self.settings.max_failed_per_account));
-        if let Some(key) = &address_key {
+        for (key, max) in &keys {
             let failures = self
                 .store
                 .login_failures(key, now, window)
                 .await
                 .map_err(anyhow::Error::from)?;
-            limited.push((failures, self.settings.max_failed_per_address));
+            limited.push((failures, *max));
         }
         if let Some(retry_after) = limited
             .iter()
@@ -92,17 +109,13 @@ impl AuthService {
         match credential {
             Some(credential) if matches && credential.status == AccountStatus::Active => {
                 self.store
-                    .clear_login_failures(&account_key)
+                    .clear_login_failures(&keys[0].0)
                     .await
                     .map_err(anyhow::Error::from)?;
                 Ok(credential)
             }
             _ => {
-                self.store
-                    .record_login_failure(&account_key, now, window)
-                    .await
-                    .map_err(anyhow::Error::from)?;
-                if let Some(key) = &address_key {
+                for (key, _) in &keys {
                     self.store
                         .record_login_failure(key, now, window)
                         .await
@@ -112,6 +125,13 @@ impl AuthService {
             }
         }
     }
+}
+
+/// The failure key of `account_key` (`account:{email}`) from `address`. A
+/// space cannot occur in a normalised email, so `account:{email} ` is the prefix
+/// of every address's key of that account (erasing an account finds them all).
+pub(crate) fn account_from_key(account_key: &str, address: IpAddr) -> String {
+    format!("{account_key} from {address}")
 }
 
 fn seconds_until(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> u64 {

@@ -26,8 +26,12 @@ pub struct Settings {
     pub code_ttl: chrono::Duration,
     /// The built-in first-party web client.
     pub web_client: Client,
-    /// Failed sign-ins per account within the window before sign-in is refused.
+    /// Failed sign-ins at an account from one address within the window before
+    /// that address is refused for it.
     pub max_failed_per_account: u32,
+    /// Failed sign-ins at an account from all addresses within the window before
+    /// sign-in to it is refused.
+    pub max_failed_per_account_total: u32,
     /// Failed sign-ins per client address within the window before sign-in is refused.
     pub max_failed_per_address: u32,
     /// The window of those limits.
@@ -63,6 +67,7 @@ impl Settings {
                 created_at: chrono::DateTime::UNIX_EPOCH,
             },
             max_failed_per_account: auth.max_failed_logins_per_account,
+            max_failed_per_account_total: auth.max_failed_logins_per_account_total,
             max_failed_per_address: auth.max_failed_logins_per_address,
             failed_window: chrono::Duration::seconds(secs(auth.failed_login_window_secs)),
             trust_forwarded_for: config.http.trust_forwarded_for,

@@ -520,6 +520,61 @@ async fn failed_sign_ins_are_limited_per_account(app: TestApp) {
 }
 
 #[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_but_a_spread_guess_is_capped() {
+    let app = TestApp::spawn_with(common::Backend::Sqlite, |config| {
+        config.http.trust_forwarded_for = true;
+        config.auth.max_failed_logins_per_account_total = 12;
+    })
+    .await
+    .unwrap();
+    app.new_user("ann@example.org").await;
+    let attempt = |from: String, password: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/v1/oauth/token"))
+                .header("x-forwarded-for", from)
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "vigor-web"),
+                    ("username", "ann@example.org"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Five wrong guesses from the stranger's address lock that address out…
+    for _ in 0..5 {
+        let status = attempt("203.0.113.9".into(), "wrong-password-1").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(
+        attempt("203.0.113.9".into(), PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // …and not the owner, who signs in from hers.
+    assert_eq!(
+        attempt("198.51.100.7".into(), PASSWORD).await,
+        StatusCode::OK
+    );
+    // A guess spread over addresses, each under its own limit, stops at the
+    // account's total (12 here): the stranger's 5, then 4 and 3 from two more.
+    for (guesser, guesses) in [(1, 4), (2, 3)] {
+        for _ in 0..guesses {
+            let status = attempt(format!("192.0.2.{guesser}"), "wrong-password-1").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+        }
+    }
+    assert_eq!(
+        attempt("198.51.100.7".into(), PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
 async fn failed_sign_ins_are_limited_per_client_address() {
     let app = TestApp::spawn_with(common::Backend::Sqlite, |config| {
         config.auth.max_failed_logins_per_address = 3;

@@ -91,7 +91,9 @@ impl AccountStore for SqlStore {
                (SELECT id FROM refresh_families WHERE user_id = $1)",
             "DELETE FROM refresh_families WHERE user_id = $1",
         ];
-        let forget = "DELETE FROM login_failures WHERE subject = $1";
+        // The account's failure counts: from all addresses, and from each one
+        // (keys `account:{email} from {address}`, see `login::account_from_key`).
+        let forget = "DELETE FROM login_failures WHERE subject = $1 OR substr(subject, 1, $3) = $2";
         let delete = "DELETE FROM credentials WHERE user_id = $1 RETURNING email";
         let email: Option<String> = on_pool!(&self.db, pool => {
             let mut tx = pool.begin().await?;
@@ -103,8 +105,13 @@ impl AccountStore for SqlStore {
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(email) = &email {
+                let account = format!("account:{email}");
+                let per_address = format!("{account} ");
+                let prefix_len = i32::try_from(per_address.chars().count()).unwrap_or(i32::MAX);
                 sqlx::query(forget)
-                    .bind(format!("account:{email}"))
+                    .bind(account)
+                    .bind(per_address)
+                    .bind(prefix_len)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -115,6 +115,23 @@ async fn deleting_an_account_erases_its_sessions_and_codes(db: Database) {
         .record_login_failure("account:ann@example.org", now(), window)
         .await
         .unwrap();
+    // Her counts per client address go too; others' that merely start alike stay.
+    let kept = [
+        "account:ann@example.org.uk from 10.0.0.1",
+        "account:bob@example.org from 10.0.0.1",
+    ];
+    for key in [
+        "account:ann@example.org from 10.0.0.1",
+        "account:ann@example.org from ::1",
+    ]
+    .into_iter()
+    .chain(kept)
+    {
+        store
+            .record_login_failure(key, now(), window)
+            .await
+            .unwrap();
+    }
 
     assert!(store.delete_account(ann.user_id).await.unwrap());
     assert_eq!(store.credential(ann.user_id).await.unwrap(), None);
@@ -124,11 +141,16 @@ async fn deleting_an_account_erases_its_sessions_and_codes(db: Database) {
         store.redeem_code("ca", now()).await.unwrap(),
         CodeRedemption::Unknown
     );
-    let failures = store
-        .login_failures("account:ann@example.org", now(), window)
-        .await
-        .unwrap();
-    assert_eq!(failures.count, 0);
+    for (key, count) in [
+        ("account:ann@example.org", 0),
+        ("account:ann@example.org from 10.0.0.1", 0),
+        ("account:ann@example.org from ::1", 0),
+        (kept[0], 1),
+        (kept[1], 1),
+    ] {
+        let failures = store.login_failures(key, now(), window).await.unwrap();
+        assert_eq!(failures.count, count, "{key}");
+    }
     // The email is free again; Bob is untouched.
     stored(&store, &ids, "ann@example.org").await;
     assert!(store.refresh_token("tb").await.unwrap().is_some());
