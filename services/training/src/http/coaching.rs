@@ -21,12 +21,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
 use vigor_common::auth::Caller;
-use vigor_common::idempotency::{idempotent, IdempotencyKey};
+use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
 use super::analysis::{records_of, stats_of, Records, RecordsParams, Stats, StatsParams};
-use super::idempotency_scope;
+use super::create_once;
 use super::plans::checked;
 use super::schedule::{calendar_of, Calendar, CalendarParams};
 use super::workouts::{all_views, WorkoutView};
@@ -80,11 +80,14 @@ pub async fn invite(
     ApiJson(invitation): ApiJson<Invitation>,
 ) -> Response {
     let fingerprint = serde_json::to_vec(&invitation).unwrap_or_default();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/coaching/athletes");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || {
-        store_invitation(service, caller, invitation)
-    })
+    create_once(
+        service.db.clone(),
+        caller.user_id,
+        "POST /v1/training/coaching/athletes",
+        key,
+        &fingerprint,
+        || store_invitation(service, caller, invitation),
+    )
     .await
 }
 
@@ -410,11 +413,14 @@ pub async fn assign(
     ApiJson(content): ApiJson<PlanContent>,
 ) -> Response {
     let fingerprint = serde_json::to_vec(&(&id, &content)).unwrap_or_default();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/athletes/{id}/plans");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || {
-        store_assigned(service, caller, id, content)
-    })
+    create_once(
+        service.db.clone(),
+        caller.user_id,
+        "POST /v1/training/athletes/{id}/plans",
+        key,
+        &fingerprint,
+        || store_assigned(service, caller, id, content),
+    )
     .await
 }
 

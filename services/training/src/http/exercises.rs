@@ -7,11 +7,11 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
 use vigor_common::auth::Caller;
-use vigor_common::idempotency::{idempotent, IdempotencyKey};
+use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::{FieldError, Problem};
 use vigor_common::Id;
 
-use super::idempotency_scope;
+use super::create_once;
 use crate::domain::exercise::{parse_name, parse_slugs, Exercise, EQUIPMENT, MUSCLES};
 use crate::domain::kinds::{ExerciseCategory, Measurement, Mechanics};
 use crate::service::TrainingService;
@@ -169,13 +169,18 @@ pub async fn create(
     ApiJson(body): ApiJson<NewExercise>,
 ) -> Response {
     let fingerprint = serde_json::to_vec(&body).unwrap_or_default();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/exercises");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || async move {
-        let exercise = parse_new(body, &service, caller.user_id)?;
-        service.store.insert_exercise(&exercise).await?;
-        Ok::<_, Problem>((StatusCode::CREATED, ApiJson(exercise)).into_response())
-    })
+    create_once(
+        service.db.clone(),
+        caller.user_id,
+        "POST /v1/training/exercises",
+        key,
+        &fingerprint,
+        || async move {
+            let exercise = parse_new(body, &service, caller.user_id)?;
+            service.store.insert_exercise(&exercise).await?;
+            Ok::<_, Problem>((StatusCode::CREATED, ApiJson(exercise)).into_response())
+        },
+    )
     .await
 }
 

@@ -12,11 +12,11 @@ use axum::extract::{Multipart, State};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use vigor_common::auth::Caller;
-use vigor_common::idempotency::{idempotent, IdempotencyKey};
+use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
-use super::idempotency_scope;
+use super::create_once;
 use super::workouts::{store_new, WorkoutView};
 use crate::domain::analysis::summary::{summarize_with, TrackSummary};
 use crate::domain::kinds::{Privacy, Sport};
@@ -109,12 +109,17 @@ pub async fn import(
     hash.update([0]);
     hash.update(fields.title.as_deref().unwrap_or_default());
     let fingerprint = hash.finalize();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/workouts/import");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || async move {
-        let w = imported_workout(&service, caller.user_id, fields).await?;
-        store_new(&service, w).await
-    })
+    create_once(
+        service.db.clone(),
+        caller.user_id,
+        "POST /v1/training/workouts/import",
+        key,
+        &fingerprint,
+        || async move {
+            let w = imported_workout(&service, caller.user_id, fields).await?;
+            store_new(&service, w).await
+        },
+    )
     .await
 }
 

@@ -111,7 +111,22 @@ pub fn invalid(problems: Vec<DraftProblem>) -> Problem {
     )
 }
 
-/// The idempotency scope of `route` for `user`.
-pub fn idempotency_scope(user: vigor_common::Id, route: &str) -> String {
-    format!("{user}:{route}")
+/// Runs `create` once per `Idempotency-Key` of `user` on `route` (see
+/// [`vigor_common::idempotency`]): `fingerprint` stands for the request's
+/// content, computed before the body moves into `create`.
+pub(crate) async fn create_once<F, Fut, R>(
+    db: vigor_common::db::Database,
+    user: vigor_common::Id,
+    route: &str,
+    key: vigor_common::idempotency::IdempotencyKey,
+    fingerprint: &[u8],
+    create: F,
+) -> axum::response::Response
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = R>,
+    R: axum::response::IntoResponse,
+{
+    let scope = format!("{user}:{route}");
+    vigor_common::idempotency::idempotent(&db, &scope, key, fingerprint, create).await
 }

@@ -10,11 +10,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
 use vigor_common::auth::Caller;
-use vigor_common::idempotency::{idempotent, IdempotencyKey};
+use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
-use super::{idempotency_scope, invalid};
+use super::{create_once, invalid};
 use crate::domain::draft::DraftProblem;
 use crate::domain::plan::{Plan, PlanContent};
 use crate::service::{now, TrainingService};
@@ -81,29 +81,34 @@ pub async fn create(
     ApiJson(content): ApiJson<PlanContent>,
 ) -> Response {
     let fingerprint = serde_json::to_vec(&content).unwrap_or_default();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/plans");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || async move {
-        let content = checked(&service, content, caller.user_id).await?;
-        let t = now();
-        let plan = Plan {
-            id: service.ids.next_id(),
-            owner_id: caller.user_id,
-            assigned_by: None,
-            content,
-            created_at: t,
-            updated_at: t,
-        };
-        service.store.insert_plan(&plan).await?;
-        Ok::<_, Problem>(
-            (
-                StatusCode::CREATED,
-                [(header::LOCATION, format!("/v1/training/plans/{}", plan.id))],
-                ApiJson(plan),
+    create_once(
+        service.db.clone(),
+        caller.user_id,
+        "POST /v1/training/plans",
+        key,
+        &fingerprint,
+        || async move {
+            let content = checked(&service, content, caller.user_id).await?;
+            let t = now();
+            let plan = Plan {
+                id: service.ids.next_id(),
+                owner_id: caller.user_id,
+                assigned_by: None,
+                content,
+                created_at: t,
+                updated_at: t,
+            };
+            service.store.insert_plan(&plan).await?;
+            Ok::<_, Problem>(
+                (
+                    StatusCode::CREATED,
+                    [(header::LOCATION, format!("/v1/training/plans/{}", plan.id))],
+                    ApiJson(plan),
+                )
+                    .into_response(),
             )
-                .into_response(),
-        )
-    })
+        },
+    )
     .await
 }
 

@@ -12,11 +12,11 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use vigor_common::api::{ApiJson, ApiQuery, Timestamp};
 use vigor_common::auth::Caller;
-use vigor_common::idempotency::{idempotent, IdempotencyKey};
+use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
-use super::{idempotency_scope, invalid};
+use super::{create_once, invalid};
 use crate::domain::kinds::Sport;
 use crate::domain::schedule::{planned_days, weekday_name, Schedule, ScheduleDraft};
 use crate::service::{now, TrainingService};
@@ -83,30 +83,35 @@ pub async fn create(
     ApiJson(draft): ApiJson<ScheduleDraft>,
 ) -> Response {
     let fingerprint = serde_json::to_vec(&(&plan_id, &draft)).unwrap_or_default();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/plans/{id}/schedule");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || async move {
-        let not_found = || Problem::not_found("no such plan");
-        let plan_id: Id = plan_id.parse().map_err(|_| not_found())?;
-        match service.store.plan(plan_id).await? {
-            Some(p) if p.owner_id == caller.user_id => {}
-            _ => return Err(not_found()),
-        }
-        let (start_date, weekdays, time_zone) = draft.parse().map_err(invalid)?;
-        let schedule = Schedule {
-            id: service.ids.next_id(),
-            owner_id: caller.user_id,
-            plan_id,
-            start_date,
-            weekdays,
-            time_zone,
-            created_at: now(),
-        };
-        service.store.insert_schedule(&schedule).await?;
-        Ok::<_, Problem>(
-            (StatusCode::CREATED, ApiJson(ScheduleView::from(&schedule))).into_response(),
-        )
-    })
+    create_once(
+        service.db.clone(),
+        caller.user_id,
+        "POST /v1/training/plans/{id}/schedule",
+        key,
+        &fingerprint,
+        || async move {
+            let not_found = || Problem::not_found("no such plan");
+            let plan_id: Id = plan_id.parse().map_err(|_| not_found())?;
+            match service.store.plan(plan_id).await? {
+                Some(p) if p.owner_id == caller.user_id => {}
+                _ => return Err(not_found()),
+            }
+            let (start_date, weekdays, time_zone) = draft.parse().map_err(invalid)?;
+            let schedule = Schedule {
+                id: service.ids.next_id(),
+                owner_id: caller.user_id,
+                plan_id,
+                start_date,
+                weekdays,
+                time_zone,
+                created_at: now(),
+            };
+            service.store.insert_schedule(&schedule).await?;
+            Ok::<_, Problem>(
+                (StatusCode::CREATED, ApiJson(ScheduleView::from(&schedule))).into_response(),
+            )
+        },
+    )
     .await
 }
 

@@ -14,11 +14,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams, Timestamp};
 use vigor_common::auth::Caller;
-use vigor_common::idempotency::{idempotent, IdempotencyKey};
+use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
-use super::{idempotency_scope, invalid};
+use super::{create_once, invalid};
 use crate::domain::analysis::records::RecordSet;
 use crate::domain::kinds::{Privacy, Sport};
 use crate::domain::workout::{
@@ -263,24 +263,29 @@ pub async fn create(
     ApiJson(draft): ApiJson<WorkoutDraft>,
 ) -> Response {
     let fingerprint = serde_json::to_vec(&draft).unwrap_or_default();
-    let scope = idempotency_scope(caller.user_id, "POST /v1/training/workouts");
-    let db = service.db.clone();
-    idempotent(&db, &scope, key, &fingerprint, || async move {
-        let content = draft.parse().map_err(invalid)?;
-        check_exercises(&service, &content, caller.user_id).await?;
-        let t = now();
-        let w = Workout {
-            id: service.ids.next_id(),
-            owner_id: caller.user_id,
-            content,
-            source: WorkoutSource::Manual,
-            track: None,
-            version: 1,
-            created_at: t,
-            updated_at: t,
-        };
-        store_new(&service, w).await
-    })
+    create_once(
+        service.db.clone(),
+        caller.user_id,
+        "POST /v1/training/workouts",
+        key,
+        &fingerprint,
+        || async move {
+            let content = draft.parse().map_err(invalid)?;
+            check_exercises(&service, &content, caller.user_id).await?;
+            let t = now();
+            let w = Workout {
+                id: service.ids.next_id(),
+                owner_id: caller.user_id,
+                content,
+                source: WorkoutSource::Manual,
+                track: None,
+                version: 1,
+                created_at: t,
+                updated_at: t,
+            };
+            store_new(&service, w).await
+        },
+    )
     .await
 }
 
