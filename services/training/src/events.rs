@@ -4,7 +4,15 @@
 //! |---|---|---|
 //! | `workout.logged` | a workout was created (logged or imported) | [`WorkoutEvent`] |
 //! | `workout.updated` | a workout was changed | [`WorkoutEvent`] |
-//! | `workout.deleted` | a workout was deleted | `{"workout_id","user_id"}` |
+//! | `workout.deleted` | a workout was deleted | `{"workout_id","user_id","records_moved"}` |
+//!
+//! A change can move personal records between a user's *other* workouts too: a
+//! deleted record holder passes its records to the next best after it, an edit
+//! can take a later workout's records away, a back-dated workout can set records
+//! that later ones then no longer hold. Each of the three events names those
+//! workouts in `records_moved` ([`MovedRecords`]: the workout and the records it
+//! holds now, possibly none), in the same transaction as the change, so a
+//! consumer that keeps records per workout never goes stale.
 //!
 //! Consumers (gamification for XP, streaks and records; social for the feed) read
 //! the numbers they need from the event and never call back for them; they
@@ -33,6 +41,7 @@ use vigor_common::{Id, IdGenerator};
 use crate::domain::analysis::records::RecordSet;
 use crate::domain::kinds::{Privacy, Sport};
 use crate::domain::workout::{Workout, WorkoutSource};
+use crate::store::RecordFlags;
 
 /// Topic of a created workout.
 pub const WORKOUT_LOGGED: &str = "workout.logged";
@@ -78,11 +87,36 @@ pub struct WorkoutEvent {
     pub version: i64,
     /// Personal records the workout set (see [`RecordSet`]).
     pub personal_records: Vec<RecordSet>,
+    /// Other workouts of the user whose records the change moved.
+    pub records_moved: Vec<MovedRecords>,
+}
+
+/// The records one of the user's other workouts holds after a change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MovedRecords {
+    /// The workout.
+    pub workout_id: Id,
+    /// All the personal records it holds now (empty: it lost them all).
+    pub personal_records: Vec<RecordSet>,
+}
+
+impl MovedRecords {
+    /// The flags a change writes, other than those of `changed` itself.
+    pub fn others(flags: &[RecordFlags], changed: Id) -> Vec<MovedRecords> {
+        flags
+            .iter()
+            .filter(|f| f.workout_id != changed)
+            .map(|f| MovedRecords {
+                workout_id: f.workout_id,
+                personal_records: f.records.clone(),
+            })
+            .collect()
+    }
 }
 
 impl WorkoutEvent {
-    /// The event data of `w`, which set `records`.
-    pub fn of(w: &Workout, records: &[RecordSet]) -> Self {
+    /// The event data of `w`, which set `records`; the change moved `moved`.
+    pub fn of(w: &Workout, records: &[RecordSet], moved: Vec<MovedRecords>) -> Self {
         let c = &w.content;
         WorkoutEvent {
             workout_id: w.id,
@@ -105,6 +139,7 @@ impl WorkoutEvent {
             source: w.source,
             version: w.version,
             personal_records: records.to_vec(),
+            records_moved: moved,
         }
     }
 }
@@ -118,26 +153,27 @@ fn event(ids: &IdGenerator, name: &str, data: serde_json::Value) -> Event {
     }
 }
 
-/// `workout.logged` for `w`, which set `records`.
-pub fn logged(ids: &IdGenerator, w: &Workout, records: &[RecordSet]) -> Event {
-    event(ids, WORKOUT_LOGGED, to_value(&WorkoutEvent::of(w, records)))
+/// `topic` ([`WORKOUT_LOGGED`] or [`WORKOUT_UPDATED`]) for `w`, which now holds
+/// `records`; the change writes `flags`.
+pub fn written(
+    ids: &IdGenerator,
+    topic: &str,
+    w: &Workout,
+    records: &[RecordSet],
+    flags: &[RecordFlags],
+) -> Event {
+    let data = WorkoutEvent::of(w, records, MovedRecords::others(flags, w.id));
+    event(ids, topic, to_value(&data))
 }
 
-/// `workout.updated` for `w`, which now holds `records`.
-pub fn updated(ids: &IdGenerator, w: &Workout, records: &[RecordSet]) -> Event {
-    event(
-        ids,
-        WORKOUT_UPDATED,
-        to_value(&WorkoutEvent::of(w, records)),
-    )
-}
-
-/// `workout.deleted` for `w`.
-pub fn deleted(ids: &IdGenerator, w: &Workout) -> Event {
+/// `workout.deleted` for `w`; the deletion writes `flags`.
+pub fn deleted(ids: &IdGenerator, w: &Workout, flags: &[RecordFlags]) -> Event {
+    let moved = serde_json::to_value(MovedRecords::others(flags, w.id))
+        .expect("records are plain data and always serialize");
     event(
         ids,
         WORKOUT_DELETED,
-        serde_json::json!({"workout_id": w.id, "user_id": w.owner_id}),
+        serde_json::json!({"workout_id": w.id, "user_id": w.owner_id, "records_moved": moved}),
     )
 }
 

@@ -631,6 +631,14 @@ async fn record_flags_follow_edits_and_deletions(app: TestApp) {
             (s("max_session_volume"), 525.0, Some(500.0)),
         ]
     );
+    // The deletion's event names the workout the records moved to.
+    let outbox = app.outbox().await;
+    let (topic, event) = outbox.last().unwrap();
+    assert_eq!(topic, "workout.deleted");
+    let moved = event["data"]["records_moved"].as_array().unwrap();
+    assert_eq!(moved.len(), 1, "{event}");
+    assert_eq!(moved[0]["workout_id"], third.as_str());
+    assert_eq!(moved[0]["personal_records"][0]["value"], 105.0);
 
     // Editing the first workout up to 120 kg takes day 3's records away, and the
     // answer of the edit carries the first workout's new flags.
@@ -663,6 +671,11 @@ async fn record_flags_follow_edits_and_deletions(app: TestApp) {
     let (topic, event) = outbox.last().unwrap();
     assert_eq!(topic, "workout.updated");
     assert_eq!(event["data"]["personal_records"][0]["value"], 120.0);
+    // …and names day 3, which lost its records to it.
+    assert_eq!(
+        event["data"]["records_moved"],
+        json!([{"workout_id": third, "personal_records": []}])
+    );
 }
 
 on_both_backends!(

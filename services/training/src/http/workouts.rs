@@ -235,7 +235,13 @@ pub(super) async fn store_new(service: &TrainingService, w: Workout) -> Result<R
     let (mut all, changed) = service.reflag(w.owner_id, &history).await?;
     let mut view = WorkoutView::from(&w);
     view.personal_records = all.remove(&w.id).unwrap_or_default();
-    let event = events::logged(&service.ids, &w, &view.personal_records);
+    let event = events::written(
+        &service.ids,
+        events::WORKOUT_LOGGED,
+        &w,
+        &view.personal_records,
+        &changed,
+    );
     service.store.insert_workout(&w, &event, &changed).await?;
     service.events_committed();
     Ok(created(&w, view))
@@ -380,7 +386,13 @@ pub async fn update(
     let (mut all, changed) = service.reflag(w.owner_id, &history).await?;
     let mut shown = WorkoutView::from(&w);
     shown.personal_records = all.remove(&w.id).unwrap_or_default();
-    let event = events::updated(&service.ids, &w, &shown.personal_records);
+    let event = events::written(
+        &service.ids,
+        events::WORKOUT_UPDATED,
+        &w,
+        &shown.personal_records,
+        &changed,
+    );
     if !service
         .store
         .update_workout(&w, old.version, &event, &changed)
@@ -419,7 +431,7 @@ pub async fn delete(
     let (_, changed) = service.reflag(w.owner_id, &history).await?;
     if !service
         .store
-        .delete_workout(w.id, &events::deleted(&service.ids, &w), &changed)
+        .delete_workout(w.id, &events::deleted(&service.ids, &w, &changed), &changed)
         .await?
     {
         return Err(not_found());

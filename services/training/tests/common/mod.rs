@@ -191,7 +191,13 @@ impl TestApp {
                 created_at: start,
                 updated_at: start,
             };
-            let event = vigor_training::events::logged(&ids, &w, &[]);
+            let event = vigor_training::events::written(
+                &ids,
+                vigor_training::events::WORKOUT_LOGGED,
+                &w,
+                &[],
+                &[],
+            );
             store.insert_workout(&w, &event, &[]).await.unwrap();
         }
     }
