@@ -52,6 +52,27 @@ fn a_config_file_with_an_unknown_key_is_refused() {
 }
 
 #[test]
+fn config_check_shows_no_secrets() {
+    let key = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=";
+    let output = command()
+        .args(["config", "check"])
+        .env("VIGOR_AUTH_KEY_ENCRYPTION_KEY", key)
+        .env("VIGOR_REDIS_URL", "redis://:hunter2@127.0.0.1:6379")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let shown = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        shown.contains("key_encryption_key = \"<redacted>\""),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(key) && !shown.contains("hunter2"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn config_keys_lists_every_variable() {
     let output = command()
         .args(["config", "keys", "--env-only"])

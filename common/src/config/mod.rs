@@ -291,6 +291,9 @@ pub struct AuthConfig {
     pub max_failed_logins_per_address: u32,
     /// The window of the failed sign-in limits, in seconds.
     pub failed_login_window_secs: u64,
+    /// Base64 of 32 random bytes: the private halves of the token signing keys
+    /// are stored encrypted with it (AES-256-GCM). Unset: stored as they are.
+    pub key_encryption_key: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -310,6 +313,7 @@ impl Default for AuthConfig {
             max_failed_logins_per_account_total: 100,
             max_failed_logins_per_address: 50,
             failed_login_window_secs: 900,
+            key_encryption_key: None,
         }
     }
 }
@@ -613,7 +617,10 @@ impl Config {
                 }
             }
         }
-        if auth.max_failed_logins_per_account == 0 || auth.max_failed_logins_per_address == 0 {
+        if auth.max_failed_logins_per_account == 0
+            || auth.max_failed_logins_per_account_total == 0
+            || auth.max_failed_logins_per_address == 0
+        {
             return Err(ConfigError::invalid(
                 "auth.max_failed_logins_per_account",
                 "the failed sign-in limits must be positive",
@@ -623,8 +630,30 @@ impl Config {
             let key = "auth.failed_login_window_secs";
             return Err(ConfigError::invalid(key, "must be positive"));
         }
+        if let Some(key) = &auth.key_encryption_key {
+            if let Err(message) = decode_key_encryption_key(key) {
+                return Err(ConfigError::invalid("auth.key_encryption_key", message));
+            }
+        }
         Ok(())
     }
+}
+
+/// The 32 bytes of `auth.key_encryption_key` (standard or URL-safe base64, padded
+/// or not). Generate one with `openssl rand -base64 32`.
+pub fn decode_key_encryption_key(value: &str) -> Result<[u8; 32], &'static str> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine;
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let value = value.trim();
+    let bytes = GeneralPurpose::new(&base64::alphabet::STANDARD, lenient)
+        .decode(value)
+        .or_else(|_| GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient).decode(value))
+        .map_err(|_| "must be base64 (e.g. `openssl rand -base64 32`)")?;
+    bytes
+        .try_into()
+        .map_err(|_| "must be 32 bytes (256 bits) in base64")
 }
 
 fn check_http_url(key: &str, value: &str) -> Result<(), ConfigError> {
@@ -891,6 +920,7 @@ mod tests {
         config.auth.url = Some("http://x".into());
         config.auth.issuer = Some("http://x".into());
         config.auth.jwks_url = Some("http://x/jwks".into());
+        config.auth.key_encryption_key = Some("x".into());
         for s in [
             &mut config.users,
             &mut config.training,
@@ -908,6 +938,33 @@ mod tests {
         let mut keys: Vec<String> = KEYS.iter().map(|k| k.path.to_owned()).collect();
         keys.sort();
         assert_eq!(fields, keys);
+    }
+
+    #[test]
+    fn the_key_encryption_key_must_be_32_bytes_of_base64() {
+        let with = |value: &str| {
+            let env = [("VIGOR_AUTH_KEY_ENCRYPTION_KEY".to_owned(), value.to_owned())];
+            load(None, env, &[])
+        };
+        // Standard and URL-safe alphabets, padded or not.
+        let standard = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=";
+        for good in [
+            standard,
+            standard.trim_end_matches('='),
+            "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k",
+        ] {
+            let config = with(good).unwrap();
+            assert_eq!(config.auth.key_encryption_key.as_deref(), Some(good));
+            assert_eq!(decode_key_encryption_key(good).unwrap()[..2], [0xab, 0xcd]);
+        }
+        assert_eq!(
+            decode_key_encryption_key("-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_8").unwrap()[..3],
+            [0xfb, 0xff, 0xbf]
+        );
+        for bad in ["not base64!", "c2hvcnQ=", ""] {
+            let error = with(bad).unwrap_err().to_string();
+            assert!(error.contains("auth.key_encryption_key"), "{bad}: {error}");
+        }
     }
 
     #[test]

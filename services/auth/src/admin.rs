@@ -113,7 +113,7 @@ impl AuthService {
         let db = Database::connect(&url).await?;
         db.migrate(Some(&crate::MIGRATIONS)).await?;
         let ids = IdGenerator::new(config.node_id).context("node_id")?;
-        Ok(AuthService::new(db, config, Arc::new(ids)))
+        AuthService::new(db, config, Arc::new(ids))
     }
 
     /// Registers a client.

@@ -11,7 +11,7 @@ use vigor_common::IdGenerator;
 
 use crate::domain::client::WEB_CLIENT_ID;
 use crate::domain::{Client, PasswordHasher};
-use crate::keys::KeyRing;
+use crate::keys::{KeyCipher, KeyRing};
 use crate::settings::Settings;
 use crate::store::{AuthStore, SqlStore, StoreResult};
 
@@ -28,17 +28,23 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    /// The service on a migrated auth database.
-    pub fn new(db: Database, config: &Config, ids: Arc<IdGenerator>) -> AuthService {
+    /// The service on a migrated auth database; fails on an undecodable
+    /// `auth.key_encryption_key` (never silently store keys unsealed).
+    pub fn new(
+        db: Database,
+        config: &Config,
+        ids: Arc<IdGenerator>,
+    ) -> anyhow::Result<AuthService> {
         let store: Arc<dyn AuthStore> = Arc::new(SqlStore::new(db));
         let settings = Settings::from_config(config);
-        let keys = KeyRing::new(store.clone());
+        let cipher = KeyCipher::from_config(config)?;
+        let keys = KeyRing::new(store.clone()).with_cipher(cipher);
         let mut verifier_config = VerifierConfig::new(&settings.issuer, &settings.audience);
         // The keys are a query away: re-read them for any unknown kid, so a key
         // rotated by another process verifies here at once.
         verifier_config.min_refresh_interval = Duration::ZERO;
         let verifier = Arc::new(Verifier::new(verifier_config, Arc::new(keys.clone())));
-        AuthService {
+        Ok(AuthService {
             store,
             keys,
             settings: Arc::new(settings),
@@ -46,7 +52,7 @@ impl AuthService {
             ids,
             verifier,
             relay: None,
-        }
+        })
     }
 
     /// Uses `hasher` for new password hashes (tests use cheaper parameters).

@@ -465,7 +465,25 @@ async fn one_signing_key_is_active_and_rotation_retires_it(db: Database) {
             .unwrap(),
         1
     );
-    assert_eq!(store.signing_keys().await.unwrap(), vec![second]);
+    assert_eq!(store.signing_keys().await.unwrap(), vec![second.clone()]);
+
+    // A private key is replaced (sealed) only while it still is what was read.
+    let sealed = [7u8; 40];
+    assert!(!store
+        .replace_private_key("k2", &[0, 0], &sealed)
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_private_key("gone", &second.private_key, &sealed)
+        .await
+        .unwrap());
+    assert!(store
+        .replace_private_key("k2", &second.private_key, &sealed)
+        .await
+        .unwrap());
+    let stored = store.signing_keys().await.unwrap();
+    assert_eq!(stored[0].private_key, sealed);
+    assert_eq!(stored[0].public_key, second.public_key);
 }
 
 async fn login_failures_count_within_a_window(db: Database) {

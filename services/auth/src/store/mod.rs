@@ -336,6 +336,14 @@ pub trait AuthStore: AccountStore + Send + Sync + 'static {
     async fn rotate_signing_key(&self, next: &SigningKey, now: Timestamp) -> StoreResult<()>;
     /// Deletes keys retired before `before`; how many.
     async fn delete_retired_keys(&self, before: Timestamp) -> StoreResult<u64>;
+    /// Replaces the stored private key of `kid` if it still is `current` (the
+    /// same key, sealed or unsealed); false when it changed or is gone.
+    async fn replace_private_key(
+        &self,
+        kid: &str,
+        current: &[u8],
+        replacement: &[u8],
+    ) -> StoreResult<bool>;
 
     /// Counts a failed sign-in of `subject`; the failures in the current window
     /// (a window older than `window` starts over).

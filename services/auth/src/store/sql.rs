@@ -508,6 +508,22 @@ impl AuthStore for SqlStore {
         result.map_err(key_conflict)
     }
 
+    async fn replace_private_key(
+        &self,
+        kid: &str,
+        current: &[u8],
+        replacement: &[u8],
+    ) -> StoreResult<bool> {
+        let sql = "UPDATE signing_keys SET private_key = $1 WHERE kid = $2 AND private_key = $3";
+        Ok(on_pool!(&self.db, pool => sqlx::query(sql)
+            .bind(replacement)
+            .bind(kid)
+            .bind(current)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1))?)
+    }
+
     async fn delete_retired_keys(&self, before: Timestamp) -> StoreResult<u64> {
         let sql = "DELETE FROM signing_keys WHERE state = 'retired' AND retired_at < $1";
         Ok(on_pool!(&self.db, pool => sqlx::query(sql)

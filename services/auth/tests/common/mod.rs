@@ -117,7 +117,7 @@ impl TestApp {
                 .await
                 .unwrap();
         });
-        let auth = AuthService::new(db.database.clone(), &config, ids);
+        let auth = AuthService::new(db.database.clone(), &config, ids).unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
