@@ -33,13 +33,20 @@ pub const PARTS: &[(ServiceName, &str)] = &[
 struct Part {
     name: &'static str,
     url: String,
+    /// Served by this process itself (at its own URL).
+    own: bool,
 }
 
 /// Gathers the other services' parts of an export.
 #[derive(Debug, Clone)]
 pub struct Exporter {
     parts: Vec<Part>,
+    /// For parts served elsewhere: certificates checked.
     http: reqwest::Client,
+    /// For parts this process serves itself: with `tls.self_signed` (development
+    /// only) its own certificate cannot be checked, and nothing else is reached
+    /// through this client.
+    own_http: reqwest::Client,
 }
 
 /// Why a part could not be fetched.
@@ -78,19 +85,22 @@ impl Exporter {
                     (ServiceName::Auth, None) => config.auth_issuer(),
                     (_, None) => own.clone(),
                 };
+                let base = base.trim_end_matches('/');
                 Part {
                     name: service.as_str(),
-                    url: format!("{}{path}", base.trim_end_matches('/')),
+                    url: format!("{base}{path}"),
+                    own: base == own,
                 }
             })
             .collect();
-        // A self-signed certificate is this process's own (development only): the
-        // parts it serves itself could not be fetched if it were checked.
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(20))
-            .danger_accept_invalid_certs(config.tls.self_signed)
-            .build()?;
-        Ok(Exporter { parts, http })
+        let client = || reqwest::Client::builder().timeout(Duration::from_secs(20));
+        Ok(Exporter {
+            parts,
+            http: client().build()?,
+            own_http: client()
+                .danger_accept_invalid_certs(config.tls.self_signed)
+                .build()?,
+        })
     }
 
     /// Every part for the holder of `bearer`, by service name.
@@ -109,8 +119,8 @@ impl Exporter {
             service: part.name,
             reason,
         };
-        let response = self
-            .http
+        let http = if part.own { &self.own_http } else { &self.http };
+        let response = http
             .get(&part.url)
             .bearer_auth(bearer)
             .send()
@@ -149,6 +159,23 @@ mod tests {
         assert_eq!(
             exporter.parts[0].url,
             "http://auth.internal:8080/v1/auth/me/export"
+        );
+    }
+
+    #[test]
+    fn only_parts_served_here_skip_the_certificate_check() {
+        // Development TLS: this process's own certificate is self-signed.
+        let mut config = Config::default();
+        config.tls.self_signed = true;
+        config.training.url = Some("https://training.internal:8443/".to_owned());
+        let exporter = Exporter::from_config(&config).unwrap();
+        let own: Vec<(&str, bool)> = exporter.parts.iter().map(|p| (p.name, p.own)).collect();
+        // Auth is served here (its issuer is this process); training elsewhere,
+        // so its certificate is checked.
+        assert_eq!(own, vec![("auth", true), ("training", false)]);
+        assert_eq!(
+            exporter.parts[0].url,
+            "https://127.0.0.1:8080/v1/auth/me/export"
         );
     }
 }
