@@ -249,8 +249,8 @@ fn redacted(config: &Config) -> Config {
     };
     redact(&mut shown.redis.url);
     redact(&mut shown.auth.database_url);
-    if let Some(key) = &mut shown.auth.key_encryption_key {
-        *key = "<redacted>".to_owned();
+    if shown.auth.key_encryption_key().is_some() {
+        shown.auth.key_encryption_key = Some("<redacted>".to_owned());
     }
     for section in [
         &mut shown.users,

@@ -292,8 +292,20 @@ pub struct AuthConfig {
     /// The window of the failed sign-in limits, in seconds.
     pub failed_login_window_secs: u64,
     /// Base64 of 32 random bytes: the private halves of the token signing keys
-    /// are stored encrypted with it (AES-256-GCM). Unset: stored as they are.
+    /// are stored encrypted with it (AES-256-GCM). Unset or empty: stored as
+    /// they are (see [`AuthConfig::key_encryption_key`]).
     pub key_encryption_key: Option<String>,
+}
+
+impl AuthConfig {
+    /// `key_encryption_key` when it holds something (an empty value, as a
+    /// deployment template passes for "not set", is unset).
+    pub fn key_encryption_key(&self) -> Option<&str> {
+        self.key_encryption_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+    }
 }
 
 impl Default for AuthConfig {
@@ -630,7 +642,7 @@ impl Config {
             let key = "auth.failed_login_window_secs";
             return Err(ConfigError::invalid(key, "must be positive"));
         }
-        if let Some(key) = &auth.key_encryption_key {
+        if let Some(key) = auth.key_encryption_key() {
             if let Err(message) = decode_key_encryption_key(key) {
                 return Err(ConfigError::invalid("auth.key_encryption_key", message));
             }
@@ -961,9 +973,13 @@ mod tests {
             decode_key_encryption_key("-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_-_8").unwrap()[..3],
             [0xfb, 0xff, 0xbf]
         );
-        for bad in ["not base64!", "c2hvcnQ=", ""] {
+        for bad in ["not base64!", "c2hvcnQ="] {
             let error = with(bad).unwrap_err().to_string();
             assert!(error.contains("auth.key_encryption_key"), "{bad}: {error}");
+        }
+        // Empty, as a deployment template passes for "not set": unset.
+        for empty in ["", "  "] {
+            assert_eq!(with(empty).unwrap().auth.key_encryption_key(), None);
         }
     }
 

@@ -68,7 +68,7 @@ impl KeyCipher {
     /// The cipher of `auth.key_encryption_key` (already validated by
     /// [`vigor_common::config::Config::validate`]); `None` when unset.
     pub fn from_config(config: &vigor_common::config::Config) -> anyhow::Result<Option<KeyCipher>> {
-        let Some(value) = &config.auth.key_encryption_key else {
+        let Some(value) = config.auth.key_encryption_key() else {
             return Ok(None);
         };
         let bytes = vigor_common::config::decode_key_encryption_key(value)
