@@ -273,14 +273,17 @@ async fn recommendations_explain_deloads_and_next_targets(app: TestApp) {
     problem(other, StatusCode::NOT_FOUND).await;
 }
 
+/// Exercise `id` as the catalogue has it, and its first primary muscle.
+async fn exercise_and_muscle(app: &TestApp, token: &str, id: &str) -> (Value, String) {
+    let info: Value = app.exercise(token, id).await.json().await.unwrap();
+    let muscle = info["primary_muscles"][0].as_str().unwrap().to_owned();
+    (info, muscle)
+}
+
 async fn what_to_train_today_follows_the_schedule_then_the_muscles(app: TestApp) {
     let (_, ann) = app.user("ann").await;
     let squat = app.exercise_id(&ann, "squats").await;
-    let squat_info: Value = app.exercise(&ann, &squat).await.json().await.unwrap();
-    let quads = squat_info["primary_muscles"][0]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (squat_info, quads) = exercise_and_muscle(&app, &ann, &squat).await;
     // Four hard squat sets yesterday.
     let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
     app.logged(
@@ -314,6 +317,25 @@ async fn what_to_train_today_follows_the_schedule_then_the_muscles(app: TestApp)
         !reason.contains(&format!("{quads} (")),
         "quads are not suggested: {reason}"
     );
+
+    // Bodyweight sets count too: six sets of pull-ups, no load, outweigh the squats.
+    let pull_up = app.exercise_id(&ann, "pull-ups").await;
+    let (_, back) = exercise_and_muscle(&app, &ann, &pull_up).await;
+    assert_ne!(back, quads);
+    app.logged(
+        &ann,
+        &json!({"sport": "strength", "started_at": format!("{yesterday}T18:00:00Z"), "duration_s": 1800,
+                "exercises": [{"exercise_id": pull_up, "sets": [
+                    {"reps": 8}, {"reps": 8}, {"reps": 7}, {"reps": 6}, {"reps": 6}, {"reps": 5}]}]}),
+    )
+    .await;
+    let r = today_item(app.get_json(&ann, "/v1/training/recommendations").await);
+    let reason = r["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("against 6 sets for {back}")),
+        "{reason}"
+    );
+    assert_eq!(r["numbers"][format!("sets_{back}")], 6.0);
 
     // A plan scheduled on every day: today's session is the advice.
     let plan = json!({"name": "Daily", "days": [{"name": "Legs", "exercises": [

@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::domain::analysis::today::{
     muscle_load, train_today, Muscles, PlannedToday, WINDOW_DAYS,
 };
-use crate::domain::history::LoggedSet;
 use crate::domain::plan::Plan;
 use crate::domain::schedule::planned_days;
 use crate::service::TrainingService;
@@ -248,7 +247,7 @@ pub async fn recommendations(
         .map(|p| p.load)
         .collect();
     let sets = store.logged_sets(caller.user_id).await?;
-    let today = what_to_train_today(&service, caller.user_id, &sets).await?;
+    let today = what_to_train_today(&service, caller.user_id).await?;
     let items = recommend(&Inputs {
         acwr: &acwr,
         daily_load: &daily,
@@ -260,12 +259,11 @@ pub async fn recommendations(
 }
 
 /// What `user` should train today: the session their schedule plans for today
-/// (in the newest schedule's time zone), else the muscle groups their `sets` of
-/// the last days loaded least.
+/// (in the newest schedule's time zone), else the muscle groups their sets of
+/// the last days — bodyweight ones too — loaded least.
 async fn what_to_train_today(
     service: &TrainingService,
     user: Id,
-    sets: &[LoggedSet],
 ) -> Result<Recommendation, Problem> {
     let store = &service.store;
     let schedules = store.schedules_of(user).await?;
@@ -301,11 +299,8 @@ async fn what_to_train_today(
         break;
     }
     let since = Utc::now() - chrono::Duration::days(WINDOW_DAYS);
-    let recent: BTreeSet<Id> = sets
-        .iter()
-        .filter(|s| s.performed_at >= since)
-        .map(|s| s.exercise_id)
-        .collect();
+    let sets = store.sets_since(user, since).await?;
+    let recent: BTreeSet<Id> = sets.iter().map(|s| s.exercise_id).collect();
     let mut muscles = BTreeMap::new();
     for id in recent {
         if let Some(e) = store.exercise(id, user).await? {
@@ -320,7 +315,7 @@ async fn what_to_train_today(
     }
     Ok(train_today(
         planned.as_ref(),
-        &muscle_load(sets, &muscles, since),
+        &muscle_load(&sets, &muscles, since),
     ))
 }
 

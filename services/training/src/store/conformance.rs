@@ -453,6 +453,51 @@ async fn history_reads_sets_and_sessions_of_one_owner(db: Database) {
         .iter()
         .all(|s| s.performed_at == lift.content.started_at));
 
+    // Recent sets include those without a load; older workouts and others' do not.
+    let mut bodyweight = lift.clone();
+    bodyweight.id = ids.next_id();
+    bodyweight.content.started_at = instant(millis(run.content.started_at) + 1000).unwrap();
+    for set in &mut bodyweight.content.exercises[0].sets {
+        set.weight_kg = None;
+    }
+    store
+        .insert_workout(
+            &bodyweight,
+            &event(&ids, "workout.logged", &bodyweight),
+            &[],
+        )
+        .await
+        .unwrap();
+    let since = instant(millis(lift.content.started_at) + 1).unwrap();
+    let recent = store.sets_since(ann, since).await.unwrap();
+    let got: Vec<(Id, Option<f64>, Option<u16>)> = recent
+        .iter()
+        .map(|s| {
+            (
+                s.workout_id,
+                s.weight.map(|w| w.get()),
+                s.reps.map(|r| r.get()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (bodyweight.id, None, Some(10)),
+            (bodyweight.id, None, Some(5))
+        ]
+    );
+    assert_eq!(
+        store
+            .sets_since(ann, instant(0).unwrap())
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    // `logged_sets` stays what records are judged on: loaded sets only.
+    assert_eq!(store.logged_sets(ann).await.unwrap().len(), 2);
+
     let from = instant(millis(lift.content.started_at) - 1).unwrap();
     let to = instant(millis(run.content.started_at) + 1).unwrap();
     let sessions = store.sessions(ann, from, to).await.unwrap();

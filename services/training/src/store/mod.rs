@@ -157,6 +157,10 @@ pub trait TrainingStore: Send + Sync + 'static {
     /// Every set `owner` logged with a load and reps, oldest workout first.
     async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>>;
 
+    /// Every set of `owner`'s workouts started at or after `since`, with or
+    /// without a load (bodyweight reps, timed holds), oldest workout first.
+    async fn sets_since(&self, owner: Id, since: Timestamp) -> StoreResult<Vec<LoggedSet>>;
+
     /// Summaries of `owner`'s workouts started in `[from, to)`, oldest first.
     async fn sessions(
         &self,

@@ -170,14 +170,23 @@ pub struct SetRow {
     pub done: bool,
 }
 
-fn bpm(what: &str, v: Option<i64>) -> Result<Option<Bpm>, StoreError> {
+/// A stored count that must fit `u16` and pass `f`.
+fn count<T, E>(
+    what: &str,
+    v: Option<i64>,
+    f: impl Fn(u16) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
     v.map(|n| {
         u16::try_from(n)
             .ok()
-            .and_then(|n| Bpm::new(n).ok())
+            .and_then(|n| f(n).ok())
             .ok_or_else(|| corrupt(format!("{what} {n}")))
     })
     .transpose()
+}
+
+fn bpm(what: &str, v: Option<i64>) -> Result<Option<Bpm>, StoreError> {
+    count(what, v, Bpm::new)
 }
 
 fn unit<T, E>(
@@ -187,6 +196,10 @@ fn unit<T, E>(
 ) -> Result<Option<T>, StoreError> {
     v.map(|x| f(x).map_err(|_| corrupt(format!("{what} {x}"))))
         .transpose()
+}
+
+fn reps(v: Option<i64>) -> Result<Option<Reps>, StoreError> {
+    count("reps", v, Reps::new)
 }
 
 fn seconds(what: &str, v: Option<f64>) -> Result<Option<Duration>, StoreError> {
@@ -213,19 +226,10 @@ pub fn workout(row: WorkoutRow, sets: Vec<SetRow>) -> Result<Workout, StoreError
             last_entry = Some(s.entry);
         }
         let Some(set_type) = s.set_type else { continue };
-        let reps = s
-            .reps
-            .map(|n| {
-                u16::try_from(n)
-                    .ok()
-                    .and_then(|n| Reps::new(n).ok())
-                    .ok_or_else(|| corrupt(format!("reps {n}")))
-            })
-            .transpose()?;
         let set = WorkoutSet {
             set_type: parse("set type", &set_type)?,
             weight_kg: unit("weight", s.weight_kg, Kilograms::new)?,
-            reps,
+            reps: reps(s.reps)?,
             rpe: unit("rpe", s.rpe, Rpe::new)?,
             duration_s: s.duration_s,
             distance_m: unit("distance", s.distance_m, Meters::new)?,
@@ -281,8 +285,8 @@ pub struct LoggedSetRow {
     started_at: i64,
     exercise_id: i64,
     set_type: String,
-    weight_kg: f64,
-    reps: i64,
+    weight_kg: Option<f64>,
+    reps: Option<i64>,
     done: bool,
 }
 
@@ -290,17 +294,13 @@ impl TryFrom<LoggedSetRow> for LoggedSet {
     type Error = StoreError;
 
     fn try_from(r: LoggedSetRow) -> Result<Self, StoreError> {
-        let reps = u16::try_from(r.reps)
-            .ok()
-            .and_then(|n| Reps::new(n).ok())
-            .ok_or_else(|| corrupt(format!("reps {}", r.reps)))?;
         Ok(LoggedSet {
             workout_id: Id::from_i64(r.workout_id),
             performed_at: instant(r.started_at)?,
             exercise_id: Id::from_i64(r.exercise_id),
             set_type: parse("set type", &r.set_type)?,
-            weight: unit("weight", Some(r.weight_kg), Kilograms::new)?,
-            reps: Some(reps),
+            weight: unit("weight", r.weight_kg, Kilograms::new)?,
+            reps: reps(r.reps)?,
             done: r.done,
         })
     }

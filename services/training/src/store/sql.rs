@@ -592,6 +592,17 @@ impl TrainingStore for SqlStore {
         rows.into_iter().map(LoggedSet::try_from).collect()
     }
 
+    async fn sets_since(&self, owner: Id, since: Timestamp) -> StoreResult<Vec<LoggedSet>> {
+        let sql = "SELECT w.id AS workout_id, w.started_at, s.exercise_id, s.set_type, s.weight_kg, s.reps, s.done \
+             FROM workout_sets s JOIN workouts w ON w.id = s.workout_id \
+             WHERE w.owner_id = $1 AND w.started_at >= $2 AND s.set_type IS NOT NULL \
+             ORDER BY w.started_at, w.id, s.entry, s.position";
+        let rows: Vec<LoggedSetRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).bind(owner).bind(millis(since)).fetch_all(pool).await?
+        });
+        rows.into_iter().map(LoggedSet::try_from).collect()
+    }
+
     async fn sessions(
         &self,
         owner: Id,

@@ -4,8 +4,8 @@
 //! Muscle load counts hard sets (done, not warm-ups) of the last
 //! [`WINDOW_DAYS`] days: a set counts 1 for each primary muscle of its exercise
 //! and ½ for each secondary one — the "sets per muscle group" that
-//! hypertrophy programming counts. Sets logged without a load (bodyweight reps)
-//! are not in the history the store keeps for analysis, so they do not count.
+//! hypertrophy programming counts. Sets without a load (bodyweight reps, timed
+//! holds) count like any other.
 
 use std::collections::BTreeMap;
 
