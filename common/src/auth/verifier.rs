@@ -11,9 +11,18 @@
 //! The key cache sits behind a `std::sync::RwLock` that is never held across an
 //! `.await`; re-reads are serialised by an async mutex so that concurrent requests
 //! carrying a new `kid` cause one fetch, not one each.
+//!
+//! **Verified tokens are remembered.** A client sends the same access token with
+//! every request for up to 15 minutes, and an Ed25519 verification costs tens of
+//! microseconds; so a token that verified is kept (the exact token text → its
+//! claims and `kid`, at most [`VerifierConfig::verified_capacity`] of them). A
+//! repeat is answered from there only while the token has not expired (the same
+//! rule and leeway as a full check) *and its key is still one of the issuer's* —
+//! looked up as for a full check, so a withdrawn key stops its tokens at the
+//! same moment with or without this cache. Anything else goes the full way.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -40,6 +49,8 @@ pub struct VerifierConfig {
     pub min_refresh_interval: Duration,
     /// Cached keys older than this are re-read (so withdrawn keys stop verifying).
     pub max_key_age: Duration,
+    /// Verified tokens remembered (0: none); see the module documentation.
+    pub verified_capacity: usize,
 }
 
 impl VerifierConfig {
@@ -58,6 +69,7 @@ impl VerifierConfig {
             leeway: MAX_LEEWAY,
             min_refresh_interval: Duration::from_secs(10),
             max_key_age: Duration::from_secs(300),
+            verified_capacity: 10_000,
         }
     }
 }
@@ -110,6 +122,8 @@ pub struct Verifier {
     source: Arc<dyn KeySource>,
     cache: RwLock<KeyCache>,
     refresh: tokio::sync::Mutex<()>,
+    /// Tokens that verified: their claims and the `kid` that signed them.
+    verified: Mutex<HashMap<Box<str>, (Claims, String)>>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -135,6 +149,7 @@ impl Verifier {
             source,
             cache: RwLock::new(KeyCache::default()),
             refresh: tokio::sync::Mutex::new(()),
+            verified: Mutex::new(HashMap::new()),
         }
     }
 
@@ -145,6 +160,65 @@ impl Verifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        if let Some((claims, kid)) = self.remembered(token) {
+            if self.key(&kid).await.is_ok() {
+                return Ok(claims);
+            }
+            // The key was withdrawn: the full check says so.
+            self.forget(token);
+        }
+        let claims = self.verify_fully(token).await?;
+        self.remember(token, &claims);
+        Ok(claims)
+    }
+
+    /// A remembered token's claims and `kid`, unless it has expired since.
+    fn remembered(&self, token: &str) -> Option<(Claims, String)> {
+        if self.config.verified_capacity == 0 {
+            return None;
+        }
+        let mut verified = self.verified();
+        let (claims, _) = verified.get(token)?;
+        if is_expired(claims, self.validation.leeway) {
+            verified.remove(token);
+            return None;
+        }
+        verified.get(token).cloned()
+    }
+
+    fn remember(&self, token: &str, claims: &Claims) {
+        let capacity = self.config.verified_capacity;
+        if capacity == 0 {
+            return;
+        }
+        // Header already parsed by the full check: the kid is there.
+        let Ok((_, Some(kid))) = header(token) else {
+            return;
+        };
+        let mut verified = self.verified();
+        if verified.len() >= capacity {
+            let leeway = self.validation.leeway;
+            verified.retain(|_, (claims, _)| !is_expired(claims, leeway));
+            if verified.len() >= capacity {
+                // Still full of live tokens: start over rather than grow.
+                verified.clear();
+            }
+        }
+        verified.insert(token.into(), (claims.clone(), kid));
+    }
+
+    fn forget(&self, token: &str) {
+        self.verified().remove(token);
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, (Claims, String)>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Every check: header, key, signature, issuer, audience, expiry.
+    async fn verify_fully(&self, token: &str) -> Result<Claims, VerifyError> {
         let (alg, kid) = header(token)?;
         if alg != ALGORITHM {
             return Err(VerifyError::UnsupportedAlgorithm(alg));
@@ -246,6 +320,13 @@ impl Verifier {
         cache.fetched_at = Some(Instant::now());
         Ok(())
     }
+}
+
+/// Whether `claims` expired, by the rule of the full check: `exp` more than
+/// `leeway` seconds ago.
+fn is_expired(claims: &Claims, leeway: u64) -> bool {
+    let now = jsonwebtoken::get_current_timestamp();
+    u64::try_from(claims.exp).map_or(true, |exp| exp < now.saturating_sub(leeway))
 }
 
 /// The `alg` and `kid` of a token's header, read without trusting anything else.
@@ -581,5 +662,83 @@ mod tests {
             v.verify(&token).await.unwrap_err(),
             VerifyError::KeysUnavailable
         );
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_still_expires_on_time() {
+        let key = test_key("k1");
+        let v = verifier(vec![key.public.clone()]);
+        // Expired 29 s ago: within the 30 s leeway, for about a second more.
+        let mut nearly = claims();
+        nearly.exp = now() - 29;
+        let token = sign(&key, &nearly);
+        assert_eq!(v.verify(&token).await.unwrap(), nearly);
+        assert_eq!(v.verified().len(), 1, "remembered");
+        assert_eq!(v.verify(&token).await.unwrap(), nearly, "from memory");
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(v.verify(&token).await.unwrap_err(), VerifyError::Expired);
+        assert!(v.verified().is_empty(), "forgotten once expired");
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_stops_with_its_withdrawn_key() {
+        let key = test_key("k1");
+        let source = Arc::new(CountingSource {
+            keys: RwLock::new(vec![key.public.clone()]),
+            reads: AtomicUsize::new(0),
+        });
+        let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
+        // Keys are re-read on every check, as the auth service's own verifier does.
+        config.max_key_age = Duration::ZERO;
+        config.min_refresh_interval = Duration::ZERO;
+        let v = Verifier::new(config, source.clone());
+        let token = sign(&key, &claims());
+        assert!(v.verify(&token).await.is_ok());
+        assert!(v.verify(&token).await.is_ok());
+        // The issuer withdraws the key: the remembered token is refused at once.
+        source.keys.write().unwrap().clear();
+        assert_eq!(v.verify(&token).await.unwrap_err(), VerifyError::UnknownKey);
+        assert!(v.verified().is_empty());
+    }
+
+    #[tokio::test]
+    async fn memory_is_bounded_and_only_successes_are_remembered() {
+        let key = test_key("k1");
+        let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
+        config.verified_capacity = 3;
+        let v = Verifier::new(config, Arc::new(StaticKeys(vec![key.public.clone()])));
+        let mut tokens = Vec::new();
+        for n in 0..5 {
+            let mut c = claims();
+            c.jti = format!("j{n}");
+            tokens.push(sign(&key, &c));
+        }
+        for token in &tokens {
+            assert!(v.verify(token).await.is_ok());
+            assert!(v.verified().len() <= 3);
+        }
+        // Refused tokens are never kept: a forged one, an expired one.
+        let forged = sign(&test_key("k1"), &claims());
+        assert_eq!(
+            v.verify(&forged).await.unwrap_err(),
+            VerifyError::BadSignature
+        );
+        let mut expired = claims();
+        expired.exp = now() - 120;
+        assert!(v.verify(&sign(&key, &expired)).await.is_err());
+        {
+            let verified = v.verified();
+            assert!(!verified.contains_key(forged.as_str()));
+            assert!(verified
+                .keys()
+                .all(|t| tokens.iter().any(|k| k.as_str() == &**t)));
+        }
+
+        // None at all with a capacity of 0.
+        let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
+        config.verified_capacity = 0;
+        let v = Verifier::new(config, Arc::new(StaticKeys(vec![key.public])));
+        assert!(v.verify(&tokens[0]).await.is_ok());
+        assert!(v.verified().is_empty());
     }
 }
