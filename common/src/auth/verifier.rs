@@ -167,8 +167,8 @@ impl Verifier {
             // The key was withdrawn: the full check says so.
             self.forget(token);
         }
-        let claims = self.verify_fully(token).await?;
-        self.remember(token, &claims);
+        let (claims, kid) = self.verify_fully(token).await?;
+        self.remember(token, &claims, kid);
         Ok(claims)
     }
 
@@ -186,15 +186,11 @@ impl Verifier {
         verified.get(token).cloned()
     }
 
-    fn remember(&self, token: &str, claims: &Claims) {
+    fn remember(&self, token: &str, claims: &Claims, kid: String) {
         let capacity = self.config.verified_capacity;
         if capacity == 0 {
             return;
         }
-        // Header already parsed by the full check: the kid is there.
-        let Ok((_, Some(kid))) = header(token) else {
-            return;
-        };
         let mut verified = self.verified();
         if verified.len() >= capacity {
             let leeway = self.validation.leeway;
@@ -217,8 +213,9 @@ impl Verifier {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Every check: header, key, signature, issuer, audience, expiry.
-    async fn verify_fully(&self, token: &str) -> Result<Claims, VerifyError> {
+    /// Every check: header, key, signature, issuer, audience, expiry. Returns
+    /// the claims and the `kid` that signed them.
+    async fn verify_fully(&self, token: &str) -> Result<(Claims, String), VerifyError> {
         let (alg, kid) = header(token)?;
         if alg != ALGORITHM {
             return Err(VerifyError::UnsupportedAlgorithm(alg));
@@ -226,7 +223,7 @@ impl Verifier {
         let kid = kid.ok_or(VerifyError::MissingKeyId)?;
         let key = self.key(&kid).await?;
         jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
-            .map(|data| data.claims)
+            .map(|data| (data.claims, kid))
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => VerifyError::Expired,
                 ErrorKind::InvalidIssuer => VerifyError::WrongIssuer,
@@ -429,10 +426,14 @@ mod tests {
     }
 
     fn verifier(keys: Vec<PublicKey>) -> Verifier {
-        Verifier::new(
-            VerifierConfig::new(ISSUER, AUDIENCE),
-            Arc::new(StaticKeys(keys)),
-        )
+        verifier_with(keys, |_| {})
+    }
+
+    /// A verifier of `keys` whose default configuration `adjust` changes.
+    fn verifier_with(keys: Vec<PublicKey>, adjust: impl FnOnce(&mut VerifierConfig)) -> Verifier {
+        let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
+        adjust(&mut config);
+        Verifier::new(config, Arc::new(StaticKeys(keys)))
     }
 
     fn b64(json: serde_json::Value) -> String {
@@ -534,9 +535,9 @@ mod tests {
     #[tokio::test]
     async fn expiry_is_enforced_with_at_most_thirty_seconds_of_leeway() {
         let key = test_key("k1");
-        let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
-        config.leeway = Duration::from_secs(3600);
-        let v = Verifier::new(config, Arc::new(StaticKeys(vec![key.public.clone()])));
+        let v = verifier_with(vec![key.public.clone()], |c| {
+            c.leeway = Duration::from_secs(3600);
+        });
         assert_eq!(v.config().leeway, MAX_LEEWAY);
         let mut within = claims();
         within.exp = now() - 10;
@@ -704,9 +705,7 @@ mod tests {
     #[tokio::test]
     async fn memory_is_bounded_and_only_successes_are_remembered() {
         let key = test_key("k1");
-        let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
-        config.verified_capacity = 3;
-        let v = Verifier::new(config, Arc::new(StaticKeys(vec![key.public.clone()])));
+        let v = verifier_with(vec![key.public.clone()], |c| c.verified_capacity = 3);
         let mut tokens = Vec::new();
         for n in 0..5 {
             let mut c = claims();
@@ -735,9 +734,7 @@ mod tests {
         }
 
         // None at all with a capacity of 0.
-        let mut config = VerifierConfig::new(ISSUER, AUDIENCE);
-        config.verified_capacity = 0;
-        let v = Verifier::new(config, Arc::new(StaticKeys(vec![key.public])));
+        let v = verifier_with(vec![key.public], |c| c.verified_capacity = 0);
         assert!(v.verify(&tokens[0]).await.is_ok());
         assert!(v.verified().is_empty());
     }
