@@ -127,11 +127,16 @@ impl AuthService {
     }
 }
 
-/// The failure key of `account_key` (`account:{email}`) from `address`. A
-/// space cannot occur in a normalised email, so `account:{email} ` is the prefix
-/// of every address's key of that account (erasing an account finds them all).
-pub(crate) fn account_from_key(account_key: &str, address: IpAddr) -> String {
-    format!("{account_key} from {address}")
+/// The failure key of `account_key` (`account:{email}`) from `address`.
+fn account_from_key(account_key: &str, address: IpAddr) -> String {
+    format!("{}{address}", per_address_prefix(account_key))
+}
+
+/// What every per-address failure key of `account_key` starts with. A space
+/// cannot occur in a normalised email, so no other account's keys share it
+/// (erasing an account finds them all by it).
+pub(crate) fn per_address_prefix(account_key: &str) -> String {
+    format!("{account_key} from ")
 }
 
 fn seconds_until(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> u64 {

@@ -92,7 +92,7 @@ impl AccountStore for SqlStore {
             "DELETE FROM refresh_families WHERE user_id = $1",
         ];
         // The account's failure counts: from all addresses, and from each one
-        // (keys `account:{email} from {address}`, see `login::account_from_key`).
+        // (see `login::per_address_prefix`).
         let forget = "DELETE FROM login_failures WHERE subject = $1 OR substr(subject, 1, $3) = $2";
         let delete = "DELETE FROM credentials WHERE user_id = $1 RETURNING email";
         let email: Option<String> = on_pool!(&self.db, pool => {
@@ -106,7 +106,7 @@ impl AccountStore for SqlStore {
                 .await?;
             if let Some(email) = &email {
                 let account = format!("account:{email}");
-                let per_address = format!("{account} ");
+                let per_address = crate::login::per_address_prefix(&account);
                 let prefix_len = i32::try_from(per_address.chars().count()).unwrap_or(i32::MAX);
                 sqlx::query(forget)
                     .bind(account)
