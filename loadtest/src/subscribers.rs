@@ -215,9 +215,10 @@ async fn read(plan: &Plan, conns: Vec<Conn>, stop: &CancellationToken) -> Receiv
     // Shared by the group's reading futures, which the one task polls in turn:
     // the lock is never contended.
     let received = Mutex::new(Received::default());
+    let finder = StampFinder::new();
     let mut readers: FuturesUnordered<_> = conns
         .into_iter()
-        .map(|conn| read_one(plan, conn, &received))
+        .map(|conn| read_one(plan, conn, &finder, &received))
         .collect();
     let mut flushed = 0u64;
     let mut flush = tokio::time::interval(FLUSH_EVERY);
@@ -245,8 +246,7 @@ async fn read(plan: &Plan, conns: Vec<Conn>, stop: &CancellationToken) -> Receiv
 }
 
 /// Reads one connection until it closes, recording into the group's `received`.
-async fn read_one(plan: &Plan, mut conn: Conn, received: &Mutex<Received>) {
-    let finder = StampFinder::new();
+async fn read_one(plan: &Plan, mut conn: Conn, finder: &StampFinder, received: &Mutex<Received>) {
     let mut stamps = Vec::new();
     let mut other = 0u64;
     loop {
