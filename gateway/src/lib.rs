@@ -9,10 +9,11 @@
 //! 2. problem+json normalisation ([`problems`]): any error answer that is not JSON
 //!    becomes RFC 9457 problem+json (axum's 405, the body limit's 413, …);
 //! 3. metrics ([`metrics`]) per route and status;
-//! 4. CORS, the per-client rate limit ([`ratelimit`]) and the refusal of invalid
-//!    bearer tokens ([`auth`]), on the edge only;
-//! 5. the request timeout (504) and body limit (413);
-//! 6. the token verifier in every request's extensions, for the handlers' `Caller`.
+//! 4. CORS and the per-client rate limit ([`ratelimit`]), on the edge only;
+//! 5. the token verifier in every request's extensions ([`auth::extension`]), for
+//!    the layer below and the handlers' `Caller`;
+//! 6. the refusal of invalid bearer tokens ([`auth`]), on the edge only;
+//! 7. the request timeout (504) and body limit (413).
 //!
 //! `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json` and `/docs` are served by
 //! every target. Serving (TLS, HTTP/2, graceful shutdown) is in [`server`].

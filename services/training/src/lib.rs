@@ -188,7 +188,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     )),
     modifiers(&BearerSecurity),
     tags(
-        (name = "training", description = "Exercise catalogue, workout logging and import, analysis."),
+        (name = "training", description = "Exercise catalogue, workout logging and import, analysis, plans and schedule, coaching, recommendations."),
     )
 )]
 struct ApiDoc;
