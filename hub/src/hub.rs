@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use vigor_common::auth::SessionsEnded;
 use vigor_common::broker::memory::MemoryBroker;
 use vigor_common::broker::{Broker, BrokerError};
 use vigor_common::live::{LiveError, LivePublisher};
@@ -392,6 +393,13 @@ impl Hub {
     pub fn disconnect_user(&self, user: Id) -> usize {
         self.registry
             .close_user(user, close::FORBIDDEN, "disconnected by the server")
+    }
+
+    /// Closes this node's sessions whose token `notice` ends (sign-out, password
+    /// change, deactivation, …) with 4003; returns how many.
+    pub fn end_sessions(&self, notice: &SessionsEnded) -> usize {
+        self.registry
+            .close_ended(notice, close::FORBIDDEN, "the session has ended")
     }
 
     /// Whether shutdown has begun (new connections are refused).

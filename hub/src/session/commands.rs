@@ -105,7 +105,11 @@ impl Session {
         });
         // The session stays unauthenticated (its auth deadline still runs): the
         // client may close another session and try again.
-        if !self.hub.registry.set_user(self.link.id, principal.user_id) {
+        if !self
+            .hub
+            .registry
+            .set_user(self.link.id, principal.user_id, principal.token)
+        {
             return Err(FrameError::new(
                 Some(id),
                 ErrorCode::TooManySessions,

@@ -82,7 +82,9 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         ctx.shutdown.clone(),
         &ctx.tasks,
     );
-    let auth = AuthService::new(db, &ctx.config, ctx.ids.clone())?.with_relay(relay);
+    let auth = AuthService::new(db, &ctx.config, ctx.ids.clone())?
+        .with_relay(relay)
+        .with_broker(ctx.broker.clone());
     auth.key_ring().ensure_active().await?;
     spawn_housekeeping(auth.clone(), ctx.shutdown.clone(), &ctx.tasks);
     let consumer = format!("auth-{}", ctx.config.node_id);

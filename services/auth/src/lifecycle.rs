@@ -19,6 +19,7 @@ use std::net::IpAddr;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use vigor_common::api::Timestamp;
+use vigor_common::auth::SessionsEnded;
 use vigor_common::bus::{ConsumerOptions, Event, EventBus, Subscription};
 use vigor_common::Id;
 
@@ -139,6 +140,7 @@ impl AuthService {
             return Err(ChangeError::NoAccount);
         }
         let ended = self.store.revoke_other_families(user_id, keep, now).await?;
+        self.announce_ended(SessionsEnded::all(user_id, keep)).await;
         tracing::info!(%user_id, ended, "password changed");
         Ok(ended)
     }
@@ -167,6 +169,7 @@ impl AuthService {
             Err(e) => return Err(e.into()),
         }
         let ended = self.store.revoke_other_families(user_id, keep, now).await?;
+        self.announce_ended(SessionsEnded::all(user_id, keep)).await;
         tracing::info!(%user_id, ended, "email changed");
         Ok(ended)
     }
@@ -227,6 +230,7 @@ impl AuthService {
                         .set_status(user_id, AccountStatus::Disabled, now)
                         .await?;
                     let ended = self.store.revoke_user_families(user_id, now).await?;
+                    self.announce_ended(SessionsEnded::all(user_id, None)).await;
                     tracing::info!(%user_id, ended, "account disabled");
                 }
             }
@@ -241,6 +245,7 @@ impl AuthService {
             events::USER_DELETED => {
                 if let Some(UserRef { user_id }) = data(event) {
                     let erased = self.store.delete_account(user_id).await?;
+                    self.announce_ended(SessionsEnded::all(user_id, None)).await;
                     tracing::info!(%user_id, erased, "credentials erased");
                 }
             }
