@@ -221,6 +221,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         rate_limiter,
         edge,
         verifier,
+        uploads: specs()
+            .iter()
+            .flat_map(|spec| spec.uploads)
+            .copied()
+            .collect(),
     })?;
 
     let tls = tls(&config)?;

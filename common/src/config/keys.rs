@@ -62,6 +62,7 @@ pub const KEYS: &[Key] = &[
     key("tls.key", Kind::Str, "", "PEM private key (PKCS#8, PKCS#1 or SEC1) for tls.cert."),
     key("tls.self_signed", Kind::Bool, "false", "Serve HTTPS with a fresh self-signed certificate (development)."),
     key("http.body_limit_bytes", Kind::Int, "2097152", "Largest request body accepted, in bytes (413 beyond)."),
+    key("http.upload_limit_bytes", Kind::Int, "26214400", "Largest body of a file upload route (GPX/FIT import), in bytes (413 beyond)."),
     key("http.request_timeout_secs", Kind::Int, "30", "Longest a request may run before a 504."),
     key("http.shutdown_grace_secs", Kind::Int, "8", "On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
     key("http.cors_origins", Kind::List, "", "Origins allowed by CORS, comma-separated; `*` allows any."),

@@ -191,6 +191,8 @@ pub struct TlsConfig {
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: u64,
+    /// Largest body of a file upload route ([`crate::service::ServiceSpec::uploads`]).
+    pub upload_limit_bytes: u64,
     /// Longest a request may take before a 504.
     pub request_timeout_secs: u64,
     /// On SIGTERM, how long in-flight requests may take to finish.
@@ -379,6 +381,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             body_limit_bytes: 2 * 1024 * 1024,
+            upload_limit_bytes: 25 * 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 8,
             cors_origins: Vec::new(),
@@ -511,6 +514,12 @@ impl Config {
         if self.http.body_limit_bytes == 0 {
             return Err(ConfigError::invalid(
                 "http.body_limit_bytes",
+                "must be positive",
+            ));
+        }
+        if self.http.upload_limit_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "http.upload_limit_bytes",
                 "must be positive",
             ));
         }

@@ -65,6 +65,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Auth,
         prefixes: &["/v1/auth", "/v1/oauth", "/.well-known"],
+        uploads: &[],
         sql: true,
         migrations: Some(&MIGRATIONS),
         openapi,

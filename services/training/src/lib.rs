@@ -43,6 +43,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Training,
         prefixes: &["/v1/training"],
+        uploads: &[http::IMPORT_PATH],
         sql: true,
         migrations: Some(&MIGRATIONS),
         openapi,
@@ -60,7 +61,9 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         ctx.shutdown.clone(),
         &ctx.tasks,
     );
-    let service = TrainingService::new(db, ctx.ids.clone()).with_relay(relay);
+    let service = TrainingService::new(db, ctx.ids.clone())
+        .with_relay(relay)
+        .with_upload_limit(ctx.config.http.upload_limit_bytes);
     let added = service.seed_catalogue().await?;
     if added > 0 {
         tracing::info!(added, "seeded the exercise catalogue");

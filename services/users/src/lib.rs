@@ -39,6 +39,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Users,
         prefixes: &["/v1/users"],
+        uploads: &[],
         sql: true,
         migrations: Some(&MIGRATIONS),
         openapi,
