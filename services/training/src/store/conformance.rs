@@ -900,6 +900,16 @@ async fn coaching_links_move_one_way_and_one_is_open_per_pair(db: Database) {
     // A second open one for the same pair is refused; other pairs are fine.
     assert!(!store.insert_link(&link(coach, ann)).await.unwrap());
     let to_bob = link(coach, bob);
+    // Another unique key in the same insert (an id that is taken, as after a
+    // clash of id generators) is an error, not "already open".
+    let clash = CoachLink {
+        id: first.id,
+        ..to_bob.clone()
+    };
+    assert!(matches!(
+        store.insert_link(&clash).await,
+        Err(StoreError::Backend(_))
+    ));
     assert!(store.insert_link(&to_bob).await.unwrap());
     assert!(store.insert_link(&link(other, ann)).await.unwrap());
     assert!(!store.coaches(coach, ann).await.unwrap());

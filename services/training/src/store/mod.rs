@@ -190,7 +190,8 @@ pub trait TrainingStore: Send + Sync + 'static {
     async fn plans_assigned(&self, coach: Id, athlete: Id) -> StoreResult<Vec<Plan>>;
 
     /// Stores a new coaching relationship; `false` (nothing stored) when the pair
-    /// already has an open (pending or accepted) one.
+    /// already has an open (pending or accepted) one. Any other conflict (a
+    /// taken id) is an error.
     async fn insert_link(&self, link: &CoachLink) -> StoreResult<bool>;
 
     /// The relationship `id`.

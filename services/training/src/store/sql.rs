@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use vigor_common::bus::{outbox, Event};
-use vigor_common::db::Database;
+use vigor_common::db::{Database, UniqueKey};
 use vigor_common::Id;
 
 use super::rows::{
@@ -82,6 +82,13 @@ macro_rules! in_tx_processed {
         }
     };
 }
+
+/// At most one open (pending or accepted) relationship per pair (`1004_coaching.sql`).
+const COACH_LINKS_OPEN: UniqueKey = UniqueKey {
+    name: "coach_links_open",
+    table: "coach_links",
+    columns: &["coach_id", "athlete_id"],
+};
 
 /// The SQL store of the training service.
 #[derive(Debug, Clone)]
@@ -669,9 +676,8 @@ impl TrainingStore for SqlStore {
                 .map(|_| ())
         });
         match result {
-            Ok(_) => Ok(true),
-            // `coach_links_open`: the pair already has an open relationship.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Ok(()) => Ok(true),
+            Err(e) if COACH_LINKS_OPEN.violated_by(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
