@@ -711,6 +711,11 @@ async fn plans_and_schedules_round_trip_per_owner(db: Database) {
         store.plans_of(ann, None, 10).await.unwrap(),
         vec![a2.clone(), a3.clone()]
     );
+    // A page after the deleted plan goes on with the ones after it.
+    assert_eq!(
+        store.plans_of(ann, Some(a1.id), 10).await.unwrap(),
+        vec![a2.clone(), a3.clone()]
+    );
 }
 
 async fn count(db: &Database, sql: &str) -> i64 {
