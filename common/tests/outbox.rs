@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use vigor_common::bus::memory::MemoryBus;
 use vigor_common::bus::outbox::{self, OutboxRelay, RelayOptions};
-use vigor_common::bus::{BusError, ConsumerOptions, Event, EventBus, Subscription};
+use vigor_common::bus::{BusError, ConsumerOptions, DeadLetter, Event, EventBus, Subscription};
 use vigor_common::db::Database;
 use vigor_common::{testkit, Id};
 
@@ -87,6 +87,7 @@ where
 async fn consumer(bus: &MemoryBus) -> Box<dyn Subscription> {
     let options = ConsumerOptions {
         redelivery_after: Duration::from_secs(30),
+        ..ConsumerOptions::default()
     };
     bus.subscribe(&[TOPIC], "test", "c1", options)
         .await
@@ -239,6 +240,14 @@ impl EventBus for FailingBus {
     async fn ping(&self) -> Result<(), BusError> {
         self.inner.ping().await
     }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BusError> {
+        self.inner.dead_letters().await
+    }
+
+    async fn remove_dead_letter(&self, letter: &DeadLetter) -> Result<bool, BusError> {
+        self.inner.remove_dead_letter(letter).await
+    }
 }
 
 async fn events_survive_a_failing_bus_in_order_without_duplicates(db: Database) {
@@ -348,13 +357,16 @@ async fn the_relay_stops_on_shutdown(db: Database) {
 
 async fn mark_processed_is_true_only_the_first_time(db: Database) {
     let id = event(1).id;
+    assert!(!outbox::is_processed(&db, "gamification", id).await.unwrap());
     assert!(outbox::mark_processed(&db, "gamification", id)
         .await
         .unwrap());
+    assert!(outbox::is_processed(&db, "gamification", id).await.unwrap());
     assert!(!outbox::mark_processed(&db, "gamification", id)
         .await
         .unwrap());
     // Groups are independent.
+    assert!(!outbox::is_processed(&db, "social", id).await.unwrap());
     assert!(outbox::mark_processed(&db, "social", id).await.unwrap());
 
     // Marked inside a transaction that rolls back, it was not processed.
