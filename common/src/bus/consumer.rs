@@ -265,6 +265,7 @@ impl ServiceEvents {
             .subscribe(&topics, group, &consumer, consumer_options(&ctx.config))
             .await?;
         let db = ctx.database().clone();
+        let handlers = Arc::new(handlers);
         spawn_consumer(
             subscription,
             ctx.shutdown.clone(),
