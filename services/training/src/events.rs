@@ -131,3 +131,28 @@ pub fn handlers(service: crate::TrainingService) -> Handlers {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::kinds::{Privacy, Sport};
+    use crate::domain::workout::WorkoutSource;
+
+    /// The contract carries sports, privacy and sources as names: they must be
+    /// the names the API and the database use.
+    #[test]
+    fn the_contract_spells_kinds_as_the_api_does() {
+        for sport in Sport::ALL {
+            assert_eq!(serde_json::to_value(sport).unwrap(), sport.as_str());
+        }
+        for privacy in Privacy::ALL {
+            assert_eq!(serde_json::to_value(privacy).unwrap(), privacy.as_str());
+        }
+        for source in [
+            WorkoutSource::Manual,
+            WorkoutSource::Gpx,
+            WorkoutSource::Fit,
+        ] {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+        }
+    }
+}
