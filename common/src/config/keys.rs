@@ -72,6 +72,7 @@ pub const KEYS: &[Key] = &[
     key("rate_limit.burst", Kind::Int, "100", "Requests a client may burst above the sustained rate."),
     key("redis.url", Kind::Str, "", "Redis URL; when set, the event bus, broker and rate limits use it."),
     key("redis.prefix", Kind::Str, "vigor:", "Prefix of every Redis key and channel, so deployments can share one Redis."),
+    key("bus.max_delivery_attempts", Kind::Int, "10", "Deliveries of one event to a consumer group before it goes to the group's dead letters (`vigor admin events dead-letters`)."),
     key("proxy.timeout_secs", Kind::Int, "30", "Gateway target: how long a service may take to answer before a 504."),
     key("proxy.connect_timeout_secs", Kind::Int, "3", "Gateway target: how long to wait for a connection to a service before a 502."),
     key("auth.database_url", Kind::Str, "sqlite: <data_dir>/auth.db", "Auth database: postgres://… or sqlite://…"),

@@ -137,6 +137,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Redis, for the bus, broker and rate limits when distributed.
     pub redis: RedisConfig,
+    /// How consumers treat events on the bus.
+    pub bus: BusConfig,
     /// The gateway's proxy to services running as their own targets.
     pub proxy: ProxyConfig,
     /// The auth service.
@@ -230,6 +232,23 @@ impl Default for RedisConfig {
         RedisConfig {
             url: None,
             prefix: "vigor:".to_owned(),
+        }
+    }
+}
+
+/// How consumers treat events on the bus.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// Deliveries of one event to a consumer group before the group gives up on it
+    /// and moves it to its dead letters.
+    pub max_delivery_attempts: u32,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            max_delivery_attempts: crate::bus::DEFAULT_MAX_DELIVERY_ATTEMPTS,
         }
     }
 }
@@ -356,6 +375,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             redis: RedisConfig::default(),
+            bus: BusConfig::default(),
             proxy: ProxyConfig::default(),
             auth: AuthConfig::default(),
             users: ServiceConfig::default(),
@@ -575,6 +595,12 @@ impl Config {
                     "must start with redis:// or rediss://",
                 ));
             }
+        }
+        if self.bus.max_delivery_attempts == 0 {
+            return Err(ConfigError::invalid(
+                "bus.max_delivery_attempts",
+                "must be positive",
+            ));
         }
         if self.target == Target::Gateway {
             for service in ServiceName::ALL {
