@@ -67,6 +67,7 @@ pub const KEYS: &[Key] = &[
     key("http.shutdown_grace_secs", Kind::Int, "8", "On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
     key("http.cors_origins", Kind::List, "", "Origins allowed by CORS, comma-separated; `*` allows any."),
     key("http.trust_forwarded_for", Kind::Bool, "false", "Take the client address from X-Forwarded-For (only behind a trusted load balancer)."),
+    key("http.behind_gateway", Kind::Bool, "false", "A service target behind Vigor's gateway: take the client address from the gateway's X-Vigor-Client-Address header (never expose such a target to clients directly)."),
     key("rate_limit.enabled", Kind::Bool, "true", "Rate-limit requests per client (token bucket; Redis when redis.url is set)."),
     key("rate_limit.per_second", Kind::Int, "50", "Sustained requests per second per client."),
     key("rate_limit.burst", Kind::Int, "100", "Requests a client may burst above the sustained rate."),

@@ -203,6 +203,9 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// A service target behind the gateway: the client address comes from the
+    /// gateway's `X-Vigor-Client-Address` header.
+    pub behind_gateway: bool,
 }
 
 /// Per-client token-bucket rate limit.
@@ -406,6 +409,7 @@ impl Default for HttpConfig {
             shutdown_grace_secs: 8,
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
+            behind_gateway: false,
         }
     }
 }

@@ -36,8 +36,6 @@ pub struct Settings {
     pub max_failed_per_address: u32,
     /// The window of those limits.
     pub failed_window: chrono::Duration,
-    /// Whether the client address comes from `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
 }
 
 impl Settings {
@@ -70,7 +68,6 @@ impl Settings {
             max_failed_per_account_total: auth.max_failed_logins_per_account_total,
             max_failed_per_address: auth.max_failed_logins_per_address,
             failed_window: chrono::Duration::seconds(secs(auth.failed_login_window_secs)),
-            trust_forwarded_for: config.http.trust_forwarded_for,
         }
     }
 

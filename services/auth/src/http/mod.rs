@@ -18,9 +18,9 @@ pub mod token;
 pub mod wellknown;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::routing::{get, post, put};
@@ -104,8 +104,8 @@ impl Form {
     }
 }
 
-/// The client address of a request: the connection's peer or, behind a trusted
-/// proxy (`http.trust_forwarded_for`), the last `X-Forwarded-For` entry.
+/// The client address sign-in limits count: the address the gateway decided
+/// ([`vigor_common::client_address`]), an IPv6 client by its /64.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);
 
@@ -116,26 +116,9 @@ impl FromRequestParts<AuthService> for ClientAddress {
         parts: &mut Parts,
         auth: &AuthService,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let forwarded = || {
-            parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-                .next_back()
-        };
-        let address = if auth.settings.trust_forwarded_for {
-            forwarded().or(peer)
-        } else {
-            peer
-        };
-        Ok(ClientAddress(address))
+        let decided =
+            vigor_common::client_address::ClientAddress::from_request_parts(parts, auth).await?;
+        Ok(ClientAddress(decided.network()))
     }
 }
 

@@ -107,8 +107,15 @@ impl TestApp {
         };
         let spec = vigor_auth::spec();
         let running = (spec.build)(ctx).await.unwrap();
+        // Where the process meets its clients, as `vigor serve` wires it: the
+        // gateway's layer decides the client address.
+        let policy = vigor_common::client_address::AddressPolicy::from_config(&config, true);
         let app = running
             .router
+            .layer(axum::middleware::from_fn_with_state(
+                policy,
+                vigor_gateway::decide_client_address,
+            ))
             .into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         tokio::spawn(async move {
