@@ -291,6 +291,12 @@ pub struct AuthConfig {
     pub max_failed_logins_per_address: u32,
     /// The window of the failed sign-in limits, in seconds.
     pub failed_login_window_secs: u64,
+    /// Password hashes computed at once (each holds one argon2 memory block);
+    /// unset: one per core.
+    pub hash_concurrency: Option<u32>,
+    /// How long a sign-up, sign-in or password change waits for a free hashing
+    /// slot before it is refused with 503, in milliseconds.
+    pub hash_queue_wait_ms: u64,
     /// Base64 of 32 random bytes: the private halves of the token signing keys
     /// are stored encrypted with it (AES-256-GCM). Unset or empty: stored as
     /// they are (see [`AuthConfig::key_encryption_key`]).
@@ -325,6 +331,8 @@ impl Default for AuthConfig {
             max_failed_logins_per_account_total: 100,
             max_failed_logins_per_address: 50,
             failed_login_window_secs: 900,
+            hash_concurrency: None,
+            hash_queue_wait_ms: 1000,
             key_encryption_key: None,
         }
     }
@@ -615,6 +623,13 @@ impl Config {
         if auth.refresh_token_ttl_secs == 0 {
             let key = "auth.refresh_token_ttl_secs";
             return Err(ConfigError::invalid(key, "must be positive"));
+        }
+        if auth.hash_concurrency == Some(0) {
+            let key = "auth.hash_concurrency";
+            return Err(ConfigError::invalid(
+                key,
+                "must be positive (unset: one per core)",
+            ));
         }
         for uri in &auth.web_redirect_uris {
             match url::Url::parse(uri) {
@@ -933,6 +948,7 @@ mod tests {
         config.auth.issuer = Some("http://x".into());
         config.auth.jwks_url = Some("http://x/jwks".into());
         config.auth.key_encryption_key = Some("x".into());
+        config.auth.hash_concurrency = Some(2);
         for s in [
             &mut config.users,
             &mut config.training,
@@ -1149,6 +1165,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.auth_issuer(), "https://vigor.example");
+    }
+
+    #[test]
+    fn hashing_slots_must_be_positive() {
+        let config = load(None, env(&[]), &[]).unwrap();
+        assert_eq!(config.auth.hash_concurrency, None);
+        let config = load(None, env(&[("VIGOR_AUTH_HASH_CONCURRENCY", "3")]), &[]).unwrap();
+        assert_eq!(config.auth.hash_concurrency, Some(3));
+        let err = load(None, env(&[("VIGOR_AUTH_HASH_CONCURRENCY", "0")]), &[]).unwrap_err();
+        assert_eq!(err.key, "auth.hash_concurrency");
     }
 
     #[test]

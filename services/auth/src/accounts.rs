@@ -5,6 +5,7 @@ use vigor_common::Id;
 
 use crate::domain::{DisplayName, Email, Password};
 use crate::events;
+use crate::hashing::HashError;
 use crate::service::AuthService;
 use crate::store::{AccountStatus, Credential, StoreError};
 
@@ -28,6 +29,12 @@ pub enum SignupError {
     /// An account with this email exists.
     #[error("an account with this email already exists")]
     EmailTaken,
+    /// Every password-hashing slot is busy; retry after this many seconds.
+    #[error("the server is busy checking passwords")]
+    Busy {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Storage or hashing failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -46,7 +53,14 @@ impl AuthService {
         if existing.is_some() {
             return Err(SignupError::EmailTaken);
         }
-        let password_hash = self.hasher.hash(&account.password).await?;
+        let password_hash = self
+            .hasher
+            .hash(&account.password)
+            .await
+            .map_err(|e| match e {
+                HashError::Busy { retry_after } => SignupError::Busy { retry_after },
+                HashError::Internal(e) => SignupError::Internal(e),
+            })?;
         let now = Utc::now();
         let credential = Credential {
             user_id: self.ids.next_id(),

@@ -87,6 +87,19 @@ impl OAuthError {
         }
     }
 
+    /// Every password-hashing slot is busy: 503 `temporarily_unavailable` with
+    /// `Retry-After` (the OAuth endpoints keep their RFC 6749 error shape).
+    pub fn busy(retry_after: u64) -> Self {
+        OAuthError {
+            retry_after: Some(retry_after.max(1)),
+            ..OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server is busy checking passwords; try again shortly",
+            )
+        }
+    }
+
     /// An internal failure: logged with its cause, shown as `server_error`.
     pub fn server_error(error: impl Into<anyhow::Error>) -> Self {
         let error = error.into();

@@ -199,6 +199,7 @@ impl AuthService {
                 crate::login::LoginError::TooManyAttempts { retry_after } => {
                     OAuthError::too_many_attempts(retry_after)
                 }
+                crate::login::LoginError::Busy { retry_after } => OAuthError::busy(retry_after),
                 crate::login::LoginError::Internal(e) => OAuthError::server_error(e),
             })?;
         Ok(self.issue_for_user(&user, client, scope).await?.0)

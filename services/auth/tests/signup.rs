@@ -131,3 +131,48 @@ on_both_backends!(
     a_second_account_with_the_same_email_is_a_conflict,
     weak_passwords_and_bad_fields_are_named,
 );
+
+/// With one hashing slot and no queue, a burst of sign-ups is partly refused
+/// with 503 problem+json and `Retry-After` instead of hashing all at once; the
+/// accepted ones are stored and the refused ones can sign up later.
+#[tokio::test]
+async fn a_saturated_hashing_pool_answers_503_with_retry_after() {
+    let app = TestApp::spawn_with(common::Backend::Sqlite, |config| {
+        config.auth.hash_concurrency = Some(1);
+        config.auth.hash_queue_wait_ms = 0;
+    })
+    .await
+    .unwrap();
+    let emails: Vec<String> = (0..12).map(|i| format!("user{i}@example.org")).collect();
+    let responses = futures::future::join_all(
+        emails
+            .iter()
+            .map(|email| app.signup(email, PASSWORD, "Ann")),
+    )
+    .await;
+    let (mut created, mut busy) = (Vec::new(), Vec::new());
+    for (i, response) in responses.into_iter().enumerate() {
+        match response.status() {
+            StatusCode::CREATED => created.push(i),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(response.headers()["retry-after"], "1");
+                assert_eq!(
+                    response.headers()["content-type"],
+                    "application/problem+json"
+                );
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["status"], 503);
+                busy.push(i);
+            }
+            other => panic!("sign-up {i}: {other}"),
+        }
+    }
+    assert!(
+        !created.is_empty() && !busy.is_empty(),
+        "{created:?} {busy:?}"
+    );
+    assert_eq!(app.auth.hasher().memory_blocks_allocated(), 1);
+    // A refused sign-up stored nothing: it succeeds when retried.
+    let retried = app.signup(&emails[busy[0]], PASSWORD, "Ann").await;
+    assert_eq!(retried.status(), StatusCode::CREATED);
+}

@@ -574,6 +574,66 @@ async fn a_stranger_cannot_lock_the_owner_out_but_a_spread_guess_is_capped() {
     );
 }
 
+/// 100 wrong passwords for one account sent at once from one address: at most
+/// the per-account limit of them is verified (the attempts are reserved in the
+/// database before verifying), and the owner still signs in from her address.
+async fn concurrent_guesses_verify_at_most_the_limit(backend: common::Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |config| {
+        config.http.trust_forwarded_for = true;
+    })
+    .await
+    else {
+        return;
+    };
+    app.new_user("ann@example.org").await;
+    let attempt = |from: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/v1/oauth/token"))
+                .header("x-forwarded-for", from)
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "vigor-web"),
+                    ("username", "ann@example.org"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let before = app.auth.hasher().verifications();
+    let statuses =
+        futures::future::join_all((0..100).map(|_| attempt("203.0.113.9", "wrong-password-1")))
+            .await;
+    let verified = app.auth.hasher().verifications() - before;
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::BAD_REQUEST)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(verified <= 5, "{verified} passwords verified");
+    assert!(wrong <= 5, "{wrong} guesses answered invalid_grant");
+    assert_eq!(wrong + limited, 100, "{statuses:?}");
+    // The refused guesses did not count against the account as a whole.
+    assert_eq!(attempt("198.51.100.7", PASSWORD).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn concurrent_guesses_verify_at_most_the_limit_on_sqlite() {
+    concurrent_guesses_verify_at_most_the_limit(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_guesses_verify_at_most_the_limit_on_postgres() {
+    concurrent_guesses_verify_at_most_the_limit(common::Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn failed_sign_ins_are_limited_per_client_address() {
     let app = TestApp::spawn_with(common::Backend::Sqlite, |config| {

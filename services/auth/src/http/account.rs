@@ -103,6 +103,7 @@ pub async fn signup(
             "errors",
             serde_json::json!([{"field": "email", "message": "is taken"}]),
         )),
+        Err(SignupError::Busy { retry_after }) => Err(crate::hashing::busy_problem(retry_after)),
         Err(SignupError::Internal(e)) => Err(Problem::internal(e)),
     }
 }

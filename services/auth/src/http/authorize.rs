@@ -244,6 +244,18 @@ pub async fn submit(
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             return response;
         }
+        Err(LoginError::Busy { retry_after }) => {
+            let mut response = render(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(&request),
+                Some("Vigor is busy right now. Try again in a moment."),
+                Some(email),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return response;
+        }
         Err(LoginError::Internal(e)) => {
             tracing::error!(error = format!("{e:#}"), "sign-in failed");
             return render(

@@ -38,7 +38,8 @@ pub struct TestApp {
     pub base: String,
     /// A client that does not follow redirects.
     pub http: reqwest::Client,
-    /// The service's state, for admin operations (clients, key rotation).
+    /// The state the service serves with, for admin operations (clients, key
+    /// rotation) and its counters.
     pub auth: AuthService,
     /// The event bus the service publishes to.
     pub bus: Arc<MemoryBus>,
@@ -105,8 +106,8 @@ impl TestApp {
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),
         };
-        let spec = vigor_auth::spec();
-        let running = (spec.build)(ctx).await.unwrap();
+        // The state the service serves with, so tests read its counters.
+        let (auth, running) = vigor_auth::start(ctx).await.unwrap();
         let app = running
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -117,7 +118,6 @@ impl TestApp {
                 .await
                 .unwrap();
         });
-        let auth = AuthService::new(db.database.clone(), &config, ids).unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
