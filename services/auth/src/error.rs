@@ -25,7 +25,8 @@ pub struct OAuthError {
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct OAuthErrorBody {
     /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
-    /// `unsupported_grant_type`, `invalid_scope` or `server_error`.
+    /// `unsupported_grant_type`, `invalid_scope`, `insufficient_scope`,
+    /// `temporarily_unavailable` or `server_error`.
     pub error: String,
     /// What went wrong, for the developer.
     pub error_description: String,
@@ -73,6 +74,11 @@ impl OAuthError {
     /// The scope is malformed or exceeds what the client or grant allows.
     pub fn invalid_scope(description: impl Into<String>) -> Self {
         OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
+    }
+
+    /// The client authenticated but may not use this endpoint (403, RFC 6750 §3.1).
+    pub fn insufficient_scope(description: impl Into<String>) -> Self {
+        OAuthError::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
     }
 
     /// Too many failed sign-ins: 429 with `Retry-After`.

@@ -363,6 +363,30 @@ async fn introspection_reports_what_a_token_grants(app: TestApp) {
     assert_eq!(oauth_error(wrong).await.1, "invalid_client");
 }
 
+async fn only_resource_servers_may_introspect(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let access = app.password_login("ann@example.org").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A confidential client without the introspect scope: refused, and told nothing.
+    let secret = app.service_client("reporting", &["api"]).await;
+    let refused = app.introspect(("reporting", &secret), &access).await;
+    assert_eq!(
+        oauth_error(refused).await,
+        (StatusCode::FORBIDDEN, "insufficient_scope".into())
+    );
+    // The same token, asked by a resource server.
+    let secret = app.service_client("api-gateway", &["introspect"]).await;
+    let body: Value = app
+        .introspect(("api-gateway", &secret), &access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["active"], true);
+}
+
 async fn logout_revokes_the_callers_session(app: TestApp) {
     app.new_user("ann@example.org").await;
     let tokens = app.password_login("ann@example.org").await;
@@ -676,6 +700,7 @@ on_both_backends!(
     client_credentials_give_service_tokens_with_scopes,
     revocation_ends_the_session,
     introspection_reports_what_a_token_grants,
+    only_resource_servers_may_introspect,
     logout_revokes_the_callers_session,
     rotated_keys_keep_old_tokens_valid,
     forged_tokens_are_refused_by_the_remote_verifier,
