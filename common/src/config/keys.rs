@@ -80,6 +80,7 @@ pub const KEYS: &[Key] = &[
     key("auth.jwks_url", Kind::Str, "<auth.url>/.well-known/jwks.json", "Where targets that do not run auth read the token signing keys."),
     key("auth.access_token_ttl_secs", Kind::Int, "900", "Lifetime of access tokens in seconds (at most 900)."),
     key("auth.refresh_token_ttl_secs", Kind::Int, "2592000", "Lifetime of a refresh token in seconds; every use rotates it."),
+    key("auth.refresh_family_max_age_secs", Kind::Int, "7776000", "Absolute lifetime of a session (refresh-token family) in seconds (90 days): rotation never extends it; then the user signs in again."),
     key("auth.password_grant", Kind::Bool, "true", "Allow the OAuth password grant for first-party clients (vigor-web, load tests)."),
     key("auth.web_redirect_uris", Kind::List, "", "Extra redirect URIs of the built-in vigor-web client, comma-separated."),
     key("auth.web_loopback_redirects", Kind::Bool, "true", "Let vigor-web redirect to any http://localhost or http://127.0.0.1 callback (development)."),

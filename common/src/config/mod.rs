@@ -274,6 +274,9 @@ pub struct AuthConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, in seconds (each rotation starts a new one).
     pub refresh_token_ttl_secs: u64,
+    /// Absolute lifetime of a refresh family (a sign-in), in seconds: rotation
+    /// never extends a session beyond it.
+    pub refresh_family_max_age_secs: u64,
     /// Whether first-party clients (`vigor-web`) may use the password grant.
     pub password_grant: bool,
     /// Extra redirect URIs of the built-in `vigor-web` client.
@@ -324,6 +327,7 @@ impl Default for AuthConfig {
             jwks_url: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_family_max_age_secs: 90 * 24 * 3600,
             password_grant: true,
             web_redirect_uris: Vec::new(),
             web_loopback_redirects: true,
@@ -622,6 +626,10 @@ impl Config {
         }
         if auth.refresh_token_ttl_secs == 0 {
             let key = "auth.refresh_token_ttl_secs";
+            return Err(ConfigError::invalid(key, "must be positive"));
+        }
+        if auth.refresh_family_max_age_secs == 0 {
+            let key = "auth.refresh_family_max_age_secs";
             return Err(ConfigError::invalid(key, "must be positive"));
         }
         if auth.hash_concurrency == Some(0) {
@@ -1165,6 +1173,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.auth_issuer(), "https://vigor.example");
+    }
+
+    #[test]
+    fn sessions_end_within_their_absolute_lifetime() {
+        let config = load(None, env(&[]), &[]).unwrap();
+        assert_eq!(config.auth.refresh_family_max_age_secs, 90 * 24 * 3600);
+        let zero = env(&[("VIGOR_AUTH_REFRESH_FAMILY_MAX_AGE_SECS", "0")]);
+        let err = load(None, zero, &[]).unwrap_err();
+        assert_eq!(err.key, "auth.refresh_family_max_age_secs");
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub struct Settings {
     pub access_ttl: chrono::Duration,
     /// Refresh-token lifetime (from each rotation).
     pub refresh_ttl: chrono::Duration,
+    /// Absolute lifetime of a refresh family (from sign-in).
+    pub refresh_max_age: chrono::Duration,
     /// Authorization-code lifetime.
     pub code_ttl: chrono::Duration,
     /// The built-in first-party web client.
@@ -53,6 +55,7 @@ impl Settings {
             audience: auth.audience.clone(),
             access_ttl: chrono::Duration::seconds(secs(auth.access_token_ttl_secs)),
             refresh_ttl: chrono::Duration::seconds(secs(auth.refresh_token_ttl_secs)),
+            refresh_max_age: chrono::Duration::seconds(secs(auth.refresh_family_max_age_secs)),
             code_ttl: chrono::Duration::seconds(CODE_TTL_SECS),
             web_client: Client {
                 id: WEB_CLIENT_ID.to_owned(),

@@ -157,6 +157,37 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(app: TestApp)
     );
 }
 
+async fn sessions_end_at_their_absolute_lifetime_however_often_rotated(app: TestApp) {
+    const MAX_AGE: i64 = 90 * 24 * 3600;
+    app.new_user("ann@example.org").await;
+    let secret = app.service_client("api-gateway", &["introspect"]).await;
+    let mut refresh = app.password_login("ann@example.org").await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A minute before the end, a rotation still works, but the new token
+    // expires with the session, not 30 days later.
+    app.age_sessions(MAX_AGE - 60).await;
+    let response = app.refresh(&refresh).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let state: Value = app
+        .introspect(("api-gateway", &secret), &refresh)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let left = state["exp"].as_i64().unwrap() - chrono::Utc::now().timestamp();
+    assert!((0..=61).contains(&left), "{left} s left");
+    // Past the end, the refresh is refused.
+    app.age_sessions(61).await;
+    assert_eq!(
+        oauth_error(app.refresh(&refresh).await).await,
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
+    );
+}
+
 async fn a_refresh_can_narrow_but_not_widen_the_scope(app: TestApp) {
     app.new_user("ann@example.org").await;
     let tokens = app.password_login("ann@example.org").await;
@@ -696,6 +727,7 @@ on_both_backends!(
     the_password_grant_is_for_first_party_clients_only,
     refresh_tokens_rotate_and_a_reused_one_revokes_the_family,
     a_refresh_can_narrow_but_not_widen_the_scope,
+    sessions_end_at_their_absolute_lifetime_however_often_rotated,
     roles_changed_since_sign_in_reach_the_next_access_token,
     client_credentials_give_service_tokens_with_scopes,
     revocation_ends_the_session,

@@ -314,6 +314,21 @@ impl TestApp {
         }
     }
 
+    /// Moves the start of every session (refresh family) `secs` into the past.
+    pub async fn age_sessions(&self, secs: i64) {
+        use vigor_common::db::Database;
+        let shift = "UPDATE refresh_families SET created_at = created_at - $1";
+        let ms = secs * 1000;
+        match &self.db.database {
+            Database::Sqlite(pool) => {
+                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
+            }
+            Database::Postgres(pool) => {
+                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
+            }
+        }
+    }
+
     /// The bus, as the trait.
     pub fn event_bus(&self) -> Arc<dyn EventBus> {
         self.bus.clone()
