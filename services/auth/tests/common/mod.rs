@@ -210,14 +210,30 @@ impl TestApp {
             .unwrap()
     }
 
-    /// `POST /v1/oauth/authorize` with `params`.
+    /// Submits the login form like a browser: shows the page for the request in
+    /// `params` (all but `email` and `password`), then posts `params` with the
+    /// page's anti-CSRF token and cookie (none when the page is refused).
     pub async fn authorize_submit(&self, params: &[(&str, &str)]) -> Response {
-        self.http
-            .post(self.url("/v1/oauth/authorize"))
-            .form(params)
-            .send()
-            .await
-            .unwrap()
+        let request: Vec<(&str, &str)> = params
+            .iter()
+            .filter(|(name, _)| !matches!(*name, "email" | "password"))
+            .copied()
+            .collect();
+        let (token, cookie) = login_form_token(self.authorize_page(&request).await).await;
+        let mut form = params.to_vec();
+        if let Some(token) = &token {
+            form.push(("csrf_token", token));
+        }
+        self.authorize_post(&form, cookie.as_deref()).await
+    }
+
+    /// `POST /v1/oauth/authorize` with `form` and, when given, the `Cookie` header.
+    pub async fn authorize_post(&self, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
+        let mut request = self.http.post(self.url("/v1/oauth/authorize")).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
     }
 
     /// Signs `email` in through the authorization endpoint for `vigor-web` and
@@ -347,6 +363,24 @@ pub fn redirect_params(headers: &HeaderMap) -> std::collections::HashMap<String,
         .query_pairs()
         .into_owned()
         .collect()
+}
+
+/// The anti-CSRF token in a login page and the cookie (`name=value`) it set;
+/// `(None, None)` when the page is not a login form.
+pub async fn login_form_token(page: Response) -> (Option<String>, Option<String>) {
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    let html = page.text().await.unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let token = html.find(marker).map(|at| {
+        let rest = &html[at + marker.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    });
+    (token, cookie)
 }
 
 /// The OAuth `error` of a response body.
