@@ -88,6 +88,7 @@ pub const KEYS: &[Key] = &[
     key("auth.max_failed_logins_per_account_total", Kind::Int, "100", "Failed sign-ins at one account from all addresses within the window before sign-in to it is refused."),
     key("auth.max_failed_logins_per_address", Kind::Int, "50", "Failed sign-ins per client address within the window before sign-in is refused."),
     key("auth.failed_login_window_secs", Kind::Int, "900", "Window of the failed sign-in limits, in seconds."),
+    key("auth.max_taken_signups_per_address", Kind::Int, "10", "Sign-ups for an email that has an account (answered 409) per client address within the failed sign-in window before every sign-up from that address is refused (429): bounds probing which emails have accounts."),
     key("auth.hash_concurrency", Kind::Int, "<cores>", "Password hashes computed at once (sign-up, sign-in, password change); each holds one reused argon2 memory block (19 MiB)."),
     key("auth.hash_queue_wait_ms", Kind::Int, "1000", "How long a request waits for a free hashing slot before it is refused with 503 and Retry-After, in milliseconds."),
     key("auth.key_encryption_key", Kind::Str, "", "Base64 of 32 random bytes (e.g. `openssl rand -base64 32`): token signing keys are stored encrypted with it (AES-256-GCM). Unset or empty: stored as they are."),

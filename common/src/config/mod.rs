@@ -294,6 +294,10 @@ pub struct AuthConfig {
     pub max_failed_logins_per_address: u32,
     /// The window of the failed sign-in limits, in seconds.
     pub failed_login_window_secs: u64,
+    /// Sign-ups for emails that have an account (409) per client address within
+    /// the failed sign-in window before every sign-up from the address is refused
+    /// (bounds probing which emails have accounts).
+    pub max_taken_signups_per_address: u32,
     /// Password hashes computed at once (each holds one argon2 memory block);
     /// unset: one per core.
     pub hash_concurrency: Option<u32>,
@@ -335,6 +339,7 @@ impl Default for AuthConfig {
             max_failed_logins_per_account_total: 100,
             max_failed_logins_per_address: 50,
             failed_login_window_secs: 900,
+            max_taken_signups_per_address: 10,
             hash_concurrency: None,
             hash_queue_wait_ms: 1000,
             key_encryption_key: None,
@@ -651,6 +656,10 @@ impl Config {
                     return Err(ConfigError::invalid("auth.web_redirect_uris", message));
                 }
             }
+        }
+        if auth.max_taken_signups_per_address == 0 {
+            let key = "auth.max_taken_signups_per_address";
+            return Err(ConfigError::invalid(key, "must be positive"));
         }
         if auth.max_failed_logins_per_account == 0
             || auth.max_failed_logins_per_account_total == 0
@@ -1182,6 +1191,15 @@ mod tests {
         let zero = env(&[("VIGOR_AUTH_REFRESH_FAMILY_MAX_AGE_SECS", "0")]);
         let err = load(None, zero, &[]).unwrap_err();
         assert_eq!(err.key, "auth.refresh_family_max_age_secs");
+    }
+
+    #[test]
+    fn the_taken_signup_limit_must_be_positive() {
+        let config = load(None, env(&[]), &[]).unwrap();
+        assert_eq!(config.auth.max_taken_signups_per_address, 10);
+        let zero = env(&[("VIGOR_AUTH_MAX_TAKEN_SIGNUPS_PER_ADDRESS", "0")]);
+        let err = load(None, zero, &[]).unwrap_err();
+        assert_eq!(err.key, "auth.max_taken_signups_per_address");
     }
 
     #[test]

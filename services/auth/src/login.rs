@@ -193,6 +193,7 @@ pub(crate) fn per_address_prefix(account_key: &str) -> String {
     format!("{account_key} from ")
 }
 
-fn seconds_until(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> u64 {
+/// Whole seconds from `now` until `at`, at least one (a `Retry-After` value).
+pub(crate) fn seconds_until(at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> u64 {
     u64::try_from((at - now).num_seconds()).unwrap_or(0).max(1)
 }

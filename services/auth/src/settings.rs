@@ -36,6 +36,9 @@ pub struct Settings {
     pub max_failed_per_account_total: u32,
     /// Failed sign-ins per client address within the window before sign-in is refused.
     pub max_failed_per_address: u32,
+    /// Sign-ups of taken emails per client address within the window before
+    /// sign-up from the address is refused.
+    pub max_taken_signups_per_address: u32,
     /// The window of those limits.
     pub failed_window: chrono::Duration,
     /// Whether the client address comes from `X-Forwarded-For`.
@@ -72,6 +75,7 @@ impl Settings {
             max_failed_per_account: auth.max_failed_logins_per_account,
             max_failed_per_account_total: auth.max_failed_logins_per_account_total,
             max_failed_per_address: auth.max_failed_logins_per_address,
+            max_taken_signups_per_address: auth.max_taken_signups_per_address,
             failed_window: chrono::Duration::seconds(secs(auth.failed_login_window_secs)),
             trust_forwarded_for: config.http.trust_forwarded_for,
         }

@@ -176,3 +176,76 @@ async fn a_saturated_hashing_pool_answers_503_with_retry_after() {
     let retried = app.signup(&emails[busy[0]], PASSWORD, "Ann").await;
     assert_eq!(retried.status(), StatusCode::CREATED);
 }
+
+/// Sign-up says 409 for a taken email (apps offer sign-in instead), but only a
+/// few times per client address and window: then every sign-up from that
+/// address is refused with 429, even when many probes arrive at once. Sign-ups
+/// that create accounts do not count, and other addresses are not affected.
+async fn taken_email_answers_are_limited_per_address(backend: common::Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |config| {
+        config.http.trust_forwarded_for = true;
+        config.auth.max_taken_signups_per_address = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let signup = |from: &'static str, email: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/v1/auth/signup"))
+                .header("x-forwarded-for", from)
+                .json(&serde_json::json!({
+                    "email": email, "password": PASSWORD, "display_name": "Ann"
+                }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // New accounts from one address never count.
+    for i in 0..4 {
+        let created = signup("198.51.100.7", format!("new{i}@example.org")).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+    }
+    // Ten probes of a taken email at once: at most two learn that it is taken.
+    let probes = futures::future::join_all(
+        (0..10).map(|_| signup("203.0.113.9", "new0@example.org".to_owned())),
+    )
+    .await;
+    let statuses: Vec<StatusCode> = probes.iter().map(|r| r.status()).collect();
+    let taken = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(taken <= 2, "{statuses:?}");
+    assert_eq!(taken + limited, 10, "{statuses:?}");
+    // The address is now refused even for a free email, with problem+json.
+    let refused = signup("203.0.113.9", "fresh@example.org".to_owned()).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    // Another address still signs up, and still hears that an email is taken.
+    let created = signup("192.0.2.1", "fresh@example.org".to_owned()).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let taken = signup("192.0.2.1", "new1@example.org".to_owned()).await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn taken_email_answers_are_limited_per_address_on_sqlite() {
+    taken_email_answers_are_limited_per_address(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn taken_email_answers_are_limited_per_address_on_postgres() {
+    taken_email_answers_are_limited_per_address(common::Backend::Postgres).await;
+}
