@@ -1185,31 +1185,21 @@ mod tests {
     }
 
     #[test]
-    fn sessions_end_within_their_absolute_lifetime() {
+    fn the_new_auth_limits_have_defaults_and_must_be_positive() {
         let config = load(None, env(&[]), &[]).unwrap();
         assert_eq!(config.auth.refresh_family_max_age_secs, 90 * 24 * 3600);
-        let zero = env(&[("VIGOR_AUTH_REFRESH_FAMILY_MAX_AGE_SECS", "0")]);
-        let err = load(None, zero, &[]).unwrap_err();
-        assert_eq!(err.key, "auth.refresh_family_max_age_secs");
-    }
-
-    #[test]
-    fn the_taken_signup_limit_must_be_positive() {
-        let config = load(None, env(&[]), &[]).unwrap();
         assert_eq!(config.auth.max_taken_signups_per_address, 10);
-        let zero = env(&[("VIGOR_AUTH_MAX_TAKEN_SIGNUPS_PER_ADDRESS", "0")]);
-        let err = load(None, zero, &[]).unwrap_err();
-        assert_eq!(err.key, "auth.max_taken_signups_per_address");
-    }
-
-    #[test]
-    fn hashing_slots_must_be_positive() {
-        let config = load(None, env(&[]), &[]).unwrap();
         assert_eq!(config.auth.hash_concurrency, None);
         let config = load(None, env(&[("VIGOR_AUTH_HASH_CONCURRENCY", "3")]), &[]).unwrap();
         assert_eq!(config.auth.hash_concurrency, Some(3));
-        let err = load(None, env(&[("VIGOR_AUTH_HASH_CONCURRENCY", "0")]), &[]).unwrap_err();
-        assert_eq!(err.key, "auth.hash_concurrency");
+        for key in [
+            "auth.refresh_family_max_age_secs",
+            "auth.max_taken_signups_per_address",
+            "auth.hash_concurrency",
+        ] {
+            let err = load(None, env(&[(&env_name(key), "0")]), &[]).unwrap_err();
+            assert_eq!(err.key, key);
+        }
     }
 
     #[test]

@@ -378,18 +378,23 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrency_and_memory_are_bounded_by_the_pool() {
-        let hasher = cheap().with_pool(2, Duration::from_secs(60));
+    /// `n` hashes started at once on `hasher`; their outcomes.
+    async fn hash_at_once(hasher: &PasswordHasher, n: usize) -> Vec<Result<String, HashError>> {
         let password = Password::parse("correct horse battery staple").unwrap();
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..24 {
+        for _ in 0..n {
             let hasher = hasher.clone();
             let password = password.clone();
             tasks.spawn(async move { hasher.hash(&password).await });
         }
-        while let Some(done) = tasks.join_next().await {
-            done.unwrap().unwrap();
+        tasks.join_all().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrency_and_memory_are_bounded_by_the_pool() {
+        let hasher = cheap().with_pool(2, Duration::from_secs(60));
+        for done in hash_at_once(&hasher, 24).await {
+            done.unwrap();
         }
         // Two slots: two memory blocks in all, reused by the other 22 hashes.
         assert_eq!(hasher.memory_blocks_allocated(), 2);
@@ -399,16 +404,9 @@ mod tests {
     async fn a_saturated_pool_refuses_instead_of_queueing_forever() {
         // One slot, no waiting, and hashes slow enough to overlap.
         let hasher = PasswordHasher::with_params(32 * 1024, 4, 1).with_pool(1, Duration::ZERO);
-        let password = Password::parse("correct horse battery staple").unwrap();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..8 {
-            let hasher = hasher.clone();
-            let password = password.clone();
-            tasks.spawn(async move { hasher.hash(&password).await });
-        }
         let (mut done, mut busy) = (0, 0);
-        while let Some(result) = tasks.join_next().await {
-            match result.unwrap() {
+        for result in hash_at_once(&hasher, 8).await {
+            match result {
                 Ok(_) => done += 1,
                 Err(HashError::Busy { retry_after }) => {
                     assert_eq!(retry_after, BUSY_RETRY_AFTER_SECS);

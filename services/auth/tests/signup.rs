@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestApp, PASSWORD};
+use common::{count, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;
 use vigor_common::bus::ConsumerOptions;
@@ -215,14 +215,8 @@ async fn taken_email_answers_are_limited_per_address(backend: common::Backend) {
     )
     .await;
     let statuses: Vec<StatusCode> = probes.iter().map(|r| r.status()).collect();
-    let taken = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::CONFLICT)
-        .count();
-    let limited = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let taken = count(&statuses, StatusCode::CONFLICT);
+    let limited = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
     assert!(taken <= 2, "{statuses:?}");
     assert_eq!(taken + limited, 10, "{statuses:?}");
     // The address is now refused even for a free email, with problem+json.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{oauth_error, TestApp, PASSWORD};
+use common::{count, oauth_error, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;
 use vigor_auth::domain::GrantType;
@@ -172,12 +172,7 @@ async fn sessions_end_at_their_absolute_lifetime_however_often_rotated(app: Test
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     refresh = body["refresh_token"].as_str().unwrap().to_owned();
-    let state: Value = app
-        .introspect(("api-gateway", &secret), &refresh)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let state: Value = app.introspection(("api-gateway", &secret), &refresh).await;
     let left = state["exp"].as_i64().unwrap() - chrono::Utc::now().timestamp();
     assert!((0..=61).contains(&left), "{left} s left");
     // Past the end, the refresh is refused.
@@ -355,26 +350,26 @@ async fn introspection_reports_what_a_token_grants(app: TestApp) {
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
 
-    let body: Value = app.introspect(client, access).await.json().await.unwrap();
+    let body: Value = app.introspection(client, access).await;
     assert_eq!(body["active"], true);
     assert_eq!(body["sub"], user.as_str());
     assert_eq!(body["client_id"], "vigor-web");
     assert_eq!(body["scope"], "api");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["iss"], app.base.as_str());
-    let body: Value = app.introspect(client, refresh).await.json().await.unwrap();
+    let body: Value = app.introspection(client, refresh).await;
     assert_eq!(body["active"], true);
     assert_eq!(body["token_type"], "refresh_token");
     assert_eq!(body["sub"], user.as_str());
 
     for garbage in ["garbage", "a.b.c"] {
-        let body: Value = app.introspect(client, garbage).await.json().await.unwrap();
+        let body: Value = app.introspection(client, garbage).await;
         assert_eq!(body, serde_json::json!({"active": false}));
     }
     // After revocation both tokens are inactive (the access token's session ended).
     app.revoke(refresh).await;
     for token in [access, refresh] {
-        let body: Value = app.introspect(client, token).await.json().await.unwrap();
+        let body: Value = app.introspection(client, token).await;
         assert_eq!(body, serde_json::json!({"active": false}));
     }
 
@@ -409,12 +404,7 @@ async fn only_resource_servers_may_introspect(app: TestApp) {
     );
     // The same token, asked by a resource server.
     let secret = app.service_client("api-gateway", &["introspect"]).await;
-    let body: Value = app
-        .introspect(("api-gateway", &secret), &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.introspection(("api-gateway", &secret), &access).await;
     assert_eq!(body["active"], true);
 }
 
@@ -586,19 +576,8 @@ async fn a_stranger_cannot_lock_the_owner_out_but_a_spread_guess_is_capped() {
     let attempt = |from: String, password: &'static str| {
         let app = &app;
         async move {
-            app.http
-                .post(app.url("/v1/oauth/token"))
-                .header("x-forwarded-for", from)
-                .form(&[
-                    ("grant_type", "password"),
-                    ("client_id", "vigor-web"),
-                    ("username", "ann@example.org"),
-                    ("password", password),
-                ])
-                .send()
+            app.password_attempt_from(&from, "ann@example.org", password)
                 .await
-                .unwrap()
-                .status()
         }
     };
     // Five wrong guesses from the stranger's address lock that address out…
@@ -641,37 +620,14 @@ async fn concurrent_guesses_verify_at_most_the_limit(backend: common::Backend) {
         return;
     };
     app.new_user("ann@example.org").await;
-    let attempt = |from: &'static str, password: &'static str| {
-        let app = &app;
-        async move {
-            app.http
-                .post(app.url("/v1/oauth/token"))
-                .header("x-forwarded-for", from)
-                .form(&[
-                    ("grant_type", "password"),
-                    ("client_id", "vigor-web"),
-                    ("username", "ann@example.org"),
-                    ("password", password),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let attempt = |from, password| app.password_attempt_from(from, "ann@example.org", password);
     let before = app.auth.hasher().verifications();
     let statuses =
         futures::future::join_all((0..100).map(|_| attempt("203.0.113.9", "wrong-password-1")))
             .await;
     let verified = app.auth.hasher().verifications() - before;
-    let wrong = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::BAD_REQUEST)
-        .count();
-    let limited = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let wrong = count(&statuses, StatusCode::BAD_REQUEST);
+    let limited = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
     assert!(verified <= 5, "{verified} passwords verified");
     assert!(wrong <= 5, "{wrong} guesses answered invalid_grant");
     assert_eq!(wrong + limited, 100, "{statuses:?}");

@@ -585,10 +585,16 @@ async fn forgiven_attempts_leave_the_count_and_never_a_later_window(db: Database
             .await
             .unwrap();
     }
-    store
-        .forgive_login_failure("account:ann", t0)
-        .await
-        .unwrap();
+    let forgive = |subject, window_start| {
+        let store = &store;
+        async move {
+            store
+                .forgive_login_failure(subject, window_start)
+                .await
+                .unwrap()
+        }
+    };
+    forgive("account:ann", t0).await;
     let count = |at| {
         let store = &store;
         async move {
@@ -601,15 +607,9 @@ async fn forgiven_attempts_leave_the_count_and_never_a_later_window(db: Database
     };
     assert_eq!(count(t0).await, 2);
     // Forgiving an unknown subject, or below zero, does nothing.
-    store
-        .forgive_login_failure("account:bob", t0)
-        .await
-        .unwrap();
+    forgive("account:bob", t0).await;
     for _ in 0..3 {
-        store
-            .forgive_login_failure("account:ann", t0)
-            .await
-            .unwrap();
+        forgive("account:ann", t0).await;
     }
     assert_eq!(count(t0).await, 0);
     // An attempt of an old window does not take from the window that followed.
@@ -618,10 +618,7 @@ async fn forgiven_attempts_leave_the_count_and_never_a_later_window(db: Database
         .record_login_failure("account:ann", later, window)
         .await
         .unwrap();
-    store
-        .forgive_login_failure("account:ann", t0)
-        .await
-        .unwrap();
+    forgive("account:ann", t0).await;
     assert_eq!(count(later).await, 1);
 }
 

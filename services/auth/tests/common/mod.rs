@@ -178,16 +178,35 @@ impl TestApp {
 
     /// The password grant for `vigor-web`; the token response as JSON.
     pub async fn password_login(&self, email: &str) -> Value {
-        let response = self
-            .token(&[
-                ("grant_type", "password"),
-                ("client_id", "vigor-web"),
-                ("username", email),
-                ("password", PASSWORD),
-            ])
-            .await;
+        let response = self.password_request(email, PASSWORD).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
+    }
+
+    /// The password grant for `vigor-web` from the client address `from` (the
+    /// app must trust `X-Forwarded-For`); the answer's status.
+    pub async fn password_attempt_from(
+        &self,
+        from: &str,
+        email: &str,
+        password: &str,
+    ) -> StatusCode {
+        self.password_request(email, password)
+            .header("x-forwarded-for", from)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// A password-grant request for `vigor-web`, to send.
+    fn password_request(&self, email: &str, password: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url("/v1/oauth/token")).form(&[
+            ("grant_type", "password"),
+            ("client_id", "vigor-web"),
+            ("username", email),
+            ("password", password),
+        ])
     }
 
     /// A refresh with `vigor-web`.
@@ -297,6 +316,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// [`TestApp::introspect`]'s answer, as JSON.
+    pub async fn introspection(&self, client: (&str, &str), token: &str) -> Value {
+        self.introspect(client, token).await.json().await.unwrap()
+    }
+
     /// A verifier that reads this service's JWKS over HTTP, like another process.
     pub fn remote_verifier(&self) -> Verifier {
         let mut config = VerifierConfig::new(&self.base, &self.config.auth.audience);
@@ -381,6 +405,11 @@ pub async fn login_form_token(page: Response) -> (Option<String>, Option<String>
         rest[..rest.find('"').unwrap()].to_owned()
     });
     (token, cookie)
+}
+
+/// How many of `statuses` are `status`.
+pub fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
 }
 
 /// The OAuth `error` of a response body.
