@@ -1,7 +1,8 @@
 //! The REST conventions every service follows, as types.
 //!
 //! - Lists answer [`Page`] (`{"items":[…],"next_cursor":"…"|null}`) and take
-//!   [`PageParams`] (`limit`, `cursor`).
+//!   [`PageParams`] (`limit`, `cursor`); every cursor is a keyset [`Cursor`] of
+//!   the list's [`Keyset`] (see `cursor.rs` for why).
 //! - Bodies and queries are read with [`ApiJson`] and [`ApiQuery`], whose rejections
 //!   are problem+json like every other error (axum's own are plain text).
 //! - Timestamps are RFC 3339 UTC ([`Timestamp`]).
@@ -15,6 +16,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::problem::Problem;
+
+mod cursor;
+
+pub use cursor::{Cursor, CursorError, Keyset};
 
 /// A UTC timestamp; serialises as RFC 3339.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
@@ -52,7 +57,7 @@ impl<T> Page<T> {
 pub struct PageParams {
     /// How many items at most (1–100, default 20).
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (opaque; absent or empty: the first page).
     pub cursor: Option<String>,
 }
 
@@ -72,18 +77,6 @@ impl PageParams {
                 format!("must be between 1 and {MAX_PAGE}"),
             )),
         }
-    }
-}
-
-/// The `cursor` of a list ordered by id: absent or empty is the first page; the
-/// cursor of a later page is the last id of the one before.
-pub fn id_cursor(cursor: Option<&str>) -> Result<Option<crate::Id>, Problem> {
-    match cursor.filter(|c| !c.is_empty()) {
-        None => Ok(None),
-        Some(c) => c
-            .parse()
-            .map(Some)
-            .map_err(|_| Problem::invalid_field("cursor", "is not a cursor this list gave")),
     }
 }
 

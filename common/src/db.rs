@@ -163,20 +163,164 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Whether an sqlx error is a unique-key violation of the named constraint (or of
-/// any unique constraint when `constraint` is `None`). Both backends report the
-/// constraint differently, so services name their unique indexes and ask here.
-pub fn is_unique_violation(error: &sqlx::Error, constraint: Option<&str>) -> bool {
+/// A unique key (a unique index or constraint, the primary key included) of a
+/// service's table, declared once by that service as a constant.
+///
+/// The two backends report a violation differently: PostgreSQL names the
+/// constraint (`DatabaseError::constraint()`), SQLite only the columns in its
+/// message (`UNIQUE constraint failed: table.a, table.b`). A key therefore
+/// carries both, and [`unique_violation`] matches each backend on what it
+/// reports, never on a substring of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UniqueKey {
+    /// The index or constraint name (PostgreSQL names a primary key `<table>_pkey`).
+    pub name: &'static str,
+    /// The table.
+    pub table: &'static str,
+    /// Its columns, in the index's order.
+    pub columns: &'static [&'static str],
+}
+
+impl UniqueKey {
+    /// Whether `error` is a violation of this key.
+    pub fn violated_by(&self, error: &sqlx::Error) -> bool {
+        unique_violation(error, std::slice::from_ref(self)).is_some()
+    }
+}
+
+/// Which of `keys` `error` violated: `None` when it is no unique violation, or
+/// one of a key not in `keys` (which callers must treat as the error it is).
+pub fn unique_violation<'k>(error: &sqlx::Error, keys: &'k [UniqueKey]) -> Option<&'k UniqueKey> {
     let sqlx::Error::Database(db) = error else {
-        return false;
+        return None;
     };
     if !matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation) {
-        return false;
+        return None;
     }
-    match constraint {
-        None => true,
-        // PostgreSQL names the constraint; SQLite names the columns in the message,
-        // so SQLite unique indexes are matched by the index name in the message.
-        Some(name) => db.constraint() == Some(name) || db.message().contains(name),
+    match db.constraint() {
+        Some(name) => keys.iter().find(|k| k.name == name),
+        None => match sqlite_unique_failure(db.message())? {
+            SqliteUnique::Index(name) => keys.iter().find(|k| k.name == name),
+            SqliteUnique::Columns(table, columns) => keys
+                .iter()
+                .find(|k| k.table == table && k.columns == columns.as_slice()),
+        },
     }
+}
+
+/// What SQLite's message of a unique violation names.
+#[derive(Debug, PartialEq, Eq)]
+enum SqliteUnique<'m> {
+    /// `UNIQUE constraint failed: t.a, t.b`: the table and its columns.
+    Columns(&'m str, Vec<&'m str>),
+    /// `UNIQUE constraint failed: index 'name'` (an index on expressions).
+    Index(&'m str),
+}
+
+/// Parses SQLite's message of a unique (or primary key) violation.
+fn sqlite_unique_failure(message: &str) -> Option<SqliteUnique<'_>> {
+    let named = message.strip_prefix("UNIQUE constraint failed: ")?;
+    if let Some(index) = named.strip_prefix("index '") {
+        return index.strip_suffix('\'').map(SqliteUnique::Index);
+    }
+    let mut table = None;
+    let mut columns = Vec::new();
+    for part in named.split(", ") {
+        let (t, column) = part.split_once('.')?;
+        if *table.get_or_insert(t) != t || column.is_empty() {
+            return None;
+        }
+        columns.push(column);
+    }
+    Some(SqliteUnique::Columns(table?, columns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_messages_name_the_table_and_columns() {
+        assert_eq!(
+            sqlite_unique_failure(
+                "UNIQUE constraint failed: coach_links.coach_id, coach_links.athlete_id"
+            ),
+            Some(SqliteUnique::Columns(
+                "coach_links",
+                vec!["coach_id", "athlete_id"]
+            ))
+        );
+        assert_eq!(
+            sqlite_unique_failure("UNIQUE constraint failed: coach_links.id"),
+            Some(SqliteUnique::Columns("coach_links", vec!["id"]))
+        );
+        assert_eq!(
+            sqlite_unique_failure("UNIQUE constraint failed: index 'profiles_name_key'"),
+            Some(SqliteUnique::Index("profiles_name_key"))
+        );
+        for other in [
+            "NOT NULL constraint failed: t.a",
+            "UNIQUE constraint failed: ",
+            "UNIQUE constraint failed: a.x, b.y",
+            "UNIQUE constraint failed: nodot",
+            "UNIQUE constraint failed: t.",
+            "UNIQUE constraint failed: index 'open",
+        ] {
+            assert_eq!(sqlite_unique_failure(other), None, "{other}");
+        }
+    }
+
+    const ONE: UniqueKey = UniqueKey {
+        name: "things_pkey",
+        table: "things",
+        columns: &["id"],
+    };
+    const PAIR: UniqueKey = UniqueKey {
+        name: "things_pair",
+        table: "things",
+        columns: &["a", "b"],
+    };
+
+    async fn violations(db: Database) {
+        let run = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                match &db {
+                    Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+                    Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+                }
+            }
+        };
+        run("CREATE TABLE things (id BIGINT PRIMARY KEY, a BIGINT NOT NULL, b BIGINT NOT NULL, c BIGINT NOT NULL)")
+            .await
+            .unwrap();
+        run("CREATE UNIQUE INDEX things_pair ON things (a, b)")
+            .await
+            .unwrap();
+        run("CREATE UNIQUE INDEX things_c ON things (c)")
+            .await
+            .unwrap();
+        run("INSERT INTO things VALUES (1, 1, 1, 1)").await.unwrap();
+        let keys = [ONE, PAIR];
+        let same_id = run("INSERT INTO things VALUES (1, 2, 2, 2)")
+            .await
+            .unwrap_err();
+        assert_eq!(unique_violation(&same_id, &keys), Some(&ONE));
+        let same_pair = run("INSERT INTO things VALUES (2, 1, 1, 2)")
+            .await
+            .unwrap_err();
+        assert_eq!(unique_violation(&same_pair, &keys), Some(&PAIR));
+        assert!(PAIR.violated_by(&same_pair) && !PAIR.violated_by(&same_id));
+        // A key the caller did not declare, and errors that are no violation.
+        let same_c = run("INSERT INTO things VALUES (3, 3, 3, 1)")
+            .await
+            .unwrap_err();
+        assert_eq!(unique_violation(&same_c, &keys), None);
+        let not_null = run("INSERT INTO things (id, a, b) VALUES (4, 4, 4)")
+            .await
+            .unwrap_err();
+        assert_eq!(unique_violation(&not_null, &keys), None);
+    }
+
+    crate::sql_conformance!(None; violations);
 }

@@ -39,4 +39,17 @@ pub trait LivePublisher: Send + Sync + 'static {
     /// Publishes `event` (a name such as `achievement.unlocked`) with `data` (a
     /// JSON object) on `channel`; returns the seq the event got on that channel.
     async fn publish(&self, channel: &str, event: &str, data: &Value) -> Result<u64, LiveError>;
+
+    /// Like [`LivePublisher::publish`], at most once per `key` of `channel` (for
+    /// some minutes): a publish retried after an error or redelivered by the bus
+    /// (use the event's or the message's id as the key) answers the first seq and
+    /// keeps no second event. The same key with another event is
+    /// [`LiveError::Invalid`].
+    async fn publish_once(
+        &self,
+        channel: &str,
+        event: &str,
+        data: &Value,
+        key: &str,
+    ) -> Result<u64, LiveError>;
 }

@@ -77,6 +77,10 @@ pub struct ServiceSpec {
     /// URL path prefixes it owns (`/v1/auth`, `/.well-known/jwks.json`, …): in
     /// distributed mode the gateway proxies these to the service.
     pub prefixes: &'static [&'static str],
+    /// Paths that take file uploads: their bodies may reach
+    /// `http.upload_limit_bytes` instead of `http.body_limit_bytes`, at the
+    /// gateway and in the service.
+    pub uploads: &'static [&'static str],
     /// Whether it keeps SQL data (and so gets a migrated [`Database`]).
     pub sql: bool,
     /// Its own SQL migrations, applied after the shared ones.

@@ -1,6 +1,6 @@
 //! Test helpers: throwaway databases and Redis for the conformance suites.
 //!
-//! The test script (`scripts/test`) starts a throwaway PostgreSQL and Redis on free
+//! The test script (`.ci/test`) starts a throwaway PostgreSQL and Redis on free
 //! ports and exports `VIGOR_TEST_POSTGRES_URL` (an admin URL) and
 //! `VIGOR_TEST_REDIS_URL`, plus `VIGOR_TEST_REQUIRE_SERVERS=1`. Each test gets its
 //! own fresh database (PostgreSQL: a new database; SQLite: a new file) and its own
@@ -34,7 +34,7 @@ pub fn server_url(var: &str) -> Option<String> {
         Ok(url) if !url.is_empty() => Some(url),
         _ if servers_required() => panic!("{var} is not set, but VIGOR_TEST_REQUIRE_SERVERS=1"),
         _ => {
-            eprintln!("skipping: {var} is not set (run the tests through scripts/test)");
+            eprintln!("skipping: {var} is not set (run the tests through .ci/test)");
             None
         }
     }

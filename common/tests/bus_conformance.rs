@@ -4,15 +4,20 @@
 //! Each test gets two handles on one bus, as two nodes of a service would hold
 //! (for Redis: two connections with the same fresh key prefix).
 
+use std::collections::HashMap;
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::{timeout, Instant};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use vigor_common::bus::dead_letter::{self, Selection};
 use vigor_common::bus::memory::MemoryBus;
 use vigor_common::bus::redis::RedisBus;
-use vigor_common::bus::{BusError, ConsumerOptions, Delivery, Event, EventBus, Subscription};
+use vigor_common::bus::{
+    spawn_consumer, BusError, ConsumerOptions, DeadLetter, Delivery, Event, EventBus, Subscription,
+};
 use vigor_common::testkit;
 use vigor_common::Id;
 
@@ -94,13 +99,19 @@ conformance!(
     events_of_a_topic_arrive_in_publish_order,
     a_new_group_starts_after_the_events_already_published,
     a_subscription_reads_its_topics_and_only_those,
+    a_poison_event_is_dead_lettered_once_and_the_group_moves_on,
+    an_event_delivered_more_often_than_allowed_is_dead_lettered_unapplied,
+    a_replayed_dead_letter_is_applied_and_removed,
 );
 
 const REDELIVERY: Duration = Duration::from_millis(300);
 const TOPIC: &str = "workout.logged";
 
 fn options(redelivery_after: Duration) -> ConsumerOptions {
-    ConsumerOptions { redelivery_after }
+    ConsumerOptions {
+        redelivery_after,
+        ..ConsumerOptions::default()
+    }
 }
 
 fn event(topic: &str, n: i64) -> Event {
@@ -350,6 +361,200 @@ async fn a_subscription_reads_its_topics_and_only_those(nodes: Nodes) {
     got.sort();
     assert_eq!(got, vec![workout.id, achievement.id]);
     assert_nothing_within(&mut sub, REDELIVERY).await;
+}
+
+/// How many times each event (by `n`) was handed to a handler.
+#[derive(Clone, Default)]
+struct Applied(Arc<Mutex<HashMap<i64, u32>>>);
+
+impl Applied {
+    fn record(&self, event: &Event) -> i64 {
+        let n = event.id.as_i64() - 1_000;
+        *self.0.lock().unwrap().entry(n).or_default() += 1;
+        n
+    }
+
+    fn count(&self, n: i64) -> u32 {
+        self.0.lock().unwrap().get(&n).copied().unwrap_or(0)
+    }
+}
+
+/// Consumer loops of group `group` on both nodes, with `max_attempts`; `fails`
+/// says which events (by `n`) the handler fails.
+async fn spawn_loops(
+    nodes: &Nodes,
+    group: &str,
+    max_attempts: u32,
+    applied: &Applied,
+    fails: impl Fn(i64) -> bool + Clone + Send + Sync + 'static,
+) -> (CancellationToken, TaskTracker) {
+    let stop = CancellationToken::new();
+    let tasks = TaskTracker::new();
+    for (bus, member) in [(&nodes.a, "m1"), (&nodes.b, "m2")] {
+        let options = ConsumerOptions {
+            redelivery_after: REDELIVERY,
+            max_delivery_attempts: max_attempts,
+        };
+        let sub = bus
+            .subscribe(&[TOPIC], group, member, options)
+            .await
+            .unwrap();
+        let applied = applied.clone();
+        let fails = fails.clone();
+        spawn_consumer(sub, stop.clone(), &tasks, move |event| {
+            let n = applied.record(&event);
+            let fail = fails(n);
+            async move {
+                if fail {
+                    anyhow::bail!("event {n} is poison");
+                }
+                Ok(())
+            }
+        });
+    }
+    (stop, tasks)
+}
+
+/// The dead letters of `group`, once there are `count` of them (after 10 s: fails).
+async fn wait_for_dead_letters(
+    bus: &Arc<dyn EventBus>,
+    group: &str,
+    count: usize,
+) -> Vec<DeadLetter> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let letters: Vec<DeadLetter> = bus
+            .dead_letters()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.group == group)
+            .collect();
+        if letters.len() >= count {
+            return letters;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{count} dead letters within 10 s, got {letters:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn stop_loops((stop, tasks): (CancellationToken, TaskTracker)) {
+    stop.cancel();
+    tasks.close();
+    timeout(Duration::from_secs(5), tasks.wait())
+        .await
+        .expect("the consumer loops stop");
+}
+
+async fn a_poison_event_is_dead_lettered_once_and_the_group_moves_on(nodes: Nodes) {
+    let applied = Applied::default();
+    let loops = spawn_loops(&nodes, "social", 3, &applied, |n| n == 1).await;
+    let poison = event(TOPIC, 1);
+    nodes.a.publish(&poison).await.unwrap();
+    for n in 2..=4 {
+        nodes.b.publish(&event(TOPIC, n)).await.unwrap();
+    }
+
+    let letters = wait_for_dead_letters(&nodes.a, "social", 1).await;
+    // Well past more redelivery timeouts: still once, and never applied again.
+    tokio::time::sleep(REDELIVERY * 4).await;
+    let letters_later = nodes.b.dead_letters().await.unwrap();
+    stop_loops(loops).await;
+
+    assert_eq!(letters_later, letters, "dead-lettered exactly once");
+    let letter = &letters[0];
+    assert_eq!(letter.topic, TOPIC);
+    assert_eq!(letter.event, poison);
+    assert_eq!(letter.attempts, 3);
+    assert!(letter.error.contains("event 1 is poison"), "{letter:?}");
+    assert_eq!(applied.count(1), 3, "applied once per allowed attempt");
+    for n in 2..=4 {
+        assert_eq!(applied.count(n), 1, "later event {n} was processed once");
+    }
+}
+
+async fn an_event_delivered_more_often_than_allowed_is_dead_lettered_unapplied(nodes: Nodes) {
+    // A member takes the event and dies before acking, as a crash while
+    // applying it would: the loops allow one delivery, so the redelivery is the
+    // second one and goes straight to the dead letters.
+    let mut crashing = subscribe(&nodes.a, &[TOPIC], "social", "crashing", REDELIVERY).await;
+    nodes.a.publish(&event(TOPIC, 1)).await.unwrap();
+    let taken = next(&mut crashing).await;
+    assert_eq!(taken.attempt, 1);
+    drop(crashing);
+
+    let applied = Applied::default();
+    let loops = spawn_loops(&nodes, "social", 1, &applied, |_| false).await;
+    let letters = wait_for_dead_letters(&nodes.b, "social", 1).await;
+    nodes.a.publish(&event(TOPIC, 2)).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while applied.count(2) == 0 {
+        assert!(Instant::now() < deadline, "the next event is applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_loops(loops).await;
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].event.id, letters[0].attempts),
+        (taken.event.id, 2)
+    );
+    assert!(
+        letters[0].error.contains("without an outcome"),
+        "{letters:?}"
+    );
+    assert_eq!(applied.count(1), 0, "never handed to the handler");
+}
+
+async fn a_replayed_dead_letter_is_applied_and_removed(nodes: Nodes) {
+    let healed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let applied = Applied::default();
+    let fails = {
+        let healed = healed.clone();
+        move |n| n != 3 && !healed.load(std::sync::atomic::Ordering::SeqCst)
+    };
+    let loops = spawn_loops(&nodes, "social", 2, &applied, fails).await;
+    for n in 1..=3 {
+        nodes.a.publish(&event(TOPIC, n)).await.unwrap();
+    }
+    let letters = wait_for_dead_letters(&nodes.a, "social", 2).await;
+    assert_eq!(applied.count(1), 2);
+
+    // The handler is fixed; event 1 alone is replayed.
+    healed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let first = event(TOPIC, 1).id;
+    let replayed = dead_letter::replay(nodes.b.as_ref(), TOPIC, "social", Selection::Event(first))
+        .await
+        .unwrap();
+    assert_eq!(replayed, vec![first]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while applied.count(1) < 3 {
+        assert!(Instant::now() < deadline, "the replayed event is applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = nodes.a.dead_letters().await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].event.id, event(TOPIC, 2).id);
+    assert!(letters.iter().any(|l| l.entry == left[0].entry));
+
+    // The rest, for a group with no letters, replays nothing.
+    let none = dead_letter::replay(nodes.a.as_ref(), TOPIC, "other", Selection::All)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let rest = dead_letter::replay(nodes.a.as_ref(), TOPIC, "social", Selection::All)
+        .await
+        .unwrap();
+    assert_eq!(rest, vec![event(TOPIC, 2).id]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while applied.count(2) < 3 {
+        assert!(Instant::now() < deadline, "the replayed event is applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(nodes.b.dead_letters().await.unwrap().is_empty());
+    stop_loops(loops).await;
 }
 
 /// Behaviour only the Redis backend can show: what is on the wire.

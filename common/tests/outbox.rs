@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use vigor_common::bus::memory::MemoryBus;
 use vigor_common::bus::outbox::{self, OutboxRelay, RelayOptions};
-use vigor_common::bus::{BusError, ConsumerOptions, Event, EventBus, Subscription};
+use vigor_common::bus::{BusError, ConsumerOptions, DeadLetter, Event, EventBus, Subscription};
 use vigor_common::db::Database;
 use vigor_common::{testkit, Id};
 
@@ -26,6 +26,7 @@ vigor_common::sql_conformance!(None;
     published_rows_are_deleted_after_the_retention_and_pending_ones_kept,
     the_relay_stops_on_shutdown,
     mark_processed_is_true_only_the_first_time,
+    handlers_apply_an_event_once_per_group_and_ignore_other_topics,
 );
 
 const TOPIC: &str = "workout.logged";
@@ -87,6 +88,7 @@ where
 async fn consumer(bus: &MemoryBus) -> Box<dyn Subscription> {
     let options = ConsumerOptions {
         redelivery_after: Duration::from_secs(30),
+        ..ConsumerOptions::default()
     };
     bus.subscribe(&[TOPIC], "test", "c1", options)
         .await
@@ -239,6 +241,14 @@ impl EventBus for FailingBus {
     async fn ping(&self) -> Result<(), BusError> {
         self.inner.ping().await
     }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BusError> {
+        self.inner.dead_letters().await
+    }
+
+    async fn remove_dead_letter(&self, letter: &DeadLetter) -> Result<bool, BusError> {
+        self.inner.remove_dead_letter(letter).await
+    }
 }
 
 async fn events_survive_a_failing_bus_in_order_without_duplicates(db: Database) {
@@ -348,13 +358,16 @@ async fn the_relay_stops_on_shutdown(db: Database) {
 
 async fn mark_processed_is_true_only_the_first_time(db: Database) {
     let id = event(1).id;
+    assert!(!outbox::is_processed(&db, "gamification", id).await.unwrap());
     assert!(outbox::mark_processed(&db, "gamification", id)
         .await
         .unwrap());
+    assert!(outbox::is_processed(&db, "gamification", id).await.unwrap());
     assert!(!outbox::mark_processed(&db, "gamification", id)
         .await
         .unwrap());
     // Groups are independent.
+    assert!(!outbox::is_processed(&db, "social", id).await.unwrap());
     assert!(outbox::mark_processed(&db, "social", id).await.unwrap());
 
     // Marked inside a transaction that rolls back, it was not processed.
@@ -406,4 +419,85 @@ async fn two_relays_on_one_postgres_database_publish_each_event_once_in_order() 
     assert_nothing_within(&mut sub, Duration::from_millis(300)).await;
     first.stop().await;
     second.stop().await;
+}
+
+async fn handlers_apply_an_event_once_per_group_and_ignore_other_topics(db: Database) {
+    use std::sync::atomic::AtomicBool;
+    use vigor_common::bus::consumer::Undecodable;
+    use vigor_common::bus::Handlers;
+    use vigor_common::events::{UserRef, USER_DELETED};
+
+    let calls = Arc::new(AtomicU32::new(0));
+    let failing = Arc::new(AtomicBool::new(true));
+    let handlers = {
+        let (calls, failing) = (calls.clone(), failing.clone());
+        Handlers::new().on(USER_DELETED, move |_, UserRef { user_id }| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let fail = failing.load(Ordering::SeqCst);
+            async move {
+                anyhow::ensure!(!fail, "the store is down");
+                assert_eq!(user_id, Id::from_i64(7));
+                Ok(())
+            }
+        })
+    };
+    let ids = vigor_common::IdGenerator::new(1).unwrap();
+    let deleted = USER_DELETED.event(
+        &ids,
+        &UserRef {
+            user_id: Id::from_i64(7),
+        },
+    );
+
+    // A failure leaves the event unprocessed, so it is applied when it comes again.
+    assert!(handlers
+        .apply(&db, "training", deleted.clone())
+        .await
+        .is_err());
+    assert!(!outbox::is_processed(&db, "training", deleted.id)
+        .await
+        .unwrap());
+    failing.store(false, Ordering::SeqCst);
+    handlers
+        .apply(&db, "training", deleted.clone())
+        .await
+        .unwrap();
+    assert!(outbox::is_processed(&db, "training", deleted.id)
+        .await
+        .unwrap());
+    // A redelivery after success is skipped; another group applies it for itself.
+    handlers
+        .apply(&db, "training", deleted.clone())
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    handlers.apply(&db, "auth", deleted.clone()).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // Another topic is ignored (and not marked).
+    let other = event(1);
+    handlers
+        .apply(&db, "training", other.clone())
+        .await
+        .unwrap();
+    assert!(!outbox::is_processed(&db, "training", other.id)
+        .await
+        .unwrap());
+    // Data that does not match the contract is reported as such, unapplied.
+    let mut malformed = USER_DELETED.event(
+        &ids,
+        &UserRef {
+            user_id: Id::from_i64(7),
+        },
+    );
+    malformed.data = serde_json::json!({ "user": 7 });
+    let error = handlers
+        .apply(&db, "training", malformed.clone())
+        .await
+        .unwrap_err();
+    assert!(error.downcast_ref::<Undecodable>().is_some(), "{error:#}");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert!(!outbox::is_processed(&db, "training", malformed.id)
+        .await
+        .unwrap());
 }

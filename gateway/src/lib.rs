@@ -9,10 +9,11 @@
 //! 2. problem+json normalisation ([`problems`]): any error answer that is not JSON
 //!    becomes RFC 9457 problem+json (axum's 405, the body limit's 413, …);
 //! 3. metrics ([`metrics`]) per route and status;
-//! 4. CORS, the per-client rate limit ([`ratelimit`]) and the refusal of invalid
-//!    bearer tokens ([`auth`]), on the edge only;
-//! 5. the request timeout (504) and body limit (413);
-//! 6. the token verifier in every request's extensions, for the handlers' `Caller`.
+//! 4. CORS and the per-client rate limit ([`ratelimit`]), on the edge only;
+//! 5. the token verifier in every request's extensions ([`auth::extension`]), for
+//!    the layer below and the handlers' `Caller`;
+//! 6. the refusal of invalid bearer tokens ([`auth`]), on the edge only;
+//! 7. the request timeout (504) and body limit (413).
 //!
 //! `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json` and `/docs` are served by
 //! every target. Serving (TLS, HTTP/2, graceful shutdown) is in [`server`].
@@ -74,6 +75,9 @@ pub struct GatewayParts {
     pub edge: bool,
     /// Verifies access tokens for every handler.
     pub verifier: Arc<vigor_common::auth::Verifier>,
+    /// Paths that take file uploads (every service's `ServiceSpec::uploads`):
+    /// their bodies may reach `http.upload_limit_bytes`.
+    pub uploads: Vec<&'static str>,
 }
 
 /// The gateway's router, every layer applied.
@@ -107,13 +111,17 @@ pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
         .method_not_allowed_fallback(problems::method_not_allowed);
 
     let timeout = Duration::from_secs(config.http.request_timeout_secs);
-    let body_limit = usize::try_from(config.http.body_limit_bytes).unwrap_or(usize::MAX);
+    let limits = Arc::new(BodyLimits {
+        default: usize::try_from(config.http.body_limit_bytes).unwrap_or(usize::MAX),
+        upload: usize::try_from(config.http.upload_limit_bytes).unwrap_or(usize::MAX),
+        uploads: parts.uploads,
+    });
     let app = app.layer(
         ServiceBuilder::new()
             .layer(HandleErrorLayer::new(timeout_problem))
             .timeout(timeout)
-            .layer(DefaultBodyLimit::max(body_limit))
-            .layer(tower_http::limit::RequestBodyLimitLayer::new(body_limit)),
+            .layer(DefaultBodyLimit::max(limits.default))
+            .layer(middleware::from_fn_with_state(limits, limit_body)),
     );
     let app = if parts.edge {
         app.layer(middleware::from_fn(auth::reject_invalid_tokens))
@@ -138,6 +146,48 @@ pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn(problems::normalize))
         .layer(middleware::from_fn(request_id::propagate)))
+}
+
+/// Request body limits: `http.body_limit_bytes`, or `http.upload_limit_bytes` on
+/// the upload paths.
+struct BodyLimits {
+    default: usize,
+    upload: usize,
+    uploads: Vec<&'static str>,
+}
+
+/// Refuses a body declared larger than its path's limit with 413, and stops one
+/// that grows past it while streaming (whether a handler here or a service
+/// behind the proxy reads it).
+async fn limit_body(
+    axum::extract::State(limits): axum::extract::State<Arc<BodyLimits>>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    let limit = if limits.uploads.contains(&path) {
+        limits.upload
+    } else {
+        limits.default
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Problem::typed(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Payload too large",
+        )
+        .with_detail(format!("the body of {path} may be at most {limit} bytes"))
+        .into_response();
+    }
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
 }
 
 async fn timeout_problem(method: Method, uri: axum::http::Uri, error: BoxError) -> Problem {

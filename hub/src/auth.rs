@@ -26,6 +26,18 @@ pub struct Principal {
     pub roles: Vec<String>,
     /// When the token stops being valid.
     pub expires_at: SystemTime,
+    /// The token's sign-in session and issue time, for ended-session notices.
+    pub token: TokenOrigin,
+}
+
+/// Where a token comes from: what a [`vigor_common::auth::SessionsEnded`] notice
+/// is matched against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenOrigin {
+    /// The sign-in session (refresh family).
+    pub session: Option<Id>,
+    /// Issued at, unix seconds.
+    pub issued_at: i64,
 }
 
 impl Principal {
@@ -93,6 +105,10 @@ impl Authenticator for Verifier {
             user_id: caller.user_id,
             roles: caller.roles,
             expires_at,
+            token: TokenOrigin {
+                session: claims.sid,
+                issued_at: claims.iat,
+            },
         })
     }
 }

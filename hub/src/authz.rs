@@ -246,6 +246,7 @@ mod tests {
             user_id: Id::from_i64(id),
             roles: vec!["user".into()],
             expires_at: SystemTime::now() + Duration::from_secs(600),
+            token: Default::default(),
         }
     }
 

@@ -2,7 +2,10 @@
 //! `POST /v1/hub/publish` is the server API through which a backend (a service in
 //! another process, a partner's system, the load generator) pushes an event to a
 //! channel — like a client `publish`, but for confidential clients holding the
-//! `hub.publish` scope, on any channel that keeps history.
+//! `hub.publish` scope, on any channel that keeps history. A publisher that may
+//! retry sends an `Idempotency-Key`: the event is then kept at most once per key
+//! (scoped to the client) and a retry answers the first `seq`, so a lost answer
+//! or a 503 after the event was already sequenced never makes a duplicate.
 //!
 //! Browsers cannot set `Authorization` on a WebSocket, so besides the `auth`
 //! frame a client may offer the subprotocols `vigor.v1, bearer.<JWT>`; the server
@@ -14,17 +17,18 @@ use std::sync::Arc;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use vigor_common::api::ApiJson;
 use vigor_common::auth::ClientCaller;
+use vigor_common::idempotency::{IdempotencyKey, IDEMPOTENT_REPLAYED};
 use vigor_common::Problem;
 
 use crate::channel::Channel;
-use crate::hub::PublishError;
+use crate::hub::{hex_digest, PublishError, Published};
 
 use crate::hub::Hub;
 use crate::protocol::{BEARER_PREFIX, SUBPROTOCOL};
@@ -78,15 +82,17 @@ fn websocket() {}
 #[utoipa::path(post, path = "/v1/hub/publish", tag = "realtime", request_body = PublishRequest,
     security(("bearer" = ["hub.publish"])),
     responses(
-        (status = 202, description = "Published; the body names the event's `seq`"),
+        (status = 202, description = "Published; the body names the event's `seq`. A repeat with the same `Idempotency-Key` answers the first `seq` (with `Idempotent-Replayed: true`) and keeps no second event"),
+        (status = 400, description = "A malformed `Idempotency-Key`", body = vigor_common::Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = vigor_common::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a client token with the `hub.publish` scope", body = vigor_common::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid channel, event or data", body = vigor_common::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "History or broker unavailable", body = vigor_common::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid channel, event or data, or an `Idempotency-Key` used before for another event", body = vigor_common::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "History or broker unavailable: retry with the same `Idempotency-Key`", body = vigor_common::Problem, content_type = "application/problem+json"),
     ))]
 async fn publish(
     State(hub): State<Arc<Hub>>,
     caller: ClientCaller,
+    key: IdempotencyKey,
     ApiJson(request): ApiJson<PublishRequest>,
 ) -> Result<Response, Problem> {
     if !caller.has_scope(PUBLISH_SCOPE) {
@@ -98,12 +104,36 @@ async fn publish(
         .channel
         .parse()
         .map_err(|e| Problem::invalid_field("channel", format!("{e}")))?;
-    match hub.publish(&channel, &request.event, &request.data).await {
-        Ok(seq) => Ok((
-            StatusCode::ACCEPTED,
-            Json(serde_json::json!({"channel": channel.name(), "seq": seq.to_string()})),
-        )
-            .into_response()),
+    let published = match key.0 {
+        None => hub
+            .publish(&channel, &request.event, &request.data)
+            .await
+            .map(|seq| Published { seq, repeat: false }),
+        // Keys are the client's own: two publishers never share one.
+        Some(key) => {
+            let scoped = hex_digest(format!("{}\n{key}", caller.client_id).as_bytes());
+            hub.publisher()
+                .publish_once(&channel, &request.event, &request.data, &scoped)
+                .await
+        }
+    };
+    match published {
+        Ok(published) => {
+            let mut response = (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({
+                    "channel": channel.name(),
+                    "seq": published.seq.to_string(),
+                })),
+            )
+                .into_response();
+            if published.repeat {
+                response
+                    .headers_mut()
+                    .insert(&IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+            }
+            Ok(response)
+        }
         Err(PublishError::InvalidEvent(why)) => Err(Problem::invalid_field("event", why)),
         Err(PublishError::NotAnObject) => {
             Err(Problem::invalid_field("data", "must be a JSON object"))
@@ -111,9 +141,27 @@ async fn publish(
         Err(e @ PublishError::NoHistory(_)) => {
             Err(Problem::invalid_field("channel", e.to_string()))
         }
-        Err(e) => Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
-            .with_detail(format!("the event could not be published: {e}"))
-            .with_retry_after(1)),
+        Err(PublishError::KeyReused) => Err(Problem::typed(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency key reused",
+        )
+        .with_detail("this Idempotency-Key was already used for another event on this channel")),
+        Err(error) => {
+            // The backend's words go to the log, not to the client.
+            tracing::warn!(%error, channel = channel.name(), "a server publish failed");
+            let detail = match error {
+                PublishError::Broker { seq, .. } => format!(
+                    "the event was kept as seq {seq} but not pushed live: retry with the same \
+                     Idempotency-Key to push it without a duplicate"
+                ),
+                _ => "the event could not be published: retry with the same Idempotency-Key"
+                    .to_owned(),
+            };
+            Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+                .with_detail(detail)
+                .with_retry_after(1))
+        }
     }
 }
 

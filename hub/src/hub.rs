@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use vigor_common::auth::SessionsEnded;
 use vigor_common::broker::memory::MemoryBroker;
 use vigor_common::broker::{Broker, BrokerError};
 use vigor_common::live::{LiveError, LivePublisher};
@@ -27,7 +28,7 @@ use crate::auth::Authenticator;
 use crate::authz::{CachedAuthorizer, ChannelAuthorizer};
 use crate::channel::Channel;
 use crate::history::memory::MemoryHistory;
-use crate::history::{History, HistoryError};
+use crate::history::{Appended, History, HistoryError};
 use crate::metrics;
 use crate::presence::memory::MemoryPresence;
 use crate::presence::{PresenceEntry, PresenceStore};
@@ -45,6 +46,9 @@ pub enum PublishError {
     /// `data` did not serialize to a JSON object.
     #[error("event data must serialize to a JSON object")]
     NotAnObject,
+    /// The key of a keyed publish was used before for another event.
+    #[error("the key was already used for another event on this channel")]
+    KeyReused,
     /// Presence channels carry only the hub's own ephemeral events.
     #[error("{0} keeps no history: only the hub publishes on it")]
     NoHistory(Channel),
@@ -63,6 +67,37 @@ pub enum PublishError {
         /// The broker's error.
         source: BrokerError,
     },
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// The event's seq.
+    pub seq: u64,
+    /// The key was used before: this is the first publish's seq, nothing new was kept.
+    pub repeat: bool,
+}
+
+/// Checks an event's name and serializes its data, which must be a JSON object.
+fn prepare<T: Serialize + ?Sized>(
+    event: &str,
+    data: &T,
+) -> Result<(EventName, String), PublishError> {
+    let event = EventName::parse(event).map_err(PublishError::InvalidEvent)?;
+    let data = serde_json::to_string(data)?;
+    if !data.starts_with('{') {
+        return Err(PublishError::NotAnObject);
+    }
+    Ok((event, data))
+}
+
+/// The SHA-256 of `bytes` in hex.
+pub(crate) fn hex_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Publishes events to channels on every node: assigns the seq, keeps the event
@@ -99,35 +134,68 @@ impl Publisher {
         event: &str,
         data: &T,
     ) -> Result<u64, PublishError> {
-        let event = EventName::parse(event).map_err(PublishError::InvalidEvent)?;
-        let data = serde_json::to_string(data)?;
-        if !data.starts_with('{') {
-            return Err(PublishError::NotAnObject);
-        }
-        self.publish_json(channel, &event, &data).await
+        let (event, data) = prepare(event, data)?;
+        let published = self.publish_json(channel, &event, &data, None).await?;
+        Ok(published.seq)
     }
 
-    /// Publishes an event whose data is already serialized (a JSON object).
+    /// Like [`Publisher::publish`], at most once per `key` of `channel` (for
+    /// [`crate::history::KEY_RETENTION`]): a repeat with the same event appends
+    /// nothing and answers the first seq, with `repeat` set.
+    pub async fn publish_once<T: Serialize + ?Sized>(
+        &self,
+        channel: &Channel,
+        event: &str,
+        data: &T,
+        key: &str,
+    ) -> Result<Published, PublishError> {
+        let (event, data) = prepare(event, data)?;
+        self.publish_json(channel, &event, &data, Some(key)).await
+    }
+
+    /// Publishes an event whose data is already serialized (a JSON object), once
+    /// per `key` when there is one.
     pub(crate) async fn publish_json(
         &self,
         channel: &Channel,
         event: &EventName,
         data: &str,
-    ) -> Result<u64, PublishError> {
+        key: Option<&str>,
+    ) -> Result<Published, PublishError> {
         if !channel.has_history() {
             return Err(PublishError::NoHistory(channel.clone()));
         }
         let suffix = protocol::event_suffix(event.as_str(), data);
-        let seq = self
-            .history
-            .append(channel.name(), Bytes::from(suffix.clone()))
-            .await?;
-        ::metrics::counter!(metrics::EVENTS_PUBLISHED).increment(1);
+        let body = Bytes::from(suffix.clone());
+        let published = match key {
+            None => Published {
+                seq: self.history.append(channel.name(), body).await?,
+                repeat: false,
+            },
+            Some(key) => {
+                let fingerprint = hex_digest(suffix.as_bytes());
+                match self
+                    .history
+                    .append_once(channel.name(), key, &fingerprint, body)
+                    .await?
+                {
+                    Appended::New(seq) => Published { seq, repeat: false },
+                    Appended::Repeat(seq) => Published { seq, repeat: true },
+                    Appended::Mismatch => return Err(PublishError::KeyReused),
+                }
+            }
+        };
+        let seq = published.seq;
+        if !published.repeat {
+            ::metrics::counter!(metrics::EVENTS_PUBLISHED).increment(1);
+        }
+        // A repeat is pushed again: its first push may be what failed, and each
+        // node's channel task skips a seq it has already delivered.
         self.broker
             .publish(channel.name(), wire::sequenced(seq, suffix.as_bytes()))
             .await
             .map_err(|source| PublishError::Broker { seq, source })?;
-        Ok(seq)
+        Ok(published)
     }
 
     /// Publishes an ephemeral event (no seq, not kept); `origin` does not receive it.
@@ -156,26 +224,48 @@ impl LivePublisher for Publisher {
         event: &str,
         data: &serde_json::Value,
     ) -> Result<u64, LiveError> {
-        let channel: Channel = channel
-            .parse()
-            .map_err(|e| LiveError::Invalid(format!("{e}")))?;
-        match Publisher::publish(self, &channel, event, data).await {
-            Ok(seq) => Ok(seq),
-            Err(
-                e @ (PublishError::InvalidEvent(_)
-                | PublishError::NotAnObject
-                | PublishError::NoHistory(_)
-                | PublishError::Serialize(_)),
-            ) => Err(LiveError::Invalid(e.to_string())),
-            Err(PublishError::History(e)) => Err(LiveError::Unavailable {
-                message: e.to_string(),
-                seq: None,
-            }),
-            Err(PublishError::Broker { seq, source }) => Err(LiveError::Unavailable {
-                message: source.to_string(),
-                seq: Some(seq),
-            }),
-        }
+        let channel = live_channel(channel)?;
+        Publisher::publish(self, &channel, event, data)
+            .await
+            .map_err(live_error)
+    }
+
+    async fn publish_once(
+        &self,
+        channel: &str,
+        event: &str,
+        data: &serde_json::Value,
+        key: &str,
+    ) -> Result<u64, LiveError> {
+        let channel = live_channel(channel)?;
+        Publisher::publish_once(self, &channel, event, data, key)
+            .await
+            .map(|published| published.seq)
+            .map_err(live_error)
+    }
+}
+
+fn live_channel(channel: &str) -> Result<Channel, LiveError> {
+    channel
+        .parse()
+        .map_err(|e| LiveError::Invalid(format!("{e}")))
+}
+
+fn live_error(error: PublishError) -> LiveError {
+    match error {
+        e @ (PublishError::InvalidEvent(_)
+        | PublishError::NotAnObject
+        | PublishError::NoHistory(_)
+        | PublishError::KeyReused
+        | PublishError::Serialize(_)) => LiveError::Invalid(e.to_string()),
+        PublishError::History(e) => LiveError::Unavailable {
+            message: e.to_string(),
+            seq: None,
+        },
+        PublishError::Broker { seq, source } => LiveError::Unavailable {
+            message: source.to_string(),
+            seq: Some(seq),
+        },
     }
 }
 
@@ -303,6 +393,13 @@ impl Hub {
     pub fn disconnect_user(&self, user: Id) -> usize {
         self.registry
             .close_user(user, close::FORBIDDEN, "disconnected by the server")
+    }
+
+    /// Closes this node's sessions whose token `notice` ends (sign-out, password
+    /// change, deactivation, …) with 4003; returns how many.
+    pub fn end_sessions(&self, notice: &SessionsEnded) -> usize {
+        self.registry
+            .close_ended(notice, close::FORBIDDEN, "the session has ended")
     }
 
     /// Whether shutdown has begun (new connections are refused).

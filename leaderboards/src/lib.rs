@@ -15,6 +15,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Leaderboards,
         prefixes: &["/v1/leaderboards"],
+        uploads: &[],
         sql: false,
         migrations: None,
         openapi: || utoipa::openapi::OpenApiBuilder::new().build(),

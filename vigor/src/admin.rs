@@ -9,6 +9,12 @@
 //!   The users database is the truth (its outbox tells every service); the auth
 //!   database's copy is updated at once too, so the user's next token carries the
 //!   roles even before a users target relays the event.
+//! - `vigor admin events dead-letters [list]` and
+//!   `vigor admin events dead-letters replay TOPIC GROUP (--id ID | --all)`: the
+//!   events consumer groups gave up on after `bus.max_delivery_attempts`
+//!   deliveries, read from and replayed to the Redis bus of a distributed
+//!   deployment. The all-in-one bus lives in the memory of its `vigor serve`
+//!   process, out of this command's reach: there it refuses and says so.
 
 use clap::Subcommand;
 use std::sync::Arc;
@@ -16,6 +22,9 @@ use vigor_auth::domain::{ClientKind, GrantType};
 use vigor_auth::{AuthService, NewClient};
 
 use anyhow::Context;
+use vigor_common::bus::dead_letter::{self, Selection};
+use vigor_common::bus::redis::RedisBus;
+use vigor_common::bus::{DeadLetter, EventBus};
 use vigor_common::config::{Config, ServiceName};
 use vigor_common::db::Database;
 use vigor_common::{Id, IdGenerator};
@@ -37,6 +46,58 @@ pub enum AdminCommand {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Inspect the event bus (distributed mode: needs redis.url).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+/// `vigor admin events …`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Events a consumer group gave up on after `bus.max_delivery_attempts`
+    /// deliveries: lists them, or replays them with `replay`. Reads the Redis bus
+    /// (redis.url); an all-in-one process keeps its bus in its own memory, which
+    /// this command cannot reach.
+    #[command(name = "dead-letters")]
+    DeadLetters {
+        #[command(subcommand)]
+        command: Option<DeadLettersCommand>,
+    },
+}
+
+/// `vigor admin events dead-letters …`.
+#[derive(Debug, Subcommand)]
+pub enum DeadLettersCommand {
+    /// List the dead letters by topic and group (the default).
+    List {
+        /// Only this topic.
+        #[arg(long)]
+        topic: Option<String>,
+        /// Only this consumer group.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Publish dead letters on their topic again and remove them; every group of
+    /// the topic sees the event again, and those that applied it skip it by id.
+    Replay {
+        /// The topic, e.g. `user.deleted`.
+        topic: String,
+        /// The consumer group that gave up, e.g. `training`.
+        group: String,
+        /// Only the letter of this event.
+        #[arg(
+            long,
+            value_name = "ID",
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
+        id: Option<Id>,
+        /// All the letters of the topic and group.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -93,8 +154,15 @@ pub enum ClientsCommand {
 /// Runs an admin command.
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     vigor_common::telemetry::init_logging(&config.log);
+    if let AdminCommand::Events {
+        command: EventsCommand::DeadLetters { command },
+    } = command
+    {
+        return dead_letters(&config, command).await;
+    }
     let auth = AuthService::connect(&config).await?;
     match command {
+        AdminCommand::Events { .. } => unreachable!("events commands returned above"),
         AdminCommand::Users {
             command: UsersCommand::SetRoles { id, roles },
         } => {
@@ -175,6 +243,80 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 }
             }
         },
+    }
+    Ok(())
+}
+
+/// What `vigor admin events` says when there is no Redis bus to reach.
+const IN_PROCESS_BUS: &str = "redis.url is not set, so the event bus is the in-process one of \
+all-in-one mode: its events and dead letters live in the memory of the running `vigor serve` \
+process, which this command cannot reach. There, a dead-lettered event is logged at error level \
+(\"event dead-lettered\", with topic, group, event id and error) and counted in \
+vigor_bus_dead_letters_total, and it is gone when the process stops. Set redis.url \
+(VIGOR_REDIS_URL) and redis.prefix as the deployment does to manage a distributed bus.";
+
+/// `vigor admin events dead-letters …` against the configured Redis bus.
+async fn dead_letters(config: &Config, command: Option<DeadLettersCommand>) -> anyhow::Result<()> {
+    let url = config
+        .redis
+        .url
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!(IN_PROCESS_BUS))?;
+    let bus = RedisBus::connect(url, &config.redis.prefix)
+        .await
+        .context("connecting to the event bus on Redis")?;
+    match command.unwrap_or(DeadLettersCommand::List {
+        topic: None,
+        group: None,
+    }) {
+        DeadLettersCommand::List { topic, group } => {
+            let mut letters: Vec<DeadLetter> = bus
+                .dead_letters()
+                .await?
+                .into_iter()
+                .filter(|l| topic.as_ref().is_none_or(|t| *t == l.topic))
+                .filter(|l| group.as_ref().is_none_or(|g| *g == l.group))
+                .collect();
+            letters.sort_by(|a, b| (&a.topic, &a.group).cmp(&(&b.topic, &b.group)));
+            if letters.is_empty() {
+                println!("no dead letters");
+                return Ok(());
+            }
+            println!(
+                "{:<24} {:<16} {:<20} {:>8} {:<25} ERROR",
+                "TOPIC", "GROUP", "EVENT", "ATTEMPTS", "DEAD_AT"
+            );
+            for letter in &letters {
+                println!(
+                    "{:<24} {:<16} {:<20} {:>8} {:<25} {}",
+                    letter.topic,
+                    letter.group,
+                    letter.event.id,
+                    letter.attempts,
+                    letter.dead_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    letter.error.replace('\n', " ")
+                );
+            }
+        }
+        DeadLettersCommand::Replay {
+            topic,
+            group,
+            id,
+            all,
+        } => {
+            let selection = match (id, all) {
+                (Some(id), _) => Selection::Event(id),
+                (None, true) => Selection::All,
+                (None, false) => anyhow::bail!("name the event with --id ID, or pass --all"),
+            };
+            let replayed = dead_letter::replay(&bus, &topic, &group, selection).await?;
+            if replayed.is_empty() {
+                anyhow::bail!("no matching dead letters of {topic} in group {group}");
+            }
+            for id in &replayed {
+                println!("replayed {topic} event {id} (dead letter of group {group} removed)");
+            }
+        }
     }
     Ok(())
 }

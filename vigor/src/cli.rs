@@ -25,7 +25,7 @@ enum Command {
     Serve(ServeArgs),
     /// Apply every service's pending database migrations, then exit.
     Migrate(CommonArgs),
-    /// Administer a deployment: OAuth clients, signing keys.
+    /// Administer a deployment: OAuth clients, signing keys, users, dead-lettered events.
     Admin {
         #[command(flatten)]
         common: CommonArgs,

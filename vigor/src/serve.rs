@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use vigor_common::auth::{JwksUrl, KeySource, Verifier, VerifierConfig};
+use vigor_common::auth::{revocation, JwksUrl, KeySource, Verifier, VerifierConfig};
 use vigor_common::broker::memory::MemoryBroker;
 use vigor_common::broker::redis::RedisBroker;
 use vigor_common::broker::Broker;
@@ -189,6 +189,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     } else {
         None
     };
+    // Ended sessions (sign-out, password change, deactivation, …) reach this
+    // process's verifier and hub within a second, from whichever process ended
+    // them (`vigor_common::auth::revocation`).
+    let listening = {
+        let verifier = verifier.clone();
+        let hub = hub.clone();
+        revocation::listen(&*broker, shutdown.clone(), move |notice| {
+            verifier.revocations().record(&notice);
+            if let Some(hub) = &hub {
+                let closed = hub.end_sessions(&notice);
+                tracing::info!(user_id = %notice.user_id, closed, "sessions ended");
+            }
+        })
+        .await
+        .context("cannot subscribe to ended-session notices")?
+    };
+    tasks.spawn(listening);
+
     let rate_limiter = if edge && config.rate_limit.enabled {
         Some(rate_limiter(&config, &shutdown, &tasks, &mut checks).await?)
     } else {
@@ -203,6 +221,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         rate_limiter,
         edge,
         verifier,
+        uploads: specs()
+            .iter()
+            .flat_map(|spec| spec.uploads)
+            .copied()
+            .collect(),
     })?;
 
     let tls = tls(&config)?;

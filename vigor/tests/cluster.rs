@@ -175,6 +175,43 @@ async fn an_event_published_on_one_node_reaches_the_other() {
     assert_eq!(event["data"]["xp"], 50);
     assert_eq!(event["seq"].to_string().trim_matches('"'), seq);
 
+    // A publisher that retries with the same Idempotency-Key gets the first seq
+    // back and makes no duplicate: the next event node B sees is the next one.
+    let keyed = |data: serde_json::Value| {
+        http()
+            .post(format!("{}/v1/hub/publish", node_a.url))
+            .bearer_auth(&service_token)
+            .header("idempotency-key", "award-7")
+            .json(&serde_json::json!({"channel": channel, "event": "level.up", "data": data}))
+    };
+    let first = keyed(serde_json::json!({"level": 2})).send().await.unwrap();
+    assert_eq!(first.status(), 202);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: serde_json::Value = first.json().await.unwrap();
+    let retried = keyed(serde_json::json!({"level": 2})).send().await.unwrap();
+    assert_eq!(retried.status(), 202);
+    assert_eq!(retried.headers()["idempotent-replayed"], "true");
+    let retried: serde_json::Value = retried.json().await.unwrap();
+    assert_eq!(retried["seq"], first["seq"]);
+    let reused = keyed(serde_json::json!({"level": 3})).send().await.unwrap();
+    assert_eq!(reused.status(), 422);
+    let level = next_json(&mut on_b).await;
+    assert_eq!(level["event"], "level.up", "{level}");
+    assert_eq!(level["seq"].to_string().trim_matches('"'), first["seq"]);
+    let after = http()
+        .post(format!("{}/v1/hub/publish", node_a.url))
+        .bearer_auth(&service_token)
+        .json(&serde_json::json!({"channel": channel, "event": "level.up", "data": {"level": 4}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 202);
+    let next = next_json(&mut on_b).await;
+    assert_eq!(
+        next["data"]["level"], 4,
+        "the retry was not delivered twice: {next}"
+    );
+
     // A user token cannot use the server API.
     let refused = http()
         .post(format!("{}/v1/hub/publish", node_a.url))

@@ -105,3 +105,98 @@ async fn sessions_authenticate_subscribe_and_get_1012_on_sigterm() {
         .expect("vigor exits");
     assert!(status.success(), "{status:?}");
 }
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A session authenticated by subprotocol, past its `welcome`.
+async fn open(base: &str, token: &str) -> Socket {
+    let ws_url = format!("{}/v1/ws", base.replacen("http", "ws", 1));
+    let mut request = ws_url.as_str().into_client_request().unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("vigor.v1, bearer.{token}").parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let welcome = next_json(&mut ws).await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    ws
+}
+
+/// The close code the server sends next (heartbeats and events are skipped).
+async fn closed_with(ws: &mut Socket) -> CloseCode {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+            Ok(Some(Ok(Message::Close(Some(frame))))) => return frame.code,
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame within 3 s, got {other:?}"),
+        }
+    }
+}
+
+/// The status of `GET /v1/users/me` with `token`.
+async fn me_status(base: &str, token: &str) -> u16 {
+    support::http()
+        .get(format!("{base}/v1/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn ended_sessions_stop_their_tokens_and_websockets_at_once() {
+    let vigor = Vigor::serve(&[], &[]);
+    let base = vigor.url.as_str();
+    let email = "ended-sessions@example.org";
+    let phone = sign_up_and_get_token(base, email).await;
+    let laptop = support::password_token(base, email).await;
+    let tablet = support::password_token(base, email).await;
+    let mut on_laptop = open(base, &laptop).await;
+    let mut on_tablet = open(base, &tablet).await;
+    assert_eq!(me_status(base, &laptop).await, 200);
+
+    // Signing out on the laptop ends that session alone: its WebSocket is closed
+    // with 4003 and its access token is refused, though it has not expired.
+    let logout = support::http()
+        .post(format!("{base}/v1/auth/logout"))
+        .bearer_auth(&laptop)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    assert_eq!(closed_with(&mut on_laptop).await, CloseCode::from(4003));
+    assert_eq!(me_status(base, &laptop).await, 401);
+    assert_eq!(me_status(base, &phone).await, 200);
+    assert_eq!(me_status(base, &tablet).await, 200);
+
+    // A password change on the phone ends every other session, and keeps its own.
+    let changed = support::http()
+        .put(format!("{base}/v1/auth/me/password"))
+        .bearer_auth(&phone)
+        .json(&serde_json::json!({
+            "current_password": support::PASSWORD,
+            "new_password": "another long passphrase",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200, "{}", changed.text().await.unwrap());
+    assert_eq!(closed_with(&mut on_tablet).await, CloseCode::from(4003));
+    assert_eq!(me_status(base, &tablet).await, 401);
+    assert_eq!(me_status(base, &phone).await, 200);
+
+    // Signing out everywhere ends the phone's session too.
+    let mut on_phone = open(base, &phone).await;
+    let everywhere = support::http()
+        .post(format!("{base}/v1/auth/logout?everywhere=true"))
+        .bearer_auth(&phone)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(everywhere.status(), 204);
+    assert_eq!(closed_with(&mut on_phone).await, CloseCode::from(4003));
+    assert_eq!(me_status(base, &phone).await, 401);
+}

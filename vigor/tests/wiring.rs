@@ -104,6 +104,27 @@ async fn same_answers(base: &str) {
         .await
         .unwrap();
     assert!(logout.status().is_success(), "{}", logout.status());
+    // The ended session's access token is refused at once, though unexpired:
+    // auth announced it to every process (over Redis between processes).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let status = client
+            .get(format!("{base}/v1/users/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            Instant::now() < deadline,
+            "the signed-out token still works"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]

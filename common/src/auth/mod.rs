@@ -13,9 +13,14 @@
 //! [`ClientCaller`] (a service with a client-credentials token). Both find the
 //! `Arc<Verifier>` in the request extensions, where the gateway or the service puts
 //! it with `axum::Extension`.
+//!
+//! A token whose session ended (sign-out, revocation, password change,
+//! deactivation, …) is refused from the moment the [`revocation`] notice reaches
+//! the verifier, not only when it expires.
 
 pub mod caller;
 pub mod keys;
+pub mod revocation;
 pub mod verifier;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +29,7 @@ use crate::id::Id;
 
 pub use caller::{authenticate, bearer_token, AuthRejection, Caller, ClientCaller};
 pub use keys::{Jwk, Jwks, JwksUrl, KeySource, PublicKey, StaticKeys};
+pub use revocation::{Revocations, SessionsEnded};
 pub use verifier::{Verifier, VerifierConfig, VerifyError};
 
 /// The JWS algorithm of every Vigor access token.

@@ -33,6 +33,7 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::keys::{KeySource, PublicKey};
+use super::revocation::Revocations;
 use super::{Claims, ALGORITHM, TOKEN_TYPE};
 
 /// The most clock skew a verifier tolerates on `exp`.
@@ -100,6 +101,9 @@ pub enum VerifyError {
     /// `exp` has passed (beyond the leeway).
     #[error("the token has expired")]
     Expired,
+    /// The token's session ended (see [`super::revocation`]).
+    #[error("the token's session has ended")]
+    Revoked,
     /// `iss` is not the configured issuer.
     #[error("the token was issued by someone else")]
     WrongIssuer,
@@ -129,6 +133,8 @@ pub struct Verifier {
     refresh: tokio::sync::Mutex<()>,
     /// Tokens that verified: their claims and the `kid` that signed them.
     verified: Mutex<HashMap<Box<str>, (Claims, String)>>,
+    /// Sessions that ended: their tokens are refused however they verify.
+    revocations: Revocations,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -155,7 +161,14 @@ impl Verifier {
             cache: RwLock::new(KeyCache::default()),
             refresh: tokio::sync::Mutex::new(()),
             verified: Mutex::new(HashMap::new()),
+            revocations: Revocations::new(),
         }
+    }
+
+    /// The ended sessions this verifier refuses; feed it with
+    /// [`super::revocation::listen`].
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
     }
 
     /// The configuration.
@@ -165,6 +178,15 @@ impl Verifier {
 
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let claims = self.verify_signed(token).await?;
+        if self.revocations.refuses(&claims) {
+            return Err(VerifyError::Revoked);
+        }
+        Ok(claims)
+    }
+
+    /// Every check but revocation, remembering tokens that pass.
+    async fn verify_signed(&self, token: &str) -> Result<Claims, VerifyError> {
         if let Some((claims, kid)) = self.remembered(token) {
             if self.key(&kid).await.is_ok() {
                 return Ok(claims);
@@ -473,6 +495,34 @@ mod tests {
             got.scopes().collect::<Vec<_>>(),
             vec!["api", "offline_access"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_token_of_an_ended_session_is_refused_even_when_remembered() {
+        let key = test_key("k1");
+        let mut claims = claims();
+        claims.sid = Some(crate::Id::from_i64(42));
+        let token = sign(&key, &claims);
+        let verifier = verifier(vec![key.public.clone()]);
+        verifier.verify(&token).await.unwrap();
+        let user = claims.user_id().unwrap();
+        verifier
+            .revocations()
+            .record(&super::super::SessionsEnded::session(
+                user,
+                crate::Id::from_i64(43),
+            ));
+        assert!(
+            verifier.verify(&token).await.is_ok(),
+            "another session ended"
+        );
+        verifier
+            .revocations()
+            .record(&super::super::SessionsEnded::session(
+                user,
+                crate::Id::from_i64(42),
+            ));
+        assert_eq!(verifier.verify(&token).await, Err(VerifyError::Revoked));
     }
 
     #[tokio::test]

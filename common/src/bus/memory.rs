@@ -15,21 +15,25 @@
 //! `max_retained` events: past that the oldest is dropped with a warning and the
 //! `vigor_bus_dropped_total` counter, since an in-process bus cannot spill to disk.
 //!
+//! Dead letters are kept per topic and group in the same state, at most
+//! `max_retained` per group (the oldest dropped first, with a warning): they die
+//! with the process, like everything on this bus, so an operator sees them in the
+//! logs and the `vigor_bus_dead_letters_total` counter rather than through
+//! `vigor admin`, which cannot reach another process's memory.
+//!
 //! All state lives behind one `std::sync::Mutex`, taken briefly and never across an
 //! `.await`; waiting members sleep on a per-topic `Notify` or until the next pending
 //! delivery comes due.
 
+use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-
-use async_trait::async_trait;
 use tokio::sync::futures::Notified;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::{BusError, ConsumerOptions, Delivery, Event, EventBus, Subscription};
+use super::{BusError, ConsumerOptions, DeadLetter, Delivery, Event, EventBus, Subscription};
 
 /// Events a topic retains for lagging groups before dropping the oldest, by default.
 pub const DEFAULT_MAX_RETAINED: usize = 10_000;
@@ -63,6 +67,10 @@ struct Topic {
     groups: HashMap<String, Group>,
     /// Woken on every publish to the topic.
     published: Arc<Notify>,
+    /// Dead letters by group, oldest first.
+    dead: BTreeMap<String, VecDeque<DeadLetter>>,
+    /// Number of the next dead letter of the topic.
+    next_dead: u64,
 }
 
 struct Group {
@@ -84,6 +92,8 @@ impl Topic {
             events: VecDeque::new(),
             groups: HashMap::new(),
             published: Arc::new(Notify::new()),
+            dead: BTreeMap::new(),
+            next_dead: 0,
         }
     }
 
@@ -216,13 +226,36 @@ impl EventBus for MemoryBus {
             published,
             group: group.to_owned(),
             consumer: consumer.to_owned(),
-            redelivery_after: options.redelivery_after,
+            options,
             start: 0,
         }))
     }
 
     async fn ping(&self) -> Result<(), BusError> {
         Ok(())
+    }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BusError> {
+        let topics = self.shared.topics();
+        let mut names: Vec<&String> = topics.keys().collect();
+        names.sort();
+        Ok(names
+            .into_iter()
+            .flat_map(|name| topics[name].dead.values().flatten().cloned())
+            .collect())
+    }
+
+    async fn remove_dead_letter(&self, letter: &DeadLetter) -> Result<bool, BusError> {
+        let mut topics = self.shared.topics();
+        let Some(dead) = topics
+            .get_mut(&letter.topic)
+            .and_then(|topic| topic.dead.get_mut(&letter.group))
+        else {
+            return Ok(false);
+        };
+        let before = dead.len();
+        dead.retain(|l| l.entry != letter.entry);
+        Ok(dead.len() < before)
     }
 }
 
@@ -234,7 +267,7 @@ struct MemorySubscription {
     published: Vec<Arc<Notify>>,
     group: String,
     consumer: String,
-    redelivery_after: Duration,
+    options: ConsumerOptions,
     /// The topic to look at first, rotated so a busy topic cannot starve the others.
     start: usize,
 }
@@ -261,7 +294,7 @@ impl MemorySubscription {
             });
             let mut due_now = None;
             for (seq, pending) in group.pending.iter_mut() {
-                let due = pending.delivered_at + self.redelivery_after;
+                let due = pending.delivered_at + self.options.redelivery_after;
                 if due <= now {
                     pending.delivered_at = now;
                     pending.attempt += 1;
@@ -352,16 +385,7 @@ impl Subscription for MemorySubscription {
     }
 
     async fn ack(&mut self, delivery: &Delivery) -> Result<(), BusError> {
-        let (seq, topic) = delivery
-            .receipt
-            .split_once('@')
-            .and_then(|(seq, topic)| Some((seq.parse::<u64>().ok()?, topic)))
-            .ok_or_else(|| {
-                BusError::Malformed(format!(
-                    "receipt {:?} is not from this bus",
-                    delivery.receipt
-                ))
-            })?;
+        let (seq, topic) = parse_receipt(delivery)?;
         let mut topics = self.shared.topics();
         if let Some(topic) = topics.get_mut(topic) {
             if let Some(group) = topic.groups.get_mut(&self.group) {
@@ -371,10 +395,70 @@ impl Subscription for MemorySubscription {
         }
         Ok(())
     }
+
+    async fn dead_letter(&mut self, delivery: &Delivery, error: &str) -> Result<bool, BusError> {
+        let (seq, name) = parse_receipt(delivery)?;
+        let max = self.shared.max_retained;
+        let mut topics = self.shared.topics();
+        let Some(topic) = topics.get_mut(name) else {
+            return Ok(false);
+        };
+        let was_pending = topic
+            .groups
+            .get_mut(&self.group)
+            .and_then(|group| group.pending.remove(&seq))
+            .is_some();
+        if !was_pending {
+            return Ok(false);
+        }
+        let entry = topic.next_dead.to_string();
+        topic.next_dead += 1;
+        let dead = topic.dead.entry(self.group.clone()).or_default();
+        dead.push_back(DeadLetter {
+            topic: name.to_owned(),
+            group: self.group.clone(),
+            entry,
+            event: delivery.event.clone(),
+            attempts: delivery.attempt,
+            error: error.to_owned(),
+            dead_at: chrono::Utc::now(),
+        });
+        while dead.len() > max {
+            if let Some(dropped) = dead.pop_front() {
+                tracing::warn!(topic = name, group = %self.group, event = %dropped.event.id, "in-process dead letters full: dropped the oldest");
+            }
+        }
+        topic.trim_acked();
+        Ok(true)
+    }
+
+    fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn options(&self) -> &ConsumerOptions {
+        &self.options
+    }
+}
+
+/// The sequence number and topic of a receipt made by [`delivery`].
+fn parse_receipt(delivery: &Delivery) -> Result<(u64, &str), BusError> {
+    delivery
+        .receipt
+        .split_once('@')
+        .and_then(|(seq, topic)| Some((seq.parse::<u64>().ok()?, topic)))
+        .ok_or_else(|| {
+            BusError::Malformed(format!(
+                "receipt {:?} is not from this bus",
+                delivery.receipt
+            ))
+        })
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::id::Id;
 
@@ -390,6 +474,7 @@ mod tests {
     fn options() -> ConsumerOptions {
         ConsumerOptions {
             redelivery_after: Duration::from_secs(60),
+            ..ConsumerOptions::default()
         }
     }
 

@@ -13,13 +13,25 @@
 //! loop is: `next`, apply (skipping ids already processed), `ack`; on an error from
 //! `next`, log it and call `next` again.
 //!
+//! An event that keeps failing is not retried forever: after
+//! [`ConsumerOptions::max_delivery_attempts`] deliveries the consumer loop
+//! ([`consumer`]) moves it to a *dead-letter* list of its topic and group
+//! ([`Subscription::dead_letter`]) and goes on with the next. An operator lists
+//! and replays dead letters with `vigor admin events dead-letters`
+//! ([`dead_letter`]).
+//!
 //! Two implementations pass the same conformance suite: [`memory::MemoryBus`]
 //! (in-process, for all-in-one) and [`redis::RedisBus`] (Redis Streams with consumer
 //! groups, for distributed mode).
 
+pub mod consumer;
+pub mod dead_letter;
 pub mod memory;
 pub mod outbox;
 pub mod redis;
+
+pub use consumer::{spawn_consumer, Handlers, ServiceEvents};
+pub use dead_letter::DeadLetter;
 
 use std::time::Duration;
 
@@ -73,12 +85,19 @@ pub enum BusError {
 pub struct ConsumerOptions {
     /// Unacked deliveries older than this are redelivered to the group.
     pub redelivery_after: Duration,
+    /// Deliveries of one event after which the consumer loop dead-letters it
+    /// (`bus.max_delivery_attempts`).
+    pub max_delivery_attempts: u32,
 }
+
+/// Deliveries of one event before it is dead-lettered, by default.
+pub const DEFAULT_MAX_DELIVERY_ATTEMPTS: u32 = 10;
 
 impl Default for ConsumerOptions {
     fn default() -> Self {
         ConsumerOptions {
             redelivery_after: Duration::from_secs(30),
+            max_delivery_attempts: DEFAULT_MAX_DELIVERY_ATTEMPTS,
         }
     }
 }
@@ -103,6 +122,12 @@ pub trait EventBus: Send + Sync + 'static {
 
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<(), BusError>;
+
+    /// Every dead letter of every topic and group, oldest first within each.
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BusError>;
+
+    /// Deletes one dead letter; `false` when it was not there (any more).
+    async fn remove_dead_letter(&self, letter: &DeadLetter) -> Result<bool, BusError>;
 }
 
 /// A consumer's stream of deliveries.
@@ -120,53 +145,16 @@ pub trait Subscription: Send {
     /// Acknowledges a delivery: the group will not see it again. Acking twice, or
     /// after the event was redelivered to another member, is harmless.
     async fn ack(&mut self, delivery: &Delivery) -> Result<(), BusError>;
-}
 
-/// Runs the consumer loop of the module docs on `tasks` until `shutdown`: each
-/// delivery's event goes to `apply`; `Ok` acks it, `Err` leaves it unacked, so the
-/// group gets it again after the redelivery timeout. A failed read is logged and
-/// retried after a short pause. `consumer` names the loop in logs.
-pub fn spawn_consumer<F, Fut>(
-    consumer: &'static str,
-    mut subscription: Box<dyn Subscription>,
-    shutdown: tokio_util::sync::CancellationToken,
-    tasks: &tokio_util::task::TaskTracker,
-    apply: F,
-) where
-    F: Fn(Event) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    tasks.spawn(async move {
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                next = subscription.next() => next,
-            };
-            let delivery = match next {
-                Ok(delivery) => delivery,
-                Err(BusError::Closed) => break,
-                Err(error) => {
-                    tracing::warn!(consumer, %error, "reading the bus failed");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => continue,
-                    }
-                }
-            };
-            let event = delivery.event.id;
-            match apply(delivery.event.clone()).await {
-                Ok(()) => {
-                    if let Err(error) = subscription.ack(&delivery).await {
-                        tracing::warn!(consumer, %event, %error, "ack failed; the event will come again");
-                    }
-                }
-                Err(error) => tracing::warn!(
-                    consumer,
-                    %event,
-                    error = format!("{error:#}"),
-                    "applying an event failed; it will come again"
-                ),
-            }
-        }
-    });
+    /// Gives up on a delivery: records it with `error` in the dead letters of its
+    /// topic and this group, and acks it, in one step. `Ok(false)` when it was no
+    /// longer pending (another member acked or dead-lettered it first), so an event
+    /// is dead-lettered at most once per group.
+    async fn dead_letter(&mut self, delivery: &Delivery, error: &str) -> Result<bool, BusError>;
+
+    /// The consumer group this subscription reads for.
+    fn group(&self) -> &str;
+
+    /// The options it was made with.
+    fn options(&self) -> &ConsumerOptions;
 }

@@ -85,6 +85,29 @@ pub async fn mark_processed(db: &Database, group: &str, event_id: Id) -> Result<
     }
 }
 
+/// Whether consumer group `group` already handled `event_id`.
+pub async fn is_processed(db: &Database, group: &str, event_id: Id) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = match db {
+        Database::Sqlite(pool) => {
+            sqlx::query_scalar(
+                "SELECT 1 FROM processed_events WHERE consumer_group = ? AND event_id = ?",
+            )
+            .bind(group)
+            .bind(event_id)
+            .fetch_optional(pool)
+            .await?
+        }
+        Database::Postgres(pool) => sqlx::query_scalar(
+            "SELECT 1::BIGINT FROM processed_events WHERE consumer_group = $1 AND event_id = $2",
+        )
+        .bind(group)
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await?,
+    };
+    Ok(found.is_some())
+}
+
 /// [`mark_processed`] on a connection, e.g. inside the transaction applying the event.
 pub async fn mark_processed_sqlite(
     conn: &mut SqliteConnection,

@@ -23,6 +23,15 @@
 //! but not acked is redelivered to the group after the timeout, which is also what
 //! happens to entries a cancelled `next()` had already read.
 //!
+//! A subscription dead-letters an entry with one script: `XACK` on the topic's
+//! stream and, only when that acked it (it was still pending, so no other member
+//! got there first), `XADD` of the event, the attempts, the error and the time to
+//! the stream `{prefix}dead:{topic}:{group}` (capped like the topic streams).
+//! Acking and recording in one atomic step means an event is dead-lettered once
+//! per group however many members hold it, and never acked without its letter.
+//! `attempt`, which decides when to give up, is Redis's delivery count, kept in the
+//! group's pending list and so shared by every member.
+//!
 //! An entry that does not decode into an [`Event`] is acked (so the group moves
 //! on and it is never redelivered), logged, counted in `vigor_bus_malformed_total`
 //! and reported once as [`BusError::Malformed`]; it stays in the stream for
@@ -40,7 +49,7 @@ use fred::prelude::{
 };
 use tokio::time::Instant;
 
-use super::{BusError, ConsumerOptions, Delivery, Event, EventBus, Subscription};
+use super::{BusError, ConsumerOptions, DeadLetter, Delivery, Event, EventBus, Subscription};
 
 /// Entries a topic's stream keeps, approximately, by default.
 pub const DEFAULT_MAX_LEN: u64 = 100_000;
@@ -50,6 +59,16 @@ const BACKOFF_MIN: Duration = Duration::from_millis(50);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// The stream field holding the event.
 const FIELD: &str = "event";
+/// Acks an entry (KEYS[1], group ARGV[1], id ARGV[2]) and, only if it was pending,
+/// adds its dead letter to KEYS[2]; returns the letter's id, or nil.
+const DEAD_LETTER_SCRIPT: &str = r#"
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
+    'event', ARGV[4], 'topic', ARGV[5], 'group', ARGV[1],
+    'attempts', ARGV[6], 'error', ARGV[7], 'dead_at', ARGV[8])
+end
+return false
+"#;
 
 /// A fred client for `url` that reconnects forever with exponential backoff.
 ///
@@ -160,6 +179,23 @@ fn stream_key(prefix: &str, topic: &str) -> String {
     format!("{prefix}events:{topic}")
 }
 
+/// The stream of the dead letters of `topic` in `group`.
+fn dead_key(prefix: &str, topic: &str, group: &str) -> String {
+    format!("{prefix}dead:{topic}:{group}")
+}
+
+/// `text` with the glob characters of `SCAN MATCH` escaped.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
 fn backend(error: fred::error::Error) -> BusError {
     BusError::Backend(error.to_string())
 }
@@ -212,7 +248,9 @@ impl EventBus for RedisBus {
                 .collect(),
             group: group.to_owned(),
             consumer: consumer.to_owned(),
-            redelivery_after: options.redelivery_after,
+            prefix: self.shared.prefix.clone(),
+            max_len: self.shared.options.max_len,
+            options,
             claim_every,
             block: claim_every.min(Duration::from_secs(1)),
             batch: self.shared.options.batch.max(1),
@@ -233,6 +271,70 @@ impl EventBus for RedisBus {
             .map(drop)
             .map_err(backend)
     }
+
+    async fn dead_letters(&self) -> Result<Vec<DeadLetter>, BusError> {
+        let client = &self.shared.client;
+        let pattern = format!("{}dead:*", glob_escape(&self.shared.prefix));
+        let mut keys = Vec::new();
+        let mut cursor = "0".to_owned();
+        loop {
+            let reply: Value = client
+                .custom(
+                    fred::cmd!("SCAN"),
+                    vec![
+                        cursor.clone(),
+                        "MATCH".into(),
+                        pattern.clone(),
+                        "COUNT".into(),
+                        "1000".into(),
+                    ],
+                )
+                .await
+                .map_err(backend)?;
+            let mut parts = reply.into_array().into_iter();
+            cursor = parts
+                .next()
+                .and_then(Value::into_string)
+                .ok_or_else(|| BusError::Backend("SCAN answered without a cursor".to_owned()))?;
+            keys.extend(
+                parts
+                    .next()
+                    .map(Value::into_array)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(Value::into_string),
+            );
+            if cursor == "0" {
+                break;
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        let mut letters = Vec::new();
+        for key in keys {
+            let entries: Value = client.xrange(&key, "-", "+", None).await.map_err(backend)?;
+            for entry in entries.into_array().into_iter().filter_map(Entry::parse) {
+                match entry.dead_letter() {
+                    Ok(letter) => letters.push(letter),
+                    Err(why) => {
+                        tracing::warn!(stream = %key, id = %entry.id, %why, "unreadable dead letter skipped")
+                    }
+                }
+            }
+        }
+        Ok(letters)
+    }
+
+    async fn remove_dead_letter(&self, letter: &DeadLetter) -> Result<bool, BusError> {
+        let key = dead_key(&self.shared.prefix, &letter.topic, &letter.group);
+        let removed: u64 = self
+            .shared
+            .client
+            .xdel(key, letter.entry.as_str())
+            .await
+            .map_err(backend)?;
+        Ok(removed > 0)
+    }
 }
 
 struct TopicStream {
@@ -246,7 +348,11 @@ struct RedisSubscription {
     topics: Vec<TopicStream>,
     group: String,
     consumer: String,
-    redelivery_after: Duration,
+    /// The bus's key prefix, for the dead-letter streams.
+    prefix: String,
+    /// Entries a dead-letter stream keeps, approximately.
+    max_len: u64,
+    options: ConsumerOptions,
     claim_every: Duration,
     block: Duration,
     batch: u64,
@@ -293,7 +399,7 @@ impl RedisSubscription {
 
     /// Takes over entries of the group pending longer than `redelivery_after`.
     async fn claim(&mut self) -> Result<(), fred::error::Error> {
-        let min_idle = u64::try_from(self.redelivery_after.as_millis()).unwrap_or(u64::MAX);
+        let min_idle = u64::try_from(self.options.redelivery_after.as_millis()).unwrap_or(u64::MAX);
         for index in 0..self.topics.len() {
             let key = self.topics[index].key.clone();
             let pending: Value = self
@@ -436,6 +542,57 @@ impl Subscription for RedisSubscription {
     }
 
     async fn ack(&mut self, delivery: &Delivery) -> Result<(), BusError> {
+        let (id, key, _) = self.receipt(delivery)?;
+        self.client
+            .xack::<Value, _, _, _>(key, &self.group, id)
+            .await
+            .map(drop)
+            .map_err(backend)
+    }
+
+    async fn dead_letter(&mut self, delivery: &Delivery, error: &str) -> Result<bool, BusError> {
+        let (id, key, topic) = self.receipt(delivery)?;
+        let event = serde_json::to_string(&delivery.event).map_err(|e| {
+            BusError::Malformed(format!(
+                "event {} does not serialize: {e}",
+                delivery.event.id
+            ))
+        })?;
+        let dead = dead_key(&self.prefix, topic, &self.group);
+        let args: Vec<String> = vec![
+            DEAD_LETTER_SCRIPT.to_owned(),
+            "2".to_owned(),
+            key,
+            dead,
+            self.group.clone(),
+            id.to_owned(),
+            self.max_len.to_string(),
+            event,
+            topic.to_owned(),
+            delivery.attempt.to_string(),
+            error.to_owned(),
+            chrono::Utc::now().to_rfc3339(),
+        ];
+        let added: Value = self
+            .client
+            .custom(fred::cmd!("EVAL"), args)
+            .await
+            .map_err(backend)?;
+        Ok(!added.is_null())
+    }
+
+    fn group(&self) -> &str {
+        &self.group
+    }
+
+    fn options(&self) -> &ConsumerOptions {
+        &self.options
+    }
+}
+
+impl RedisSubscription {
+    /// The entry id, stream key and topic of a receipt this subscription issued.
+    fn receipt<'d>(&self, delivery: &'d Delivery) -> Result<(&'d str, String, &'d str), BusError> {
         let (id, topic) = delivery
             .receipt
             .split_once('@')
@@ -457,11 +614,7 @@ impl Subscription for RedisSubscription {
                     delivery.receipt
                 ))
             })?;
-        self.client
-            .xack::<Value, _, _, _>(key, &self.group, id)
-            .await
-            .map(drop)
-            .map_err(backend)
+        Ok((id, key, topic))
     }
 }
 
@@ -490,6 +643,27 @@ impl Entry {
     fn event(&self) -> Result<Event, String> {
         let json = field(&self.fields, FIELD).ok_or_else(|| format!("no `{FIELD}` field"))?;
         serde_json::from_str(&json).map_err(|e| format!("field `{FIELD}` is not an event: {e}"))
+    }
+
+    /// The entry of a dead-letter stream, as [`DEAD_LETTER_SCRIPT`] wrote it.
+    fn dead_letter(&self) -> Result<DeadLetter, String> {
+        let text =
+            |name: &str| field(&self.fields, name).ok_or_else(|| format!("no `{name}` field"));
+        let attempts = text("attempts")?;
+        let dead_at = text("dead_at")?;
+        Ok(DeadLetter {
+            topic: text("topic")?,
+            group: text("group")?,
+            entry: self.id.clone(),
+            event: self.event()?,
+            attempts: attempts
+                .parse()
+                .map_err(|_| format!("attempts {attempts:?} is not a count"))?,
+            error: text("error")?,
+            dead_at: chrono::DateTime::parse_from_rfc3339(&dead_at)
+                .map_err(|e| format!("dead_at {dead_at:?}: {e}"))?
+                .with_timezone(&chrono::Utc),
+        })
     }
 }
 

@@ -137,6 +137,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     /// Redis, for the bus, broker and rate limits when distributed.
     pub redis: RedisConfig,
+    /// How consumers treat events on the bus.
+    pub bus: BusConfig,
     /// The gateway's proxy to services running as their own targets.
     pub proxy: ProxyConfig,
     /// The auth service.
@@ -191,6 +193,8 @@ pub struct TlsConfig {
 pub struct HttpConfig {
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: u64,
+    /// Largest body of a file upload route ([`crate::service::ServiceSpec::uploads`]).
+    pub upload_limit_bytes: u64,
     /// Longest a request may take before a 504.
     pub request_timeout_secs: u64,
     /// On SIGTERM, how long in-flight requests may take to finish.
@@ -228,6 +232,23 @@ impl Default for RedisConfig {
         RedisConfig {
             url: None,
             prefix: "vigor:".to_owned(),
+        }
+    }
+}
+
+/// How consumers treat events on the bus.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// Deliveries of one event to a consumer group before the group gives up on it
+    /// and moves it to its dead letters.
+    pub max_delivery_attempts: u32,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            max_delivery_attempts: crate::bus::DEFAULT_MAX_DELIVERY_ATTEMPTS,
         }
     }
 }
@@ -371,6 +392,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             rate_limit: RateLimitConfig::default(),
             redis: RedisConfig::default(),
+            bus: BusConfig::default(),
             proxy: ProxyConfig::default(),
             auth: AuthConfig::default(),
             users: ServiceConfig::default(),
@@ -396,6 +418,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             body_limit_bytes: 2 * 1024 * 1024,
+            upload_limit_bytes: 25 * 1024 * 1024,
             request_timeout_secs: 30,
             shutdown_grace_secs: 8,
             cors_origins: Vec::new(),
@@ -531,6 +554,12 @@ impl Config {
                 "must be positive",
             ));
         }
+        if self.http.upload_limit_bytes == 0 {
+            return Err(ConfigError::invalid(
+                "http.upload_limit_bytes",
+                "must be positive",
+            ));
+        }
         if self.http.request_timeout_secs == 0 {
             return Err(ConfigError::invalid(
                 "http.request_timeout_secs",
@@ -583,6 +612,12 @@ impl Config {
                     "must start with redis:// or rediss://",
                 ));
             }
+        }
+        if self.bus.max_delivery_attempts == 0 {
+            return Err(ConfigError::invalid(
+                "bus.max_delivery_attempts",
+                "must be positive",
+            ));
         }
         if self.target == Target::Gateway {
             for service in ServiceName::ALL {

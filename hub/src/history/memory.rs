@@ -3,7 +3,9 @@
 //!
 //! One `DashMap` entry per channel holds its counter and ring; append and read run
 //! under that entry's shard lock, which is held for a few pointer moves and never
-//! across an `.await`. Every hub of the process shares one instance, which is what
+//! across an `.await`. Keys of [`History::append_once`] live in a second map,
+//! whose entry is held while the event is appended, so a key appends once even
+//! under concurrent uses; they are swept with the channels. Every hub of the process shares one instance, which is what
 //! makes it the all-in-one "shared counter".
 
 use std::collections::VecDeque;
@@ -14,7 +16,7 @@ use bytes::Bytes;
 use dashmap::DashMap;
 use tokio::time::Instant;
 
-use super::{epoch_start, History, HistoryError, Replay};
+use super::{epoch_start, Appended, History, HistoryError, Replay, KEY_RETENTION};
 
 struct Ring {
     head: u64,
@@ -23,9 +25,18 @@ struct Ring {
     touched: Instant,
 }
 
+/// What a key of `append_once` remembers.
+struct KeyUse {
+    seq: u64,
+    fingerprint: String,
+    at: Instant,
+}
+
 /// In-process history.
 pub struct MemoryHistory {
     channels: DashMap<String, Ring>,
+    /// `(channel, key)` → its first append.
+    keys: DashMap<(String, String), KeyUse>,
     capacity: usize,
     ttl: Duration,
 }
@@ -35,6 +46,7 @@ impl MemoryHistory {
     pub fn new(capacity: usize, ttl: Duration) -> MemoryHistory {
         MemoryHistory {
             channels: DashMap::new(),
+            keys: DashMap::new(),
             capacity: capacity.max(1),
             ttl,
         }
@@ -48,12 +60,8 @@ impl MemoryHistory {
     fn expired(&self, ring: &Ring, now: Instant) -> bool {
         now.duration_since(ring.touched) >= self.ttl
     }
-}
 
-#[async_trait]
-impl History for MemoryHistory {
-    async fn append(&self, channel: &str, body: Bytes) -> Result<u64, HistoryError> {
-        let now = Instant::now();
+    fn append_now(&self, channel: &str, body: Bytes, now: Instant) -> u64 {
         let mut ring = self
             .channels
             .entry(channel.to_owned())
@@ -73,7 +81,47 @@ impl History for MemoryHistory {
             ring.bodies.pop_front();
         }
         ring.touched = now;
-        Ok(ring.head)
+        ring.head
+    }
+}
+
+#[async_trait]
+impl History for MemoryHistory {
+    async fn append(&self, channel: &str, body: Bytes) -> Result<u64, HistoryError> {
+        Ok(self.append_now(channel, body, Instant::now()))
+    }
+
+    async fn append_once(
+        &self,
+        channel: &str,
+        key: &str,
+        fingerprint: &str,
+        body: Bytes,
+    ) -> Result<Appended, HistoryError> {
+        let now = Instant::now();
+        let mut entry = self
+            .keys
+            .entry((channel.to_owned(), key.to_owned()))
+            .or_insert_with(|| KeyUse {
+                seq: 0,
+                fingerprint: String::new(),
+                at: now,
+            });
+        if entry.seq != 0 && now.duration_since(entry.at) < KEY_RETENTION {
+            return Ok(if entry.fingerprint == fingerprint {
+                Appended::Repeat(entry.seq)
+            } else {
+                Appended::Mismatch
+            });
+        }
+        // The key's entry stays locked while appending: a concurrent use waits.
+        let seq = self.append_now(channel, body, now);
+        *entry = KeyUse {
+            seq,
+            fingerprint: fingerprint.to_owned(),
+            at: now,
+        };
+        Ok(Appended::New(seq))
     }
 
     async fn since(&self, channel: &str, since: u64) -> Result<Replay, HistoryError> {
@@ -110,6 +158,8 @@ impl History for MemoryHistory {
     fn sweep(&self) {
         let now = Instant::now();
         self.channels.retain(|_, ring| !self.expired(ring, now));
+        self.keys
+            .retain(|_, used| now.duration_since(used.at) < KEY_RETENTION);
     }
 }
 

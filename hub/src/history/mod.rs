@@ -85,12 +85,41 @@ impl Replay {
     }
 }
 
+/// How long [`History::append_once`] remembers a key: a publisher's retries come
+/// within seconds, and a key must not outlive the memory it costs.
+pub const KEY_RETENTION: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// What [`History::append_once`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// The body was appended with this seq.
+    New(u64),
+    /// The key was used before, for the same fingerprint: nothing was appended,
+    /// and this is the seq the first append got.
+    Repeat(u64),
+    /// The key was used before for another fingerprint: nothing was appended.
+    Mismatch,
+}
+
 /// A channel's seq counter and bounded ring of recent events.
 #[async_trait]
 pub trait History: Send + Sync + 'static {
     /// Assigns the next seq of `channel` to `body`, keeps it in the ring, and
     /// returns the seq.
     async fn append(&self, channel: &str, body: Bytes) -> Result<u64, HistoryError>;
+
+    /// Like [`History::append`], but at most once per `key` of `channel` within
+    /// [`KEY_RETENTION`], atomically: a publisher retrying after a lost answer gets
+    /// the first seq back instead of a duplicate event. `fingerprint` identifies
+    /// what was published with the key; the same key with another fingerprint is a
+    /// [`Appended::Mismatch`].
+    async fn append_once(
+        &self,
+        channel: &str,
+        key: &str,
+        fingerprint: &str,
+        body: Bytes,
+    ) -> Result<Appended, HistoryError>;
 
     /// The kept events of `channel` after `since`.
     async fn since(&self, channel: &str, since: u64) -> Result<Replay, HistoryError>;
@@ -239,6 +268,76 @@ pub mod conformance {
     }
 
     /// An idle channel is forgotten; its next event starts a later epoch.
+    pub async fn a_key_appends_once(history: Arc<dyn History>) {
+        let first = history
+            .append_once("chat:1", "k1", "fp", body(1))
+            .await
+            .unwrap();
+        let Appended::New(seq) = first else {
+            panic!("the first use of a key appends: {first:?}")
+        };
+        assert_eq!(
+            history
+                .append_once("chat:1", "k1", "fp", body(1))
+                .await
+                .unwrap(),
+            Appended::Repeat(seq)
+        );
+        assert_eq!(
+            history
+                .append_once("chat:1", "k1", "other", body(2))
+                .await
+                .unwrap(),
+            Appended::Mismatch
+        );
+        // Nothing was appended by the repeats; another key, or the same key on
+        // another channel, appends.
+        assert_eq!(history.head("chat:1").await.unwrap(), seq);
+        let replay = history.since("chat:1", seq - 1).await.unwrap();
+        assert_eq!(replay.entries.len(), 1);
+        assert_eq!(
+            history
+                .append_once("chat:1", "k2", "fp", body(3))
+                .await
+                .unwrap(),
+            Appended::New(seq + 1)
+        );
+        assert!(matches!(
+            history
+                .append_once("chat:2", "k1", "fp", body(4))
+                .await
+                .unwrap(),
+            Appended::New(_)
+        ));
+    }
+
+    pub async fn concurrent_uses_of_a_key_append_once(history: Arc<dyn History>) {
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let history = history.clone();
+                tokio::spawn(async move {
+                    history
+                        .append_once("chat:1", "k", "fp", body(1))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut new = Vec::new();
+        let mut repeats = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Appended::New(seq) => new.push(seq),
+                Appended::Repeat(seq) => repeats.push(seq),
+                Appended::Mismatch => panic!("same fingerprint"),
+            }
+        }
+        assert_eq!(new.len(), 1, "exactly one append");
+        assert!(repeats.iter().all(|seq| *seq == new[0]));
+        let replay = history.since("chat:1", 0).await.unwrap();
+        assert_eq!(replay.head, new[0]);
+    }
+
     pub async fn idle_channels_expire_into_a_later_epoch(history: Arc<dyn History>) {
         let channel = "chat:5";
         history.append(channel, body(1)).await.unwrap();
@@ -270,6 +369,8 @@ pub mod conformance {
                 since_older_than_the_ring_is_incomplete,
                 unknown_positions_are_incomplete,
                 concurrent_appends_get_distinct_seqs,
+                a_key_appends_once,
+                concurrent_uses_of_a_key_append_once,
                 idle_channels_expire_into_a_later_epoch,
             );
         };

@@ -8,7 +8,10 @@
 //! body, trims the list to the capacity and renews both keys' TTL — atomically, so
 //! the list's last element always has seq = counter and the elements before it
 //! count down by one. Reading is a second script, so the counter and the list it
-//! returns belong together.
+//! returns belong together. [`History::append_once`] runs the same append script
+//! with a third key, `{prefix}hub:{<channel>}:key:<key>` (same slot), holding
+//! `<seq>:<fingerprint>` for [`KEY_RETENTION`]: the script answers from it when it
+//! exists, so a key appends once, atomically.
 
 use std::time::Duration;
 
@@ -16,11 +19,24 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use fred::prelude::{Client, KeysInterface, Value};
 
-use super::{History, HistoryError, Replay};
+use super::{Appended, History, HistoryError, Replay, KEY_RETENTION};
 use crate::redis::{connect, Script};
 
-/// KEYS: seq, ring. ARGV: body, capacity, ttl in ms. Returns the new seq.
+/// KEYS: seq, ring[, key]. ARGV: body, capacity, ttl in ms[, fingerprint, key
+/// ttl in ms]. Returns {seq, 1} after appending; with a key already used,
+/// {its seq, 0} for the same fingerprint and {0, -1} for another. The seq travels
+/// as the counter's own string: Lua's numbers would print it rounded.
 const APPEND: &str = r"
+if KEYS[3] then
+  local used = redis.call('GET', KEYS[3])
+  if used then
+    local colon = string.find(used, ':', 1, true)
+    if string.sub(used, colon + 1) == ARGV[4] then
+      return {string.sub(used, 1, colon - 1), 0}
+    end
+    return {'0', -1}
+  end
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local now = redis.call('TIME')
   redis.call('DEL', KEYS[2])
@@ -31,7 +47,11 @@ redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return seq
+local head = redis.call('GET', KEYS[1])
+if KEYS[3] then
+  redis.call('SET', KEYS[3], head .. ':' .. ARGV[4], 'PX', ARGV[5])
+end
+return {head, 1}
 ";
 
 /// KEYS: seq, ring. ARGV: since. Returns {} without history, else {head, {bodies…}}
@@ -95,6 +115,49 @@ impl RedisHistory {
             format!("{}hub:{{{channel}}}:ring", self.prefix),
         ]
     }
+
+    /// Runs the append script; `once` is the key and fingerprint of `append_once`.
+    async fn run_append(
+        &self,
+        channel: &str,
+        body: Bytes,
+        once: Option<(&str, &str)>,
+    ) -> Result<Appended, HistoryError> {
+        let mut keys = self.keys(channel);
+        let mut args = vec![
+            Value::Bytes(body),
+            Value::from(self.capacity as i64),
+            Value::from(millis(self.ttl)),
+        ];
+        if let Some((key, fingerprint)) = once {
+            keys.push(format!("{}hub:{{{channel}}}:key:{key}", self.prefix));
+            args.push(Value::from(fingerprint));
+            args.push(Value::from(millis(KEY_RETENTION)));
+        }
+        let reply = self
+            .append
+            .run(&self.client, keys, args)
+            .await
+            .map_err(backend)?;
+        let parts = match &reply {
+            Value::Array(parts) if parts.len() == 2 => parts,
+            _ => return Err(unexpected(&reply)),
+        };
+        let seq = parts[0]
+            .as_str()
+            .and_then(|seq| seq.parse::<u64>().ok())
+            .ok_or_else(|| unexpected(&reply))?;
+        match parts[1].as_i64() {
+            Some(1) => Ok(Appended::New(seq)),
+            Some(0) => Ok(Appended::Repeat(seq)),
+            Some(-1) => Ok(Appended::Mismatch),
+            _ => Err(unexpected(&reply)),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn backend(error: fred::error::Error) -> HistoryError {
@@ -108,17 +171,23 @@ fn unexpected(reply: &Value) -> HistoryError {
 #[async_trait]
 impl History for RedisHistory {
     async fn append(&self, channel: &str, body: Bytes) -> Result<u64, HistoryError> {
-        let args = vec![
-            Value::Bytes(body),
-            Value::from(self.capacity as i64),
-            Value::from(i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX)),
-        ];
-        let reply = self
-            .append
-            .run(&self.client, self.keys(channel), args)
+        match self.run_append(channel, body, None).await? {
+            Appended::New(seq) => Ok(seq),
+            other => Err(HistoryError(format!(
+                "an append without a key answered {other:?}"
+            ))),
+        }
+    }
+
+    async fn append_once(
+        &self,
+        channel: &str,
+        key: &str,
+        fingerprint: &str,
+        body: Bytes,
+    ) -> Result<Appended, HistoryError> {
+        self.run_append(channel, body, Some((key, fingerprint)))
             .await
-            .map_err(backend)?;
-        reply.as_u64().ok_or_else(|| unexpected(&reply))
     }
 
     async fn since(&self, channel: &str, since: u64) -> Result<Replay, HistoryError> {

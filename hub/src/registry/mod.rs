@@ -23,9 +23,11 @@ use futures::task::AtomicWaker;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use vigor_common::auth::SessionsEnded;
 use vigor_common::broker::Broker;
 use vigor_common::Id;
 
+use crate::auth::TokenOrigin;
 use crate::channel::Channel;
 use crate::history::History;
 use crate::metrics;
@@ -141,6 +143,8 @@ impl SessionLink {
 /// A session as the registry sees it.
 pub(crate) struct SessionHandle {
     pub(crate) user: Option<Id>,
+    /// Where its current token comes from (renewal replaces it).
+    pub(crate) token: TokenOrigin,
     pub(crate) control: Arc<SessionControl>,
 }
 
@@ -225,18 +229,22 @@ impl Registry {
             id,
             SessionHandle {
                 user: None,
+                token: TokenOrigin::default(),
                 control,
             },
         );
     }
 
-    /// Records the user of session `id`; false, recording nothing, when the user
-    /// already has the most sessions allowed on this node. A session's user never
-    /// changes (another user's token closes it), so renewing is always allowed.
-    pub(crate) fn set_user(&self, id: Id, user: Id) -> bool {
-        let current = self.sessions.get(&id).and_then(|session| session.user);
-        if current == Some(user) {
-            return true;
+    /// Records the user of session `id` and where its token comes from; false,
+    /// recording nothing, when the user already has the most sessions allowed on
+    /// this node. A session's user never changes (another user's token closes
+    /// it), so renewing is always allowed.
+    pub(crate) fn set_user(&self, id: Id, user: Id, token: TokenOrigin) -> bool {
+        if let Some(mut session) = self.sessions.get_mut(&id) {
+            if session.user == Some(user) {
+                session.token = token;
+                return true;
+            }
         }
         {
             let mut count = self.user_sessions.entry(user).or_insert(0);
@@ -247,6 +255,7 @@ impl Registry {
         }
         if let Some(mut session) = self.sessions.get_mut(&id) {
             session.user = Some(user);
+            session.token = token;
         }
         true
     }
@@ -274,6 +283,25 @@ impl Registry {
         let mut closed = 0;
         for session in self.sessions.iter() {
             if session.user == Some(user) {
+                session.control.close(code, reason);
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Closes the sessions whose token `notice` ends, with `code`; returns how many.
+    pub(crate) fn close_ended(
+        &self,
+        notice: &SessionsEnded,
+        code: u16,
+        reason: &'static str,
+    ) -> usize {
+        let mut closed = 0;
+        for session in self.sessions.iter() {
+            if session.user == Some(notice.user_id)
+                && notice.ends(session.token.session, session.token.issued_at)
+            {
                 session.control.close(code, reason);
                 closed += 1;
             }
@@ -385,22 +413,22 @@ mod tests {
         for session in 1..=3 {
             capped.add_session(Id::from_i64(session), Arc::default());
         }
-        assert!(capped.set_user(Id::from_i64(1), user));
+        assert!(capped.set_user(Id::from_i64(1), user, TokenOrigin::default()));
         assert!(
-            capped.set_user(Id::from_i64(1), user),
+            capped.set_user(Id::from_i64(1), user, TokenOrigin::default()),
             "a renewal is not counted"
         );
-        assert!(capped.set_user(Id::from_i64(2), user));
+        assert!(capped.set_user(Id::from_i64(2), user, TokenOrigin::default()));
         assert!(
-            !capped.set_user(Id::from_i64(3), user),
+            !capped.set_user(Id::from_i64(3), user, TokenOrigin::default()),
             "the third is refused"
         );
         // An unauthenticated session leaving frees nothing; a counted one does.
         capped.remove_session(Id::from_i64(3));
         capped.add_session(Id::from_i64(4), Arc::default());
-        assert!(!capped.set_user(Id::from_i64(4), user));
+        assert!(!capped.set_user(Id::from_i64(4), user, TokenOrigin::default()));
         capped.remove_session(Id::from_i64(1));
-        assert!(capped.set_user(Id::from_i64(4), user));
+        assert!(capped.set_user(Id::from_i64(4), user, TokenOrigin::default()));
         capped.remove_session(Id::from_i64(2));
         capped.remove_session(Id::from_i64(4));
         assert!(capped.user_sessions.is_empty(), "no count left behind");
@@ -408,7 +436,7 @@ mod tests {
         let unlimited = registry(0);
         for session in 1..=500 {
             unlimited.add_session(Id::from_i64(session), Arc::default());
-            assert!(unlimited.set_user(Id::from_i64(session), user));
+            assert!(unlimited.set_user(Id::from_i64(session), user, TokenOrigin::default()));
         }
     }
 

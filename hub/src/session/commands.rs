@@ -105,7 +105,11 @@ impl Session {
         });
         // The session stays unauthenticated (its auth deadline still runs): the
         // client may close another session and try again.
-        if !self.hub.registry.set_user(self.link.id, principal.user_id) {
+        if !self
+            .hub
+            .registry
+            .set_user(self.link.id, principal.user_id, principal.token)
+        {
             return Err(FrameError::new(
                 Some(id),
                 ErrorCode::TooManySessions,
@@ -240,14 +244,21 @@ impl Session {
         let seq = self
             .hub
             .publisher
-            .publish_json(channel, event, &data.to_string())
+            .publish_json(channel, event, &data.to_string(), None)
             .await
             .map_err(|error| match error {
+                // The backend's words stay in the log: they are not the client's business.
                 PublishError::Broker { .. } | PublishError::History(_) => {
-                    FrameError::new(Some(id), ErrorCode::Unavailable, error.to_string())
+                    tracing::warn!(%error, channel = channel.name(), "a client publish failed");
+                    FrameError::new(
+                        Some(id),
+                        ErrorCode::Unavailable,
+                        "the event could not be published: try again",
+                    )
                 }
                 other => FrameError::new(Some(id), ErrorCode::InvalidField, other.to_string()),
-            })?;
+            })?
+            .seq;
         Ok(Answer::Ack(
             json!({ "channel": channel.name(), "seq": seq }),
         ))

@@ -174,7 +174,11 @@ impl Session {
     async fn authenticate_subprotocol(&mut self, token: &str) -> bool {
         match self.hub.authenticator.authenticate(token).await {
             Ok(principal) if principal.expires_at > SystemTime::now() => {
-                if !self.hub.registry.set_user(self.link.id, principal.user_id) {
+                if !self
+                    .hub
+                    .registry
+                    .set_user(self.link.id, principal.user_id, principal.token)
+                {
                     self.control().close(close::POLICY, TOO_MANY_SESSIONS);
                     return false;
                 }

@@ -47,7 +47,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use utoipa::OpenApi;
 use vigor_common::auth::KeySource;
-use vigor_common::bus::outbox::OutboxRelay;
+use vigor_common::bus::ServiceEvents;
 use vigor_common::config::ServiceName;
 use vigor_common::db::{Database, Migrations};
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
@@ -66,6 +66,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Auth,
         prefixes: &["/v1/auth", "/v1/oauth", "/.well-known"],
+        uploads: &[],
         sql: true,
         migrations: Some(&MIGRATIONS),
         openapi,
@@ -81,29 +82,15 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
 /// and the consumer of the users service's events. Returns the state it serves
 /// with (tests read its counters) and the running service.
 pub async fn start(ctx: ServiceContext) -> anyhow::Result<(AuthService, RunningService)> {
-    let db = ctx.database().clone();
-    let relay = OutboxRelay::spawn(
-        db.clone(),
-        ctx.bus.clone(),
-        ctx.shutdown.clone(),
-        &ctx.tasks,
-    );
-    let auth = AuthService::new(db, &ctx.config, ctx.ids.clone())?.with_relay(relay);
+    let events = ServiceEvents::start(&ctx);
+    let auth = AuthService::new(ctx.database().clone(), &ctx.config, ctx.ids.clone())?
+        .with_relay(events.relay())
+        .with_broker(ctx.broker.clone());
     auth.key_ring().ensure_active().await?;
     spawn_housekeeping(auth.clone(), ctx.shutdown.clone(), &ctx.tasks);
-    let consumer = format!("auth-{}", ctx.config.node_id);
-    let subscription = lifecycle::subscribe(ctx.bus.as_ref(), &consumer).await?;
-    let consuming = auth.clone();
-    vigor_common::bus::spawn_consumer(
-        "auth",
-        subscription,
-        ctx.shutdown.clone(),
-        &ctx.tasks,
-        move |event| {
-            let auth = consuming.clone();
-            async move { auth.apply_user_event(&event).await }
-        },
-    );
+    events
+        .consume(events::GROUP, auth.user_event_handlers())
+        .await?;
     let running = RunningService {
         router: http::router(auth.clone()),
         checks: Vec::new(),

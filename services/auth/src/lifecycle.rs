@@ -7,23 +7,28 @@
 //! held the old secret loses their refresh tokens; the session that made the
 //! change stays signed in.
 //!
-//! The consumer (group [`events::GROUP`]) applies the users service's events;
-//! each effect is idempotent by nature (set roles, set status, delete), so a
-//! redelivery does no harm. (A redelivered older event can still overwrite a
-//! newer one of the same user — e.g. two role changes seconds apart with the
-//! first one redelivered after a crash; the next change puts it right.) It subscribes before `build` returns and runs as a
-//! tracked task until shutdown.
+//! The consumer (group [`crate::events::GROUP`], started by `build` through
+//! [`vigor_common::bus::ServiceEvents`]) applies the users service's events with
+//! [`AuthService::user_event_handlers`]; each effect is idempotent by nature (set
+//! roles, set status, delete), and the consumer skips event ids it already
+//! applied. (An older event redelivered after a newer one of the same user can
+//! still overwrite it — e.g. two role changes seconds apart with the first one
+//! redelivered after a crash; the next change puts it right.)
 
 use std::net::IpAddr;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use vigor_common::api::Timestamp;
-use vigor_common::bus::{ConsumerOptions, Event, EventBus, Subscription};
+use vigor_common::auth::SessionsEnded;
+use vigor_common::bus::Handlers;
+use vigor_common::events::{
+    RolesChanged, UserRef, USER_DEACTIVATED, USER_DELETED, USER_REACTIVATED, USER_ROLES_CHANGED,
+};
 use vigor_common::Id;
 
 use crate::domain::{Email, Password};
-use crate::events::{self, RolesChanged, UserRef};
+use crate::events;
 use crate::hashing::HashError;
 use crate::login::LoginError;
 use crate::service::AuthService;
@@ -156,6 +161,7 @@ impl AuthService {
             return Err(ChangeError::NoAccount);
         }
         let ended = self.store.revoke_other_families(user_id, keep, now).await?;
+        self.announce_ended(SessionsEnded::all(user_id, keep)).await;
         tracing::info!(%user_id, ended, "password changed");
         Ok(ended)
     }
@@ -184,6 +190,7 @@ impl AuthService {
             Err(e) => return Err(e.into()),
         }
         let ended = self.store.revoke_other_families(user_id, keep, now).await?;
+        self.announce_ended(SessionsEnded::all(user_id, keep)).await;
         tracing::info!(%user_id, ended, "email changed");
         Ok(ended)
     }
@@ -217,68 +224,51 @@ impl AuthService {
         }))
     }
 
-    /// Applies one of the users service's events; `Err` leaves it unacked, so it
-    /// comes again.
-    pub async fn apply_user_event(&self, event: &Event) -> anyhow::Result<()> {
-        fn data<T: serde::de::DeserializeOwned>(event: &Event) -> Option<T> {
-            match serde_json::from_value(event.data.clone()) {
-                Ok(data) => Some(data),
-                Err(error) => {
-                    // Retrying cannot fix it: log and drop.
-                    tracing::error!(event = %event.id, topic = %event.name, %error, "malformed event");
-                    None
-                }
-            }
-        }
-        let now = Utc::now();
-        match event.name.as_str() {
-            events::USER_ROLES_CHANGED => {
-                if let Some(RolesChanged { user_id, roles }) = data(event) {
-                    self.store.set_roles(user_id, &roles, now).await?;
+    /// The handlers of the users service's events, for the consumer loop.
+    pub fn user_event_handlers(&self) -> Handlers {
+        let (roles, deactivated, reactivated, deleted) =
+            (self.clone(), self.clone(), self.clone(), self.clone());
+        Handlers::new()
+            .on(USER_ROLES_CHANGED, move |_, data: RolesChanged| {
+                let auth = roles.clone();
+                async move {
+                    let RolesChanged { user_id, roles } = data;
+                    auth.store.set_roles(user_id, &roles, Utc::now()).await?;
                     tracing::info!(%user_id, ?roles, "roles copied for the next access tokens");
+                    Ok(())
                 }
-            }
-            events::USER_DEACTIVATED => {
-                if let Some(UserRef { user_id }) = data(event) {
-                    self.store
+            })
+            .on(USER_DEACTIVATED, move |_, UserRef { user_id }| {
+                let auth = deactivated.clone();
+                async move {
+                    let now = Utc::now();
+                    auth.store
                         .set_status(user_id, AccountStatus::Disabled, now)
                         .await?;
-                    let ended = self.store.revoke_user_families(user_id, now).await?;
+                    let ended = auth.store.revoke_user_families(user_id, now).await?;
+                    auth.announce_ended(SessionsEnded::all(user_id, None)).await;
                     tracing::info!(%user_id, ended, "account disabled");
+                    Ok(())
                 }
-            }
-            events::USER_REACTIVATED => {
-                if let Some(UserRef { user_id }) = data(event) {
-                    self.store
-                        .set_status(user_id, AccountStatus::Active, now)
+            })
+            .on(USER_REACTIVATED, move |_, UserRef { user_id }| {
+                let auth = reactivated.clone();
+                async move {
+                    auth.store
+                        .set_status(user_id, AccountStatus::Active, Utc::now())
                         .await?;
                     tracing::info!(%user_id, "account enabled");
+                    Ok(())
                 }
-            }
-            events::USER_DELETED => {
-                if let Some(UserRef { user_id }) = data(event) {
-                    let erased = self.store.delete_account(user_id).await?;
+            })
+            .on(USER_DELETED, move |_, UserRef { user_id }| {
+                let auth = deleted.clone();
+                async move {
+                    let erased = auth.store.delete_account(user_id).await?;
+                    auth.announce_ended(SessionsEnded::all(user_id, None)).await;
                     tracing::info!(%user_id, erased, "credentials erased");
+                    Ok(())
                 }
-            }
-            other => tracing::debug!(topic = other, "ignoring an event of another topic"),
-        }
-        Ok(())
+            })
     }
-}
-
-/// Joins the consumer group; call before serving, so no event is missed.
-pub async fn subscribe(
-    bus: &dyn EventBus,
-    consumer: &str,
-) -> anyhow::Result<Box<dyn Subscription>> {
-    let topics = [
-        events::USER_ROLES_CHANGED,
-        events::USER_DEACTIVATED,
-        events::USER_REACTIVATED,
-        events::USER_DELETED,
-    ];
-    Ok(bus
-        .subscribe(&topics, events::GROUP, consumer, ConsumerOptions::default())
-        .await?)
 }

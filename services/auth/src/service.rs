@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use vigor_common::auth::{KeySource, Verifier, VerifierConfig};
+use vigor_common::auth::{revocation, KeySource, SessionsEnded, Verifier, VerifierConfig};
+use vigor_common::broker::Broker;
 use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::config::Config;
 use vigor_common::db::Database;
@@ -26,6 +27,8 @@ pub struct AuthService {
     pub(crate) ids: Arc<IdGenerator>,
     pub(crate) verifier: Arc<Verifier>,
     relay: Option<OutboxRelay>,
+    /// Where ended sessions are announced to every process.
+    broker: Option<Arc<dyn Broker>>,
 }
 
 impl AuthService {
@@ -59,6 +62,7 @@ impl AuthService {
             ids,
             verifier,
             relay: None,
+            broker: None,
         })
     }
 
@@ -77,6 +81,27 @@ impl AuthService {
     pub fn with_relay(mut self, relay: OutboxRelay) -> AuthService {
         self.relay = Some(relay);
         self
+    }
+
+    /// Announces ended sessions on `broker`, so that every process's verifier
+    /// refuses their access tokens and every hub closes their WebSockets at once.
+    pub fn with_broker(mut self, broker: Arc<dyn Broker>) -> AuthService {
+        self.broker = Some(broker);
+        self
+    }
+
+    /// Tells every process that `notice`'s sessions ended. Best effort: their
+    /// refresh tokens are revoked in the database already, and a process that
+    /// misses the notice refuses the access tokens when they expire.
+    pub(crate) async fn announce_ended(&self, notice: SessionsEnded) {
+        let Some(broker) = &self.broker else { return };
+        if let Err(error) = revocation::announce(broker.as_ref(), &notice).await {
+            tracing::warn!(
+                %error,
+                user_id = %notice.user_id,
+                "ended sessions could not be announced: their access tokens run out on their own"
+            );
+        }
     }
 
     /// The signing keys (also a [`KeySource`] for verifiers in this process).

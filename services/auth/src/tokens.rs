@@ -14,7 +14,7 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use vigor_common::api::Timestamp;
-use vigor_common::auth::Claims;
+use vigor_common::auth::{Claims, SessionsEnded};
 use vigor_common::Id;
 
 use crate::domain::pkce::CodeChallenge;
@@ -394,26 +394,40 @@ impl AuthService {
     pub async fn revoke(&self, client: &Client, token: &str) -> anyhow::Result<()> {
         let family = match self.identify(token).await? {
             Some(Presented::Refresh(state)) if state.family.client_id == client.id => {
-                Some(state.family.id)
+                Some((state.family.user_id, state.family.id))
             }
-            Some(Presented::Access(claims)) if claims.client_id == client.id => claims.sid,
+            Some(Presented::Access(claims)) if claims.client_id == client.id => {
+                claims.user_id().zip(claims.sid)
+            }
             _ => None,
         };
-        if let Some(family) = family {
-            self.store.revoke_family(family, Utc::now()).await?;
+        if let Some((user, family)) = family {
+            self.end_session(user, family).await?;
         }
         Ok(())
     }
 
-    /// Ends the session (refresh family) `session` of `user`; `false` when it was
-    /// not theirs or had ended already.
+    /// Ends the session (refresh family) `session` of `user`, and announces it so
+    /// that its access tokens stop at once everywhere; `false` when it was not
+    /// theirs or had ended already.
     pub async fn end_session(&self, user: Id, session: Id) -> anyhow::Result<bool> {
         match self.store.family(session).await? {
             Some(family) if family.user_id == user => {
-                Ok(self.store.revoke_family(session, Utc::now()).await?)
+                let ended = self.store.revoke_family(session, Utc::now()).await?;
+                self.announce_ended(SessionsEnded::session(user, session))
+                    .await;
+                Ok(ended)
             }
             _ => Ok(false),
         }
+    }
+
+    /// Ends every session of `user` (sign-out everywhere) and announces it; how
+    /// many were still open.
+    pub async fn end_all_sessions(&self, user: Id) -> anyhow::Result<u64> {
+        let ended = self.store.revoke_user_families(user, Utc::now()).await?;
+        self.announce_ended(SessionsEnded::all(user, None)).await;
+        Ok(ended)
     }
 
     /// Introspection (RFC 7662).

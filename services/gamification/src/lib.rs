@@ -13,6 +13,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Gamification,
         prefixes: &["/v1/gamification"],
+        uploads: &[],
         sql: true,
         migrations: None,
         openapi: || utoipa::openapi::OpenApiBuilder::new().build(),

@@ -13,6 +13,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Social,
         prefixes: &["/v1/social"],
+        uploads: &[],
         sql: true,
         migrations: None,
         openapi: || utoipa::openapi::OpenApiBuilder::new().build(),

@@ -1,10 +1,11 @@
-//! The events the training service emits, through its outbox.
+//! The events the training service emits, through its outbox. Topics and
+//! payloads are the shared contracts of [`vigor_common::events`].
 //!
 //! | topic | when | data |
 //! |---|---|---|
-//! | `workout.logged` | a workout was created (logged or imported) | [`WorkoutEvent`] |
-//! | `workout.updated` | a workout was changed | [`WorkoutEvent`] |
-//! | `workout.deleted` | a workout was deleted | `{"workout_id","user_id","records_moved"}` |
+//! | `workout.logged` | a workout was created (logged or imported) | [`WorkoutWritten`] |
+//! | `workout.updated` | a workout was changed | [`WorkoutWritten`] |
+//! | `workout.deleted` | a workout was deleted | [`WorkoutDeleted`] |
 //!
 //! A change can move personal records between a user's *other* workouts too: a
 //! deleted record holder passes its records to the next best after it, an edit
@@ -18,8 +19,8 @@
 //! the numbers they need from the event and never call back for them; they
 //! deduplicate by the event id.
 //!
-//! Consumed (consumer group [`GROUP`]):
-//! - `user.deleted` (from users) — `{"user_id"}`: every piece of the user's
+//! Consumed (consumer group [`GROUP`], [`handlers`]):
+//! - `user.deleted` (from users): every piece of the user's
 //!   training data is erased ([`crate::TrainingService::erase_user`]): workouts
 //!   and their sets and record flags, plans, schedules, custom exercises,
 //!   settings, coaching relationships on either side, and the stored answers of
@@ -29,127 +30,66 @@
 //!   `workout.deleted` events are emitted for it: every service hears
 //!   `user.deleted` itself.
 //!
-//! The consumer subscribes before `build` returns (a group starts with the events
-//! published after it exists), then runs as a tracked task until shutdown.
+//! `build` joins the group before serving (a group starts with the events
+//! published after it exists); the loop runs as a tracked task until shutdown.
 
-use chrono::Utc;
-use serde::{Deserialize, Serialize};
-use vigor_common::api::Timestamp;
-use vigor_common::bus::{ConsumerOptions, Event, EventBus, Subscription};
+use vigor_common::bus::{Event, Handlers};
+use vigor_common::events::{
+    MovedRecords, Topic, UserRef, WorkoutDeleted, WorkoutWritten, USER_DELETED, WORKOUT_DELETED,
+};
 use vigor_common::{Id, IdGenerator};
 
 use crate::domain::analysis::records::RecordSet;
-use crate::domain::kinds::{Privacy, Sport};
-use crate::domain::workout::{Workout, WorkoutSource};
+use crate::domain::kinds::SetType;
+use crate::domain::workout::Workout;
 use crate::store::RecordFlags;
 
-/// Topic of a created workout.
-pub const WORKOUT_LOGGED: &str = "workout.logged";
-/// Topic of a changed workout.
-pub const WORKOUT_UPDATED: &str = "workout.updated";
-/// Topic of a deleted workout.
-pub const WORKOUT_DELETED: &str = "workout.deleted";
-/// Topic of an account's deletion (emitted by users).
-pub const USER_DELETED: &str = "user.deleted";
+pub use vigor_common::events::{WORKOUT_LOGGED, WORKOUT_UPDATED};
+
 /// The consumer group of the training service.
 pub const GROUP: &str = "training";
 
-/// The data of `workout.logged` and `workout.updated`.
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkoutEvent {
-    /// The workout.
-    pub workout_id: Id,
-    /// Its owner.
-    pub user_id: Id,
-    /// Its sport.
-    pub sport: Sport,
-    /// Who may see it (social shows only what the owner shares).
-    pub privacy: Privacy,
-    /// Start.
-    pub started_at: Timestamp,
-    /// End.
-    pub ended_at: Timestamp,
-    /// Length in seconds.
-    pub duration_s: f64,
-    /// Time moving in seconds, when known.
-    pub moving_time_s: Option<f64>,
-    /// Distance in metres, when known.
-    pub distance_m: Option<f64>,
-    /// Climb in metres, when known.
-    pub elevation_gain_m: Option<f64>,
-    /// Volume load in kg (0 without weighted sets).
-    pub volume_kg: f64,
-    /// Sets done (not counting warm-ups).
-    pub working_sets: u32,
-    /// Where it came from.
-    pub source: WorkoutSource,
-    /// The workout's version after the change.
-    pub version: i64,
-    /// Personal records the workout set (see [`RecordSet`]).
-    pub personal_records: Vec<RecordSet>,
-    /// Other workouts of the user whose records the change moved.
-    pub records_moved: Vec<MovedRecords>,
+/// The flags a change writes, other than those of `changed` itself.
+pub fn moved_records(flags: &[RecordFlags], changed: Id) -> Vec<MovedRecords> {
+    flags
+        .iter()
+        .filter(|f| f.workout_id != changed)
+        .map(|f| MovedRecords {
+            workout_id: f.workout_id,
+            personal_records: f.records.clone(),
+        })
+        .collect()
 }
 
-/// The records one of the user's other workouts holds after a change.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MovedRecords {
-    /// The workout.
-    pub workout_id: Id,
-    /// All the personal records it holds now (empty: it lost them all).
-    pub personal_records: Vec<RecordSet>,
-}
-
-impl MovedRecords {
-    /// The flags a change writes, other than those of `changed` itself.
-    pub fn others(flags: &[RecordFlags], changed: Id) -> Vec<MovedRecords> {
-        flags
+/// The event data of `w`, which holds `records`; the change moved `moved`.
+pub fn workout_written(
+    w: &Workout,
+    records: &[RecordSet],
+    moved: Vec<MovedRecords>,
+) -> WorkoutWritten {
+    let c = &w.content;
+    WorkoutWritten {
+        workout_id: w.id,
+        user_id: w.owner_id,
+        sport: c.sport.as_str().to_owned(),
+        privacy: c.privacy.as_str().to_owned(),
+        started_at: c.started_at,
+        ended_at: c.ended_at,
+        duration_s: c.duration().as_secs_f64(),
+        moving_time_s: c.moving_time.map(|d| d.as_secs_f64()),
+        distance_m: c.distance.map(|d| d.get()),
+        elevation_gain_m: c.elevation_gain.map(|d| d.get()),
+        volume_kg: c.volume().get(),
+        working_sets: c
+            .exercises
             .iter()
-            .filter(|f| f.workout_id != changed)
-            .map(|f| MovedRecords {
-                workout_id: f.workout_id,
-                personal_records: f.records.clone(),
-            })
-            .collect()
-    }
-}
-
-impl WorkoutEvent {
-    /// The event data of `w`, which set `records`; the change moved `moved`.
-    pub fn of(w: &Workout, records: &[RecordSet], moved: Vec<MovedRecords>) -> Self {
-        let c = &w.content;
-        WorkoutEvent {
-            workout_id: w.id,
-            user_id: w.owner_id,
-            sport: c.sport,
-            privacy: c.privacy,
-            started_at: c.started_at,
-            ended_at: c.ended_at,
-            duration_s: c.duration().as_secs_f64(),
-            moving_time_s: c.moving_time.map(|d| d.as_secs_f64()),
-            distance_m: c.distance.map(|d| d.get()),
-            elevation_gain_m: c.elevation_gain.map(|d| d.get()),
-            volume_kg: c.volume().get(),
-            working_sets: c
-                .exercises
-                .iter()
-                .flat_map(|e| &e.sets)
-                .filter(|s| s.done && s.set_type != crate::domain::kinds::SetType::WarmUp)
-                .count() as u32,
-            source: w.source,
-            version: w.version,
-            personal_records: records.to_vec(),
-            records_moved: moved,
-        }
-    }
-}
-
-fn event(ids: &IdGenerator, name: &str, data: serde_json::Value) -> Event {
-    Event {
-        id: ids.next_id(),
-        name: name.to_owned(),
-        occurred_at: Utc::now(),
-        data,
+            .flat_map(|e| &e.sets)
+            .filter(|s| s.done && s.set_type != SetType::WarmUp)
+            .count() as u32,
+        source: w.source.as_str().to_owned(),
+        version: w.version,
+        personal_records: records.to_vec(),
+        records_moved: moved,
     }
 }
 
@@ -157,68 +97,62 @@ fn event(ids: &IdGenerator, name: &str, data: serde_json::Value) -> Event {
 /// `records`; the change writes `flags`.
 pub fn written(
     ids: &IdGenerator,
-    topic: &str,
+    topic: Topic<WorkoutWritten>,
     w: &Workout,
     records: &[RecordSet],
     flags: &[RecordFlags],
 ) -> Event {
-    let data = WorkoutEvent::of(w, records, MovedRecords::others(flags, w.id));
-    event(ids, topic, to_value(&data))
+    topic.event(
+        ids,
+        &workout_written(w, records, moved_records(flags, w.id)),
+    )
 }
 
 /// `workout.deleted` for `w`; the deletion writes `flags`.
 pub fn deleted(ids: &IdGenerator, w: &Workout, flags: &[RecordFlags]) -> Event {
-    let moved = serde_json::to_value(MovedRecords::others(flags, w.id))
-        .expect("records are plain data and always serialize");
-    event(
-        ids,
-        WORKOUT_DELETED,
-        serde_json::json!({"workout_id": w.id, "user_id": w.owner_id, "records_moved": moved}),
-    )
+    let data = WorkoutDeleted {
+        workout_id: w.id,
+        user_id: w.owner_id,
+        records_moved: moved_records(flags, w.id),
+    };
+    WORKOUT_DELETED.event(ids, &data)
 }
 
-fn to_value(data: &WorkoutEvent) -> serde_json::Value {
-    serde_json::to_value(data).expect("workout events are plain data and always serialize")
-}
-
-/// The data of `user.deleted`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UserRef {
-    /// The user.
-    pub user_id: Id,
-}
-
-/// Applies one consumed event; `Err` leaves it unacked, so it comes again.
-pub async fn apply(service: &crate::TrainingService, event: &Event) -> anyhow::Result<()> {
-    match event.name.as_str() {
-        USER_DELETED => {
-            let user = match serde_json::from_value::<UserRef>(event.data.clone()) {
-                Ok(data) => data.user_id,
-                Err(error) => {
-                    // Retrying cannot fix it: log and drop.
-                    tracing::error!(event = %event.id, topic = %event.name, %error, "malformed event");
-                    return Ok(());
-                }
-            };
-            match service.erase_user(event.id, user).await? {
+/// The handlers of the events the service consumes.
+pub fn handlers(service: crate::TrainingService) -> Handlers {
+    Handlers::new().on(USER_DELETED, move |event, UserRef { user_id: user }| {
+        let service = service.clone();
+        async move {
+            match service.erase_user(event, user).await? {
                 Some(erased) => tracing::info!(%user, ?erased, "training data erased"),
-                None => tracing::debug!(event = %event.id, "user.deleted already applied"),
+                None => tracing::debug!(%event, "user.deleted already applied"),
             }
             Ok(())
         }
-        other => {
-            tracing::debug!(topic = other, "ignoring an event of another topic");
-            Ok(())
-        }
-    }
+    })
 }
 
-/// Joins the consumer group; call before serving, so no deletion is missed.
-pub async fn subscribe(
-    bus: &dyn EventBus,
-    consumer: &str,
-) -> anyhow::Result<Box<dyn Subscription>> {
-    Ok(bus
-        .subscribe(&[USER_DELETED], GROUP, consumer, ConsumerOptions::default())
-        .await?)
+#[cfg(test)]
+mod tests {
+    use crate::domain::kinds::{Privacy, Sport};
+    use crate::domain::workout::WorkoutSource;
+
+    /// The contract carries sports, privacy and sources as names: they must be
+    /// the names the API and the database use.
+    #[test]
+    fn the_contract_spells_kinds_as_the_api_does() {
+        for sport in Sport::ALL {
+            assert_eq!(serde_json::to_value(sport).unwrap(), sport.as_str());
+        }
+        for privacy in Privacy::ALL {
+            assert_eq!(serde_json::to_value(privacy).unwrap(), privacy.as_str());
+        }
+        for source in [
+            WorkoutSource::Manual,
+            WorkoutSource::Gpx,
+            WorkoutSource::Fit,
+        ] {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+        }
+    }
 }

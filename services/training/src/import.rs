@@ -12,8 +12,11 @@ use crate::domain::kinds::Sport;
 use crate::domain::track::{LatLon, Track, TrackError, TrackPoint};
 use crate::domain::units::Bpm;
 
-/// The largest file accepted (a day-long FIT file is a few MB).
-pub const MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
+/// The most track points a file may hold: 69 hours at one point a second. The
+/// upload limit (`http.upload_limit_bytes`, 25 MiB by default: an 8-hour ride
+/// with heart rate and cadence is about 7 MB of GPX) bounds what a parse reads;
+/// this bounds what it keeps.
+pub const MAX_POINTS: usize = 250_000;
 
 /// A recognised file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,9 +33,9 @@ pub enum ImportError {
     /// Empty upload.
     #[error("the file is empty")]
     Empty,
-    /// Over [`MAX_FILE_BYTES`].
-    #[error("the file is larger than {} MB", MAX_FILE_BYTES / (1024 * 1024))]
-    TooLarge,
+    /// More track points than a workout may have ([`MAX_POINTS`]).
+    #[error("the file has more track points than the {MAX_POINTS} a workout may have")]
+    TooManyPoints,
     /// Neither GPX nor FIT.
     #[error("the file is neither GPX nor FIT")]
     UnknownFormat,
@@ -82,23 +85,25 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
     (head.starts_with('<') && head.contains("<gpx")).then_some(Format::Gpx)
 }
 
-/// Reads an activity file.
+/// Reads an activity file of at most [`MAX_POINTS`] track points.
 pub fn parse(bytes: &[u8]) -> Result<Activity, ImportError> {
+    parse_at_most(bytes, MAX_POINTS)
+}
+
+/// Reads an activity file of at most `max_points` track points.
+pub fn parse_at_most(bytes: &[u8], max_points: usize) -> Result<Activity, ImportError> {
     if bytes.is_empty() {
         return Err(ImportError::Empty);
     }
-    if bytes.len() > MAX_FILE_BYTES {
-        return Err(ImportError::TooLarge);
-    }
     match detect(bytes).ok_or(ImportError::UnknownFormat)? {
-        Format::Gpx => parse_gpx(bytes),
-        Format::Fit => parse_fit(bytes),
+        Format::Gpx => parse_gpx(bytes, max_points),
+        Format::Fit => parse_fit(bytes, max_points),
     }
 }
 
 /// Reads a GPX file: the points of every segment of every track, in order (routes
 /// as a fallback when there is no track).
-pub fn parse_gpx(bytes: &[u8]) -> Result<Activity, ImportError> {
+pub fn parse_gpx(bytes: &[u8], max_points: usize) -> Result<Activity, ImportError> {
     let gpx = gpx::read(bytes).map_err(|e| ImportError::Gpx(e.to_string()))?;
     let mut waypoints: Vec<&gpx::Waypoint> = gpx
         .tracks
@@ -111,6 +116,9 @@ pub fn parse_gpx(bytes: &[u8]) -> Result<Activity, ImportError> {
     }
     if waypoints.is_empty() {
         return Err(ImportError::NoTrack);
+    }
+    if waypoints.len() > max_points {
+        return Err(ImportError::TooManyPoints);
     }
     let from_tracks = gpx
         .tracks
@@ -196,7 +204,7 @@ fn gpx_time(t: gpx::Time) -> DateTime<Utc> {
 }
 
 /// Reads a FIT activity file: its `record` messages with a position.
-pub fn parse_fit(bytes: &[u8]) -> Result<Activity, ImportError> {
+pub fn parse_fit(bytes: &[u8], max_points: usize) -> Result<Activity, ImportError> {
     use fitparser::profile::MesgNum;
     let records = fitparser::from_bytes(bytes).map_err(|e| ImportError::Fit(e.to_string()))?;
     let mut points = Vec::new();
@@ -205,6 +213,9 @@ pub fn parse_fit(bytes: &[u8]) -> Result<Activity, ImportError> {
         match record.kind() {
             MesgNum::Record => {
                 if let Some(point) = fit_point(record.fields(), points.len())? {
+                    if points.len() == max_points {
+                        return Err(ImportError::TooManyPoints);
+                    }
                     points.push(point);
                 }
             }

@@ -25,7 +25,7 @@ pub mod store;
 
 use utoipa::OpenApi;
 use vigor_common::api::BearerSecurity;
-use vigor_common::bus::outbox::OutboxRelay;
+use vigor_common::bus::ServiceEvents;
 use vigor_common::config::ServiceName;
 use vigor_common::db::Migrations;
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
@@ -43,6 +43,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Training,
         prefixes: &["/v1/training"],
+        uploads: &[http::IMPORT_PATH],
         sql: true,
         migrations: Some(&MIGRATIONS),
         openapi,
@@ -53,31 +54,17 @@ pub fn spec() -> ServiceSpec {
 /// Starts the service: the outbox relay, the catalogue seed and the
 /// `user.deleted` consumer.
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
-    let db = ctx.database().clone();
-    let relay = OutboxRelay::spawn(
-        db.clone(),
-        ctx.bus.clone(),
-        ctx.shutdown.clone(),
-        &ctx.tasks,
-    );
-    let service = TrainingService::new(db, ctx.ids.clone()).with_relay(relay);
+    let events = ServiceEvents::start(&ctx);
+    let service = TrainingService::new(ctx.database().clone(), ctx.ids.clone())
+        .with_relay(events.relay())
+        .with_upload_limit(ctx.config.http.upload_limit_bytes);
     let added = service.seed_catalogue().await?;
     if added > 0 {
         tracing::info!(added, "seeded the exercise catalogue");
     }
-    let consumer = format!("training-{}", ctx.config.node_id);
-    let subscription = events::subscribe(ctx.bus.as_ref(), &consumer).await?;
-    let consuming = service.clone();
-    vigor_common::bus::spawn_consumer(
-        "training",
-        subscription,
-        ctx.shutdown.clone(),
-        &ctx.tasks,
-        move |event| {
-            let service = consuming.clone();
-            async move { events::apply(&service, &event).await }
-        },
-    );
+    events
+        .consume(events::GROUP, events::handlers(service.clone()))
+        .await?;
     Ok(RunningService {
         router: http::router(service),
         checks: Vec::new(),
@@ -188,7 +175,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     )),
     modifiers(&BearerSecurity),
     tags(
-        (name = "training", description = "Exercise catalogue, workout logging and import, analysis."),
+        (name = "training", description = "Exercise catalogue, workout logging and import, analysis, plans and schedule, coaching, recommendations."),
     )
 )]
 struct ApiDoc;

@@ -15,6 +15,7 @@ use vigor_common::Id;
 use crate::domain::analysis::records::RecordSet;
 use crate::domain::exercise::{catalogue, Exercise};
 use crate::domain::history::History;
+use crate::http::import::{ImportGate, DEFAULT_UPLOAD_LIMIT};
 use crate::store::{Erased, FlagMap, RecordFlags, SqlStore, StoreResult, TrainingStore};
 
 /// The training service's shared state.
@@ -26,6 +27,8 @@ pub struct TrainingService {
     pub db: Database,
     /// Id generator.
     pub ids: Arc<IdGenerator>,
+    /// Bounds on GPX/FIT imports: size, per user, per process.
+    pub imports: Arc<ImportGate>,
     relay: Option<OutboxRelay>,
 }
 
@@ -36,8 +39,17 @@ impl TrainingService {
             store: Arc::new(SqlStore::new(db.clone())),
             db,
             ids,
+            imports: Arc::new(ImportGate::new(DEFAULT_UPLOAD_LIMIT)),
             relay: None,
         }
+    }
+
+    /// Takes import files of up to `bytes` (`http.upload_limit_bytes`).
+    pub fn with_upload_limit(mut self, bytes: u64) -> Self {
+        self.imports = Arc::new(ImportGate::new(
+            usize::try_from(bytes).unwrap_or(usize::MAX),
+        ));
+        self
     }
 
     /// Wakes `relay` after every committed event.

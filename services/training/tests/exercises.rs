@@ -77,6 +77,46 @@ async fn the_catalogue_is_searchable_by_name_muscle_and_equipment(app: TestApp) 
     .await;
 }
 
+async fn cursors_of_other_lists_or_edited_ones_are_refused(app: TestApp) {
+    let (_, token) = app.user("ann").await;
+    let body: Value = app
+        .exercises(&token, &[("limit", "2")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cursor = body["next_cursor"].as_str().unwrap().to_owned();
+    let first_id = body["items"][0]["id"].as_str().unwrap().to_owned();
+    // The search's own cursor works; the same cursor on the workout list, a
+    // bare id (the old cursor format) and an edited cursor are refused.
+    let next = app
+        .exercises(&token, &[("limit", "2"), ("cursor", &cursor)])
+        .await;
+    assert_eq!(next.status(), StatusCode::OK);
+    let mut edited = cursor.clone().into_bytes();
+    let at = edited.len() / 2;
+    edited[at] = if edited[at] == b'A' { b'B' } else { b'A' };
+    let edited = String::from_utf8(edited).unwrap();
+    for bad in [&first_id, &edited] {
+        let refused = problem(
+            app.exercises(&token, &[("cursor", bad)]).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(refused["errors"][0]["field"], "cursor", "{bad}");
+    }
+    let foreign = app
+        .http
+        .get(app.url("/v1/training/workouts"))
+        .query(&[("cursor", &cursor)])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let refused = problem(foreign, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(refused["errors"][0]["field"], "cursor");
+}
+
 async fn pages_walk_the_whole_catalogue(app: TestApp) {
     let (_, token) = app.user("ann").await;
     let mut ids = Vec::new();
@@ -191,6 +231,7 @@ async fn a_request_without_a_token_is_refused(app: TestApp) {
 on_both_backends!(
     the_catalogue_is_searchable_by_name_muscle_and_equipment,
     pages_walk_the_whole_catalogue,
+    cursors_of_other_lists_or_edited_ones_are_refused,
     custom_exercises_are_their_owners_only,
     a_request_without_a_token_is_refused,
 );

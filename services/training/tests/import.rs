@@ -127,3 +127,15 @@ fn a_ten_thousand_point_gpx_imports_whole() {
     assert!(s.best_efforts.iter().any(|(n, _)| n == "10k"));
     assert!(Meters::new(s.distance.get()).is_ok());
 }
+
+#[test]
+fn files_with_too_many_points_are_refused_in_either_format() {
+    let points = import::parse(RUN_GPX).unwrap().track.points().len();
+    let e = import::parse_at_most(RUN_GPX, points - 1).unwrap_err();
+    assert!(matches!(e, ImportError::TooManyPoints), "{e}");
+    assert!(import::parse_at_most(RUN_GPX, points).is_ok());
+    let points = import::parse(FENIX_FIT).unwrap().track.points().len();
+    let e = import::parse_at_most(FENIX_FIT, points - 1).unwrap_err();
+    assert!(matches!(e, ImportError::TooManyPoints), "{e}");
+    assert!(import::parse_at_most(FENIX_FIT, points).is_ok());
+}

@@ -21,7 +21,7 @@ pub mod store;
 
 use utoipa::OpenApi;
 use vigor_common::api::BearerSecurity;
-use vigor_common::bus::outbox::OutboxRelay;
+use vigor_common::bus::ServiceEvents;
 use vigor_common::config::ServiceName;
 use vigor_common::db::Migrations;
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
@@ -39,6 +39,7 @@ pub fn spec() -> ServiceSpec {
     ServiceSpec {
         name: ServiceName::Users,
         prefixes: &["/v1/users"],
+        uploads: &[],
         sql: true,
         migrations: Some(&MIGRATIONS),
         openapi,
@@ -48,28 +49,13 @@ pub fn spec() -> ServiceSpec {
 
 /// Starts the service: the outbox relay and the `user.signed_up` consumer.
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
-    let db = ctx.database().clone();
-    let relay = OutboxRelay::spawn(
-        db.clone(),
-        ctx.bus.clone(),
-        ctx.shutdown.clone(),
-        &ctx.tasks,
-    );
+    let events = ServiceEvents::start(&ctx);
     let exporter = export::Exporter::from_config(&ctx.config)?;
-    let users = UsersService::new(db, ctx.ids.clone(), exporter).with_relay(relay);
-    let consumer = format!("users-{}", ctx.config.node_id);
-    let subscription = events::subscribe(ctx.bus.as_ref(), &consumer).await?;
-    let store = users.store().clone();
-    vigor_common::bus::spawn_consumer(
-        "users",
-        subscription,
-        ctx.shutdown.clone(),
-        &ctx.tasks,
-        move |event| {
-            let store = store.clone();
-            async move { events::apply(store.as_ref(), &event).await }
-        },
-    );
+    let users = UsersService::new(ctx.database().clone(), ctx.ids.clone(), exporter)
+        .with_relay(events.relay());
+    events
+        .consume(events::GROUP, events::handlers(users.store().clone()))
+        .await?;
     Ok(RunningService {
         router: http::router(users),
         checks: Vec::new(),

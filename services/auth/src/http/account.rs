@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vigor_common::api::ApiJson;
+use vigor_common::api::{ApiJson, ApiQuery};
 use vigor_common::auth::Caller;
 use vigor_common::problem::FieldError;
 use vigor_common::{Id, Problem};
@@ -119,24 +119,39 @@ pub async fn signup(
     }
 }
 
+/// `POST /v1/auth/logout` parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogoutParams {
+    /// End every session of the caller (every device), not only this one.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
 /// Signs the caller out: revokes the session (refresh-token family) of the access
-/// token, so its refresh tokens stop working. The access token itself expires
-/// within minutes.
+/// token — with `everywhere=true`, every session of the caller — so that its
+/// refresh tokens stop working, its access tokens are refused from now on by
+/// every service, and its open WebSockets are closed with 4003.
 #[utoipa::path(
     post,
     path = "/v1/auth/logout",
     tag = "auth",
+    params(LogoutParams),
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "The session is revoked."),
+        (status = 204, description = "The session (or every session) is revoked."),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `everywhere` value.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn logout(
     State(auth): State<AuthService>,
     caller: Caller,
+    ApiQuery(params): ApiQuery<LogoutParams>,
 ) -> Result<StatusCode, Problem> {
-    if let Some(session) = caller.session_id {
+    if params.everywhere {
+        auth.end_all_sessions(caller.user_id).await?;
+    } else if let Some(session) = caller.session_id {
         auth.end_session(caller.user_id, session).await?;
     }
     Ok(StatusCode::NO_CONTENT)

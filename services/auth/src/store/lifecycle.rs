@@ -10,11 +10,12 @@
 use async_trait::async_trait;
 use vigor_common::api::Timestamp;
 use vigor_common::bus::{outbox, Event};
-use vigor_common::db::{is_unique_violation, Database};
+use vigor_common::db::Database;
 use vigor_common::Id;
 
 use super::rows::{FamilyRow, FAMILY_COLUMNS};
-use super::{millis, AccountStatus, RefreshFamily, SqlStore, StoreError, StoreResult};
+use super::sql::{conflict_on, CREDENTIALS_EMAIL};
+use super::{millis, AccountStatus, RefreshFamily, SqlStore, StoreResult};
 
 /// The lifecycle of credentials.
 #[async_trait]
@@ -42,7 +43,7 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn set_password_hash(&self, user_id: Id, hash: &str, now: Timestamp)
         -> StoreResult<bool>;
     /// Changes the (normalised) email and enqueues `events` in the same
-    /// transaction; [`StoreError::Conflict`] when another account has it, `false`
+    /// transaction; [`StoreError::Conflict`](super::StoreError::Conflict) when another account has it, `false`
     /// (and nothing enqueued) when there is no such user.
     async fn set_email(
         &self,
@@ -218,14 +219,6 @@ impl AccountStore for SqlStore {
                 .await
             }
         };
-        result.map_err(|e| {
-            if is_unique_violation(&e, Some("credentials_email_key"))
-                || is_unique_violation(&e, Some("credentials.email"))
-            {
-                StoreError::Conflict("email")
-            } else {
-                StoreError::Backend(e)
-            }
-        })
+        result.map_err(|e| conflict_on(e, &[CREDENTIALS_EMAIL], "email"))
     }
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use vigor_common::api::Timestamp;
 use vigor_common::bus::outbox;
 use vigor_common::bus::Event;
-use vigor_common::db::{is_unique_violation, Database};
+use vigor_common::db::{unique_violation, Database, UniqueKey};
 use vigor_common::Id;
 
 use super::rows::{
@@ -46,10 +46,46 @@ impl SqlStore {
     }
 }
 
-/// Whether `error` violates the unique key `index` on `table.column`. PostgreSQL
-/// names the index; SQLite names the column in its message.
-fn violates(error: &sqlx::Error, index: &str, column: &str) -> bool {
-    is_unique_violation(error, Some(index)) || is_unique_violation(error, Some(column))
+/// One account per email (`credentials_email_key`).
+pub(super) const CREDENTIALS_EMAIL: UniqueKey = UniqueKey {
+    name: "credentials_email_key",
+    table: "credentials",
+    columns: &["email"],
+};
+
+/// Client ids are unique.
+const OAUTH_CLIENTS_ID: UniqueKey = UniqueKey {
+    name: "oauth_clients_pkey",
+    table: "oauth_clients",
+    columns: &["id"],
+};
+
+/// Key ids are unique.
+const SIGNING_KEYS_KID: UniqueKey = UniqueKey {
+    name: "signing_keys_pkey",
+    table: "signing_keys",
+    columns: &["kid"],
+};
+
+/// At most one active signing key (`signing_keys_one_active`).
+const SIGNING_KEYS_ONE_ACTIVE: UniqueKey = UniqueKey {
+    name: "signing_keys_one_active",
+    table: "signing_keys",
+    columns: &["state"],
+};
+
+/// `error` as a [`StoreError::Conflict`] on `what` when it violates one of
+/// `keys`; any other error (another key's violation included) as it is.
+pub(super) fn conflict_on(
+    error: sqlx::Error,
+    keys: &[UniqueKey],
+    what: &'static str,
+) -> StoreError {
+    if unique_violation(&error, keys).is_some() {
+        StoreError::Conflict(what)
+    } else {
+        StoreError::Backend(error)
+    }
 }
 
 const INSERT_KEY: &str = "INSERT INTO signing_keys \
@@ -57,11 +93,11 @@ const INSERT_KEY: &str = "INSERT INTO signing_keys \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 fn key_conflict(error: sqlx::Error) -> StoreError {
-    if is_unique_violation(&error, None) {
-        StoreError::Conflict("signing key (an active key exists, or the kid is taken)")
-    } else {
-        StoreError::Backend(error)
-    }
+    conflict_on(
+        error,
+        &[SIGNING_KEYS_KID, SIGNING_KEYS_ONE_ACTIVE],
+        "signing key (an active key exists, or the kid is taken)",
+    )
 }
 
 #[async_trait]
@@ -108,13 +144,7 @@ impl AuthStore for SqlStore {
                 .await
             }
         };
-        result.map_err(|e| {
-            if violates(&e, "credentials_email_key", "credentials.email") {
-                StoreError::Conflict("email")
-            } else {
-                StoreError::Backend(e)
-            }
-        })
+        result.map_err(|e| conflict_on(e, &[CREDENTIALS_EMAIL], "email"))
     }
 
     async fn credential_by_email(&self, email: &str) -> StoreResult<Option<Credential>> {
@@ -167,13 +197,7 @@ impl AuthStore for SqlStore {
             .execute(pool)
             .await
             .map(drop));
-        result.map_err(|e| {
-            if violates(&e, "oauth_clients_pkey", "oauth_clients.id") {
-                StoreError::Conflict("client id")
-            } else {
-                StoreError::Backend(e)
-            }
-        })
+        result.map_err(|e| conflict_on(e, &[OAUTH_CLIENTS_ID], "client id"))
     }
 
     async fn client(&self, id: &str) -> StoreResult<Option<Client>> {

@@ -29,7 +29,7 @@ use super::analysis::{records_of, stats_of, Records, RecordsParams, Stats, Stats
 use super::create_once;
 use super::plans::checked;
 use super::schedule::{calendar_of, Calendar, CalendarParams};
-use super::workouts::{all_views, WorkoutView};
+use super::workouts::{page_of, WorkoutView};
 use crate::domain::coaching::{CoachLink, COACH_ROLE};
 use crate::domain::kinds::LinkStatus;
 use crate::domain::plan::{Plan, PlanContent};
@@ -300,13 +300,7 @@ pub async fn workouts(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<ApiJson<Page<WorkoutView>>, Problem> {
     let athlete = athlete(&service, &caller, &id).await?;
-    let limit = params.limit()?;
-    let after = vigor_common::api::id_cursor(params.cursor.as_deref())?;
-    let rows = service.store.workouts_of(athlete, after, limit + 1).await?;
-    let views = all_views(&service, athlete, &rows).await?;
-    Ok(ApiJson(Page::from_overfetch(views, limit, |w| {
-        w.id.to_string()
-    })))
+    Ok(ApiJson(page_of(&service, athlete, &params).await?))
 }
 
 /// An athlete's personal records.

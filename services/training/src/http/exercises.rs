@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
+use vigor_common::api::{ApiJson, ApiQuery, Keyset, Page, PageParams};
 use vigor_common::auth::Caller;
 use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::{FieldError, Problem};
@@ -15,7 +15,11 @@ use super::create_once;
 use crate::domain::exercise::{parse_name, parse_slugs, Exercise, EQUIPMENT, MUSCLES};
 use crate::domain::kinds::{ExerciseCategory, Measurement, Mechanics};
 use crate::service::TrainingService;
-use crate::store::ExerciseQuery;
+use crate::store::{exercise_position, ExerciseQuery};
+
+/// The exercise search, ordered by (lowercased name, id): its cursors carry the
+/// name key.
+const EXERCISES: Keyset<String> = Keyset::new("training.exercises");
 
 /// Query of the exercise search.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -29,7 +33,7 @@ pub struct ExerciseParams {
     pub equipment: Option<String>,
     /// How many at most (1–100, default 20).
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page of the same search (opaque).
     pub cursor: Option<String>,
 }
 
@@ -69,7 +73,7 @@ pub async fn list(
     };
     let muscle = one(params.muscle, MUSCLES, "muscle")?;
     let equipment = one(params.equipment, EQUIPMENT, "equipment")?;
-    let after = vigor_common::api::id_cursor(params.cursor.as_deref())?;
+    let after = EXERCISES.parse(params.cursor.as_deref())?;
     if params.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
         return Err(Problem::invalid_field(
             "q",
@@ -87,9 +91,7 @@ pub async fn list(
             limit: limit + 1,
         })
         .await?;
-    Ok(ApiJson(Page::from_overfetch(rows, limit, |e| {
-        e.id.to_string()
-    })))
+    Ok(ApiJson(EXERCISES.page(rows, limit, exercise_position)))
 }
 
 /// One exercise.

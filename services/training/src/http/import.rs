@@ -4,8 +4,21 @@
 //!
 //! The whole form is read and the file parsed and analysed before anything is
 //! stored, so a bad file is a 422 naming the problem and leaves nothing behind.
+//!
+//! Imports are bounded ([`ImportGate`]): the body by `http.upload_limit_bytes`
+//! (here and at the gateway), the points a file may hold
+//! ([`crate::import::MAX_POINTS`]), the imports one user runs at once
+//! ([`IMPORTS_PER_USER`], checked before the body is read: 429 beyond) and the
+//! parses the process runs at once (one per core; an import that waits longer
+//! than [`PARSE_WAIT`] gets 503), so memory and CPU stay bounded however many
+//! files arrive.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use tokio::sync::Semaphore;
 
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
@@ -26,6 +39,66 @@ use crate::domain::workout::{
 };
 use crate::import::{self, Activity, Format};
 use crate::service::{now, TrainingService};
+
+/// `http.upload_limit_bytes` by default.
+pub const DEFAULT_UPLOAD_LIMIT: usize = 25 * 1024 * 1024;
+/// Imports one user may run at once.
+pub const IMPORTS_PER_USER: usize = 2;
+/// How long an import waits for a free parser before a 503.
+pub const PARSE_WAIT: Duration = Duration::from_secs(20);
+
+/// The bounds on imports; see the module documentation.
+pub struct ImportGate {
+    max_bytes: usize,
+    running: DashMap<Id, usize>,
+    parsers: Arc<Semaphore>,
+}
+
+impl ImportGate {
+    /// Files of up to `max_bytes`, one parse per core.
+    pub fn new(max_bytes: usize) -> ImportGate {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        ImportGate {
+            max_bytes,
+            running: DashMap::new(),
+            parsers: Arc::new(Semaphore::new(cores)),
+        }
+    }
+
+    /// The largest file taken.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Starts an import of `user`'s; `None` when they already run
+    /// [`IMPORTS_PER_USER`]. The import ends when the ticket is dropped.
+    pub fn enter(self: &Arc<Self>, user: Id) -> Option<ImportTicket> {
+        let mut running = self.running.entry(user).or_insert(0);
+        if *running >= IMPORTS_PER_USER {
+            return None;
+        }
+        *running += 1;
+        Some(ImportTicket {
+            gate: self.clone(),
+            user,
+        })
+    }
+}
+
+/// One running import; see [`ImportGate::enter`].
+pub struct ImportTicket {
+    gate: Arc<ImportGate>,
+    user: Id,
+}
+
+impl Drop for ImportTicket {
+    fn drop(&mut self) {
+        self.gate.running.remove_if_mut(&self.user, |_, running| {
+            *running -= 1;
+            *running == 0
+        });
+    }
+}
 
 /// The multipart form of an import, for the OpenAPI document.
 #[derive(Debug, utoipa::ToSchema)]
@@ -83,7 +156,9 @@ async fn read_form(
     responses(
         (status = 201, description = "The stored workout with `distance_m`, `duration_s`, `moving_time_s` and the track analysis; `workout.logged` is emitted.", body = WorkoutView),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The file is too large.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The file is larger than `http.upload_limit_bytes` (25 MiB by default).", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The caller already runs two imports; retry after `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every parser is busy; retry after `Retry-After`.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The file is not a usable GPX or FIT activity (the detail names the problem), or a field is invalid; nothing is stored.", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -93,6 +168,19 @@ pub async fn import(
     key: IdempotencyKey,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
+    // Before the body is read: a user's third upload costs nothing.
+    let Some(_ticket) = service.imports.enter(caller.user_id) else {
+        return Problem::typed(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too-many-imports",
+            "Too many imports",
+        )
+        .with_detail(format!(
+            "at most {IMPORTS_PER_USER} imports of one user run at once"
+        ))
+        .with_retry_after(5)
+        .into_response();
+    };
     let fields = match read_form(multipart).await {
         Ok(f) => f,
         Err(p) => return p.into_response(),
@@ -165,8 +253,19 @@ async fn imported_workout(
     };
     // Zones from the athlete's own maximum heart rate, when set.
     let settings = service.store.settings(owner).await?;
-    // Parsing and analysing 10,000s of points is CPU work: off the async threads.
+    // Parsing and analysing 10,000s of points is CPU work: off the async threads,
+    // one per core at a time.
+    let parser = tokio::time::timeout(PARSE_WAIT, service.imports.parsers.clone().acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            Problem::new(axum::http::StatusCode::SERVICE_UNAVAILABLE)
+                .with_detail("every importer is busy: try again shortly")
+                .with_retry_after(5)
+        })?;
     let (activity, summary) = tokio::task::spawn_blocking(move || {
+        let _parser = parser;
         import::parse(&bytes).map(|a| {
             let s = summarize_with(&a.track, &|observed| settings.zone_max(observed));
             (a, s)
@@ -252,4 +351,26 @@ fn imported_content(
         rpe: None,
         exercises: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_runs_a_bounded_number_of_imports_at_once() {
+        let gate = Arc::new(ImportGate::new(1024));
+        let (ann, bob) = (Id::from_i64(1), Id::from_i64(2));
+        let first = gate.enter(ann).expect("the first import");
+        let second = gate.enter(ann).expect("the second import");
+        assert!(gate.enter(ann).is_none(), "a third at once is refused");
+        assert!(gate.enter(bob).is_some(), "other users are not affected");
+        drop(first);
+        let third = gate.enter(ann).expect("a slot is free again");
+        drop((second, third));
+        assert!(
+            gate.running.is_empty(),
+            "finished imports leave nothing behind"
+        );
+    }
 }

@@ -26,6 +26,7 @@ use crate::domain::exercise::Exercise;
 use crate::domain::plan::Plan;
 use crate::domain::settings::{AthleteSettings, SettingsDraft};
 use crate::service::{now, TrainingService};
+use crate::store::workout_position;
 
 /// Everything the training service holds about the caller.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -143,9 +144,9 @@ pub async fn export(
     let mut workouts = Vec::new();
     let mut after = None;
     loop {
-        let page = store.workouts_of(user, after, PAGE).await?;
+        let page = store.workouts_of(user, after.as_ref(), PAGE).await?;
         let Some(last) = page.last() else { break };
-        after = Some(last.id);
+        after = Some(workout_position(last));
         workouts.extend(page);
     }
     let mut plans = Vec::new();

@@ -18,12 +18,16 @@ use axum::Router;
 use vigor_common::problem::{FieldError, Problem};
 
 use crate::domain::workout::DraftProblem;
-use crate::import::MAX_FILE_BYTES;
 use crate::service::TrainingService;
 use crate::store::StoreError;
 
+/// The import route: it takes file uploads (`ServiceSpec::uploads`).
+pub const IMPORT_PATH: &str = "/v1/training/workouts/import";
+
 /// The service's routes, with their state.
 pub fn router(service: TrainingService) -> Router {
+    // A FIT or GPX file plus the multipart framing.
+    let import_limit = service.imports.max_bytes() + 64 * 1024;
     Router::new()
         .route(
             "/v1/training/exercises",
@@ -79,9 +83,8 @@ pub fn router(service: TrainingService) -> Router {
             get(analysis::recommendations),
         )
         .route(
-            "/v1/training/workouts/import",
-            // A FIT or GPX file plus the multipart framing.
-            post(import::import).layer(DefaultBodyLimit::max(MAX_FILE_BYTES + 64 * 1024)),
+            IMPORT_PATH,
+            post(import::import).layer(DefaultBodyLimit::max(import_limit)),
         )
         .route(
             "/v1/training/workouts/{id}",

@@ -8,7 +8,7 @@
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
+use vigor_common::api::{ApiJson, ApiQuery, Cursor, Keyset, Page, PageParams};
 use vigor_common::auth::Caller;
 use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
@@ -131,15 +131,17 @@ pub async fn list(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<ApiJson<Page<Plan>>, Problem> {
     let limit = params.limit()?;
-    let after = vigor_common::api::id_cursor(params.cursor.as_deref())?;
+    let after = PLANS.parse(params.cursor.as_deref())?;
     let rows = service
         .store
-        .plans_of(caller.user_id, after, limit + 1)
+        .plans_of(caller.user_id, after.map(|c| c.id), limit + 1)
         .await?;
-    Ok(ApiJson(Page::from_overfetch(rows, limit, |p| {
-        p.id.to_string()
-    })))
+    Ok(ApiJson(PLANS.page(rows, limit, |p| Cursor::new((), p.id))))
 }
+
+/// The caller's plans, oldest first: ordered by id alone (a plan's id never
+/// changes), so the cursors carry no other key.
+const PLANS: Keyset<()> = Keyset::new("training.plans");
 
 /// One of the caller's plans.
 #[utoipa::path(

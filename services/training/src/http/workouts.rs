@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams, Timestamp};
+use vigor_common::api::{ApiJson, ApiQuery, Keyset, Page, PageParams, Timestamp};
 use vigor_common::auth::Caller;
 use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
@@ -26,6 +26,7 @@ use crate::domain::workout::{
 };
 use crate::events;
 use crate::service::{now, TrainingService};
+use crate::store::workout_position;
 
 /// A workout as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -313,16 +314,30 @@ pub async fn list(
     caller: Caller,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<ApiJson<Page<WorkoutView>>, Problem> {
+    Ok(ApiJson(page_of(&service, caller.user_id, &params).await?))
+}
+
+/// One owner's workouts, newest first: the caller's own, or an athlete's for
+/// their coach. Ordered by (start, id), so its cursors carry the start.
+const WORKOUTS: Keyset<Timestamp> = Keyset::new("training.workouts");
+
+/// The page of `owner`'s workouts that `params` asks for.
+pub(super) async fn page_of(
+    service: &TrainingService,
+    owner: Id,
+    params: &PageParams,
+) -> Result<Page<WorkoutView>, Problem> {
     let limit = params.limit()?;
-    let after = vigor_common::api::id_cursor(params.cursor.as_deref())?;
+    let after = WORKOUTS.parse(params.cursor.as_deref())?;
     let rows = service
         .store
-        .workouts_of(caller.user_id, after, limit + 1)
+        .workouts_of(owner, after.as_ref(), limit + 1)
         .await?;
-    let views = all_views(&service, caller.user_id, &rows).await?;
-    Ok(ApiJson(Page::from_overfetch(views, limit, |w| {
-        w.id.to_string()
-    })))
+    let page = WORKOUTS.page(rows, limit, workout_position);
+    Ok(Page {
+        items: all_views(service, owner, &page.items).await?,
+        next_cursor: page.next_cursor,
+    })
 }
 
 /// One workout.

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use vigor_common::api::Timestamp;
+use vigor_common::api::{Cursor, Timestamp};
 use vigor_common::bus::Event;
 use vigor_common::db::Database;
 use vigor_common::{Id, IdGenerator};
@@ -153,7 +153,7 @@ async fn pages_follow_the_cursor_without_gaps(db: Database) {
         if page.is_empty() {
             break;
         }
-        after = page.last().map(|e| e.id);
+        after = page.last().map(exercise_position);
         seen.extend(page.into_iter().map(|e| e.id));
     }
     assert_eq!(seen.len(), all.len());
@@ -161,6 +161,46 @@ async fn pages_follow_the_cursor_without_gaps(db: Database) {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), all.len());
+}
+
+async fn exercise_pages_go_on_after_the_cursor_row_is_gone(db: Database) {
+    let (store, _) = seeded(db.clone()).await;
+    let ids = IdGenerator::new(14).unwrap();
+    let ann = Id::from_i64(1001);
+    let mine: Vec<Exercise> = ["Zq Alpha", "Zq Beta", "Zq Gamma", "Zq Delta", "Zq Epsilon"]
+        .into_iter()
+        .map(|name| custom(&ids, ann, name))
+        .collect();
+    for e in &mine {
+        store.insert_exercise(e).await.unwrap();
+    }
+    let page = |after: Option<Cursor<String>>| {
+        let store = store.clone();
+        async move {
+            let q = ExerciseQuery {
+                text: Some("zq".into()),
+                after,
+                limit: 2,
+                ..query(ann)
+            };
+            let found = store.search_exercises(&q).await.unwrap();
+            found.into_iter().map(|e| e.name).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(page(None).await, ["Zq Alpha", "Zq Beta"]);
+    // The row behind the cursor goes (custom exercises go with their owner's
+    // erasure); the next page starts after where it stood, not at the end.
+    let beta = &mine[1];
+    let sql = "DELETE FROM exercises WHERE id = $1";
+    match &db {
+        Database::Sqlite(pool) => sqlx::query(sql).bind(beta.id).execute(pool).await.map(drop),
+        Database::Postgres(pool) => sqlx::query(sql).bind(beta.id).execute(pool).await.map(drop),
+    }
+    .unwrap();
+    let after_beta = Some(exercise_position(beta));
+    assert_eq!(page(after_beta).await, ["Zq Delta", "Zq Epsilon"]);
+    let after_epsilon = Some(exercise_position(&mine[4]));
+    assert_eq!(page(after_epsilon).await, ["Zq Gamma"]);
 }
 
 async fn custom_exercises_are_their_owners_only(db: Database) {
@@ -373,9 +413,72 @@ async fn workouts_list_newest_first_per_owner(db: Database) {
         vec![late.clone(), same2.clone(), same1.clone()],
         "sets come along"
     );
-    let rest = store.workouts_of(ann, Some(same1.id), 3).await.unwrap();
+    let rest = store
+        .workouts_of(ann, Some(&workout_position(&same1)), 3)
+        .await
+        .unwrap();
     assert_eq!(rest, vec![early]);
     assert_eq!(store.workouts_of(bob, None, 10).await.unwrap(), vec![other]);
+}
+
+async fn workout_pages_neither_end_early_nor_repeat_when_rows_change(db: Database) {
+    let (store, all) = seeded(db).await;
+    let ids = IdGenerator::new(15).unwrap();
+    let ann = Id::from_i64(7);
+    // Six workouts an hour apart, newest first: w[0] .. w[5].
+    let base = workout(&ids, ann, all[0].id);
+    let w: Vec<Workout> = (0..6)
+        .map(|i| {
+            let mut w = base.clone();
+            w.id = ids.next_id();
+            w.content.started_at =
+                instant(millis(base.content.started_at) - i * 3_600_000).unwrap();
+            w
+        })
+        .collect();
+    for x in &w {
+        store
+            .insert_workout(x, &event(&ids, "workout.logged", x), &[])
+            .await
+            .unwrap();
+    }
+    let page = |after: Option<Cursor<Timestamp>>| {
+        let store = store.clone();
+        async move {
+            let found = store.workouts_of(ann, after.as_ref(), 2).await.unwrap();
+            found.into_iter().map(|w| w.id).collect::<Vec<_>>()
+        }
+    };
+    let mut seen = page(None).await;
+    assert_eq!(seen, [w[0].id, w[1].id]);
+
+    // The last row of the page is deleted before the next page is asked for:
+    // the list goes on after where it stood (it used to come back empty).
+    assert!(store
+        .delete_workout(w[1].id, &event(&ids, "workout.deleted", &w[1]), &[])
+        .await
+        .unwrap());
+    let next = page(Some(workout_position(&w[1]))).await;
+    assert_eq!(next, [w[2].id, w[3].id]);
+    seen.extend(next);
+
+    // The last row of that page moves to the top (its start edited): the next
+    // page still goes on after where it stood, repeating nothing.
+    let mut moved = w[3].clone();
+    moved.version = 2;
+    moved.content.started_at = instant(millis(w[0].content.started_at) + 3_600_000).unwrap();
+    assert!(store
+        .update_workout(&moved, 1, &event(&ids, "workout.updated", &moved), &[])
+        .await
+        .unwrap());
+    let last = page(Some(workout_position(&w[3]))).await;
+    assert_eq!(last, [w[4].id, w[5].id]);
+    seen.extend(last);
+    assert!(page(Some(workout_position(&w[5]))).await.is_empty());
+
+    // w[1] was read before it went, w[3] before it moved: each once, in order.
+    let expected: Vec<Id> = w.iter().map(|x| x.id).collect();
+    assert_eq!(seen, expected);
 }
 
 async fn a_failed_insert_leaves_nothing_behind(db: Database) {
@@ -606,6 +709,11 @@ async fn plans_and_schedules_round_trip_per_owner(db: Database) {
     assert!(!store.delete_plan(a1.id).await.unwrap());
     assert_eq!(
         store.plans_of(ann, None, 10).await.unwrap(),
+        vec![a2.clone(), a3.clone()]
+    );
+    // A page after the deleted plan goes on with the ones after it.
+    assert_eq!(
+        store.plans_of(ann, Some(a1.id), 10).await.unwrap(),
         vec![a2.clone(), a3.clone()]
     );
 }
@@ -900,6 +1008,16 @@ async fn coaching_links_move_one_way_and_one_is_open_per_pair(db: Database) {
     // A second open one for the same pair is refused; other pairs are fine.
     assert!(!store.insert_link(&link(coach, ann)).await.unwrap());
     let to_bob = link(coach, bob);
+    // Another unique key in the same insert (an id that is taken, as after a
+    // clash of id generators) is an error, not "already open".
+    let clash = CoachLink {
+        id: first.id,
+        ..to_bob.clone()
+    };
+    assert!(matches!(
+        store.insert_link(&clash).await,
+        Err(StoreError::Backend(_))
+    ));
     assert!(store.insert_link(&to_bob).await.unwrap());
     assert!(store.insert_link(&link(other, ann)).await.unwrap());
     assert!(!store.coaches(coach, ann).await.unwrap());
@@ -1032,6 +1150,8 @@ vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     the_catalogue_is_seeded_once,
     search_matches_words_muscles_and_equipment,
     pages_follow_the_cursor_without_gaps,
+    exercise_pages_go_on_after_the_cursor_row_is_gone,
+    workout_pages_neither_end_early_nor_repeat_when_rows_change,
     custom_exercises_are_their_owners_only,
     workouts_round_trip_with_their_events,
     a_failed_insert_leaves_nothing_behind,

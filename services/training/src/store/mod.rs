@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use vigor_common::bus::Event;
 use vigor_common::Id;
 
-use vigor_common::api::Timestamp;
+use vigor_common::api::{Cursor, Timestamp};
 
 use crate::domain::analysis::records::RecordSet;
 use crate::domain::coaching::CoachLink;
@@ -54,10 +54,26 @@ pub struct ExerciseQuery {
     pub muscle: Option<String>,
     /// An equipment slug.
     pub equipment: Option<String>,
-    /// Continue after this exercise (the order is by name, then id).
-    pub after: Option<Id>,
+    /// Continue after this position (the order is by [`exercise_name_key`], then
+    /// id; see [`exercise_position`]).
+    pub after: Option<Cursor<String>>,
     /// How many at most.
     pub limit: u32,
+}
+
+/// The key exercises are searched and ordered by: the lowercased name.
+pub fn exercise_name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Where `e` stands in the order of [`TrainingStore::search_exercises`].
+pub fn exercise_position(e: &Exercise) -> Cursor<String> {
+    Cursor::new(exercise_name_key(&e.name), e.id)
+}
+
+/// Where `w` stands in the order of [`TrainingStore::workouts_of`].
+pub fn workout_position(w: &Workout) -> Cursor<Timestamp> {
+    Cursor::new(w.content.started_at, w.id)
 }
 
 /// The personal records a workout holds, to store.
@@ -117,12 +133,13 @@ pub trait TrainingStore: Send + Sync + 'static {
     /// The workout `id`, whoever owns it (access is the caller's decision).
     async fn workout(&self, id: Id) -> StoreResult<Option<Workout>>;
 
-    /// `owner`'s workouts, newest first (by start, then id), after the workout
-    /// `after` in that order; at most `limit`.
+    /// `owner`'s workouts, newest first (by start, then id), after the position
+    /// `after` in that order (see [`workout_position`]; the workout it was made
+    /// from may have changed or gone since); at most `limit`.
     async fn workouts_of(
         &self,
         owner: Id,
-        after: Option<Id>,
+        after: Option<&Cursor<Timestamp>>,
         limit: u32,
     ) -> StoreResult<Vec<Workout>>;
 
@@ -190,7 +207,8 @@ pub trait TrainingStore: Send + Sync + 'static {
     async fn plans_assigned(&self, coach: Id, athlete: Id) -> StoreResult<Vec<Plan>>;
 
     /// Stores a new coaching relationship; `false` (nothing stored) when the pair
-    /// already has an open (pending or accepted) one.
+    /// already has an open (pending or accepted) one. Any other conflict (a
+    /// taken id) is an error.
     async fn insert_link(&self, link: &CoachLink) -> StoreResult<bool>;
 
     /// The relationship `id`.

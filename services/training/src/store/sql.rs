@@ -6,15 +6,19 @@
 //! (`enqueue_sqlite` / `enqueue_postgres`).
 
 use async_trait::async_trait;
+use vigor_common::api::Cursor;
 use vigor_common::bus::{outbox, Event};
-use vigor_common::db::Database;
+use vigor_common::db::{Database, UniqueKey};
 use vigor_common::Id;
 
 use super::rows::{
     self, join, millis, ExerciseRow, LinkRow, LoggedSetRow, PlanRow, ScheduleRow, SessionRow,
     SetRow, WorkoutRow, EXERCISE_COLUMNS, LINK_COLUMNS, SET_COLUMNS, WORKOUT_COLUMNS,
 };
-use super::{Erased, ExerciseQuery, FlagMap, RecordFlags, StoreError, StoreResult, TrainingStore};
+use super::{
+    exercise_name_key, Erased, ExerciseQuery, FlagMap, RecordFlags, StoreError, StoreResult,
+    TrainingStore,
+};
 use crate::domain::coaching::CoachLink;
 use crate::domain::exercise::Exercise;
 use crate::domain::history::{LoggedSet, SessionSummary};
@@ -83,6 +87,13 @@ macro_rules! in_tx_processed {
     };
 }
 
+/// At most one open (pending or accepted) relationship per pair (`1004_coaching.sql`).
+const COACH_LINKS_OPEN: UniqueKey = UniqueKey {
+    name: "coach_links_open",
+    table: "coach_links",
+    columns: &["coach_id", "athlete_id"],
+};
+
 /// The SQL store of the training service.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
@@ -113,7 +124,7 @@ macro_rules! bind_exercise {
             .bind($e.owner_id)
             .bind(&$e.slug)
             .bind(&$e.name)
-            .bind($e.name.to_lowercase())
+            .bind(exercise_name_key(&$e.name))
             .bind(&$e.description)
             .bind($e.category.as_str())
             .bind(join(&$e.primary_muscles))
@@ -384,9 +395,9 @@ impl TrainingStore for SqlStore {
              AND (CAST($2 AS TEXT) IS NULL OR e.name_search LIKE $2 ESCAPE '\\') \
              AND (CAST($3 AS TEXT) IS NULL OR e.primary_muscles LIKE $3 OR e.secondary_muscles LIKE $3) \
              AND (CAST($4 AS TEXT) IS NULL OR e.equipment LIKE $4) \
-             AND (CAST($5 AS BIGINT) IS NULL OR e.name_search > (SELECT c.name_search FROM exercises c WHERE c.id = $5) \
-                  OR (e.name_search = (SELECT c.name_search FROM exercises c WHERE c.id = $5) AND e.id > $5)) \
-             ORDER BY e.name_search, e.id LIMIT $6"
+             AND (CAST($5 AS TEXT) IS NULL OR e.name_search > $5 \
+                  OR (e.name_search = $5 AND e.id > $6)) \
+             ORDER BY e.name_search, e.id LIMIT $7"
         );
         let text = query
             .text
@@ -401,7 +412,8 @@ impl TrainingStore for SqlStore {
                 .bind(&text)
                 .bind(&muscle)
                 .bind(&equipment)
-                .bind(query.after)
+                .bind(query.after.as_ref().map(|c| &c.key))
+                .bind(query.after.as_ref().map(|c| c.id))
                 .bind(i64::from(query.limit))
                 .fetch_all(pool)
                 .await?
@@ -465,20 +477,20 @@ impl TrainingStore for SqlStore {
     async fn workouts_of(
         &self,
         owner: Id,
-        after: Option<Id>,
+        after: Option<&Cursor<Timestamp>>,
         limit: u32,
     ) -> StoreResult<Vec<Workout>> {
         let sql = format!(
             "SELECT {WORKOUT_COLUMNS} FROM workouts w WHERE w.owner_id = $1 \
-             AND (CAST($2 AS BIGINT) IS NULL \
-                  OR w.started_at < (SELECT c.started_at FROM workouts c WHERE c.id = $2) \
-                  OR (w.started_at = (SELECT c.started_at FROM workouts c WHERE c.id = $2) AND w.id < $2)) \
-             ORDER BY w.started_at DESC, w.id DESC LIMIT $3"
+             AND (CAST($2 AS BIGINT) IS NULL OR w.started_at < $2 \
+                  OR (w.started_at = $2 AND w.id < $3)) \
+             ORDER BY w.started_at DESC, w.id DESC LIMIT $4"
         );
         let (rows, sets): (Vec<WorkoutRow>, Vec<SetRow>) = on_pool!(&self.db, pool => {
             let rows: Vec<WorkoutRow> = sqlx::query_as(&sql)
                 .bind(owner)
-                .bind(after)
+                .bind(after.map(|c| millis(c.key)))
+                .bind(after.map(|c| c.id))
                 .bind(i64::from(limit))
                 .fetch_all(pool)
                 .await?;
@@ -669,9 +681,8 @@ impl TrainingStore for SqlStore {
                 .map(|_| ())
         });
         match result {
-            Ok(_) => Ok(true),
-            // `coach_links_open`: the pair already has an open relationship.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+            Ok(()) => Ok(true),
+            Err(e) if COACH_LINKS_OPEN.violated_by(&e) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

@@ -1,18 +1,18 @@
 //! `GET /v1/users?q=`: users by display-name prefix, for follows and mentions.
 //!
-//! Ordered by (lowercased name, id); the cursor is that pair of the last item
-//! (`<hex of the name key>.<id>`), so pages neither skip nor repeat when names
-//! are shared or profiles change between requests.
+//! Ordered by (lowercased name, id); the cursor is the keyset cursor of that
+//! pair of the last item, so pages neither skip nor repeat when names are
+//! shared or profiles change or go between requests.
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
+use vigor_common::api::{ApiJson, ApiQuery, Keyset, Page, PageParams};
 use vigor_common::auth::Caller;
 use vigor_common::{Id, Problem};
 
 use crate::domain::{name_key, MAX_DISPLAY_NAME};
 use crate::service::UsersService;
-use crate::store::SearchAfter;
+use crate::store::search_position;
 
 /// The query of a search.
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
@@ -22,7 +22,7 @@ pub struct SearchParams {
     pub q: Option<String>,
     /// How many items at most (1–100, default 20).
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page of the same search (opaque).
     pub cursor: Option<String>,
 }
 
@@ -37,25 +37,8 @@ pub struct UserHit {
     pub avatar_url: Option<String>,
 }
 
-fn encode_cursor(after: &SearchAfter) -> String {
-    let hex: String = after.name_key.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}.{}", after.user_id)
-}
-
-fn decode_cursor(raw: &str) -> Option<SearchAfter> {
-    let (hex, id) = raw.split_once('.')?;
-    if hex.len() % 2 != 0 || !hex.is_ascii() {
-        return None;
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    Some(SearchAfter {
-        name_key: String::from_utf8(bytes).ok()?,
-        user_id: id.parse().ok()?,
-    })
-}
+/// The search, ordered by (name key, user id): its cursors carry the name key.
+const SEARCH: Keyset<String> = Keyset::new("users.search");
 
 /// Users whose display name starts with `q`, active accounts only.
 #[utoipa::path(
@@ -87,24 +70,13 @@ pub async fn search(
             format!("must be 1 to {MAX_DISPLAY_NAME} characters"),
         ));
     }
-    let after = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(raw) => Some(
-            decode_cursor(raw)
-                .ok_or_else(|| Problem::invalid_field("cursor", "is not a cursor of this list"))?,
-        ),
-    };
+    let after = SEARCH.parse(params.cursor.as_deref())?;
     let rows = users
         .store
         .search(&prefix, after.as_ref(), limit + 1)
         .await
         .map_err(Problem::internal)?;
-    let page = Page::from_overfetch(rows, limit, |p| {
-        encode_cursor(&SearchAfter {
-            name_key: name_key(&p.display_name),
-            user_id: p.user_id,
-        })
-    });
+    let page = SEARCH.page(rows, limit, search_position);
     Ok(ApiJson(Page {
         items: page
             .items
@@ -117,21 +89,4 @@ pub async fn search(
             .collect(),
         next_cursor: page.next_cursor,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_refuse_garbage() {
-        let after = SearchAfter {
-            name_key: "zoë. x".to_owned(),
-            user_id: "123456789".parse().unwrap(),
-        };
-        assert_eq!(decode_cursor(&encode_cursor(&after)), Some(after));
-        for bad in ["", "zz.1", "abc.1", "61.x", "61", "ff.1"] {
-            assert_eq!(decode_cursor(bad), None, "{bad}");
-        }
-    }
 }

@@ -1,12 +1,12 @@
 //! The one conformance suite of [`UserStore`], run on SQLite and PostgreSQL.
 
 use chrono::{TimeZone as _, Utc};
-use vigor_common::api::Timestamp;
+use vigor_common::api::{Cursor, Timestamp};
 use vigor_common::bus::Event;
 use vigor_common::db::Database;
 use vigor_common::{Id, IdGenerator};
 
-use super::{Profile, SearchAfter, SqlStore, UserStore};
+use super::{search_position, Profile, SqlStore, UserStore};
 use crate::domain::{
     DisplayName, Patch, Privacy, ProfileChanges, Role, Roles, Status, TimeZone, Units,
 };
@@ -18,6 +18,7 @@ vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     roles_change_with_their_events,
     status_changes_once,
     search_pages_through_name_prefixes,
+    search_pages_go_on_when_the_cursor_profile_is_renamed_or_gone,
     delete_erases_with_its_event,
 );
 
@@ -250,17 +251,13 @@ async fn search_pages_through_name_prefixes(db: Database) {
 
     // Page by two, resuming after the last (key, id) of each page.
     let mut seen = Vec::new();
-    let mut after: Option<SearchAfter> = None;
+    let mut after: Option<Cursor<String>> = None;
     loop {
         let page = store.search("ann", after.as_ref(), 2).await.unwrap();
         if page.is_empty() {
             break;
         }
-        let last = page.last().unwrap();
-        after = Some(SearchAfter {
-            name_key: last.display_name.to_lowercase(),
-            user_id: last.user_id,
-        });
+        after = page.last().map(search_position);
         seen.extend(page.into_iter().map(|p| p.user_id));
     }
     assert_eq!(seen, all.iter().map(|p| p.user_id).collect::<Vec<_>>());
@@ -269,6 +266,49 @@ async fn search_pages_through_name_prefixes(db: Database) {
     assert_eq!(store.search("annabelle", None, 10).await.unwrap().len(), 0);
     // LIKE wildcards are plain characters.
     assert_eq!(store.search("%", None, 10).await.unwrap().len(), 0);
+}
+
+async fn search_pages_go_on_when_the_cursor_profile_is_renamed_or_gone(db: Database) {
+    let store = SqlStore::new(db);
+    let ids = IdGenerator::new(1).unwrap();
+    let mut p = Vec::new();
+    for name in ["Ann A", "Ann B", "Ann C", "Ann D", "Ann E", "Ann F"] {
+        p.push(signed_up(&store, &ids, name).await);
+    }
+    let names = |page: Vec<Profile>| page.into_iter().map(|p| p.display_name).collect::<Vec<_>>();
+    let first = store.search("ann", None, 2).await.unwrap();
+    assert_eq!(names(first), ["Ann A", "Ann B"]);
+
+    // The last profile of the page is deleted: the next page starts after
+    // where it stood.
+    assert!(store
+        .delete(p[1].user_id, &[event(&ids, "user.deleted")])
+        .await
+        .unwrap());
+    let after_b = search_position(&p[1]);
+    let second = store.search("ann", Some(&after_b), 2).await.unwrap();
+    assert_eq!(names(second), ["Ann C", "Ann D"]);
+
+    // The last profile of that page is renamed to sort first: the next page
+    // still starts after where it stood, repeating nothing and losing nothing.
+    let rename = ProfileChanges {
+        display_name: Some(DisplayName::parse("Ann 0").unwrap()),
+        ..ProfileChanges::default()
+    };
+    store
+        .update_profile(p[3].user_id, &rename, at(10))
+        .await
+        .unwrap()
+        .unwrap();
+    let after_d = search_position(&p[3]);
+    let third = store.search("ann", Some(&after_d), 2).await.unwrap();
+    assert_eq!(names(third), ["Ann E", "Ann F"]);
+    let after_f = search_position(&p[5]);
+    assert!(store
+        .search("ann", Some(&after_f), 2)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn delete_erases_with_its_event(db: Database) {

@@ -15,11 +15,11 @@ mod conformance;
 mod sql;
 
 use async_trait::async_trait;
-use vigor_common::api::Timestamp;
+use vigor_common::api::{Cursor, Timestamp};
 use vigor_common::bus::Event;
 use vigor_common::Id;
 
-use crate::domain::{Privacy, ProfileChanges, Roles, Status, Units, UnknownValue};
+use crate::domain::{name_key, Privacy, ProfileChanges, Roles, Status, Units, UnknownValue};
 
 pub use sql::SqlStore;
 
@@ -104,13 +104,10 @@ impl Profile {
     }
 }
 
-/// Where a search page starts: after this `(name key, user)` pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchAfter {
-    /// The lowercased display name of the last profile of the previous page.
-    pub name_key: String,
-    /// Its user.
-    pub user_id: Id,
+/// Where `profile` stands in the order of [`UserStore::search`]: after its
+/// (name key, user id).
+pub fn search_position(profile: &Profile) -> Cursor<String> {
+    Cursor::new(name_key(&profile.display_name), profile.user_id)
 }
 
 /// The users service's storage.
@@ -154,11 +151,13 @@ pub trait UserStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<bool>;
     /// Active profiles whose lowercased display name starts with `prefix`, ordered
-    /// by (name key, user id), after `after`, at most `limit`.
+    /// by (name key, user id), after the position `after` (see
+    /// [`search_position`]; that profile may have changed or gone since), at
+    /// most `limit`.
     async fn search(
         &self,
         prefix: &str,
-        after: Option<&SearchAfter>,
+        after: Option<&Cursor<String>>,
         limit: u32,
     ) -> StoreResult<Vec<Profile>>;
     /// Erases a profile and enqueues `events`; `false` (and nothing enqueued) when

@@ -9,12 +9,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use vigor_common::api::Timestamp;
+use vigor_common::api::{Cursor, Timestamp};
 use vigor_common::bus::{outbox, Event};
 use vigor_common::db::Database;
 use vigor_common::Id;
 
-use super::{Profile, SearchAfter, StoreError, StoreResult, UserStore};
+use super::{Profile, StoreError, StoreResult, UserStore};
 use crate::domain::{name_key, Patch, ProfileChanges, Roles, Status};
 
 /// Runs `$body` with `$pool` bound to the pool of either backend.
@@ -326,7 +326,7 @@ impl UserStore for SqlStore {
     async fn search(
         &self,
         prefix: &str,
-        after: Option<&SearchAfter>,
+        after: Option<&Cursor<String>>,
         limit: u32,
     ) -> StoreResult<Vec<Profile>> {
         let end = prefix_end(prefix);
@@ -355,8 +355,8 @@ impl UserStore for SqlStore {
                 on_pool!(&self.db, pool => sqlx::query_as(&sql)
                     .bind(prefix)
                     .bind(&end)
-                    .bind(&after.name_key)
-                    .bind(after.user_id)
+                    .bind(&after.key)
+                    .bind(after.id)
                     .bind(limit)
                     .fetch_all(pool)
                     .await)?

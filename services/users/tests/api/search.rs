@@ -86,8 +86,12 @@ async fn search_validates_its_parameters(app: TestApp) {
         invalid_fields(app.get("/v1/users?q=a&limit=101", &me).await).await,
         ["limit"]
     );
-    assert_eq!(
-        invalid_fields(app.get("/v1/users?q=a&cursor=zz", &me).await).await,
-        ["cursor"]
-    );
+    // Garbage, and the old `<hex name>.<id>` cursors.
+    for bad in ["zz", "616e6e.123"] {
+        assert_eq!(
+            invalid_fields(app.get(&format!("/v1/users?q=a&cursor={bad}"), &me).await).await,
+            ["cursor"],
+            "{bad}"
+        );
+    }
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use vigor_common::api::Timestamp;
 use vigor_common::Id;
 
@@ -242,36 +242,9 @@ pub fn endurance_records(
     (efforts, longest.into_values().collect())
 }
 
-/// Which record a workout set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RecordKind {
-    /// Heaviest load of an exercise (kg).
-    MaxWeight,
-    /// Best estimated 1RM of an exercise (kg).
-    BestE1rm,
-    /// Biggest session volume of an exercise (kg).
-    MaxSessionVolume,
-    /// Fastest time over a standard distance (s).
-    FastestEffort,
-    /// Longest distance of a sport (m).
-    LongestDistance,
-}
-
-/// A personal record a workout set when it was logged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RecordSet {
-    /// Which record.
-    pub kind: RecordKind,
-    /// The exercise, for strength records.
-    pub exercise_id: Option<Id>,
-    /// The effort (`5k`) or sport (`run`), for endurance records.
-    pub name: Option<String>,
-    /// The new best.
-    pub value: f64,
-    /// The best before it; `null` when this was the first.
-    pub previous: Option<f64>,
-}
+// The record types travel in `workout.*` events, so they are part of the event
+// contracts and live there; training uses them under this path as before.
+pub use vigor_common::events::{RecordKind, RecordSet};
 
 /// The records workout `workout` (started `at`) set, judged against the history
 /// up to it: later workouts do not take its flags away.
