@@ -2,7 +2,8 @@
 //!
 //! - [`account`]: `POST /v1/auth/signup`, `POST /v1/auth/logout` (problem+json errors);
 //! - [`me`]: `PUT /v1/auth/me/password`, `PUT /v1/auth/me/email`, `GET /v1/auth/me/export`;
-//! - [`authorize`]: `GET`/`POST /v1/oauth/authorize`, the HTML login page;
+//! - [`authorize`]: `GET`/`POST /v1/oauth/authorize`, the HTML login page, with
+//!   its anti-CSRF token ([`csrf`]);
 //! - [`token`]: `POST /v1/oauth/token`, `/revoke`, `/introspect` (RFC 6749 error bodies);
 //! - [`wellknown`]: `GET /.well-known/jwks.json` and `/.well-known/oauth-authorization-server`.
 //!
@@ -13,6 +14,7 @@
 
 pub mod account;
 pub mod authorize;
+pub mod csrf;
 pub mod me;
 pub mod token;
 pub mod wellknown;
