@@ -35,6 +35,8 @@ pub struct Caller {
     pub token_id: String,
     /// When the token expires, unix seconds.
     pub expires_at: i64,
+    /// When the user last entered their password, unix seconds, when the token says.
+    pub auth_time: Option<i64>,
 }
 
 impl Caller {
@@ -58,7 +60,34 @@ impl Caller {
             session_id: claims.sid,
             token_id: claims.jti.clone(),
             expires_at: claims.exp,
+            auth_time: claims.auth_time,
         })
+    }
+}
+
+/// How recent a sign-in [`RecentSignIn`] asks for.
+pub const RECENT_SIGN_IN: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A user who signed in — or confirmed their password at
+/// `POST /v1/auth/reauthenticate` — within [`RECENT_SIGN_IN`]: what destructive
+/// account actions (delete, deactivate, export) take instead of [`Caller`], so a
+/// stolen or forgotten token alone cannot do them (OWASP ASVS re-authentication).
+/// Otherwise 401 with RFC 9470's step-up challenge
+/// (`error="insufficient_user_authentication"`, `max_age`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentSignIn(pub Caller);
+
+impl<S: Send + Sync> FromRequestParts<S> for RecentSignIn {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let max_age = RECENT_SIGN_IN.as_secs() as i64;
+        let now = chrono::Utc::now().timestamp();
+        match caller.auth_time {
+            Some(at) if now - at <= max_age => Ok(RecentSignIn(caller)),
+            _ => Err(AuthRejection::stale_sign_in(max_age)),
+        }
     }
 }
 
@@ -112,6 +141,25 @@ impl AuthRejection {
         );
         AuthRejection {
             problem: Problem::unauthorized(error.to_string()),
+            challenge: HeaderValue::from_str(&challenge).ok(),
+        }
+    }
+
+    fn stale_sign_in(max_age: i64) -> Self {
+        let challenge = format!(
+            "Bearer realm=\"vigor\", error=\"insufficient_user_authentication\", \
+             error_description=\"A recent sign-in is required\", max_age={max_age}"
+        );
+        AuthRejection {
+            problem: Problem::typed(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "insufficient-user-authentication",
+                "Recent sign-in required",
+            )
+            .with_detail(format!(
+                "confirm your password with POST /v1/auth/reauthenticate and retry with the \
+                 access token it answers (valid for this for {max_age} seconds)"
+            )),
             challenge: HeaderValue::from_str(&challenge).ok(),
         }
     }
@@ -230,6 +278,11 @@ mod tests {
     }
 
     fn token(issuer: &Issuer, sub: &str, exp_in: i64) -> String {
+        token_signed_in(issuer, sub, exp_in, None)
+    }
+
+    /// A token of a sign-in `auth_time` ago-seconds ago (`None`: says nothing).
+    fn token_signed_in(issuer: &Issuer, sub: &str, exp_in: i64, ago: Option<i64>) -> String {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: "https://vigor.test".into(),
@@ -250,6 +303,7 @@ mod tests {
                 "vigor-web".into()
             },
             sid: None,
+            auth_time: ago.map(|ago| now - ago),
         };
         let header = crate::auth::access_token_header("k1");
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&issuer.pkcs8)).unwrap()
@@ -271,6 +325,10 @@ mod tests {
             .route(
                 "/svc",
                 get(|caller: ClientCaller| async move { caller.client_id }),
+            )
+            .route(
+                "/delete-me",
+                get(|RecentSignIn(caller): RecentSignIn| async move { caller.user_id.to_string() }),
             )
             .layer(Extension(issuer.verifier.clone()))
     }
@@ -356,6 +414,32 @@ mod tests {
         assert_eq!(
             call(&app, "/me", Some(auth)).await.0,
             StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[tokio::test]
+    async fn destructive_actions_need_a_recent_sign_in() {
+        let issuer = issuer();
+        let app = app(&issuer);
+        let signed_in = |ago| format!("Bearer {}", token_signed_in(&issuer, "42", 60, ago));
+        let (status, _, body) = call(&app, "/delete-me", Some(signed_in(Some(10)))).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "42"));
+        let limit = RECENT_SIGN_IN.as_secs() as i64;
+        for stale in [Some(limit + 5), None] {
+            let (status, headers, body) = call(&app, "/delete-me", Some(signed_in(stale))).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{stale:?}");
+            let challenge = headers[header::WWW_AUTHENTICATE].to_str().unwrap();
+            assert!(
+                challenge.contains("error=\"insufficient_user_authentication\"")
+                    && challenge.contains(&format!("max_age={limit}")),
+                "{challenge}"
+            );
+            assert!(body.contains("reauthenticate"), "{body}");
+        }
+        // The same tokens still do everything else.
+        assert_eq!(
+            call(&app, "/me", Some(signed_in(None))).await.0,
+            StatusCode::OK
         );
     }
 }

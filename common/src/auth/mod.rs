@@ -27,7 +27,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::Id;
 
-pub use caller::{authenticate, bearer_token, AuthRejection, Caller, ClientCaller};
+pub use caller::{
+    authenticate, bearer_token, AuthRejection, Caller, ClientCaller, RecentSignIn, RECENT_SIGN_IN,
+};
 pub use keys::{Jwk, Jwks, JwksUrl, KeySource, PublicKey, StaticKeys};
 pub use revocation::{Revocations, SessionsEnded};
 pub use verifier::{Verifier, VerifierConfig, VerifyError};
@@ -75,6 +77,10 @@ pub struct Claims {
     /// The sign-in session (refresh family) the token belongs to, for users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Id>,
+    /// When the user last proved who they are (entered their password), unix
+    /// seconds (OpenID Connect's `auth_time`); what a step-up check reads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 impl Claims {

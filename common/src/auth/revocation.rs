@@ -227,6 +227,7 @@ mod tests {
             roles: Vec::new(),
             client_id: "vigor-web".into(),
             sid: sid.map(Id::from_i64),
+            auth_time: None,
         }
     }
 

@@ -441,6 +441,7 @@ mod tests {
             roles: vec!["user".into()],
             client_id: "vigor-web".into(),
             sid: None,
+            auth_time: None,
         }
     }
 

@@ -75,6 +75,7 @@ impl Issuer {
             roles: vec!["user".into()],
             client_id: "vigor-web".into(),
             sid: None,
+            auth_time: None,
         };
         let header = vigor_common::auth::access_token_header("test-key");
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&self.pkcs8)).unwrap()

@@ -331,6 +331,7 @@ mod tests {
             roles: Vec::new(),
             client_id: "vigor-web".into(),
             sid: None,
+            auth_time: None,
         }
     }
 

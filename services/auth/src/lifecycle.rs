@@ -32,7 +32,7 @@ use crate::events;
 use crate::hashing::HashError;
 use crate::login::LoginError;
 use crate::service::AuthService;
-use crate::store::{AccountStatus, StoreError};
+use crate::store::{AccountStatus, Credential, StoreError};
 
 /// Why a credentials change was refused.
 #[derive(Debug, thiserror::Error)]
@@ -117,13 +117,13 @@ pub struct AccountExport {
 }
 
 impl AuthService {
-    /// Checks `current` as the password of active account `user_id`.
-    async fn check_password(
+    /// Checks `current` as the password of active account `user_id`; its credential.
+    pub(crate) async fn check_password(
         &self,
         user_id: Id,
         current: &str,
         address: Option<IpAddr>,
-    ) -> Result<(), ChangeError> {
+    ) -> Result<Credential, ChangeError> {
         let credential = self
             .store
             .credential(user_id)
@@ -134,7 +134,7 @@ impl AuthService {
             .authenticate_user(&credential.email, current, address)
             .await
         {
-            Ok(found) if found.user_id == user_id => Ok(()),
+            Ok(found) if found.user_id == user_id => Ok(found),
             Ok(_) | Err(LoginError::InvalidCredentials) => Err(ChangeError::WrongPassword),
             Err(LoginError::TooManyAttempts { retry_after }) => {
                 Err(ChangeError::TooManyAttempts { retry_after })

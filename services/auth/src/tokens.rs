@@ -13,13 +13,16 @@
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use vigor_common::api::Timestamp;
-use vigor_common::auth::{Claims, SessionsEnded};
+
+use vigor_common::auth::{Caller, Claims, SessionsEnded};
 use vigor_common::Id;
 
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::{secret, Client, GrantType, Scope};
 use crate::error::OAuthError;
+use crate::lifecycle::ChangeError;
 use crate::service::AuthService;
 use crate::store::{
     AccountStatus, AuthorizationCode, CodeRedemption, Credential, NewRefreshToken, RefreshFamily,
@@ -95,6 +98,7 @@ impl AuthService {
         scope: &Scope,
         roles: Vec<String>,
         sid: Option<Id>,
+        auth_time: Option<i64>,
     ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -108,6 +112,7 @@ impl AuthService {
             roles,
             client_id: client_id.to_owned(),
             sid,
+            auth_time,
         };
         self.keys.sign(&claims).await
     }
@@ -161,6 +166,8 @@ impl AuthService {
                 &scope,
                 user.roles.clone(),
                 family,
+                // The user just proved who they are.
+                Some(Utc::now().timestamp()),
             )
             .await?;
         let response = TokenResponse {
@@ -173,6 +180,39 @@ impl AuthService {
         Ok((response, family))
     }
 
+    /// Step-up (RFC 9470): after checking `password` as `caller`'s, a new access
+    /// token of the caller's session, client and scope whose `auth_time` is now —
+    /// what the actions behind [`vigor_common::auth::RecentSignIn`] ask for.
+    pub async fn reauthenticate(
+        &self,
+        caller: &Caller,
+        password: &str,
+        address: Option<IpAddr>,
+    ) -> Result<TokenResponse, ChangeError> {
+        let user = self
+            .check_password(caller.user_id, password, address)
+            .await?;
+        let scope = Scope::parse(&caller.scopes.join(" "))
+            .map_err(|e| ChangeError::Internal(anyhow::anyhow!("a verified token's scope: {e}")))?;
+        let access_token = self
+            .access_token(
+                user.user_id.to_string(),
+                &caller.client_id,
+                &scope,
+                user.roles,
+                caller.session_id,
+                Some(Utc::now().timestamp()),
+            )
+            .await?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: self.settings.access_ttl.num_seconds(),
+            refresh_token: None,
+            scope: scope.to_string(),
+        })
+    }
+
     /// The `client_credentials` grant: a token for the client itself, no refresh.
     pub async fn issue_for_client(
         &self,
@@ -181,7 +221,14 @@ impl AuthService {
     ) -> Result<TokenResponse, OAuthError> {
         let scope = Scope::grant(requested_scope, &client.scopes).map_err(invalid_scope)?;
         let access_token = self
-            .access_token(client.id.clone(), &client.id, &scope, Vec::new(), None)
+            .access_token(
+                client.id.clone(),
+                &client.id,
+                &scope,
+                Vec::new(),
+                None,
+                None,
+            )
             .await?;
         Ok(TokenResponse {
             access_token,
@@ -359,6 +406,8 @@ impl AuthService {
                 &scope,
                 user.roles,
                 Some(family.id),
+                // A refresh proves nothing new: the sign-in was when the family began.
+                Some(family.created_at.timestamp()),
             )
             .await?;
         Ok(TokenResponse {

@@ -81,6 +81,7 @@ fn the_openapi_document_describes_every_endpoint() {
         ("/v1/auth/me/password", "put"),
         ("/v1/auth/me/email", "put"),
         ("/v1/auth/me/export", "get"),
+        ("/v1/auth/reauthenticate", "post"),
         ("/v1/oauth/authorize", "get"),
         ("/v1/oauth/authorize", "post"),
         ("/v1/oauth/token", "post"),
@@ -94,7 +95,7 @@ fn the_openapi_document_describes_every_endpoint() {
             "{method} {path} is not documented"
         );
     }
-    assert_eq!(paths.len(), 11);
+    assert_eq!(paths.len(), 12);
     let spec = vigor_auth::spec();
     for path in paths.keys() {
         assert!(

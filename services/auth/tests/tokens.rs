@@ -183,6 +183,70 @@ async fn sessions_end_at_their_absolute_lifetime_however_often_rotated(app: Test
     );
 }
 
+async fn account_actions_need_a_recent_sign_in_that_reauthentication_renews(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let tokens = app.password_login("ann@example.org").await;
+    let fresh = tokens["access_token"].as_str().unwrap().to_owned();
+    let export = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(app.url("/v1/auth/me/export"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Just signed in: allowed.
+    assert_eq!(export(fresh).await.status(), StatusCode::OK);
+    // Ten minutes later, a refreshed token still works for everything else, but
+    // not for the account's export: that needs the password again.
+    app.age_sessions(600).await;
+    let refreshed: Value = app
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stale = refreshed["access_token"].as_str().unwrap().to_owned();
+    let refused = export(stale.clone()).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("insufficient_user_authentication"),
+        "{challenge}"
+    );
+    let reauthenticate = |password: &'static str| {
+        let app = &app;
+        let stale = stale.clone();
+        async move {
+            app.http
+                .post(app.url("/v1/auth/reauthenticate"))
+                .bearer_auth(stale)
+                .json(&serde_json::json!({ "password": password }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        reauthenticate("not the password").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let renewed = reauthenticate(PASSWORD).await;
+    assert_eq!(renewed.status(), StatusCode::OK);
+    let renewed: Value = renewed.json().await.unwrap();
+    assert!(renewed.get("refresh_token").is_none());
+    let token = renewed["access_token"].as_str().unwrap().to_owned();
+    let claims = app.verify(&token).await;
+    let stale_claims = app.verify(&stale).await;
+    assert_eq!(claims.sid, stale_claims.sid, "the same session");
+    assert_eq!(claims.scope, stale_claims.scope);
+    assert!(claims.auth_time.unwrap() > stale_claims.auth_time.unwrap());
+    assert_eq!(export(token).await.status(), StatusCode::OK);
+}
+
 async fn a_refresh_can_narrow_but_not_widen_the_scope(app: TestApp) {
     app.new_user("ann@example.org").await;
     let tokens = app.password_login("ann@example.org").await;
@@ -684,6 +748,7 @@ on_both_backends!(
     refresh_tokens_rotate_and_a_reused_one_revokes_the_family,
     a_refresh_can_narrow_but_not_widen_the_scope,
     sessions_end_at_their_absolute_lifetime_however_often_rotated,
+    account_actions_need_a_recent_sign_in_that_reauthentication_renews,
     roles_changed_since_sign_in_reach_the_next_access_token,
     client_credentials_give_service_tokens_with_scopes,
     revocation_ends_the_session,

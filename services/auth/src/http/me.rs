@@ -7,13 +7,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use vigor_common::api::ApiJson;
-use vigor_common::auth::Caller;
+use vigor_common::auth::{Caller, RecentSignIn};
 use vigor_common::{Id, Problem};
 
 use super::ClientAddress;
 use crate::domain::{Email, Password};
 use crate::lifecycle::{AccountExport, ChangeError};
 use crate::service::AuthService;
+use crate::tokens::TokenResponse;
 
 /// A password change.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -161,16 +162,58 @@ pub async fn change_email(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's credentials (without the password hash) and sessions.", body = AccountExport),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate`).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No credentials for the caller.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn export(
     State(auth): State<AuthService>,
-    caller: Caller,
+    RecentSignIn(caller): RecentSignIn,
 ) -> Result<ApiJson<AccountExport>, Problem> {
     auth.export_account(caller.user_id)
         .await?
         .map(ApiJson)
         .ok_or_else(|| Problem::not_found("no credentials for you"))
+}
+
+/// A password confirmation, for [`reauthenticate`].
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct Reauthentication {
+    /// The caller's password.
+    #[serde(default)]
+    pub password: String,
+}
+
+/// Confirms the caller's password and answers a new access token of the same
+/// session whose `auth_time` is now (RFC 9470 step-up): deleting, deactivating
+/// or exporting the account needs a sign-in of the last 5 minutes.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/reauthenticate",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = Reauthentication,
+    responses(
+        (status = 200, description = "A fresh access token (no refresh token: keep the one you have).", body = TokenResponse),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not active.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The password is wrong or missing.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every password hasher is busy.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reauthenticate(
+    State(auth): State<AuthService>,
+    ClientAddress(address): ClientAddress,
+    caller: Caller,
+    ApiJson(request): ApiJson<Reauthentication>,
+) -> Result<ApiJson<TokenResponse>, Problem> {
+    required("password", &request.password)?;
+    auth.reauthenticate(&caller, &request.password, address)
+        .await
+        .map(ApiJson)
+        .map_err(|error| match error {
+            ChangeError::WrongPassword => Problem::invalid_field("password", "is wrong"),
+            other => problem(other),
+        })
 }

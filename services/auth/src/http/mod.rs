@@ -43,6 +43,7 @@ pub fn router(auth: AuthService) -> Router {
         .route("/v1/auth/me/password", put(me::change_password))
         .route("/v1/auth/me/email", put(me::change_email))
         .route("/v1/auth/me/export", get(me::export))
+        .route("/v1/auth/reauthenticate", post(me::reauthenticate))
         .route(
             "/v1/oauth/authorize",
             get(authorize::page).post(authorize::submit),

@@ -14,7 +14,7 @@
 use axum::extract::State;
 use serde::Serialize;
 use vigor_common::api::{ApiJson, Timestamp};
-use vigor_common::auth::Caller;
+use vigor_common::auth::{Caller, RecentSignIn};
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
@@ -132,12 +132,12 @@ const PAGE: u32 = 500;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's workouts, plans, schedules and custom exercises.", body = TrainingExport),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn export(
     State(service): State<TrainingService>,
-    caller: Caller,
+    RecentSignIn(caller): RecentSignIn,
 ) -> Result<ApiJson<TrainingExport>, Problem> {
     let user = caller.user_id;
     let store = &service.store;

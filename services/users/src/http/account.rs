@@ -1,11 +1,13 @@
-//! The caller's account lifecycle: deactivate, delete, export.
+//! The caller's account lifecycle: deactivate, delete, export. Each needs a
+//! sign-in (or a password confirmation at `POST /v1/auth/reauthenticate`) of the
+//! last 5 minutes ([`RecentSignIn`]): a token alone is not enough.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use serde_json::{json, Value};
 use vigor_common::api::ApiJson;
-use vigor_common::auth::{bearer_token, Caller};
+use vigor_common::auth::{bearer_token, RecentSignIn};
 use vigor_common::Problem;
 
 use super::{own_profile, MyProfile};
@@ -20,13 +22,13 @@ use crate::service::UsersService;
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The account is deactivated (or was already)."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate` and retry with its token).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The caller has no profile.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn deactivate(
     State(users): State<UsersService>,
-    caller: Caller,
+    RecentSignIn(caller): RecentSignIn,
 ) -> Result<StatusCode, Problem> {
     own_profile(&users, &caller).await?;
     users
@@ -45,13 +47,13 @@ pub async fn deactivate(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The account is deleted; `user.deleted` is emitted."),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate` and retry with its token).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The caller has no profile (deleted already?).", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn delete_me(
     State(users): State<UsersService>,
-    caller: Caller,
+    RecentSignIn(caller): RecentSignIn,
 ) -> Result<StatusCode, Problem> {
     if users
         .delete(caller.user_id)
@@ -74,14 +76,14 @@ pub async fn delete_me(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`{\"exported_at\", \"users\": {...}, \"auth\": {...}, ...}`.", body = Object),
-        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate` and retry with its token).", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The caller has no profile.", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Another service's part could not be fetched.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn export(
     State(users): State<UsersService>,
-    caller: Caller,
+    RecentSignIn(caller): RecentSignIn,
     headers: HeaderMap,
 ) -> Result<ApiJson<Value>, Problem> {
     let profile: MyProfile = own_profile(&users, &caller).await?.into();
