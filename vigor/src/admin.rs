@@ -136,7 +136,8 @@ pub enum ClientsCommand {
         /// client_credentials.
         #[arg(long = "grant", value_name = "GRANT", required = true)]
         grants: Vec<GrantType>,
-        /// A scope it may ask for (repeat).
+        /// A scope it may ask for (repeat); one of the README's scopes (`api`,
+        /// `account`, `profile:read`, `training:write`, `hub.publish`, …).
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
         /// Made by the operator of this deployment (may use the password grant).

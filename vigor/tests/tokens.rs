@@ -133,7 +133,7 @@ async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
         "--grant",
         "client_credentials",
         "--scope",
-        "reports.read",
+        "training:read",
     ]);
     let secret = created
         .lines()
@@ -151,7 +151,7 @@ async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
                 .basic_auth("reporting", Some(secret))
                 .form(&[
                     ("grant_type", "client_credentials"),
-                    ("scope", "reports.read"),
+                    ("scope", "training:read"),
                 ])
                 .send()
                 .await

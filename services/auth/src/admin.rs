@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
+use vigor_common::auth::scopes;
 use vigor_common::config::{Config, ServiceName};
 use vigor_common::db::Database;
 use vigor_common::IdGenerator;
@@ -103,6 +104,16 @@ fn check(new: &NewClient) -> Result<(), ClientError> {
     if scope.tokens().len() != new.scopes.len() {
         return Err(invalid("scopes", "scopes must be distinct single tokens"));
     }
+    if let Some(unknown) = scope.tokens().iter().find(|s| scopes::find(s).is_none()) {
+        let known: Vec<&str> = scopes::names().collect();
+        return Err(invalid(
+            "scopes",
+            format!(
+                "unknown scope {unknown:?}; the scopes are {}",
+                known.join(", ")
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -183,7 +194,7 @@ mod tests {
             confidential: true,
             redirect_uris: vec![],
             grant_types: vec![GrantType::ClientCredentials],
-            scopes: vec!["users:read".into()],
+            scopes: vec!["profile:read".into()],
             first_party: false,
         }
     }
@@ -215,6 +226,13 @@ mod tests {
             ..new_client()
         };
         assert!(check(&bad_scope).is_err());
+        let unknown_scope = NewClient {
+            scopes: vec!["profile:read".into(), "reports.read".into()],
+            ..new_client()
+        };
+        assert!(
+            matches!(check(&unknown_scope), Err(ClientError::Invalid(e)) if e.field == "scopes" && e.message.contains("\"reports.read\""))
+        );
         let digits = NewClient {
             id: "1234".into(),
             ..new_client()

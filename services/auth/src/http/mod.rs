@@ -23,7 +23,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -38,9 +38,7 @@ pub fn router(auth: AuthService) -> Router {
     Router::new()
         .route("/v1/auth/signup", post(account::signup))
         .route("/v1/auth/logout", post(account::logout))
-        .route("/v1/auth/me/password", put(me::change_password))
-        .route("/v1/auth/me/email", put(me::change_email))
-        .route("/v1/auth/me/export", get(me::export))
+        .merge(me::router())
         .route(
             "/v1/oauth/authorize",
             get(authorize::page).post(authorize::submit),
