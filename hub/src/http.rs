@@ -35,7 +35,7 @@ use crate::protocol::{BEARER_PREFIX, SUBPROTOCOL};
 use crate::session;
 
 /// The scope a client-credentials token needs for `POST /v1/hub/publish`.
-pub const PUBLISH_SCOPE: &str = "hub.publish";
+pub const PUBLISH_SCOPE: &str = vigor_common::auth::scopes::HUB_PUBLISH;
 
 /// The hub's routes: `GET /v1/ws` and `POST /v1/hub/publish`.
 pub fn router(hub: Arc<Hub>) -> Router {
