@@ -37,6 +37,23 @@ pub struct NewClient {
     pub first_party: bool,
 }
 
+impl NewClient {
+    /// A public first-party app that signs users in with the password grant and
+    /// may ask for `scopes` only, named `id` (what `vigor admin clients create ID
+    /// --first-party --grant password --scope …` registers).
+    pub fn first_party_app(id: &str, scopes: &[&str]) -> NewClient {
+        NewClient {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            confidential: false,
+            redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::Password],
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            first_party: true,
+        }
+    }
+}
+
 /// A registered client and, for confidential clients, its secret (shown once).
 #[derive(Debug, Clone)]
 pub struct CreatedClient {

@@ -7,6 +7,7 @@ mod common;
 use common::TestApp;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};
+use vigor_common::testkit::assert_insufficient_scope as assert_insufficient;
 
 /// Every documented operation: `(method, path with ids filled in)`.
 fn operations() -> Vec<(Method, String)> {
@@ -44,23 +45,6 @@ async fn call(app: &TestApp, method: &Method, path: &str, token: &str) -> Respon
         request = request.json(&json!({}));
     }
     request.send().await.unwrap()
-}
-
-async fn assert_insufficient(response: Response, scope: &str, what: &str) {
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        format!("Bearer realm=\"vigor\", error=\"insufficient_scope\", scope=\"{scope}\"").as_str(),
-        "{what}"
-    );
-    let problem = common::problem(response, StatusCode::FORBIDDEN).await;
-    assert!(
-        problem["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("/insufficient_scope"),
-        "{what}: {problem}"
-    );
 }
 
 fn squat_session(exercise: &str) -> Value {

@@ -208,22 +208,11 @@ impl TestApp {
     /// grants no more.
     pub async fn with_scopes(&self, user: &User, scopes: &[&str]) -> User {
         let id = format!("app-{}", scopes.join("-").replace([':', '.'], "_"));
-        let registered = self
-            .auth
-            .create_client(vigor_auth::NewClient {
-                id: id.clone(),
-                name: id.clone(),
-                confidential: false,
-                redirect_uris: vec![],
-                grant_types: vec![vigor_auth::domain::GrantType::Password],
-                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-                first_party: true,
-            })
-            .await;
-        assert!(
-            registered.is_ok() || matches!(registered, Err(vigor_auth::ClientError::Exists(_))),
-            "{registered:?}"
-        );
+        // Registered once per test app: each test asks for a set of scopes once.
+        self.auth
+            .create_client(vigor_auth::NewClient::first_party_app(&id, scopes))
+            .await
+            .unwrap();
         let response = self
             .http
             .post(self.url("/v1/oauth/token"))

@@ -3,6 +3,8 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
 
+use vigor_common::testkit::assert_insufficient_scope as assert_insufficient;
+
 use crate::common::{TestApp, User};
 
 crate::on_both_backends!(
@@ -21,30 +23,6 @@ async fn call(app: &TestApp, method: Method, path: &str, user: &User) -> Respons
         request = request.json(&json!({}));
     }
     request.send().await.unwrap()
-}
-
-/// Asserts the RFC 6750 refusal of an operation that needs `scope`.
-async fn assert_insufficient(response: Response, scope: &str, what: &str) {
-    assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        format!("Bearer realm=\"vigor\", error=\"insufficient_scope\", scope=\"{scope}\"").as_str(),
-        "{what}"
-    );
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json",
-        "{what}"
-    );
-    let problem: serde_json::Value = response.json().await.unwrap();
-    assert!(
-        problem["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("/insufficient_scope"),
-        "{what}: {problem}"
-    );
-    assert_eq!(problem["scope"], scope, "{what}");
 }
 
 async fn a_profile_read_token_reads_but_cannot_change_or_delete_anything(app: TestApp) {
