@@ -43,9 +43,10 @@ impl Caller {
         self.roles.iter().any(|r| r == role)
     }
 
-    /// Whether the token grants `scope`.
+    /// Whether the token grants `scope`, itself or through a scope that implies
+    /// it (`api` implies `training:write`, see [`super::scopes`]).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        super::scopes::covers(&self.scopes, scope)
     }
 
     /// The caller of verified `claims`; `None` for a client-credentials token.
@@ -72,9 +73,10 @@ pub struct ClientCaller {
 }
 
 impl ClientCaller {
-    /// Whether the token grants `scope`.
+    /// Whether the token grants `scope`, itself or through a scope that implies
+    /// it (`api` implies `training:write`, see [`super::scopes`]).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        super::scopes::covers(&self.scopes, scope)
     }
 }
 
@@ -265,7 +267,7 @@ mod tests {
                         "{} {} {}",
                         caller.user_id,
                         caller.has_role("coach"),
-                        caller.has_scope("api")
+                        caller.has_scope("api") && caller.has_scope("profile:write")
                     )
                 }),
             )
