@@ -15,6 +15,7 @@ pub mod api;
 pub mod auth;
 pub mod broker;
 pub mod bus;
+pub mod client_address;
 pub mod config;
 pub mod db;
 pub mod events;

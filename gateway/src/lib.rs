@@ -9,7 +9,8 @@
 //! 2. problem+json normalisation ([`problems`]): any error answer that is not JSON
 //!    becomes RFC 9457 problem+json (axum's 405, the body limit's 413, …);
 //! 3. metrics ([`metrics`]) per route and status;
-//! 4. CORS and the per-client rate limit ([`ratelimit`]), on the edge only;
+//! 4. the client's address, decided once ([`vigor_common::client_address`]);
+//!    CORS and the per-client rate limit ([`ratelimit`]), on the edge only;
 //! 5. the token verifier in every request's extensions ([`auth::extension`]), for
 //!    the layer below and the handlers' `Caller`;
 //! 6. the refusal of invalid bearer tokens ([`auth`]), on the edge only;
@@ -39,6 +40,7 @@ use axum::routing::get;
 use axum::{middleware, BoxError, Router};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use vigor_common::client_address::AddressPolicy;
 use vigor_common::config::{Config, ServiceName};
 use vigor_common::service::ReadinessCheck;
 use vigor_common::Problem;
@@ -131,7 +133,7 @@ pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
     let app = app.layer(auth::extension(parts.verifier));
 
     let app = match parts.rate_limiter {
-        Some(limiter) => app.layer(ratelimit::layer(limiter, config.http.trust_forwarded_for)),
+        Some(limiter) => app.layer(ratelimit::layer(limiter)),
         None => app,
     };
     let app = if parts.edge {
@@ -142,10 +144,33 @@ pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
     } else {
         app
     };
+    // The client's address is decided once, before anything counts it.
+    let policy = AddressPolicy::from_config(&config, parts.edge);
+    let app = app.layer(middleware::from_fn_with_state(
+        policy,
+        decide_client_address,
+    ));
     Ok(app
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn(problems::normalize))
         .layer(middleware::from_fn(request_id::propagate)))
+}
+
+/// Puts the client's address, by `policy`, in the request's extensions
+/// ([`vigor_common::client_address`]); the proxy passes it on. [`build`] applies
+/// it outside every layer that counts clients.
+pub async fn decide_client_address(
+    axum::extract::State(policy): axum::extract::State<AddressPolicy>,
+    mut request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let address = policy.decide(request.headers(), peer);
+    request.extensions_mut().insert(address);
+    next.run(request).await
 }
 
 /// Request body limits: `http.body_limit_bytes`, or `http.upload_limit_bytes` on

@@ -2,7 +2,9 @@
 //!
 //! Bodies stream both ways: a large upload or a long response never sits whole in
 //! the gateway's memory. Hop-by-hop headers are dropped (RFC 9110 §7.6.1), the
-//! client address is appended to `X-Forwarded-For`, and the request id travels on.
+//! client address is appended to `X-Forwarded-For`, the address the gateway
+//! decided for the client is passed in `X-Vigor-Client-Address` (always
+//! overwritten: see `vigor_common::client_address`), and the request id travels on.
 //! A service that cannot be reached answers 502 and one that does not answer in
 //! time 504, both as problem+json naming the service — never a hang.
 
@@ -17,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use futures::TryStreamExt;
+use vigor_common::client_address::{self, ClientAddress};
 use vigor_common::config::{ProxyConfig, ServiceName};
 use vigor_common::Problem;
 
@@ -121,6 +124,15 @@ async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Res
     }
     if let Some(host) = host {
         headers.insert("x-forwarded-host", host);
+    }
+    // The address this gateway decided, always overwriting what the client sent.
+    headers.remove(&client_address::HEADER);
+    let decided = parts
+        .extensions
+        .get::<ClientAddress>()
+        .and_then(|address| address.0);
+    if let Some(value) = decided.and_then(|ip| HeaderValue::from_str(&ip.to_string()).ok()) {
+        headers.insert(&client_address::HEADER, value);
     }
 
     let body = reqwest::Body::wrap_stream(body.into_data_stream());

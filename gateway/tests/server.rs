@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use vigor_common::client_address::AddressPolicy;
 
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::ConnectInfo;
@@ -308,10 +309,19 @@ async fn http2_requests_past_the_grace_period_are_cut() {
 // ---- rate limit middleware ----
 
 fn limited_app(limiter: Arc<dyn RateLimiter>, trust_forwarded_for: bool) -> Router {
+    let policy = if trust_forwarded_for {
+        AddressPolicy::ForwardedFor
+    } else {
+        AddressPolicy::Peer
+    };
     Router::new()
         .route("/v1/things", get(|| async { "things" }))
         .route("/healthz", get(|| async { "alive" }))
-        .layer(ratelimit::layer(limiter, trust_forwarded_for))
+        .layer(ratelimit::layer(limiter))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            vigor_gateway::decide_client_address,
+        ))
 }
 
 fn memory_limiter(per_second: u32, burst: u32) -> Arc<dyn RateLimiter> {

@@ -135,8 +135,8 @@ async fn in_process_wiring() {
 
 /// Starts each service as its own target and a gateway in front of them, as
 /// `compose/local-cluster` does: they share the test Redis (under a key prefix of
-/// their own) for events, agree on the token issuer, and the services trust the
-/// gateway's `X-Forwarded-For`.
+/// their own) for events, agree on the token issuer, and the services take the
+/// client address the gateway decided.
 fn cluster(redis_url: &str) -> (Vec<Vigor>, Vigor) {
     let prefix = format!("{}:", vigor_common::testkit::unique_name("wiring"));
     let shared = vec![
@@ -149,10 +149,7 @@ fn cluster(redis_url: &str) -> (Vec<Vigor>, Vigor) {
     for (i, service) in ServiceName::ALL.into_iter().enumerate() {
         // Auth starts first; every later service reads its keys from it.
         let mut env = shared.clone();
-        env.push((
-            "VIGOR_HTTP_TRUST_FORWARDED_FOR".to_owned(),
-            "true".to_owned(),
-        ));
+        env.push(("VIGOR_HTTP_BEHIND_GATEWAY".to_owned(), "true".to_owned()));
         env.extend(urls.iter().filter(|(k, _)| k == "VIGOR_AUTH_URL").cloned());
         let node = (i + 1).to_string();
         let vigor = Vigor::serve(

@@ -197,7 +197,7 @@ mod tests {
     use axum::http::{Request, StatusCode};
     use axum::routing::get;
     use axum::{Extension, Router};
-    use jsonwebtoken::{Algorithm, EncodingKey, Header};
+    use jsonwebtoken::EncodingKey;
     use ring::signature::{Ed25519KeyPair, KeyPair};
     use tower::ServiceExt;
 
@@ -253,8 +253,7 @@ mod tests {
             },
             sid: None,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some("k1".into());
+        let header = crate::auth::access_token_header("k1");
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&issuer.pkcs8)).unwrap()
     }
 

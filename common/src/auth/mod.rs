@@ -43,6 +43,17 @@ pub const ALGORITHM: &str = "EdDSA";
 /// The `typ` header of access tokens (RFC 9068).
 pub const TOKEN_TYPE: &str = "at+jwt";
 
+/// The JWS header of an access token signed with the key `kid`: EdDSA, the
+/// `kid`, and `typ: at+jwt` (RFC 9068 §2.1), which verifiers require so that no
+/// other JWT signed with the same key passes for an access token. Everything
+/// that mints access tokens (the auth service, test issuers) uses it.
+pub fn access_token_header(kid: &str) -> jsonwebtoken::Header {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(kid.to_owned());
+    header.typ = Some(TOKEN_TYPE.to_owned());
+    header
+}
+
 /// The claims of a Vigor access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {

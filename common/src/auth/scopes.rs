@@ -18,6 +18,7 @@
 //! | `account` | export, deactivate and delete the account; change its email or password | — |
 //! | `staff` | staff actions on other accounts (roles, reactivation, deletion) — still only for users with the admin role | — |
 //! | `hub.publish` | push events to live channels (`POST /v1/hub/publish`, client credentials) | — |
+//! | `introspect` | check access tokens at `POST /v1/oauth/introspect` (confidential resource servers) | — |
 //!
 //! `api` is the broad first-party scope, but it does not imply `account` or
 //! `staff`: an app that may log workouts for someone must not be able to delete
@@ -63,6 +64,8 @@ pub const ACCOUNT: &str = "account";
 pub const STAFF: &str = "staff";
 /// Push events to live channels (client credentials).
 pub const HUB_PUBLISH: &str = "hub.publish";
+/// Check access tokens at the introspection endpoint (resource servers).
+pub const INTROSPECT: &str = "introspect";
 
 /// What the built-in first-party client (`vigor-web`) is granted: everything a
 /// user can do.
@@ -80,7 +83,7 @@ pub struct ScopeInfo {
 }
 
 /// Every scope Vigor knows, in the order the metadata and the consent page list them.
-pub const ALL: [ScopeInfo; 10] = [
+pub const ALL: [ScopeInfo; 11] = [
     ScopeInfo {
         name: API,
         description: "Use Vigor on your behalf: your profile, training and social activity",
@@ -137,6 +140,11 @@ pub const ALL: [ScopeInfo; 10] = [
     ScopeInfo {
         name: HUB_PUBLISH,
         description: "Push events to live channels (services only)",
+        implies: &[],
+    },
+    ScopeInfo {
+        name: INTROSPECT,
+        description: "Check access tokens given to it (resource servers only)",
         implies: &[],
     },
 ];

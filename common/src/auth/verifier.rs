@@ -5,6 +5,8 @@
 //!   `alg` would let an attacker "sign" with the public key as the secret;
 //! - a token without `kid`, or whose `kid` is not among the issuer's keys (after one
 //!   rate-limited re-read of the keys);
+//! - a `typ` header other than `at+jwt` (RFC 9068 §4): an ID token or any other
+//!   JWT signed with the same keys must not pass for an access token;
 //! - a bad signature, the wrong `iss` or `aud`, and an expired token (the leeway is
 //!   capped at 30 s).
 //!
@@ -32,7 +34,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::keys::{KeySource, PublicKey};
 use super::revocation::Revocations;
-use super::{Claims, ALGORITHM};
+use super::{Claims, ALGORITHM, TOKEN_TYPE};
 
 /// The most clock skew a verifier tolerates on `exp`.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(30);
@@ -84,6 +86,9 @@ pub enum VerifyError {
     /// `alg` is not EdDSA (`none`, HMAC, …).
     #[error("the token's algorithm {0:?} is not accepted")]
     UnsupportedAlgorithm(String),
+    /// The `typ` header is not `at+jwt` (or is missing).
+    #[error("the token is not an access token (typ {0:?})")]
+    WrongType(Option<String>),
     /// No `kid` header.
     #[error("the token has no key id")]
     MissingKeyId,
@@ -238,9 +243,12 @@ impl Verifier {
     /// Every check: header, key, signature, issuer, audience, expiry. Returns
     /// the claims and the `kid` that signed them.
     async fn verify_fully(&self, token: &str) -> Result<(Claims, String), VerifyError> {
-        let (alg, kid) = header(token)?;
+        let Header { alg, kid, typ } = header(token)?;
         if alg != ALGORITHM {
             return Err(VerifyError::UnsupportedAlgorithm(alg));
+        }
+        if !typ.as_deref().is_some_and(is_access_token_type) {
+            return Err(VerifyError::WrongType(typ));
         }
         let kid = kid.ok_or(VerifyError::MissingKeyId)?;
         let key = self.key(&kid).await?;
@@ -348,13 +356,24 @@ fn is_expired(claims: &Claims, leeway: u64) -> bool {
     u64::try_from(claims.exp).map_or(true, |exp| exp < now.saturating_sub(leeway))
 }
 
-/// The `alg` and `kid` of a token's header, read without trusting anything else.
-fn header(token: &str) -> Result<(String, Option<String>), VerifyError> {
-    #[derive(serde::Deserialize)]
-    struct Header {
-        alg: String,
-        kid: Option<String>,
-    }
+/// Whether `typ` names an access token: `at+jwt`, or its full media type
+/// `application/at+jwt`, compared without case (RFC 7515 §4.1.9).
+fn is_access_token_type(typ: &str) -> bool {
+    let typ = typ.to_ascii_lowercase();
+    let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+    typ == TOKEN_TYPE
+}
+
+/// What a token's header says, read without trusting anything else.
+#[derive(serde::Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+    typ: Option<String>,
+}
+
+/// The header of a token.
+fn header(token: &str) -> Result<Header, VerifyError> {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -364,8 +383,7 @@ fn header(token: &str) -> Result<(String, Option<String>), VerifyError> {
     let json = URL_SAFE_NO_PAD
         .decode(header)
         .map_err(|_| VerifyError::Malformed)?;
-    let header: Header = serde_json::from_slice(&json).map_err(|_| VerifyError::Malformed)?;
-    Ok((header.alg, header.kid))
+    serde_json::from_slice(&json).map_err(|_| VerifyError::Malformed)
 }
 
 #[cfg(test)]
@@ -427,10 +445,11 @@ mod tests {
     }
 
     fn sign(key: &TestKey, claims: &Claims) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
-        header.typ = Some(TOKEN_TYPE.into());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&key.pkcs8)).unwrap()
+        sign_with(&crate::auth::access_token_header(&key.kid), key, claims)
+    }
+
+    fn sign_with(header: &Header, key: &TestKey, claims: &Claims) -> String {
+        jsonwebtoken::encode(header, claims, &EncodingKey::from_ed_der(&key.pkcs8)).unwrap()
     }
 
     /// A key source that counts its reads and can be changed between them.
@@ -604,11 +623,9 @@ mod tests {
     async fn tokens_without_kid_or_with_an_unknown_kid_are_refused() {
         let key = test_key("k1");
         let v = verifier(vec![key.public.clone()]);
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = crate::auth::access_token_header(&key.kid);
         header.kid = None;
-        let no_kid =
-            jsonwebtoken::encode(&header, &claims(), &EncodingKey::from_ed_der(&key.pkcs8))
-                .unwrap();
+        let no_kid = sign_with(&header, &key, &claims());
         assert_eq!(
             v.verify(&no_kid).await.unwrap_err(),
             VerifyError::MissingKeyId
@@ -618,6 +635,29 @@ mod tests {
             v.verify(&sign(&stranger, &claims())).await.unwrap_err(),
             VerifyError::UnknownKey
         );
+    }
+
+    #[tokio::test]
+    async fn tokens_signed_with_the_right_key_but_not_typed_at_jwt_are_refused() {
+        let key = test_key("k1");
+        let v = verifier(vec![key.public.clone()]);
+        for typ in [Some("JWT"), Some("id_token+jwt"), None] {
+            let mut header = crate::auth::access_token_header(&key.kid);
+            header.typ = typ.map(str::to_owned);
+            assert_eq!(
+                v.verify(&sign_with(&header, &key, &claims()))
+                    .await
+                    .unwrap_err(),
+                VerifyError::WrongType(typ.map(str::to_owned)),
+                "{typ:?}"
+            );
+        }
+        // The full media type, in any case, names the same type.
+        for typ in ["application/at+jwt", "AT+JWT", TOKEN_TYPE] {
+            let mut header = crate::auth::access_token_header(&key.kid);
+            header.typ = Some(typ.to_owned());
+            assert!(v.verify(&sign_with(&header, &key, &claims())).await.is_ok());
+        }
     }
 
     #[tokio::test]

@@ -203,6 +203,9 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// A service target behind the gateway: the client address comes from the
+    /// gateway's `X-Vigor-Client-Address` header.
+    pub behind_gateway: bool,
 }
 
 /// Per-client token-bucket rate limit.
@@ -295,6 +298,9 @@ pub struct AuthConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh token, in seconds (each rotation starts a new one).
     pub refresh_token_ttl_secs: u64,
+    /// Absolute lifetime of a refresh family (a sign-in), in seconds: rotation
+    /// never extends a session beyond it.
+    pub refresh_family_max_age_secs: u64,
     /// Whether first-party clients (`vigor-web`) may use the password grant.
     pub password_grant: bool,
     /// Extra redirect URIs of the built-in `vigor-web` client.
@@ -312,6 +318,16 @@ pub struct AuthConfig {
     pub max_failed_logins_per_address: u32,
     /// The window of the failed sign-in limits, in seconds.
     pub failed_login_window_secs: u64,
+    /// Sign-ups for emails that have an account (409) per client address within
+    /// the failed sign-in window before every sign-up from the address is refused
+    /// (bounds probing which emails have accounts).
+    pub max_taken_signups_per_address: u32,
+    /// Password hashes computed at once (each holds one argon2 memory block);
+    /// unset: one per core.
+    pub hash_concurrency: Option<u32>,
+    /// How long a sign-up, sign-in or password change waits for a free hashing
+    /// slot before it is refused with 503, in milliseconds.
+    pub hash_queue_wait_ms: u64,
     /// Base64 of 32 random bytes: the private halves of the token signing keys
     /// are stored encrypted with it (AES-256-GCM). Unset or empty: stored as
     /// they are (see [`AuthConfig::key_encryption_key`]).
@@ -339,6 +355,7 @@ impl Default for AuthConfig {
             jwks_url: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_family_max_age_secs: 90 * 24 * 3600,
             password_grant: true,
             web_redirect_uris: Vec::new(),
             web_loopback_redirects: true,
@@ -346,6 +363,9 @@ impl Default for AuthConfig {
             max_failed_logins_per_account_total: 100,
             max_failed_logins_per_address: 50,
             failed_login_window_secs: 900,
+            max_taken_signups_per_address: 10,
+            hash_concurrency: None,
+            hash_queue_wait_ms: 1000,
             key_encryption_key: None,
         }
     }
@@ -406,6 +426,7 @@ impl Default for HttpConfig {
             shutdown_grace_secs: 8,
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
+            behind_gateway: false,
         }
     }
 }
@@ -651,6 +672,17 @@ impl Config {
             let key = "auth.refresh_token_ttl_secs";
             return Err(ConfigError::invalid(key, "must be positive"));
         }
+        if auth.refresh_family_max_age_secs == 0 {
+            let key = "auth.refresh_family_max_age_secs";
+            return Err(ConfigError::invalid(key, "must be positive"));
+        }
+        if auth.hash_concurrency == Some(0) {
+            let key = "auth.hash_concurrency";
+            return Err(ConfigError::invalid(
+                key,
+                "must be positive (unset: one per core)",
+            ));
+        }
         for uri in &auth.web_redirect_uris {
             match url::Url::parse(uri) {
                 Ok(u) if u.fragment().is_none() => {}
@@ -663,6 +695,10 @@ impl Config {
                     return Err(ConfigError::invalid("auth.web_redirect_uris", message));
                 }
             }
+        }
+        if auth.max_taken_signups_per_address == 0 {
+            let key = "auth.max_taken_signups_per_address";
+            return Err(ConfigError::invalid(key, "must be positive"));
         }
         if auth.max_failed_logins_per_account == 0
             || auth.max_failed_logins_per_account_total == 0
@@ -968,6 +1004,7 @@ mod tests {
         config.auth.issuer = Some("http://x".into());
         config.auth.jwks_url = Some("http://x/jwks".into());
         config.auth.key_encryption_key = Some("x".into());
+        config.auth.hash_concurrency = Some(2);
         for s in [
             &mut config.users,
             &mut config.training,
@@ -1184,6 +1221,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.auth_issuer(), "https://vigor.example");
+    }
+
+    #[test]
+    fn the_new_auth_limits_have_defaults_and_must_be_positive() {
+        let config = load(None, env(&[]), &[]).unwrap();
+        assert_eq!(config.auth.refresh_family_max_age_secs, 90 * 24 * 3600);
+        assert_eq!(config.auth.max_taken_signups_per_address, 10);
+        assert_eq!(config.auth.hash_concurrency, None);
+        let config = load(None, env(&[("VIGOR_AUTH_HASH_CONCURRENCY", "3")]), &[]).unwrap();
+        assert_eq!(config.auth.hash_concurrency, Some(3));
+        for key in [
+            "auth.refresh_family_max_age_secs",
+            "auth.max_taken_signups_per_address",
+            "auth.hash_concurrency",
+        ] {
+            let err = load(None, env(&[(&env_name(key), "0")]), &[]).unwrap_err();
+            assert_eq!(err.key, key);
+        }
     }
 
     #[test]

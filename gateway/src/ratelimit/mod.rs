@@ -10,7 +10,8 @@
 //! no bucket at all. That last property is what lets idle buckets be dropped (the
 //! memory sweep, Redis key TTLs) without changing any decision.
 //!
-//! The middleware keys clients by IP address (see [`client_ip`]) and answers a
+//! The middleware keys clients by the address the gateway decided for the request
+//! ([`vigor_common::client_address`]; an IPv6 client by its /64) and answers a
 //! denied request with a 429 problem+json carrying `Retry-After`; every limited
 //! response carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
 //! (draft-ietf-httpapi-ratelimit-headers). If the limiter itself fails (Redis down),
@@ -20,7 +21,7 @@ pub mod memory;
 pub mod redis;
 
 use std::convert::Infallible;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 use tower::{Layer, Service};
+use vigor_common::client_address::ClientAddress;
 use vigor_common::Problem;
 
 pub use memory::MemoryRateLimiter;
@@ -161,59 +163,7 @@ impl Gcra {
     }
 }
 
-/// The client address a request is limited by.
-///
-/// Without `trust_forwarded_for` it is the TCP peer. With it (the gateway runs
-/// behind a load balancer), it is the **last** address of `X-Forwarded-For`: the
-/// one the load balancer in front of us appended. Earlier entries were written by
-/// the client or by proxies we know nothing about, so keying on the first one would
-/// let any client pick a fresh key per request and never be limited. When the
-/// header is missing or its last entry is not an address, the peer is used.
-pub fn client_ip(
-    headers: &HeaderMap,
-    peer: Option<IpAddr>,
-    trust_forwarded_for: bool,
-) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        // Only the last header line: our proxy appends to it. An unreadable last
-        // line falls back to the peer, never to an earlier (client-written) line.
-        let last = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .next_back()
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').map(str::trim).find(|v| !v.is_empty()));
-        if let Some(ip) = last.and_then(parse_forwarded_address) {
-            return Some(ip);
-        }
-    }
-    peer
-}
-
-/// `1.2.3.4`, `2001:db8::1`, `1.2.3.4:5678` or `[2001:db8::1]:443`.
-fn parse_forwarded_address(value: &str) -> Option<IpAddr> {
-    value
-        .parse::<IpAddr>()
-        .ok()
-        .or_else(|| value.parse::<SocketAddr>().ok().map(|s| s.ip()))
-}
-
-/// The bucket key of a client address. IPv6 clients are keyed by their /64: one
-/// subscriber usually holds a whole /64 and could otherwise rotate addresses.
-pub fn client_key(ip: Option<IpAddr>) -> String {
-    match ip.map(|ip| ip.to_canonical()) {
-        Some(IpAddr::V4(v4)) => format!("ip:{v4}"),
-        Some(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("ip:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        // Only a router served without `server::serve` lacks the peer address;
-        // such requests share one bucket rather than escape the limit.
-        None => "ip:unknown".to_owned(),
-    }
-}
-
-/// The rate-limit middleware, keyed by client IP (see [`client_ip`]), exempting
+/// The rate-limit middleware, keyed by client address, exempting
 /// [`EXEMPT_PATHS`].
 ///
 /// If the limiter fails, the request is let through (fail open), with a warning
@@ -222,13 +172,12 @@ pub fn client_key(ip: Option<IpAddr>) -> String {
 /// would turn a Redis outage into an outage of the whole API, including every
 /// request that does not need Redis at all — a far worse outcome than a few
 /// minutes without per-client limits.
-pub fn layer(limiter: Arc<dyn RateLimiter>, trust_forwarded_for: bool) -> RateLimitLayer {
+pub fn layer(limiter: Arc<dyn RateLimiter>) -> RateLimitLayer {
     // Rejections and failures are counted from the first request on.
     vigor_common::telemetry::metrics();
     RateLimitLayer {
         shared: Arc::new(Shared {
             limiter,
-            trust_forwarded_for,
             last_warning: Mutex::new(None),
         }),
     }
@@ -236,7 +185,6 @@ pub fn layer(limiter: Arc<dyn RateLimiter>, trust_forwarded_for: bool) -> RateLi
 
 struct Shared {
     limiter: Arc<dyn RateLimiter>,
-    trust_forwarded_for: bool,
     last_warning: Mutex<Option<Instant>>,
 }
 
@@ -303,15 +251,16 @@ where
             if EXEMPT_PATHS.contains(&request.uri().path()) {
                 return inner.call(request).await;
             }
-            let peer = request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip());
-            let key = client_key(client_ip(
-                request.headers(),
-                peer,
-                shared.trust_forwarded_for,
-            ));
+            let key = match request.extensions().get::<ClientAddress>() {
+                Some(address) => address.limit_key(),
+                None => ClientAddress(
+                    request
+                        .extensions()
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0.ip()),
+                )
+                .limit_key(),
+            };
             let backend = shared.limiter.backend();
             match shared.limiter.check(&key, 1).await {
                 Ok(decision) if decision.allowed => {
@@ -432,51 +381,6 @@ mod tests {
     fn the_interval_rounds_up() {
         assert_eq!(Gcra::new(3, 1, 1_000_000).interval(), 333_334);
         assert_eq!(Gcra::new(50, 1, 1_000_000).interval(), 20_000);
-    }
-
-    #[test]
-    fn forwarded_for_is_used_only_when_trusted_and_its_last_entry_counts() {
-        let peer = Some("10.0.0.1".parse().unwrap());
-        let mut headers = HeaderMap::new();
-        headers.append("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
-        assert_eq!(client_ip(&headers, peer, false), peer);
-        assert_eq!(
-            client_ip(&headers, peer, true),
-            Some("203.0.113.7".parse().unwrap())
-        );
-
-        headers.append("x-forwarded-for", "[2001:db8::1]:443".parse().unwrap());
-        assert_eq!(
-            client_ip(&headers, peer, true),
-            Some("2001:db8::1".parse().unwrap())
-        );
-
-        let mut garbage = HeaderMap::new();
-        garbage.insert("x-forwarded-for", "unknown".parse().unwrap());
-        assert_eq!(client_ip(&garbage, peer, true), peer);
-
-        // An unreadable last line does not hand the choice to an earlier one.
-        let mut mixed = HeaderMap::new();
-        mixed.append("x-forwarded-for", "198.51.100.1".parse().unwrap());
-        mixed.append(
-            "x-forwarded-for",
-            HeaderValue::from_bytes(b"\xff, 203.0.113.7").unwrap(),
-        );
-        assert_eq!(client_ip(&mixed, peer, true), peer);
-    }
-
-    #[test]
-    fn ipv6_clients_are_keyed_by_their_64() {
-        let a = client_key(Some("2001:db8:1:2::1".parse().unwrap()));
-        let b = client_key(Some("2001:db8:1:2:ffff::9".parse().unwrap()));
-        let c = client_key(Some("2001:db8:1:3::1".parse().unwrap()));
-        assert_eq!(a, b);
-        assert_ne!(a, c);
-        assert_eq!(
-            client_key(Some("::ffff:192.0.2.1".parse().unwrap())),
-            "ip:192.0.2.1"
-        );
-        assert_eq!(client_key(None), "ip:unknown");
     }
 
     #[test]

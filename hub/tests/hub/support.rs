@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{SinkExt, StreamExt};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::EncodingKey;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{json, Value};
 use tokio::net::{TcpSocket, TcpStream};
@@ -76,8 +76,7 @@ impl Issuer {
             client_id: "vigor-web".into(),
             sid: None,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some("test-key".into());
+        let header = vigor_common::auth::access_token_header("test-key");
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&self.pkcs8)).unwrap()
     }
 }

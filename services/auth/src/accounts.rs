@@ -1,10 +1,31 @@
 //! Accounts: sign-up, and the role copy that access tokens carry.
+//!
+//! **Sign-up says when an email is taken** (409), although sign-in never reveals
+//! whether an email has an account. That is a deliberate trade: a first-party app
+//! must be able to tell a person "this email has an account — sign in instead",
+//! and answering a taken email like a new one would need an email round trip
+//! (confirm-by-link) before anyone could use an account, which Vigor does not
+//! have. Instead, the answers that reveal an account are limited per client
+//! address: sign-ups for a taken email count (`auth.max_taken_signups_per_address`,
+//! 10, within `auth.failed_login_window_secs`), and past the limit *every* sign-up
+//! from that address is refused with 429 until the window ends. Whether a taken
+//! email may be answered 409 is decided by the count's atomic increment (one
+//! statement, as for sign-in attempts, [`crate::login`]), so concurrent probes
+//! cannot pass the limit together; sign-ups that create accounts are not counted,
+//! so a NAT full of people signing up, or the load generator, is never refused. Probing a list of emails thus yields at most a
+//! few "taken" answers per address and window, and every probe of a free email
+//! creates an account. This is the choice of most consumer platforms; the README's
+//! security section says so.
+
+use std::net::IpAddr;
 
 use chrono::Utc;
 use vigor_common::Id;
 
 use crate::domain::{DisplayName, Email, Password};
 use crate::events;
+use crate::hashing::HashError;
+use crate::login::seconds_until;
 use crate::service::AuthService;
 use crate::store::{AccountStatus, Credential, StoreError};
 
@@ -28,14 +49,63 @@ pub enum SignupError {
     /// An account with this email exists.
     #[error("an account with this email already exists")]
     EmailTaken,
+    /// Too many sign-ups of taken emails from this client address; retry after
+    /// this many seconds.
+    #[error("too many sign-ups from this address")]
+    TooManyAttempts {
+        /// Seconds until the window ends.
+        retry_after: u64,
+    },
+    /// Every password-hashing slot is busy; retry after this many seconds.
+    #[error("the server is busy checking passwords")]
+    Busy {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Storage or hashing failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
+impl From<StoreError> for SignupError {
+    fn from(error: StoreError) -> Self {
+        SignupError::Internal(error.into())
+    }
+}
+
 impl AuthService {
-    /// Creates an account and emits `user.signed_up` in the same transaction.
-    pub async fn sign_up(&self, account: NewAccount) -> Result<Credential, SignupError> {
+    /// Creates an account and emits `user.signed_up` in the same transaction;
+    /// counts the attempt against the client `address` first.
+    pub async fn sign_up(
+        &self,
+        account: NewAccount,
+        address: Option<IpAddr>,
+    ) -> Result<Credential, SignupError> {
+        let now = Utc::now();
+        let window = self.settings.failed_window;
+        let max = self.settings.max_taken_signups_per_address;
+        let key = address.map(|address| format!("signup-taken:{address}"));
+        if let Some(key) = &key {
+            let taken = self.store.login_failures(key, now, window).await?;
+            if taken.count >= max {
+                let retry_after = seconds_until(taken.window_start + window, now);
+                return Err(SignupError::TooManyAttempts { retry_after });
+            }
+        }
+        let created = self.create_account(account).await;
+        if let (Err(SignupError::EmailTaken), Some(key)) = (&created, &key) {
+            // The count decides, atomically, whether this answer may reveal the
+            // account: concurrent probes each see their own count.
+            let taken = self.store.record_login_failure(key, now, window).await?;
+            if taken.count > max {
+                let retry_after = seconds_until(taken.window_start + window, now);
+                return Err(SignupError::TooManyAttempts { retry_after });
+            }
+        }
+        created
+    }
+
+    async fn create_account(&self, account: NewAccount) -> Result<Credential, SignupError> {
         // A cheap check first, so a duplicate costs no hashing; the unique index
         // still decides when two sign-ups race.
         let existing = self
@@ -46,7 +116,14 @@ impl AuthService {
         if existing.is_some() {
             return Err(SignupError::EmailTaken);
         }
-        let password_hash = self.hasher.hash(&account.password).await?;
+        let password_hash = self
+            .hasher
+            .hash(&account.password)
+            .await
+            .map_err(|e| match e {
+                HashError::Busy { retry_after } => SignupError::Busy { retry_after },
+                HashError::Internal(e) => SignupError::Internal(e),
+            })?;
         let now = Utc::now();
         let credential = Credential {
             user_id: self.ids.next_id(),

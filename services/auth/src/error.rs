@@ -25,7 +25,8 @@ pub struct OAuthError {
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct OAuthErrorBody {
     /// `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
-    /// `unsupported_grant_type`, `invalid_scope` or `server_error`.
+    /// `unsupported_grant_type`, `invalid_scope`, `insufficient_scope`,
+    /// `temporarily_unavailable` or `server_error`.
     pub error: String,
     /// What went wrong, for the developer.
     pub error_description: String,
@@ -75,6 +76,11 @@ impl OAuthError {
         OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", description)
     }
 
+    /// The client authenticated but may not use this endpoint (403, RFC 6750 §3.1).
+    pub fn insufficient_scope(description: impl Into<String>) -> Self {
+        OAuthError::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+    }
+
     /// Too many failed sign-ins: 429 with `Retry-After`.
     pub fn too_many_attempts(retry_after: u64) -> Self {
         OAuthError {
@@ -83,6 +89,19 @@ impl OAuthError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "invalid_grant",
                 "too many failed sign-in attempts; try again later",
+            )
+        }
+    }
+
+    /// Every password-hashing slot is busy: 503 `temporarily_unavailable` with
+    /// `Retry-After` (the OAuth endpoints keep their RFC 6749 error shape).
+    pub fn busy(retry_after: u64) -> Self {
+        OAuthError {
+            retry_after: Some(retry_after.max(1)),
+            ..OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server is busy checking passwords; try again shortly",
             )
         }
     }

@@ -29,13 +29,13 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::Utc;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::EncodingKey;
 use rand::RngCore;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use ring::rand::SecureRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use vigor_common::api::Timestamp;
-use vigor_common::auth::{Claims, KeySource, PublicKey, ALGORITHM, TOKEN_TYPE};
+use vigor_common::auth::{Claims, KeySource, PublicKey, ALGORITHM};
 use vigor_common::config::MAX_ACCESS_TOKEN_TTL_SECS;
 
 use crate::store::{AuthStore, KeyState, SigningKey, StoreError};
@@ -218,9 +218,7 @@ impl KeyRing {
     pub async fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
         let key = self.active().await?;
         let private = self.private_key(&key)?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
-        header.typ = Some(TOKEN_TYPE.to_owned());
+        let header = vigor_common::auth::access_token_header(&key.kid);
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&private))
             .context("cannot sign the access token")
     }
@@ -399,7 +397,7 @@ mod tests {
         let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid;
         assert_eq!(kid(&new_token), kid(&old_token));
         let public = jsonwebtoken::DecodingKey::from_ed_der(&after[0].public_key);
-        let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
         validation.set_audience(&["vigor"]);
         jsonwebtoken::decode::<Claims>(&new_token, &public, &validation).unwrap();
         // A second start changes nothing.

@@ -28,6 +28,7 @@ pub mod admin;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod hashing;
 pub mod http;
 pub mod keys;
 pub mod lifecycle;
@@ -73,9 +74,14 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-/// Starts the service: the outbox relay, an active signing key, housekeeping,
-/// and the consumer of the users service's events.
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
+    Ok(start(ctx).await?.1)
+}
+
+/// Starts the service: the outbox relay, an active signing key, housekeeping,
+/// and the consumer of the users service's events. Returns the state it serves
+/// with (tests read its counters) and the running service.
+pub async fn start(ctx: ServiceContext) -> anyhow::Result<(AuthService, RunningService)> {
     let events = ServiceEvents::start(&ctx);
     let auth = AuthService::new(ctx.database().clone(), &ctx.config, ctx.ids.clone())?
         .with_relay(events.relay())
@@ -85,10 +91,11 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     events
         .consume(events::GROUP, auth.user_event_handlers())
         .await?;
-    Ok(RunningService {
-        router: http::router(auth),
+    let running = RunningService {
+        router: http::router(auth.clone()),
         checks: Vec::new(),
-    })
+    };
+    Ok((auth, running))
 }
 
 /// The public keys in the auth database `db`, for a verifier in the same process

@@ -29,6 +29,7 @@ use vigor_common::Id;
 
 use crate::domain::{Email, Password};
 use crate::events;
+use crate::hashing::HashError;
 use crate::login::LoginError;
 use crate::service::AuthService;
 use crate::store::{AccountStatus, StoreError};
@@ -51,9 +52,24 @@ pub enum ChangeError {
     /// Another account has this email.
     #[error("an account with this email already exists")]
     EmailTaken,
+    /// Every password-hashing slot is busy; retry after this many seconds.
+    #[error("the server is busy checking passwords")]
+    Busy {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Storage or hashing failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<HashError> for ChangeError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy { retry_after } => ChangeError::Busy { retry_after },
+            HashError::Internal(e) => ChangeError::Internal(e),
+        }
+    }
 }
 
 impl From<StoreError> for ChangeError {
@@ -123,6 +139,7 @@ impl AuthService {
             Err(LoginError::TooManyAttempts { retry_after }) => {
                 Err(ChangeError::TooManyAttempts { retry_after })
             }
+            Err(LoginError::Busy { retry_after }) => Err(ChangeError::Busy { retry_after }),
             Err(LoginError::Internal(e)) => Err(ChangeError::Internal(e)),
         }
     }

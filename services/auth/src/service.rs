@@ -11,7 +11,8 @@ use vigor_common::db::Database;
 use vigor_common::IdGenerator;
 
 use crate::domain::client::WEB_CLIENT_ID;
-use crate::domain::{Client, PasswordHasher};
+use crate::domain::Client;
+use crate::hashing::{available_cores, PasswordHasher};
 use crate::keys::{KeyCipher, KeyRing};
 use crate::settings::Settings;
 use crate::store::{AuthStore, SqlStore, StoreResult};
@@ -51,12 +52,23 @@ impl AuthService {
             store,
             keys,
             settings: Arc::new(settings),
-            hasher: PasswordHasher::recommended(),
+            hasher: PasswordHasher::recommended().with_pool(
+                config
+                    .auth
+                    .hash_concurrency
+                    .map_or_else(available_cores, |n| n as usize),
+                Duration::from_millis(config.auth.hash_queue_wait_ms),
+            ),
             ids,
             verifier,
             relay: None,
             broker: None,
         })
+    }
+
+    /// The password hasher (its verification count is what tests read).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
     }
 
     /// Uses `hasher` for new password hashes (tests use cheaper parameters).

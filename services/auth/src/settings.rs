@@ -19,6 +19,8 @@ pub struct Settings {
     pub access_ttl: chrono::Duration,
     /// Refresh-token lifetime (from each rotation).
     pub refresh_ttl: chrono::Duration,
+    /// Absolute lifetime of a refresh family (from sign-in).
+    pub refresh_max_age: chrono::Duration,
     /// Authorization-code lifetime.
     pub code_ttl: chrono::Duration,
     /// The built-in first-party web client.
@@ -31,10 +33,11 @@ pub struct Settings {
     pub max_failed_per_account_total: u32,
     /// Failed sign-ins per client address within the window before sign-in is refused.
     pub max_failed_per_address: u32,
+    /// Sign-ups of taken emails per client address within the window before
+    /// sign-up from the address is refused.
+    pub max_taken_signups_per_address: u32,
     /// The window of those limits.
     pub failed_window: chrono::Duration,
-    /// Whether the client address comes from `X-Forwarded-For`.
-    pub trust_forwarded_for: bool,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             audience: auth.audience.clone(),
             access_ttl: chrono::Duration::seconds(secs(auth.access_token_ttl_secs)),
             refresh_ttl: chrono::Duration::seconds(secs(auth.refresh_token_ttl_secs)),
+            refresh_max_age: chrono::Duration::seconds(secs(auth.refresh_family_max_age_secs)),
             code_ttl: chrono::Duration::seconds(CODE_TTL_SECS),
             web_client: Client {
                 id: WEB_CLIENT_ID.to_owned(),
@@ -71,8 +75,8 @@ impl Settings {
             max_failed_per_account: auth.max_failed_logins_per_account,
             max_failed_per_account_total: auth.max_failed_logins_per_account_total,
             max_failed_per_address: auth.max_failed_logins_per_address,
+            max_taken_signups_per_address: auth.max_taken_signups_per_address,
             failed_window: chrono::Duration::seconds(secs(auth.failed_login_window_secs)),
-            trust_forwarded_for: config.http.trust_forwarded_for,
         }
     }
 

@@ -5,9 +5,15 @@
 //! use of a rotated token revokes the family (OAuth 2.0 Security BCP §4.14), since
 //! it means the token leaked. Roles and the account status are read again on every
 //! refresh, so a role change or a deactivation reaches the next access token.
+//!
+//! A family also has an absolute lifetime (`auth.refresh_family_max_age_secs`, 90
+//! days from sign-in): no refresh token of it expires later, and a refresh after it
+//! answers `invalid_grant`, so a stolen session cannot be kept alive forever by
+//! rotating it (RFC 9700 §4.14.2).
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use vigor_common::api::Timestamp;
 use vigor_common::auth::{Claims, SessionsEnded};
 use vigor_common::Id;
 
@@ -106,15 +112,22 @@ impl AuthService {
         self.keys.sign(&claims).await
     }
 
-    fn new_refresh_token(&self) -> (String, NewRefreshToken) {
+    /// A new refresh token of a family that started at `family_start`: it
+    /// expires after the refresh lifetime or with the family, whichever is first.
+    fn new_refresh_token(&self, family_start: Timestamp) -> (String, NewRefreshToken) {
         let token = secret::generate();
         let now = Utc::now();
         let stored = NewRefreshToken {
             token_hash: secret::hash(&token),
             created_at: now,
-            expires_at: now + self.settings.refresh_ttl,
+            expires_at: (now + self.settings.refresh_ttl).min(self.family_end(family_start)),
         };
         (token, stored)
+    }
+
+    /// When a family that started at `family_start` ends, however often rotated.
+    fn family_end(&self, family_start: Timestamp) -> Timestamp {
+        family_start + self.settings.refresh_max_age
     }
 
     /// Tokens for a user who just signed in with `client`: an access token and,
@@ -135,7 +148,7 @@ impl AuthService {
                 created_at: Utc::now(),
                 revoked_at: None,
             };
-            let (token, stored) = self.new_refresh_token();
+            let (token, stored) = self.new_refresh_token(family.created_at);
             self.store.create_family(&family, &stored).await?;
             (Some(token), Some(family.id))
         } else {
@@ -199,6 +212,7 @@ impl AuthService {
                 crate::login::LoginError::TooManyAttempts { retry_after } => {
                     OAuthError::too_many_attempts(retry_after)
                 }
+                crate::login::LoginError::Busy { retry_after } => OAuthError::busy(retry_after),
                 crate::login::LoginError::Internal(e) => OAuthError::server_error(e),
             })?;
         Ok(self.issue_for_user(&user, client, scope).await?.0)
@@ -306,8 +320,13 @@ impl AuthService {
         }
         let granted = Scope::parse(&state.family.scope).map_err(invalid_scope)?;
         let scope = granted.narrow(requested_scope).map_err(invalid_scope)?;
+        if self.family_end(state.family.created_at) <= Utc::now() {
+            return Err(OAuthError::invalid_grant(
+                "the session has reached its maximum lifetime; sign in again",
+            ));
+        }
 
-        let (token, next) = self.new_refresh_token();
+        let (token, next) = self.new_refresh_token(state.family.created_at);
         let family = match self
             .store
             .rotate_refresh_token(&token_hash, &next, Utc::now())

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{oauth_error, redirect_params, TestApp, PASSWORD, VERIFIER, WEB_REDIRECT};
+use common::{
+    login_form_token, oauth_error, redirect_params, TestApp, PASSWORD, VERIFIER, WEB_REDIRECT,
+};
 use reqwest::header::LOCATION;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -248,6 +250,68 @@ async fn wrong_credentials_show_the_page_again(app: TestApp) {
     );
 }
 
+/// A post of the login form is refused with 403, before the password is even
+/// checked, unless it carries the token of a page shown in the same browser (its
+/// cookie) for the same request.
+async fn the_login_form_refuses_posts_without_its_anti_csrf_token(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let params = authorize_params(&s256(VERIFIER));
+    let (token, cookie) = login_form_token(app.authorize_page(&pairs(&params)).await).await;
+    let (token, cookie) = (token.unwrap(), cookie.unwrap());
+    assert!(cookie.starts_with("vigor_login="), "{cookie}");
+    // Another browser's page for another request (the attacker's own).
+    let mut other = authorize_params(&s256(VERIFIER));
+    other[4].1 = "another state".into();
+    let (other_token, other_cookie) =
+        login_form_token(app.authorize_page(&pairs(&other)).await).await;
+    let (other_token, other_cookie) = (other_token.unwrap(), other_cookie.unwrap());
+
+    let mut credentials = pairs(&params);
+    credentials.push(("email", "ann@example.org"));
+    credentials.push(("password", PASSWORD));
+    let with_token = |token| {
+        let mut form = credentials.clone();
+        form.push(("csrf_token", token));
+        form
+    };
+    let verifications = app.auth.hasher().verifications();
+    for (what, form, cookie) in [
+        ("no token, no cookie", credentials.clone(), None),
+        ("no token", credentials.clone(), Some(cookie.as_str())),
+        ("no cookie", with_token(&token), None),
+        (
+            "another browser's cookie",
+            with_token(&token),
+            Some(other_cookie.as_str()),
+        ),
+        (
+            "another request's token",
+            with_token(&other_token),
+            Some(cookie.as_str()),
+        ),
+        (
+            "a tampered token",
+            with_token("9999999999.AAAA"),
+            Some(cookie.as_str()),
+        ),
+    ] {
+        let response = app.authorize_post(&form, cookie).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{what}");
+        assert!(response.headers().get(LOCATION).is_none(), "{what}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("was not opened in this browser"), "{what}");
+    }
+    // Nothing happened: no password was checked.
+    assert_eq!(app.auth.hasher().verifications(), verifications);
+
+    // The page's own token and cookie sign in.
+    let response = app
+        .authorize_post(&with_token(&token), Some(cookie.as_str()))
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(redirect_params(response.headers()).contains_key("code"));
+}
+
 async fn codes_expire_after_sixty_seconds(app: TestApp) {
     app.new_user("ann@example.org").await;
     let code = app
@@ -312,5 +376,6 @@ on_both_backends!(
     a_foreign_redirect_uri_is_never_redirected_to,
     later_errors_go_back_to_the_client,
     wrong_credentials_show_the_page_again,
+    the_login_form_refuses_posts_without_its_anti_csrf_token,
     codes_expire_after_sixty_seconds,
 );

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{oauth_error, TestApp, PASSWORD};
+use common::{count, oauth_error, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;
 use vigor_auth::domain::GrantType;
@@ -154,6 +154,32 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(app: TestApp)
             .await
             .status(),
         StatusCode::OK
+    );
+}
+
+async fn sessions_end_at_their_absolute_lifetime_however_often_rotated(app: TestApp) {
+    const MAX_AGE: i64 = 90 * 24 * 3600;
+    app.new_user("ann@example.org").await;
+    let secret = app.service_client("api-gateway", &["introspect"]).await;
+    let mut refresh = app.password_login("ann@example.org").await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A minute before the end, a rotation still works, but the new token
+    // expires with the session, not 30 days later.
+    app.age_sessions(MAX_AGE - 60).await;
+    let response = app.refresh(&refresh).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let state: Value = app.introspection(("api-gateway", &secret), &refresh).await;
+    let left = state["exp"].as_i64().unwrap() - chrono::Utc::now().timestamp();
+    assert!((0..=61).contains(&left), "{left} s left");
+    // Past the end, the refresh is refused.
+    app.age_sessions(61).await;
+    assert_eq!(
+        oauth_error(app.refresh(&refresh).await).await,
+        (StatusCode::BAD_REQUEST, "invalid_grant".into())
     );
 }
 
@@ -318,32 +344,32 @@ async fn revocation_ends_the_session(app: TestApp) {
 
 async fn introspection_reports_what_a_token_grants(app: TestApp) {
     let user = app.new_user("ann@example.org").await;
-    let secret = app.service_client("api-gateway", &["profile:read"]).await;
+    let secret = app.service_client("api-gateway", &["introspect"]).await;
     let client = ("api-gateway", secret.as_str());
     let tokens = app.password_login("ann@example.org").await;
     let access = tokens["access_token"].as_str().unwrap();
     let refresh = tokens["refresh_token"].as_str().unwrap();
 
-    let body: Value = app.introspect(client, access).await.json().await.unwrap();
+    let body: Value = app.introspection(client, access).await;
     assert_eq!(body["active"], true);
     assert_eq!(body["sub"], user.as_str());
     assert_eq!(body["client_id"], "vigor-web");
     assert_eq!(body["scope"], "api account staff");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["iss"], app.base.as_str());
-    let body: Value = app.introspect(client, refresh).await.json().await.unwrap();
+    let body: Value = app.introspection(client, refresh).await;
     assert_eq!(body["active"], true);
     assert_eq!(body["token_type"], "refresh_token");
     assert_eq!(body["sub"], user.as_str());
 
     for garbage in ["garbage", "a.b.c"] {
-        let body: Value = app.introspect(client, garbage).await.json().await.unwrap();
+        let body: Value = app.introspection(client, garbage).await;
         assert_eq!(body, serde_json::json!({"active": false}));
     }
     // After revocation both tokens are inactive (the access token's session ended).
     app.revoke(refresh).await;
     for token in [access, refresh] {
-        let body: Value = app.introspect(client, token).await.json().await.unwrap();
+        let body: Value = app.introspection(client, token).await;
         assert_eq!(body, serde_json::json!({"active": false}));
     }
 
@@ -361,6 +387,25 @@ async fn introspection_reports_what_a_token_grants(app: TestApp) {
     );
     let wrong = app.introspect(("api-gateway", "wrong"), access).await;
     assert_eq!(oauth_error(wrong).await.1, "invalid_client");
+}
+
+async fn only_resource_servers_may_introspect(app: TestApp) {
+    app.new_user("ann@example.org").await;
+    let access = app.password_login("ann@example.org").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A confidential client without the introspect scope: refused, and told nothing.
+    let secret = app.service_client("reporting", &["api"]).await;
+    let refused = app.introspect(("reporting", &secret), &access).await;
+    assert_eq!(
+        oauth_error(refused).await,
+        (StatusCode::FORBIDDEN, "insufficient_scope".into())
+    );
+    // The same token, asked by a resource server.
+    let secret = app.service_client("api-gateway", &["introspect"]).await;
+    let body: Value = app.introspection(("api-gateway", &secret), &access).await;
+    assert_eq!(body["active"], true);
 }
 
 async fn logout_revokes_the_callers_session(app: TestApp) {
@@ -531,19 +576,8 @@ async fn a_stranger_cannot_lock_the_owner_out_but_a_spread_guess_is_capped() {
     let attempt = |from: String, password: &'static str| {
         let app = &app;
         async move {
-            app.http
-                .post(app.url("/v1/oauth/token"))
-                .header("x-forwarded-for", from)
-                .form(&[
-                    ("grant_type", "password"),
-                    ("client_id", "vigor-web"),
-                    ("username", "ann@example.org"),
-                    ("password", password),
-                ])
-                .send()
+            app.password_attempt_from(&from, "ann@example.org", password)
                 .await
-                .unwrap()
-                .status()
         }
     };
     // Five wrong guesses from the stranger's address lock that address out…
@@ -572,6 +606,43 @@ async fn a_stranger_cannot_lock_the_owner_out_but_a_spread_guess_is_capped() {
         attempt("198.51.100.7".into(), PASSWORD).await,
         StatusCode::TOO_MANY_REQUESTS
     );
+}
+
+/// 100 wrong passwords for one account sent at once from one address: at most
+/// the per-account limit of them is verified (the attempts are reserved in the
+/// database before verifying), and the owner still signs in from her address.
+async fn concurrent_guesses_verify_at_most_the_limit(backend: common::Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |config| {
+        config.http.trust_forwarded_for = true;
+    })
+    .await
+    else {
+        return;
+    };
+    app.new_user("ann@example.org").await;
+    let attempt = |from, password| app.password_attempt_from(from, "ann@example.org", password);
+    let before = app.auth.hasher().verifications();
+    let statuses =
+        futures::future::join_all((0..100).map(|_| attempt("203.0.113.9", "wrong-password-1")))
+            .await;
+    let verified = app.auth.hasher().verifications() - before;
+    let wrong = count(&statuses, StatusCode::BAD_REQUEST);
+    let limited = count(&statuses, StatusCode::TOO_MANY_REQUESTS);
+    assert!(verified <= 5, "{verified} passwords verified");
+    assert!(wrong <= 5, "{wrong} guesses answered invalid_grant");
+    assert_eq!(wrong + limited, 100, "{statuses:?}");
+    // The refused guesses did not count against the account as a whole.
+    assert_eq!(attempt("198.51.100.7", PASSWORD).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn concurrent_guesses_verify_at_most_the_limit_on_sqlite() {
+    concurrent_guesses_verify_at_most_the_limit(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn concurrent_guesses_verify_at_most_the_limit_on_postgres() {
+    concurrent_guesses_verify_at_most_the_limit(common::Backend::Postgres).await;
 }
 
 #[tokio::test]
@@ -612,10 +683,12 @@ on_both_backends!(
     the_password_grant_is_for_first_party_clients_only,
     refresh_tokens_rotate_and_a_reused_one_revokes_the_family,
     a_refresh_can_narrow_but_not_widen_the_scope,
+    sessions_end_at_their_absolute_lifetime_however_often_rotated,
     roles_changed_since_sign_in_reach_the_next_access_token,
     client_credentials_give_service_tokens_with_scopes,
     revocation_ends_the_session,
     introspection_reports_what_a_token_grants,
+    only_resource_servers_may_introspect,
     logout_revokes_the_callers_session,
     rotated_keys_keep_old_tokens_valid,
     forged_tokens_are_refused_by_the_remote_verifier,

@@ -8,15 +8,11 @@ use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::db::Database;
 use vigor_common::IdGenerator;
 
-use std::collections::BTreeMap;
-
 use vigor_common::Id;
 
-use crate::domain::analysis::records::RecordSet;
 use crate::domain::exercise::{catalogue, Exercise};
-use crate::domain::history::History;
 use crate::http::import::{ImportGate, DEFAULT_UPLOAD_LIMIT};
-use crate::store::{Erased, FlagMap, RecordFlags, SqlStore, StoreResult, TrainingStore};
+use crate::store::{Erased, FlagMap, SqlStore, StoreResult, TrainingStore};
 
 /// The training service's shared state.
 #[derive(Clone)]
@@ -76,51 +72,12 @@ impl TrainingService {
         Ok(self.store.seed_catalogue(&exercises).await?)
     }
 
-    /// `owner`'s whole history, as records are judged against it.
-    pub async fn history(&self, owner: Id) -> StoreResult<History> {
-        let (from, to) = (
-            chrono::DateTime::<Utc>::MIN_UTC,
-            chrono::DateTime::<Utc>::MAX_UTC,
-        );
-        Ok(History {
-            sets: self.store.logged_sets(owner).await?,
-            sessions: self.store.sessions(owner, from, to).await?,
-        })
-    }
-
-    /// The record flags of all of `owner`'s workouts in `history` (the history as
-    /// it will be after a change), and those of them that differ from (or are
-    /// missing in) what is stored: what the change must write with it.
-    ///
-    /// The flags are computed from a read made before the change's transaction:
-    /// two changes of one user's workouts at the same moment could leave a flag
-    /// stale until that user's next change.
-    pub async fn reflag(
-        &self,
-        owner: Id,
-        history: &History,
-    ) -> StoreResult<(BTreeMap<Id, Vec<RecordSet>>, Vec<RecordFlags>)> {
-        let all = history.flags();
-        let stored = self.store.record_flags_of(owner).await?;
-        let changed = all
-            .iter()
-            .filter(|(id, records)| stored.get(*id) != Some(*records))
-            .map(|(id, records)| RecordFlags {
-                workout_id: *id,
-                owner_id: owner,
-                records: records.clone(),
-            })
-            .collect();
-        Ok((all, changed))
-    }
-
     /// The record flags of `owner`'s workouts `ids`: as stored, or computed from
-    /// the history for workouts stored before flags were (or written straight
-    /// into the store).
+    /// the history for workouts stored before flags were.
     pub async fn flags_of(&self, owner: Id, ids: &[Id]) -> StoreResult<FlagMap> {
         let mut flags = self.store.record_flags(ids).await?;
         if ids.iter().any(|id| !flags.contains_key(id)) {
-            let mut computed = self.history(owner).await?.flags();
+            let mut computed = self.store.history(owner).await?.flags();
             for id in ids {
                 if !flags.contains_key(id) {
                     flags.insert(*id, computed.remove(id).unwrap_or_default());

@@ -13,6 +13,11 @@ use std::str::FromStr;
 use url::Url;
 use vigor_common::api::Timestamp;
 
+/// The scope that makes a confidential client a resource server, allowed to
+/// introspect tokens (RFC 7662 §4: introspection is for the protected resources
+/// the authorization server trusts, not for any client).
+pub const INTROSPECT_SCOPE: &str = vigor_common::auth::scopes::INTROSPECT;
+
 /// The id of the built-in first-party web client.
 pub const WEB_CLIENT_ID: &str = "vigor-web";
 
@@ -106,6 +111,12 @@ pub struct Client {
 }
 
 impl Client {
+    /// Whether the client is a resource server that may introspect tokens: a
+    /// confidential client registered with the [`INTROSPECT_SCOPE`] scope.
+    pub fn may_introspect(&self) -> bool {
+        self.kind == ClientKind::Confidential && self.scopes.iter().any(|s| s == INTROSPECT_SCOPE)
+    }
+
     /// Whether the client may use `grant`.
     pub fn allows(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)

@@ -13,5 +13,5 @@ pub mod secret;
 
 pub use client::{Client, ClientKind, GrantType};
 pub use email::Email;
-pub use password::{DisplayName, Password, PasswordHasher};
+pub use password::{DisplayName, Password};
 pub use scope::Scope;

@@ -9,6 +9,7 @@ use vigor_common::auth::Caller;
 use vigor_common::problem::FieldError;
 use vigor_common::{Id, Problem};
 
+use super::ClientAddress;
 use crate::accounts::{NewAccount, SignupError};
 use crate::domain::{DisplayName, Email, Password};
 use crate::service::AuthService;
@@ -78,16 +79,19 @@ fn parse(request: &SignupRequest) -> Result<NewAccount, Problem> {
     request_body = SignupRequest,
     responses(
         (status = 201, description = "The account was created; `user.signed_up` is emitted.", body = SignupResponse),
-        (status = 409, description = "An account with this email exists.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An account with this email exists (deliberately said, so apps can offer sign-in; sign-up is limited per address).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid; `errors` names each one.", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ups from this client address; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Every password-hashing slot is busy; see `Retry-After`.", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn signup(
     State(auth): State<AuthService>,
+    ClientAddress(address): ClientAddress,
     ApiJson(request): ApiJson<SignupRequest>,
 ) -> Result<Response, Problem> {
     let account = parse(&request)?;
-    match auth.sign_up(account).await {
+    match auth.sign_up(account, address).await {
         Ok(credential) => {
             let body = SignupResponse {
                 id: credential.user_id,
@@ -103,6 +107,14 @@ pub async fn signup(
             "errors",
             serde_json::json!([{"field": "email", "message": "is taken"}]),
         )),
+        Err(SignupError::TooManyAttempts { retry_after }) => {
+            Err(Problem::new(StatusCode::TOO_MANY_REQUESTS)
+                .with_detail(
+                    "too many sign-ups of existing accounts from this address; try again later",
+                )
+                .with_retry_after(retry_after))
+        }
+        Err(SignupError::Busy { retry_after }) => Err(crate::hashing::busy_problem(retry_after)),
         Err(SignupError::Internal(e)) => Err(Problem::internal(e)),
     }
 }

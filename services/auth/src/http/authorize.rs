@@ -6,7 +6,10 @@
 //! not the client's is shown as an error page and *never* redirected to (that would
 //! make Vigor an open redirector); every later error is sent to the client's
 //! redirect URI as `error=…&state=…`. The page is self-contained (inline CSS, no
-//! script), cannot be framed, and every value in it is HTML-escaped.
+//! script), cannot be framed, and every value in it is HTML-escaped. The form
+//! carries an anti-CSRF token bound to the browser and to the request
+//! ([`super::csrf`]); a post without a valid one is refused with 403 before the
+//! credentials are looked at.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -15,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use url::Url;
 use vigor_common::auth::scopes;
 
-use super::{ClientAddress, Form};
+use super::{csrf, ClientAddress, Form};
 use crate::domain::pkce::CodeChallenge;
 use crate::domain::{Client, GrantType, Scope};
 use crate::login::LoginError;
@@ -28,6 +31,33 @@ struct AuthorizeRequest {
     scope: Scope,
     state: Option<String>,
     challenge: CodeChallenge,
+}
+
+impl AuthorizeRequest {
+    /// What the form's anti-CSRF token is bound to.
+    fn csrf_fields(&self) -> [String; 5] {
+        [
+            self.client.id.clone(),
+            self.redirect_uri.clone(),
+            self.scope.to_string(),
+            self.state.clone().unwrap_or_default(),
+            self.challenge.as_str().to_owned(),
+        ]
+    }
+
+    /// The form's anti-CSRF token for the browser's `nonce`.
+    fn csrf_token(&self, nonce: &str) -> String {
+        let fields = self.csrf_fields();
+        csrf::token(nonce, &fields.each_ref().map(String::as_str))
+    }
+
+    /// Whether `form` carries a valid anti-CSRF token of this request for `nonce`.
+    fn csrf_holds(&self, nonce: &str, form: &Form) -> bool {
+        let fields = self.csrf_fields();
+        form.get(csrf::FIELD).is_some_and(|token| {
+            csrf::is_valid(nonce, &fields.each_ref().map(String::as_str), token)
+        })
+    }
 }
 
 /// Why an authorization request cannot go on.
@@ -180,15 +210,49 @@ fn refusal_response(auth: &AuthService, refusal: Refusal) -> Response {
         (status = 400, description = "Unknown client or foreign redirect URI: an error page, no redirect.", content_type = "text/html", body = String),
     )
 )]
-pub async fn page(State(auth): State<AuthService>, RawQuery(query): RawQuery) -> Response {
+pub async fn page(
+    State(auth): State<AuthService>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let params = match Form::parse_pairs(query.unwrap_or_default().as_bytes()) {
         Ok(params) => params,
         Err(e) => return render(StatusCode::BAD_REQUEST, None, Some(&e), None),
     };
     match check(&auth, &params).await {
-        Ok(request) => render(StatusCode::OK, Some(&request), None, None),
+        Ok(request) => {
+            let nonce = csrf::nonce(&headers).unwrap_or_else(csrf::new_nonce);
+            form_page(&auth, StatusCode::OK, &request, &nonce, None, None)
+        }
         Err(refusal) => refusal_response(&auth, refusal),
     }
+}
+
+/// The login form of `request` for the browser with `nonce`: its token in the
+/// form, the nonce in the cookie.
+fn form_page(
+    auth: &AuthService,
+    status: StatusCode,
+    request: &AuthorizeRequest,
+    nonce: &str,
+    message: Option<&str>,
+    email: Option<&str>,
+) -> Response {
+    let token = request.csrf_token(nonce);
+    let mut response = render(status, Some((request, &token)), message, email);
+    let secure = auth.settings.issuer.starts_with("https://");
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, csrf::cookie(nonce, secure));
+    response
+}
+
+/// `response` with `Retry-After: seconds`.
+fn retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// Signs the user in and redirects to the client with a code.
@@ -197,11 +261,12 @@ pub async fn page(State(auth): State<AuthService>, RawQuery(query): RawQuery) ->
     path = "/v1/oauth/authorize",
     tag = "oauth",
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "The authorization request's parameters, plus `email` and `password`."),
+        description = "The authorization request's parameters, plus `email`, `password` and the page's `csrf_token` (with its `vigor_login` cookie)."),
     responses(
         (status = 302, description = "To `redirect_uri?code=…&state=…&iss=…` (codes live 60 s, single use), or an error for the client."),
         (status = 400, description = "Unknown client or foreign redirect URI: an error page, no redirect.", content_type = "text/html", body = String),
         (status = 401, description = "Wrong email or password: the page again, with a message.", content_type = "text/html", body = String),
+        (status = 403, description = "No valid anti-CSRF token (the form was not shown in this browser, or expired): the page again; nothing was checked.", content_type = "text/html", body = String),
         (status = 429, description = "Too many failed sign-ins: the page again, with a message.", content_type = "text/html", body = String),
     )
 )]
@@ -219,40 +284,54 @@ pub async fn submit(
         Ok(request) => request,
         Err(refusal) => return refusal_response(&auth, refusal),
     };
+    let nonce = match csrf::nonce(&headers) {
+        Some(nonce) if request.csrf_holds(&nonce, &params) => nonce,
+        nonce => {
+            let nonce = nonce.unwrap_or_else(csrf::new_nonce);
+            let message = "This sign-in form has expired or was not opened in this browser. Please sign in again.";
+            return form_page(
+                &auth,
+                StatusCode::FORBIDDEN,
+                &request,
+                &nonce,
+                Some(message),
+                None,
+            );
+        }
+    };
     let email = params.get("email").unwrap_or("");
     let password = params.get("password").unwrap_or("");
     let user = match auth.authenticate_user(email, password, address).await {
         Ok(user) => user,
-        Err(LoginError::InvalidCredentials) => {
-            return render(
-                StatusCode::UNAUTHORIZED,
-                Some(&request),
-                Some("Wrong email or password."),
-                Some(email),
-            )
-        }
-        Err(LoginError::TooManyAttempts { retry_after }) => {
-            let minutes = retry_after.div_ceil(60);
-            let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-            let mut response = render(
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(&request),
-                Some(&message),
-                Some(email),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            return response;
-        }
-        Err(LoginError::Internal(e)) => {
-            tracing::error!(error = format!("{e:#}"), "sign-in failed");
-            return render(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Some(&request),
-                Some("Something went wrong; try again."),
-                Some(email),
-            );
+        Err(error) => {
+            let again = |status, message: &str| {
+                form_page(&auth, status, &request, &nonce, Some(message), Some(email))
+            };
+            return match error {
+                LoginError::InvalidCredentials => {
+                    again(StatusCode::UNAUTHORIZED, "Wrong email or password.")
+                }
+                LoginError::TooManyAttempts { retry_after: wait } => {
+                    let minutes = wait.div_ceil(60);
+                    let message =
+                        format!("Too many failed attempts. Try again in {minutes} minute(s).");
+                    retry_after(again(StatusCode::TOO_MANY_REQUESTS, &message), wait)
+                }
+                LoginError::Busy { retry_after: wait } => retry_after(
+                    again(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Vigor is busy right now. Try again in a moment.",
+                    ),
+                    wait,
+                ),
+                LoginError::Internal(e) => {
+                    tracing::error!(error = format!("{e:#}"), "sign-in failed");
+                    again(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong; try again.",
+                    )
+                }
+            };
         }
     };
     let code = match auth
@@ -335,10 +414,11 @@ fn consent(request: &AuthorizeRequest) -> String {
     html
 }
 
-/// Renders the login page (`request: None` shows only the message).
+/// Renders the login page with the form of a request and its anti-CSRF token
+/// (`form: None` shows only the message).
 fn render(
     status: StatusCode,
-    request: Option<&AuthorizeRequest>,
+    form: Option<(&AuthorizeRequest, &str)>,
     message: Option<&str>,
     email: Option<&str>,
 ) -> Response {
@@ -347,8 +427,8 @@ fn render(
     html.push_str("<title>Sign in · Vigor</title><style>");
     html.push_str(STYLE);
     html.push_str("</style></head><body><main>");
-    match request {
-        Some(request) => {
+    match form {
+        Some((request, csrf_token)) => {
             html.push_str("<h1>Sign in to Vigor</h1>");
             html.push_str(&format!(
                 "<p>to continue to <strong>{}</strong></p>",
@@ -373,6 +453,7 @@ fn render(
             if let Some(state) = &request.state {
                 hidden.push(("state", state.clone()));
             }
+            hidden.push((csrf::FIELD, csrf_token.to_owned()));
             for (name, value) in hidden {
                 html.push_str(&format!(
                     "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",

@@ -77,6 +77,7 @@ fn problem(error: ChangeError) -> Problem {
                 "errors",
                 serde_json::json!([{"field": "email", "message": "is taken"}]),
             ),
+        ChangeError::Busy { retry_after } => crate::hashing::busy_problem(retry_after),
         ChangeError::Internal(e) => Problem::internal(e),
     }
 }

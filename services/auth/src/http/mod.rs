@@ -2,7 +2,8 @@
 //!
 //! - [`account`]: `POST /v1/auth/signup`, `POST /v1/auth/logout` (problem+json errors);
 //! - [`me`]: `PUT /v1/auth/me/password`, `PUT /v1/auth/me/email`, `GET /v1/auth/me/export`;
-//! - [`authorize`]: `GET`/`POST /v1/oauth/authorize`, the HTML login page;
+//! - [`authorize`]: `GET`/`POST /v1/oauth/authorize`, the HTML login page, with
+//!   its anti-CSRF token ([`csrf`]);
 //! - [`token`]: `POST /v1/oauth/token`, `/revoke`, `/introspect` (RFC 6749 error bodies);
 //! - [`wellknown`]: `GET /.well-known/jwks.json` and `/.well-known/oauth-authorization-server`.
 //!
@@ -13,14 +14,15 @@
 
 pub mod account;
 pub mod authorize;
+pub mod csrf;
 pub mod me;
 pub mod token;
 pub mod wellknown;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::routing::{get, post};
@@ -102,8 +104,8 @@ impl Form {
     }
 }
 
-/// The client address of a request: the connection's peer or, behind a trusted
-/// proxy (`http.trust_forwarded_for`), the last `X-Forwarded-For` entry.
+/// The client address sign-in limits count: the address the gateway decided
+/// ([`vigor_common::client_address`]), an IPv6 client by its /64.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub Option<IpAddr>);
 
@@ -114,26 +116,9 @@ impl FromRequestParts<AuthService> for ClientAddress {
         parts: &mut Parts,
         auth: &AuthService,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        let forwarded = || {
-            parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|ip| ip.trim().parse::<IpAddr>().ok())
-                .next_back()
-        };
-        let address = if auth.settings.trust_forwarded_for {
-            forwarded().or(peer)
-        } else {
-            peer
-        };
-        Ok(ClientAddress(address))
+        let decided =
+            vigor_common::client_address::ClientAddress::from_request_parts(parts, auth).await?;
+        Ok(ClientAddress(decided.network()))
     }
 }
 

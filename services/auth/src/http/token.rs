@@ -140,8 +140,14 @@ pub async fn revoke(
     Ok(no_store(().into_response()))
 }
 
-/// Tells whether a token is active, and what it grants. Only confidential clients
-/// (resource servers) may ask.
+/// Tells whether a token is active, and what it grants. Only resource servers may
+/// ask: confidential clients registered with the `introspect` scope.
+///
+/// Any other client that authenticates is refused with 403 `insufficient_scope`
+/// (RFC 7662 §2.3: a caller without sufficient privileges gets 403), not with
+/// `{"active":false}`: a refusal that looks like an answer would hide a
+/// misconfigured resource server, and a 403 tells an unauthorised caller nothing
+/// about any token.
 #[utoipa::path(
     post,
     path = "/v1/oauth/introspect",
@@ -151,6 +157,7 @@ pub async fn revoke(
         (status = 200, description = "The token's state (RFC 7662 §2.2).", body = Introspection),
         (status = 400, description = "`invalid_request`.", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`: a confidential client must authenticate.", body = OAuthErrorBody),
+        (status = 403, description = "`insufficient_scope`: the client is not a resource server (no `introspect` scope).", body = OAuthErrorBody),
     )
 )]
 pub async fn introspect(
@@ -163,6 +170,11 @@ pub async fn introspect(
     if client.kind != ClientKind::Confidential {
         return Err(OAuthError::invalid_client(
             "introspection is for confidential clients (resource servers)",
+        ));
+    }
+    if !client.may_introspect() {
+        return Err(OAuthError::insufficient_scope(
+            "introspection is for resource servers: clients registered with the introspect scope",
         ));
     }
     let token = form.require("token")?;

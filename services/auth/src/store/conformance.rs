@@ -550,7 +550,81 @@ async fn login_failures_count_within_a_window(db: Database) {
     );
 }
 
+async fn concurrent_attempts_each_reserve_their_own_count(db: Database) {
+    let store = Arc::new(store(db));
+    let window = Duration::minutes(15);
+    let t0 = now();
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .record_login_failure("account:ann", t0, window)
+                    .await
+                    .unwrap()
+                    .count
+            })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for attempt in attempts {
+        counts.push(attempt.await.unwrap());
+    }
+    counts.sort_unstable();
+    // One statement each: no two attempts saw the same count.
+    assert_eq!(counts, (1..=20).collect::<Vec<u32>>());
+}
+
+async fn forgiven_attempts_leave_the_count_and_never_a_later_window(db: Database) {
+    let store = store(db);
+    let window = Duration::minutes(15);
+    let t0 = now();
+    for _ in 0..3 {
+        store
+            .record_login_failure("account:ann", t0, window)
+            .await
+            .unwrap();
+    }
+    let forgive = |subject, window_start| {
+        let store = &store;
+        async move {
+            store
+                .forgive_login_failure(subject, window_start)
+                .await
+                .unwrap()
+        }
+    };
+    forgive("account:ann", t0).await;
+    let count = |at| {
+        let store = &store;
+        async move {
+            store
+                .login_failures("account:ann", at, window)
+                .await
+                .unwrap()
+                .count
+        }
+    };
+    assert_eq!(count(t0).await, 2);
+    // Forgiving an unknown subject, or below zero, does nothing.
+    forgive("account:bob", t0).await;
+    for _ in 0..3 {
+        forgive("account:ann", t0).await;
+    }
+    assert_eq!(count(t0).await, 0);
+    // An attempt of an old window does not take from the window that followed.
+    let later = t0 + window + Duration::seconds(1);
+    store
+        .record_login_failure("account:ann", later, window)
+        .await
+        .unwrap();
+    forgive("account:ann", t0).await;
+    assert_eq!(count(later).await, 1);
+}
+
 vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
+    concurrent_attempts_each_reserve_their_own_count,
+    forgiven_attempts_leave_the_count_and_never_a_later_window,
     credentials_round_trip_and_emails_are_unique,
     roles_are_replaced,
     clients_round_trip_and_deleting_one_removes_its_sessions,

@@ -345,8 +345,10 @@ pub trait AuthStore: AccountStore + Send + Sync + 'static {
         replacement: &[u8],
     ) -> StoreResult<bool>;
 
-    /// Counts a failed sign-in of `subject`; the failures in the current window
-    /// (a window older than `window` starts over).
+    /// Counts a failed (or reserves an attempted) sign-in of `subject` in one
+    /// atomic statement; the failures in the current window, this one included
+    /// (a window older than `window` starts over). Concurrent calls each see a
+    /// different count.
     async fn record_login_failure(
         &self,
         subject: &str,
@@ -360,6 +362,15 @@ pub trait AuthStore: AccountStore + Send + Sync + 'static {
         now: Timestamp,
         window: chrono::Duration,
     ) -> StoreResult<LoginFailures>;
+    /// Takes back one attempt of `subject` counted by
+    /// [`AuthStore::record_login_failure`] in the window that started at
+    /// `window_start` (a refused or successful attempt); nothing when that
+    /// window has ended or the count is zero.
+    async fn forgive_login_failure(
+        &self,
+        subject: &str,
+        window_start: Timestamp,
+    ) -> StoreResult<()>;
     /// Forgets the failures of `subject` (after a successful sign-in).
     async fn clear_login_failures(&self, subject: &str) -> StoreResult<()>;
     /// Deletes failure counts whose window started before `before`; how many.

@@ -604,6 +604,22 @@ impl AuthStore for SqlStore {
         })
     }
 
+    async fn forgive_login_failure(
+        &self,
+        subject: &str,
+        window_start: Timestamp,
+    ) -> StoreResult<()> {
+        let sql = "UPDATE login_failures SET failures = failures - 1 \
+                   WHERE subject = $1 AND window_start = $2 AND failures > 0";
+        on_pool!(&self.db, pool => sqlx::query(sql)
+            .bind(subject)
+            .bind(millis(window_start))
+            .execute(pool)
+            .await
+            .map(drop))?;
+        Ok(())
+    }
+
     async fn clear_login_failures(&self, subject: &str) -> StoreResult<()> {
         let sql = "DELETE FROM login_failures WHERE subject = $1";
         on_pool!(&self.db, pool => sqlx::query(sql).bind(subject).execute(pool).await.map(drop))?;

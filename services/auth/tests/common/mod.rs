@@ -38,7 +38,8 @@ pub struct TestApp {
     pub base: String,
     /// A client that does not follow redirects.
     pub http: reqwest::Client,
-    /// The service's state, for admin operations (clients, key rotation).
+    /// The state the service serves with, for admin operations (clients, key
+    /// rotation) and its counters.
     pub auth: AuthService,
     /// The event bus the service publishes to.
     pub bus: Arc<MemoryBus>,
@@ -105,10 +106,17 @@ impl TestApp {
             shutdown: shutdown.clone(),
             tasks: TaskTracker::new(),
         };
-        let spec = vigor_auth::spec();
-        let running = (spec.build)(ctx).await.unwrap();
+        // The state the service serves with, so tests read its counters.
+        let (auth, running) = vigor_auth::start(ctx).await.unwrap();
+        // Where the process meets its clients, as `vigor serve` wires it: the
+        // gateway's layer decides the client address.
+        let policy = vigor_common::client_address::AddressPolicy::from_config(&config, true);
         let app = running
             .router
+            .layer(axum::middleware::from_fn_with_state(
+                policy,
+                vigor_gateway::decide_client_address,
+            ))
             .into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         tokio::spawn(async move {
@@ -117,7 +125,6 @@ impl TestApp {
                 .await
                 .unwrap();
         });
-        let auth = AuthService::new(db.database.clone(), &config, ids).unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -178,16 +185,35 @@ impl TestApp {
 
     /// The password grant for `vigor-web`; the token response as JSON.
     pub async fn password_login(&self, email: &str) -> Value {
-        let response = self
-            .token(&[
-                ("grant_type", "password"),
-                ("client_id", "vigor-web"),
-                ("username", email),
-                ("password", PASSWORD),
-            ])
-            .await;
+        let response = self.password_request(email, PASSWORD).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
+    }
+
+    /// The password grant for `vigor-web` from the client address `from` (the
+    /// app must trust `X-Forwarded-For`); the answer's status.
+    pub async fn password_attempt_from(
+        &self,
+        from: &str,
+        email: &str,
+        password: &str,
+    ) -> StatusCode {
+        self.password_request(email, password)
+            .header("x-forwarded-for", from)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    /// A password-grant request for `vigor-web`, to send.
+    fn password_request(&self, email: &str, password: &str) -> reqwest::RequestBuilder {
+        self.http.post(self.url("/v1/oauth/token")).form(&[
+            ("grant_type", "password"),
+            ("client_id", "vigor-web"),
+            ("username", email),
+            ("password", password),
+        ])
     }
 
     /// A refresh with `vigor-web`.
@@ -210,14 +236,30 @@ impl TestApp {
             .unwrap()
     }
 
-    /// `POST /v1/oauth/authorize` with `params`.
+    /// Submits the login form like a browser: shows the page for the request in
+    /// `params` (all but `email` and `password`), then posts `params` with the
+    /// page's anti-CSRF token and cookie (none when the page is refused).
     pub async fn authorize_submit(&self, params: &[(&str, &str)]) -> Response {
-        self.http
-            .post(self.url("/v1/oauth/authorize"))
-            .form(params)
-            .send()
-            .await
-            .unwrap()
+        let request: Vec<(&str, &str)> = params
+            .iter()
+            .filter(|(name, _)| !matches!(*name, "email" | "password"))
+            .copied()
+            .collect();
+        let (token, cookie) = login_form_token(self.authorize_page(&request).await).await;
+        let mut form = params.to_vec();
+        if let Some(token) = &token {
+            form.push(("csrf_token", token));
+        }
+        self.authorize_post(&form, cookie.as_deref()).await
+    }
+
+    /// `POST /v1/oauth/authorize` with `form` and, when given, the `Cookie` header.
+    pub async fn authorize_post(&self, form: &[(&str, &str)], cookie: Option<&str>) -> Response {
+        let mut request = self.http.post(self.url("/v1/oauth/authorize")).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
     }
 
     /// Signs `email` in through the authorization endpoint for `vigor-web` and
@@ -281,6 +323,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// [`TestApp::introspect`]'s answer, as JSON.
+    pub async fn introspection(&self, client: (&str, &str), token: &str) -> Value {
+        self.introspect(client, token).await.json().await.unwrap()
+    }
+
     /// A verifier that reads this service's JWKS over HTTP, like another process.
     pub fn remote_verifier(&self) -> Verifier {
         let mut config = VerifierConfig::new(&self.base, &self.config.auth.audience);
@@ -314,6 +361,21 @@ impl TestApp {
         }
     }
 
+    /// Moves the start of every session (refresh family) `secs` into the past.
+    pub async fn age_sessions(&self, secs: i64) {
+        use vigor_common::db::Database;
+        let shift = "UPDATE refresh_families SET created_at = created_at - $1";
+        let ms = secs * 1000;
+        match &self.db.database {
+            Database::Sqlite(pool) => {
+                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
+            }
+            Database::Postgres(pool) => {
+                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
+            }
+        }
+    }
+
     /// The bus, as the trait.
     pub fn event_bus(&self) -> Arc<dyn EventBus> {
         self.bus.clone()
@@ -332,6 +394,29 @@ pub fn redirect_params(headers: &HeaderMap) -> std::collections::HashMap<String,
         .query_pairs()
         .into_owned()
         .collect()
+}
+
+/// The anti-CSRF token in a login page and the cookie (`name=value`) it set;
+/// `(None, None)` when the page is not a login form.
+pub async fn login_form_token(page: Response) -> (Option<String>, Option<String>) {
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned);
+    let html = page.text().await.unwrap();
+    let marker = "name=\"csrf_token\" value=\"";
+    let token = html.find(marker).map(|at| {
+        let rest = &html[at + marker.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    });
+    (token, cookie)
+}
+
+/// How many of `statuses` are `status`.
+pub fn count(statuses: &[StatusCode], status: StatusCode) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
 }
 
 /// The OAuth `error` of a response body.

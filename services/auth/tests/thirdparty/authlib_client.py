@@ -9,6 +9,7 @@ it (rotation: the old refresh token then fails), and revokes (RFC 7009). Prints 
 line per check and a closing "N passed, N failed"; exits 1 on any failure.
 """
 
+import re
 import secrets
 import sys
 import time
@@ -35,6 +36,19 @@ def check(name, condition, detail=""):
         print(f"FAIL {name} {detail}")
 
 
+def login_form(http, url, email):
+    """Shows the login page of the authorization request `url` (the session keeps
+    its cookie) and fills in the form: the request, the page's anti-CSRF token
+    and the credentials."""
+    page = http.get(url, allow_redirects=False, timeout=10)
+    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    if token:
+        params["csrf_token"] = token.group(1)
+    params.update({"email": email, "password": PASSWORD})
+    return page, params
+
+
 def main():
     http = requests.Session()
     http.trust_env = False
@@ -56,11 +70,17 @@ def main():
     verifier = generate_token(64)
     url, state = client.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier)
 
+    # Posting the form without the page's anti-CSRF token is refused.
+    forged = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    forged.update({"email": email, "password": PASSWORD})
+    refused = requests.post(meta["authorization_endpoint"], data=forged, allow_redirects=False, timeout=10)
+    check("a login post without the form's token is refused", refused.status_code == 403,
+          str(refused.status_code))
+
     # The browser shows the login page, the user submits it.
-    page = http.get(url, allow_redirects=False, timeout=10)
+    page, params = login_form(http, url, email)
     check("the login page renders", page.status_code == 200 and "<form" in page.text, str(page.status_code))
-    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-    params.update({"email": email, "password": PASSWORD})
+    check("the login form carries an anti-CSRF token", "csrf_token" in params)
     login = http.post(meta["authorization_endpoint"], data=params, allow_redirects=False, timeout=10)
     location = login.headers.get("location", "")
     check("login redirects to the client with a code",
@@ -101,8 +121,7 @@ def main():
 
     # A fresh login, then revocation (RFC 7009).
     url, state = client.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier)
-    params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-    params.update({"email": email, "password": PASSWORD})
+    _, params = login_form(http, url, email)
     login = http.post(meta["authorization_endpoint"], data=params, allow_redirects=False, timeout=10)
     token = client.fetch_token(meta["token_endpoint"], authorization_response=login.headers["location"],
                                code_verifier=verifier, state=state)

@@ -26,7 +26,7 @@ use crate::domain::workout::{
 };
 use crate::events;
 use crate::service::{now, TrainingService};
-use crate::store::workout_position;
+use crate::store::{workout_position, Reflagged};
 
 /// A workout as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -232,19 +232,19 @@ fn created(w: &Workout, view: WorkoutView) -> Response {
 /// Stores a new workout with its record flags and its `workout.logged` event
 /// (carrying the records it set) and answers 201.
 pub(super) async fn store_new(service: &TrainingService, w: Workout) -> Result<Response, Problem> {
-    let history = service.history(w.owner_id).await?.with(&w);
-    let (mut all, changed) = service.reflag(w.owner_id, &history).await?;
-    let mut view = WorkoutView::from(&w);
-    view.personal_records = all.remove(&w.id).unwrap_or_default();
-    let event = events::written(
-        &service.ids,
-        events::WORKOUT_LOGGED,
-        &w,
-        &view.personal_records,
-        &changed,
-    );
-    service.store.insert_workout(&w, &event, &changed).await?;
+    let event = |r: &Reflagged| {
+        events::written(
+            &service.ids,
+            events::WORKOUT_LOGGED,
+            &w,
+            &r.records,
+            &r.changed,
+        )
+    };
+    let flags = service.store.insert_workout(&w, &event).await?;
     service.events_committed();
+    let mut view = WorkoutView::from(&w);
+    view.personal_records = flags.records;
     Ok(created(&w, view))
 }
 
@@ -395,29 +395,29 @@ pub async fn update(
         updated_at: now(),
         ..old.clone()
     };
-    // The change can move the records of later workouts too: all that differ
-    // are rewritten with it.
-    let history = service.history(w.owner_id).await?.with(&w);
-    let (mut all, changed) = service.reflag(w.owner_id, &history).await?;
-    let mut shown = WorkoutView::from(&w);
-    shown.personal_records = all.remove(&w.id).unwrap_or_default();
-    let event = events::written(
-        &service.ids,
-        events::WORKOUT_UPDATED,
-        &w,
-        &shown.personal_records,
-        &changed,
-    );
-    if !service
+    // The change can move the records of later workouts too: the store
+    // rewrites all that differ with it.
+    let event = |r: &Reflagged| {
+        events::written(
+            &service.ids,
+            events::WORKOUT_UPDATED,
+            &w,
+            &r.records,
+            &r.changed,
+        )
+    };
+    let Some(flags) = service
         .store
-        .update_workout(&w, old.version, &event, &changed)
+        .update_workout(&w, old.version, &event)
         .await?
-    {
+    else {
         return Err(Problem::conflict(
             "the workout changed meanwhile; read it again and retry",
         ));
-    }
+    };
     service.events_committed();
+    let mut shown = WorkoutView::from(&w);
+    shown.personal_records = flags.records;
     Ok(ApiJson(shown))
 }
 
@@ -442,11 +442,10 @@ pub async fn delete(
 ) -> Result<StatusCode, Problem> {
     let w = owned(&service, &caller, &id).await?;
     // Records it held pass to the next-best workouts after it.
-    let history = service.history(w.owner_id).await?.without(w.id);
-    let (_, changed) = service.reflag(w.owner_id, &history).await?;
+    let event = |r: &Reflagged| events::deleted(&service.ids, &w, &r.changed);
     if !service
         .store
-        .delete_workout(w.id, &events::deleted(&service.ids, &w, &changed), &changed)
+        .delete_workout(w.owner_id, w.id, &event)
         .await?
     {
         return Err(not_found());

@@ -12,6 +12,7 @@ use vigor_common::{Id, IdGenerator};
 
 use super::rows::{instant, millis};
 use super::*;
+use crate::domain::analysis::records::RecordKind;
 use crate::domain::exercise::catalogue;
 use crate::domain::kinds::{ExerciseCategory, Measurement, Mechanics, Privacy, SetType, Sport};
 use crate::domain::units::{Bpm, Kilograms, Meters, Reps, Rpe};
@@ -333,7 +334,7 @@ async fn workouts_round_trip_with_their_events(db: Database) {
     let owner = Id::from_i64(7);
     let w = workout(&ids, owner, all[0].id);
     store
-        .insert_workout(&w, &event(&ids, "workout.logged", &w), &[])
+        .insert_workout(&w, &|_| event(&ids, "workout.logged", &w))
         .await
         .unwrap();
     assert_eq!(store.workout(w.id).await.unwrap(), Some(w.clone()));
@@ -347,18 +348,20 @@ async fn workouts_round_trip_with_their_events(db: Database) {
     changed.content.exercises[0].sets.pop();
     changed.track = None;
     assert!(store
-        .update_workout(&changed, 1, &event(&ids, "workout.updated", &changed), &[])
+        .update_workout(&changed, 1, &|_| event(&ids, "workout.updated", &changed))
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     assert_eq!(store.workout(w.id).await.unwrap(), Some(changed.clone()));
     // A stale version changes nothing and enqueues nothing.
     let mut stale = changed.clone();
     stale.version = 3;
     stale.content.title = "Lost update".into();
-    assert!(!store
-        .update_workout(&stale, 1, &event(&ids, "workout.updated", &stale), &[])
+    assert!(store
+        .update_workout(&stale, 1, &|_| event(&ids, "workout.updated", &stale))
         .await
-        .unwrap());
+        .unwrap()
+        .is_none());
     assert_eq!(store.workout(w.id).await.unwrap(), Some(changed.clone()));
     assert_eq!(
         outbox_topics(&db).await,
@@ -366,12 +369,12 @@ async fn workouts_round_trip_with_their_events(db: Database) {
     );
 
     assert!(store
-        .delete_workout(w.id, &event(&ids, "workout.deleted", &w), &[])
+        .delete_workout(w.owner_id, w.id, &|_| event(&ids, "workout.deleted", &w))
         .await
         .unwrap());
     assert_eq!(store.workout(w.id).await.unwrap(), None);
     assert!(!store
-        .delete_workout(w.id, &event(&ids, "workout.deleted", &w), &[])
+        .delete_workout(w.owner_id, w.id, &|_| event(&ids, "workout.deleted", &w))
         .await
         .unwrap());
     assert_eq!(
@@ -403,7 +406,7 @@ async fn workouts_list_newest_first_per_owner(db: Database) {
     let other = workout(&ids, bob, all[0].id);
     for w in [&same1, &late, &other, &early, &same2] {
         store
-            .insert_workout(w, &event(&ids, "workout.logged", w), &[])
+            .insert_workout(w, &|_| event(&ids, "workout.logged", w))
             .await
             .unwrap();
     }
@@ -438,7 +441,7 @@ async fn workout_pages_neither_end_early_nor_repeat_when_rows_change(db: Databas
         .collect();
     for x in &w {
         store
-            .insert_workout(x, &event(&ids, "workout.logged", x), &[])
+            .insert_workout(x, &|_| event(&ids, "workout.logged", x))
             .await
             .unwrap();
     }
@@ -455,7 +458,11 @@ async fn workout_pages_neither_end_early_nor_repeat_when_rows_change(db: Databas
     // The last row of the page is deleted before the next page is asked for:
     // the list goes on after where it stood (it used to come back empty).
     assert!(store
-        .delete_workout(w[1].id, &event(&ids, "workout.deleted", &w[1]), &[])
+        .delete_workout(w[1].owner_id, w[1].id, &|_| event(
+            &ids,
+            "workout.deleted",
+            &w[1]
+        ))
         .await
         .unwrap());
     let next = page(Some(workout_position(&w[1]))).await;
@@ -468,9 +475,10 @@ async fn workout_pages_neither_end_early_nor_repeat_when_rows_change(db: Databas
     moved.version = 2;
     moved.content.started_at = instant(millis(w[0].content.started_at) + 3_600_000).unwrap();
     assert!(store
-        .update_workout(&moved, 1, &event(&ids, "workout.updated", &moved), &[])
+        .update_workout(&moved, 1, &|_| event(&ids, "workout.updated", &moved))
         .await
-        .unwrap());
+        .unwrap()
+        .is_some());
     let last = page(Some(workout_position(&w[3]))).await;
     assert_eq!(last, [w[4].id, w[5].id]);
     seen.extend(last);
@@ -486,7 +494,7 @@ async fn a_failed_insert_leaves_nothing_behind(db: Database) {
     let ids = IdGenerator::new(6).unwrap();
     let w = workout(&ids, Id::from_i64(7), all[0].id);
     store
-        .insert_workout(&w, &event(&ids, "workout.logged", &w), &[])
+        .insert_workout(&w, &|_| event(&ids, "workout.logged", &w))
         .await
         .unwrap();
     // The same event id again: the outbox insert fails after the workout row went in,
@@ -496,7 +504,7 @@ async fn a_failed_insert_leaves_nothing_behind(db: Database) {
     let mut duplicate = event(&ids, "workout.logged", &second);
     duplicate.id = Id::from_i64(outbox_first_id(&db).await);
     assert!(store
-        .insert_workout(&second, &duplicate, &[])
+        .insert_workout(&second, &|_| duplicate.clone())
         .await
         .is_err());
     assert_eq!(store.workout(second.id).await.unwrap(), None);
@@ -527,7 +535,7 @@ async fn history_reads_sets_and_sessions_of_one_owner(db: Database) {
     let other = workout(&ids, bob, all[0].id);
     for w in [&lift, &run, &other] {
         store
-            .insert_workout(w, &event(&ids, "workout.logged", w), &[])
+            .insert_workout(w, &|_| event(&ids, "workout.logged", w))
             .await
             .unwrap();
     }
@@ -564,11 +572,7 @@ async fn history_reads_sets_and_sessions_of_one_owner(db: Database) {
         set.weight_kg = None;
     }
     store
-        .insert_workout(
-            &bodyweight,
-            &event(&ids, "workout.logged", &bodyweight),
-            &[],
-        )
+        .insert_workout(&bodyweight, &|_| event(&ids, "workout.logged", &bodyweight))
         .await
         .unwrap();
     let since = instant(millis(lift.content.started_at) + 1).unwrap();
@@ -740,7 +744,7 @@ async fn erasing_a_user_removes_their_data_once(db: Database) {
     let (wa, wb) = (workout(&ids, ann, mine.id), workout(&ids, bob, all[0].id));
     for w in [&wa, &wb] {
         store
-            .insert_workout(w, &event(&ids, "workout.logged", w), &[])
+            .insert_workout(w, &|_| event(&ids, "workout.logged", w))
             .await
             .unwrap();
     }
@@ -833,7 +837,7 @@ async fn erasing_a_user_removes_their_data_once(db: Database) {
     // came after it (a redelivery must not act twice).
     let again = workout(&ids, ann, all[0].id);
     store
-        .insert_workout(&again, &event(&ids, "workout.logged", &again), &[])
+        .insert_workout(&again, &|_| event(&ids, "workout.logged", &again))
         .await
         .unwrap();
     assert_eq!(
@@ -852,127 +856,176 @@ async fn erasing_a_user_removes_their_data_once(db: Database) {
     );
 }
 
-fn flag(
-    workout: &Workout,
-    kind: crate::domain::analysis::records::RecordKind,
-    value: f64,
-    previous: Option<f64>,
-) -> RecordFlags {
-    RecordFlags {
-        workout_id: workout.id,
-        owner_id: workout.owner_id,
-        records: vec![crate::domain::analysis::records::RecordSet {
-            kind,
-            exercise_id: Some(workout.content.exercises[0].exercise_id),
-            name: None,
-            value,
-            previous,
+/// `owner`'s strength workout at `hour` (after a fixed start): one working set
+/// of `kg` × 5 of `exercise`.
+fn lift(ids: &IdGenerator, owner: Id, exercise: Id, hour: i64, kg: f64) -> Workout {
+    let mut w = workout(ids, owner, exercise);
+    let start = instant(1_714_550_400_000 + hour * 3_600_000).unwrap();
+    let c = &mut w.content;
+    c.sport = Sport::Strength;
+    c.started_at = start;
+    c.ended_at = instant(millis(start) + 3_600_000).unwrap();
+    (c.moving_time, c.distance, c.elevation_gain) = (None, None, None);
+    c.exercises = vec![WorkoutExercise {
+        exercise_id: exercise,
+        sets: vec![WorkoutSet {
+            set_type: SetType::Working,
+            weight_kg: Some(Kilograms::new(kg).unwrap()),
+            reps: Some(Reps::new(5).unwrap()),
+            rpe: None,
+            duration_s: None,
+            distance_m: None,
+            done: true,
         }],
+    }];
+    w.source = WorkoutSource::Manual;
+    w.track = None;
+    w
+}
+
+/// The flags of `owner`'s workouts judged afresh from the whole stored history.
+async fn fresh_flags(store: &SqlStore, owner: Id) -> FlagMap {
+    let history = store.history(owner).await.unwrap();
+    history.flags().into_iter().collect()
+}
+
+/// `(kind, value, previous)` of each record.
+fn kinds(records: &[RecordSet]) -> Vec<(RecordKind, f64, Option<f64>)> {
+    records
+        .iter()
+        .map(|r| (r.kind, r.value, r.previous))
+        .collect()
+}
+
+/// The workouts whose flags a write stored.
+fn ids_of(r: &Reflagged) -> Vec<Id> {
+    let mut ids: Vec<Id> = r.changed.iter().map(|f| f.workout_id).collect();
+    ids.sort();
+    ids
+}
+
+/// An event maker that keeps the flags it was given, to compare with what the
+/// write answers: the event is made from the same judgement.
+struct Seen(std::sync::Mutex<Vec<Reflagged>>);
+
+impl Seen {
+    fn new() -> Seen {
+        Seen(std::sync::Mutex::new(Vec::new()))
+    }
+
+    fn event(&self, ids: &IdGenerator, name: &str, w: &Workout, r: &Reflagged) -> Event {
+        self.0.lock().unwrap().push(r.clone());
+        event(ids, name, w)
+    }
+
+    fn taken(&self) -> Vec<Reflagged> {
+        std::mem::take(&mut *self.0.lock().unwrap())
     }
 }
 
-async fn record_flags_are_written_with_the_change(db: Database) {
-    use crate::domain::analysis::records::RecordKind::{BestE1rm, MaxWeight};
+async fn record_flags_are_judged_and_written_with_the_change(db: Database) {
+    use RecordKind::{BestE1rm, MaxSessionVolume, MaxWeight};
     let (store, all) = seeded(db.clone()).await;
     let ids = IdGenerator::new(11).unwrap();
     let (ann, bob) = (Id::from_i64(7), Id::from_i64(8));
-    let first = workout(&ids, ann, all[0].id);
-    let second = workout(&ids, ann, all[0].id);
-    let bobs = workout(&ids, bob, all[0].id);
-    store
-        .insert_workout(
-            &first,
-            &event(&ids, "workout.logged", &first),
-            &[flag(&first, MaxWeight, 100.0, None)],
-        )
-        .await
-        .unwrap();
-    store
-        .insert_workout(
-            &bobs,
-            &event(&ids, "workout.logged", &bobs),
-            &[flag(&bobs, MaxWeight, 50.0, None)],
-        )
-        .await
-        .unwrap();
-    // A second workout rewrites the first one's flags too.
-    let empty_first = RecordFlags {
-        records: vec![],
-        ..flag(&first, MaxWeight, 0.0, None)
+    let squat = all[0].id;
+    let e1 = |kg: f64| kg * (1.0 + 5.0 / 30.0);
+    let seen = Seen::new();
+    let logged = |w: &Workout| {
+        let w = w.clone();
+        let (store, seen, ids) = (&store, &seen, &ids);
+        async move {
+            let made = |r: &Reflagged| seen.event(ids, "workout.logged", &w, r);
+            let r = store.insert_workout(&w, &made).await.unwrap();
+            assert_eq!(
+                seen.taken(),
+                vec![r.clone()],
+                "the event saw the flags written"
+            );
+            r
+        }
     };
-    store
-        .insert_workout(
-            &second,
-            &event(&ids, "workout.logged", &second),
-            &[empty_first.clone(), flag(&second, MaxWeight, 110.0, None)],
-        )
-        .await
-        .unwrap();
-    let of_ann = store.record_flags_of(ann).await.unwrap();
-    assert_eq!(of_ann.len(), 2);
-    assert_eq!(of_ann[&first.id], vec![]);
-    assert_eq!(
-        of_ann[&second.id],
-        flag(&second, MaxWeight, 110.0, None).records
-    );
-    let some = store
-        .record_flags(&[second.id, bobs.id, ids.next_id()])
-        .await
-        .unwrap();
-    assert_eq!(some.len(), 2, "a workout without flags stored is absent");
-    assert_eq!(some[&bobs.id], flag(&bobs, MaxWeight, 50.0, None).records);
 
-    // An update writes its flags; a stale one writes none.
-    let mut changed = second.clone();
-    changed.version = 2;
-    let new_flags = flag(&second, BestE1rm, 116.5, Some(110.25));
-    assert!(store
-        .update_workout(
-            &changed,
-            1,
-            &event(&ids, "workout.updated", &changed),
-            std::slice::from_ref(&new_flags)
-        )
-        .await
-        .unwrap());
-    assert!(!store
-        .update_workout(
-            &changed,
-            1,
-            &event(&ids, "workout.updated", &changed),
-            &[flag(&first, MaxWeight, 1.0, None)]
-        )
-        .await
-        .unwrap());
-    let of_ann = store.record_flags_of(ann).await.unwrap();
-    assert_eq!(of_ann[&second.id], new_flags.records);
-    assert_eq!(of_ann[&first.id], vec![]);
-
-    // A deletion removes the workout's flags and writes the others'.
-    assert!(store
-        .delete_workout(
-            first.id,
-            &event(&ids, "workout.deleted", &first),
-            &[flag(&second, MaxWeight, 110.0, None)]
-        )
-        .await
-        .unwrap());
-    let of_ann = store.record_flags_of(ann).await.unwrap();
-    assert_eq!(of_ann.keys().collect::<Vec<_>>(), vec![&second.id]);
+    let first = lift(&ids, ann, squat, 0, 100.0);
+    let r = logged(&first).await;
     assert_eq!(
-        of_ann[&second.id],
-        flag(&second, MaxWeight, 110.0, None).records
+        kinds(&r.records),
+        vec![
+            (MaxWeight, 100.0, None),
+            (BestE1rm, e1(100.0), None),
+            (MaxSessionVolume, 500.0, None)
+        ]
     );
+    assert_eq!(ids_of(&r), vec![first.id]);
+    logged(&lift(&ids, bob, squat, 0, 50.0)).await;
+
+    // A heavier workout after it sets records against it; the first keeps its own.
+    let second = lift(&ids, ann, squat, 2, 110.0);
+    let r = logged(&second).await;
+    assert_eq!(kinds(&r.records)[0], (MaxWeight, 110.0, Some(100.0)));
+    assert_eq!(ids_of(&r), vec![second.id]);
+    assert_eq!(
+        store.record_flags_of(ann).await.unwrap(),
+        fresh_flags(&store, ann).await
+    );
+
+    // A heavier one back-dated between them takes the second's records away,
+    // in the same write.
+    let third = lift(&ids, ann, squat, 1, 120.0);
+    let r = logged(&third).await;
+    assert_eq!(kinds(&r.records)[0], (MaxWeight, 120.0, Some(100.0)));
+    assert_eq!(ids_of(&r), vec![second.id, third.id]);
+    let stored = store.record_flags_of(ann).await.unwrap();
+    assert_eq!(stored[&second.id], vec![]);
+    assert_eq!(stored, fresh_flags(&store, ann).await);
+
+    // Editing it down to 90 kg gives them back; a stale edit writes nothing.
+    let mut lighter = lift(&ids, ann, squat, 1, 90.0);
+    (lighter.id, lighter.version) = (third.id, 2);
+    let made = |r: &Reflagged| seen.event(&ids, "workout.updated", &lighter, r);
+    let r = store
+        .update_workout(&lighter, 1, &made)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.taken(), vec![r.clone()]);
+    assert_eq!(r.records, vec![]);
+    assert_eq!(ids_of(&r), vec![second.id, third.id]);
+    assert_eq!(
+        kinds(&store.record_flags_of(ann).await.unwrap()[&second.id])[0],
+        (MaxWeight, 110.0, Some(100.0))
+    );
+    let before = store.record_flags_of(ann).await.unwrap();
+    assert_eq!(store.update_workout(&third, 1, &made).await.unwrap(), None);
+    assert!(seen.taken().is_empty(), "no event for a stale edit");
+    assert_eq!(store.record_flags_of(ann).await.unwrap(), before);
+    assert_eq!(before, fresh_flags(&store, ann).await);
+
+    // Deleting the first workout removes its flags and passes its records on:
+    // the edited one (90 kg) is now the first, the second beats it.
+    assert!(
+        !store
+            .delete_workout(bob, first.id, &|_| event(&ids, "workout.deleted", &first))
+            .await
+            .unwrap(),
+        "not Bob's to delete"
+    );
+    let made = |r: &Reflagged| seen.event(&ids, "workout.deleted", &first, r);
+    assert!(store.delete_workout(ann, first.id, &made).await.unwrap());
+    let r = seen.taken().pop().unwrap();
+    assert_eq!(r.records, vec![]);
+    assert_eq!(ids_of(&r), vec![second.id, third.id]);
+    let stored = store.record_flags_of(ann).await.unwrap();
+    assert!(!stored.contains_key(&first.id));
+    assert_eq!(kinds(&stored[&third.id])[0], (MaxWeight, 90.0, None));
+    assert_eq!(
+        kinds(&stored[&second.id])[0],
+        (MaxWeight, 110.0, Some(90.0))
+    );
+    assert_eq!(stored, fresh_flags(&store, ann).await);
     // Deleting what is gone writes nothing.
-    assert!(!store
-        .delete_workout(
-            first.id,
-            &event(&ids, "workout.deleted", &first),
-            &[empty_first]
-        )
-        .await
-        .unwrap());
-    assert_eq!(store.record_flags_of(ann).await.unwrap().len(), 1);
+    assert!(!store.delete_workout(ann, first.id, &made).await.unwrap());
+    assert!(seen.taken().is_empty());
 
     // Erasing Ann erases her flags, not Bob's.
     store
@@ -981,6 +1034,60 @@ async fn record_flags_are_written_with_the_change(db: Database) {
         .unwrap();
     assert!(store.record_flags_of(ann).await.unwrap().is_empty());
     assert_eq!(store.record_flags_of(bob).await.unwrap().len(), 1);
+}
+
+/// Many writes of one owner's workouts at once (creates with rising loads,
+/// edits and deletions): each judges the flags from the history as the writes
+/// before it left it, so what is stored equals a judgement of the final history.
+async fn concurrent_writes_of_one_owner_leave_the_flags_of_the_final_history(db: Database) {
+    let (store, all) = seeded(db.clone()).await;
+    let ids = std::sync::Arc::new(IdGenerator::new(13).unwrap());
+    let owner = Id::from_i64(7);
+    let squat = all[0].id;
+    let early: Vec<Workout> = (0..6)
+        .map(|i| lift(&ids, owner, squat, 100 + i, 150.0 - i as f64))
+        .collect();
+    for w in &early {
+        store
+            .insert_workout(w, &|_| event(&ids, "workout.logged", w))
+            .await
+            .unwrap();
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (store, ids) = (store.clone(), ids.clone());
+        let w = lift(&ids, owner, squat, i * 2, 100.0 + 5.0 * i as f64);
+        tasks.spawn(async move {
+            store
+                .insert_workout(&w, &|_| event(&ids, "workout.logged", &w))
+                .await
+                .map(drop)
+        });
+    }
+    for (i, w) in early.iter().enumerate() {
+        let (store, ids, w) = (store.clone(), ids.clone(), w.clone());
+        tasks.spawn(async move {
+            if i % 2 == 0 {
+                store
+                    .delete_workout(owner, w.id, &|_| event(&ids, "workout.deleted", &w))
+                    .await
+                    .map(drop)
+            } else {
+                let mut heavier = lift(&ids, owner, squat, 2 * i as i64 + 1, 300.0 - i as f64);
+                (heavier.id, heavier.version) = (w.id, 2);
+                store
+                    .update_workout(&heavier, 1, &|_| event(&ids, "workout.updated", &heavier))
+                    .await
+                    .map(drop)
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let stored = store.record_flags_of(owner).await.unwrap();
+    assert_eq!(stored.len(), 23);
+    assert_eq!(stored, fresh_flags(&store, owner).await);
 }
 
 async fn coaching_links_move_one_way_and_one_is_open_per_pair(db: Database) {
@@ -1159,7 +1266,8 @@ vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     history_reads_sets_and_sessions_of_one_owner,
     plans_and_schedules_round_trip_per_owner,
     erasing_a_user_removes_their_data_once,
-    record_flags_are_written_with_the_change,
+    record_flags_are_judged_and_written_with_the_change,
+    concurrent_writes_of_one_owner_leave_the_flags_of_the_final_history,
     coaching_links_move_one_way_and_one_is_open_per_pair,
     settings_are_saved_per_user,
 );

@@ -6,6 +6,15 @@
 //! the same transaction as the change: the event exists if and only if the change
 //! committed. Behaviour is pinned by one conformance suite (`conformance.rs`) run
 //! against both backends.
+//!
+//! A workout write also moves personal-record flags between the owner's other
+//! workouts, and those flags are judged against the owner's whole history. So
+//! the store does the judging itself: each write of a user's workouts is one
+//! transaction serialised with every other write of that user's workouts, which
+//! writes the change, reads the history as it now is, computes the flags
+//! ([`Reflagged::judge`], pure), stores those that changed and enqueues the event
+//! made from them (the caller's [`EventFor`]). Two writes at the same moment then
+//! see each other, and the flags and the events' `records_moved` never go stale.
 
 mod conformance;
 mod rows;
@@ -20,7 +29,7 @@ use vigor_common::api::{Cursor, Timestamp};
 use crate::domain::analysis::records::RecordSet;
 use crate::domain::coaching::CoachLink;
 use crate::domain::exercise::Exercise;
-use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::history::{History, LoggedSet, SessionSummary};
 use crate::domain::kinds::LinkStatus;
 use crate::domain::plan::Plan;
 use crate::domain::schedule::Schedule;
@@ -90,6 +99,42 @@ pub struct RecordFlags {
 /// Stored record flags by workout.
 pub type FlagMap = std::collections::HashMap<Id, Vec<RecordSet>>;
 
+/// The record flags of one owner's workouts after a write, judged in the
+/// write's transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reflagged {
+    /// The records the written workout holds now (none once deleted).
+    pub records: Vec<RecordSet>,
+    /// The flags that differ from (or were missing in) what was stored: what the
+    /// write stores, the written workout's among them when they changed.
+    pub changed: Vec<RecordFlags>,
+}
+
+impl Reflagged {
+    /// The flags of `owner`'s workouts in `history` (their whole history with
+    /// the write of workout `written` applied), against the `stored` ones.
+    pub fn judge(owner: Id, written: Id, history: &History, stored: &FlagMap) -> Reflagged {
+        let mut all = history.flags();
+        let changed = all
+            .iter()
+            .filter(|(id, records)| stored.get(*id) != Some(*records))
+            .map(|(id, records)| RecordFlags {
+                workout_id: *id,
+                owner_id: owner,
+                records: records.clone(),
+            })
+            .collect();
+        Reflagged {
+            records: all.remove(&written).unwrap_or_default(),
+            changed,
+        }
+    }
+}
+
+/// Makes the event a workout write enqueues, from the flags it writes; called
+/// inside the write's transaction, at most once.
+pub type EventFor<'a> = &'a (dyn Fn(&Reflagged) -> Event + Send + Sync);
+
 /// What erasing a user removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Erased {
@@ -121,14 +166,14 @@ pub trait TrainingStore: Send + Sync + 'static {
     /// Which of `ids` exist and are visible to `viewer`.
     async fn visible_exercise_ids(&self, ids: &[Id], viewer: Id) -> StoreResult<Vec<Id>>;
 
-    /// Stores a new workout, enqueues `event` and stores `flags` (replacing those
-    /// of the workouts they name), atomically.
+    /// Stores a new workout, rejudges its owner's record flags, stores those
+    /// that changed and enqueues `event` made from them, atomically and
+    /// serialised with every other write of the owner's workouts; the flags.
     async fn insert_workout(
         &self,
         workout: &Workout,
-        event: &Event,
-        flags: &[RecordFlags],
-    ) -> StoreResult<()>;
+        event: EventFor<'_>,
+    ) -> StoreResult<Reflagged>;
 
     /// The workout `id`, whoever owns it (access is the caller's decision).
     async fn workout(&self, id: Id) -> StoreResult<Option<Workout>>;
@@ -144,26 +189,24 @@ pub trait TrainingStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<Workout>>;
 
     /// Replaces workout `workout.id` if its stored version is `expected_version`
-    /// (the stored version becomes `workout.version`) and enqueues `event`,
-    /// and stores `flags`, atomically; `false` (and nothing written) when it
-    /// changed or vanished meanwhile.
+    /// (the stored version becomes `workout.version`), rejudges its owner's
+    /// record flags, stores those that changed and enqueues `event` made from
+    /// them, atomically and serialised with every other write of the owner's
+    /// workouts; the flags, or `None` (and nothing written) when it changed or
+    /// vanished meanwhile.
     async fn update_workout(
         &self,
         workout: &Workout,
         expected_version: i64,
-        event: &Event,
-        flags: &[RecordFlags],
-    ) -> StoreResult<bool>;
+        event: EventFor<'_>,
+    ) -> StoreResult<Option<Reflagged>>;
 
-    /// Deletes workout `id` with its flags, enqueues `event` and stores `flags`
-    /// (of the workouts after it), atomically; `false` (and nothing written) when
-    /// it is gone.
-    async fn delete_workout(
-        &self,
-        id: Id,
-        event: &Event,
-        flags: &[RecordFlags],
-    ) -> StoreResult<bool>;
+    /// Deletes `owner`'s workout `id` with its flags, rejudges the owner's
+    /// other flags (its records pass to the next best after it), stores those
+    /// that changed and enqueues `event` made from them, atomically and
+    /// serialised with every other write of the owner's workouts; `false` (and
+    /// nothing written) when it is gone (or not `owner`'s).
+    async fn delete_workout(&self, owner: Id, id: Id, event: EventFor<'_>) -> StoreResult<bool>;
 
     /// The stored record flags of the workouts `ids` (absent: not stored yet).
     async fn record_flags(&self, ids: &[Id]) -> StoreResult<FlagMap>;
@@ -173,6 +216,16 @@ pub trait TrainingStore: Send + Sync + 'static {
 
     /// Every set `owner` logged with a load and reps, oldest workout first.
     async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>>;
+
+    /// `owner`'s whole history, as records are judged against it.
+    async fn history(&self, owner: Id) -> StoreResult<History> {
+        Ok(History {
+            sets: self.logged_sets(owner).await?,
+            sessions: self
+                .sessions(owner, Timestamp::MIN_UTC, Timestamp::MAX_UTC)
+                .await?,
+        })
+    }
 
     /// Every set of `owner`'s workouts started at or after `since`, with or
     /// without a load (bodyweight reps, timed holds), oldest workout first.

@@ -3,11 +3,15 @@
 //! Statements are written once with `$n` parameters, which both sqlx drivers
 //! accept, and run on whichever pool the [`Database`] holds: the macros below
 //! expand the same code once per backend. Only the outbox call differs
-//! (`enqueue_sqlite` / `enqueue_postgres`).
+//! (`enqueue_sqlite` / `enqueue_postgres`), and how a write of one user's
+//! workouts is serialised ([`in_owner_tx!`]): PostgreSQL takes a transaction
+//! advisory lock keyed by the owner's id, SQLite opens the transaction with
+//! `BEGIN IMMEDIATE` (one writer at a time; the others wait out the busy
+//! timeout instead of failing on a stale read snapshot).
 
 use async_trait::async_trait;
 use vigor_common::api::Cursor;
-use vigor_common::bus::{outbox, Event};
+use vigor_common::bus::outbox;
 use vigor_common::db::{Database, UniqueKey};
 use vigor_common::Id;
 
@@ -16,12 +20,12 @@ use super::rows::{
     SetRow, WorkoutRow, EXERCISE_COLUMNS, LINK_COLUMNS, SET_COLUMNS, WORKOUT_COLUMNS,
 };
 use super::{
-    exercise_name_key, Erased, ExerciseQuery, FlagMap, RecordFlags, StoreError, StoreResult,
-    TrainingStore,
+    exercise_name_key, Erased, EventFor, ExerciseQuery, FlagMap, RecordFlags, Reflagged,
+    StoreError, StoreResult, TrainingStore,
 };
 use crate::domain::coaching::CoachLink;
 use crate::domain::exercise::Exercise;
-use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::history::{History, LoggedSet, SessionSummary};
 use crate::domain::kinds::LinkStatus;
 use crate::domain::plan::Plan;
 use crate::domain::schedule::{weekday_name, Schedule};
@@ -40,14 +44,17 @@ macro_rules! on_pool {
     };
 }
 
-/// Runs `$body` in a transaction `$tx` of either backend, with `$enqueue` the
-/// backend's outbox function; commits when `$body` completes (an early `return`
-/// or `?` drops the transaction, which rolls it back).
-macro_rules! in_tx {
-    ($db:expr, $tx:ident, $enqueue:ident => $body:expr) => {
+/// Runs `$body`, a write of `$owner`'s workouts, in a transaction `$tx` of
+/// either backend, with `$enqueue` the backend's outbox function; commits when
+/// `$body` completes (an early `return` or `?` drops the transaction, which
+/// rolls it back). The transaction is serialised with every other write of
+/// that owner's workouts (on SQLite, with every write), so what it reads of
+/// them stays true until it commits.
+macro_rules! in_owner_tx {
+    ($db:expr, $owner:expr, $tx:ident, $enqueue:ident => $body:expr) => {
         match $db {
             Database::Sqlite(pool) => {
-                let mut $tx = pool.begin().await?;
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let $enqueue = outbox::enqueue_sqlite;
                 let out = $body;
                 $tx.commit().await?;
@@ -55,6 +62,12 @@ macro_rules! in_tx {
             }
             Database::Postgres(pool) => {
                 let mut $tx = pool.begin().await?;
+                // Keyed by the user id itself: a collision with another lock of
+                // this database could only make a write wait, never go wrong.
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind($owner)
+                    .execute(&mut *$tx)
+                    .await?;
                 let $enqueue = outbox::enqueue_postgres;
                 let out = $body;
                 $tx.commit().await?;
@@ -64,7 +77,7 @@ macro_rules! in_tx {
     };
 }
 
-/// Like the outbox form of [`in_tx!`], with `$mark` the backend's
+/// Like [`in_owner_tx!`] without the owner's lock, with `$mark` the backend's
 /// `mark_processed` (the consumer's deduplication in the same transaction).
 macro_rules! in_tx_processed {
     ($db:expr, $tx:ident, $mark:ident => $body:expr) => {
@@ -344,6 +357,73 @@ macro_rules! write_flags {
     }};
 }
 
+/// Every set an owner (`$1`) logged with a load and reps, oldest workout first.
+const LOGGED_SETS: &str = "SELECT w.id AS workout_id, w.started_at, s.exercise_id, s.set_type, s.weight_kg, s.reps, s.done \
+     FROM workout_sets s JOIN workouts w ON w.id = s.workout_id \
+     WHERE w.owner_id = $1 AND s.set_type IS NOT NULL AND s.weight_kg IS NOT NULL AND s.reps IS NOT NULL \
+     ORDER BY w.started_at, w.id, s.entry, s.position";
+
+/// Summaries of an owner's (`$1`) workouts started in `[$2, $3)`, oldest first;
+/// volume as in `strength::volume`: done sets that are not warm-ups.
+const SESSIONS: &str =
+    "SELECT w.id, w.sport, w.started_at, w.ended_at, w.distance_m, w.moving_time_s, w.rpe, \
+     w.avg_heart_rate, w.track, \
+     COALESCE((SELECT SUM(s.weight_kg * s.reps) FROM workout_sets s \
+         WHERE s.workout_id = w.id AND s.done AND s.set_type <> 'warm_up' \
+         AND s.weight_kg IS NOT NULL AND s.reps IS NOT NULL), 0.0) AS volume_kg \
+     FROM workouts w WHERE w.owner_id = $1 AND w.started_at >= $2 AND w.started_at < $3 \
+     ORDER BY w.started_at, w.id";
+
+/// The stored flags of an owner's (`$1`) workouts.
+const FLAGS_OF: &str = "SELECT workout_id, records FROM workout_records WHERE owner_id = $1";
+
+/// The flags after a write of `$owner`'s workout `$written`, judged on
+/// transaction `$tx` from the owner's whole history and stored flags as the
+/// write left them; a [`Reflagged`].
+macro_rules! reflag {
+    ($tx:ident, $owner:expr, $written:expr) => {{
+        let owner: Id = $owner;
+        let sets: Vec<LoggedSetRow> = sqlx::query_as(LOGGED_SETS)
+            .bind(owner)
+            .fetch_all(&mut *$tx)
+            .await?;
+        let sessions: Vec<SessionRow> = sqlx::query_as(SESSIONS)
+            .bind(owner)
+            .bind(millis(Timestamp::MIN_UTC))
+            .bind(millis(Timestamp::MAX_UTC))
+            .fetch_all(&mut *$tx)
+            .await?;
+        let stored: Vec<(i64, String)> = sqlx::query_as(FLAGS_OF)
+            .bind(owner)
+            .fetch_all(&mut *$tx)
+            .await?;
+        let history = History {
+            sets: sets
+                .into_iter()
+                .map(LoggedSet::try_from)
+                .collect::<StoreResult<_>>()?,
+            sessions: sessions
+                .into_iter()
+                .map(SessionSummary::try_from)
+                .collect::<StoreResult<_>>()?,
+        };
+        Reflagged::judge(owner, $written, &history, &flag_map(stored)?)
+    }};
+}
+
+/// Rejudges `$owner`'s flags after the write of workout `$written` on
+/// transaction `$tx`, stores those that changed and enqueues the event
+/// `$event` makes of them with `$enqueue`; the [`Reflagged`].
+macro_rules! reflag_and_enqueue {
+    ($tx:ident, $enqueue:ident, $owner:expr, $written:expr, $event:expr) => {{
+        let reflagged = reflag!($tx, $owner, $written);
+        let json = flags_json(&reflagged.changed)?;
+        write_flags!($tx, reflagged.changed, json);
+        $enqueue(&mut $tx, &($event)(&reflagged)).await?;
+        reflagged
+    }};
+}
+
 fn flag_map(rows: Vec<(i64, String)>) -> StoreResult<FlagMap> {
     rows.into_iter()
         .map(|(id, json)| {
@@ -443,18 +523,15 @@ impl TrainingStore for SqlStore {
     async fn insert_workout(
         &self,
         workout: &Workout,
-        event: &Event,
-        flags: &[RecordFlags],
-    ) -> StoreResult<()> {
+        event: EventFor<'_>,
+    ) -> StoreResult<Reflagged> {
         let track = track_json(workout)?;
-        let json = flags_json(flags)?;
-        in_tx!(&self.db, tx, enqueue => {
+        let reflagged = in_owner_tx!(&self.db, workout.owner_id, tx, enqueue => {
             bind_workout!(INSERT_WORKOUT, workout, &track).execute(&mut *tx).await?;
             insert_sets!(tx, workout);
-            write_flags!(tx, flags, json);
-            enqueue(&mut tx, event).await?;
+            reflag_and_enqueue!(tx, enqueue, workout.owner_id, workout.id, event)
         });
-        Ok(())
+        Ok(reflagged)
     }
 
     async fn workout(&self, id: Id) -> StoreResult<Option<Workout>> {
@@ -523,12 +600,10 @@ impl TrainingStore for SqlStore {
         &self,
         workout: &Workout,
         expected_version: i64,
-        event: &Event,
-        flags: &[RecordFlags],
-    ) -> StoreResult<bool> {
+        event: EventFor<'_>,
+    ) -> StoreResult<Option<Reflagged>> {
         let track = track_json(workout)?;
-        let json = flags_json(flags)?;
-        let updated = in_tx!(&self.db, tx, enqueue => {
+        let updated = in_owner_tx!(&self.db, workout.owner_id, tx, enqueue => {
             let done = bind_workout!(UPDATE_WORKOUT, workout, &track)
                 .bind(expected_version)
                 .execute(&mut *tx)
@@ -540,28 +615,26 @@ impl TrainingStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
                 insert_sets!(tx, workout);
-                write_flags!(tx, flags, json);
-                enqueue(&mut tx, event).await?;
+                Some(reflag_and_enqueue!(tx, enqueue, workout.owner_id, workout.id, event))
+            } else {
+                None
             }
-            done == 1
         });
         Ok(updated)
     }
 
-    async fn delete_workout(
-        &self,
-        id: Id,
-        event: &Event,
-        flags: &[RecordFlags],
-    ) -> StoreResult<bool> {
-        let json = flags_json(flags)?;
-        let deleted = in_tx!(&self.db, tx, enqueue => {
-            let done = sqlx::query("DELETE FROM workouts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+    async fn delete_workout(&self, owner: Id, id: Id, event: EventFor<'_>) -> StoreResult<bool> {
+        let deleted = in_owner_tx!(&self.db, owner, tx, enqueue => {
+            let done = sqlx::query("DELETE FROM workouts WHERE id = $1 AND owner_id = $2")
+                .bind(id)
+                .bind(owner)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if done == 1 {
                 sqlx::query("DELETE FROM workout_sets WHERE workout_id = $1").bind(id).execute(&mut *tx).await?;
                 sqlx::query("DELETE FROM workout_records WHERE workout_id = $1").bind(id).execute(&mut *tx).await?;
-                write_flags!(tx, flags, json);
-                enqueue(&mut tx, event).await?;
+                reflag_and_enqueue!(tx, enqueue, owner, id, event);
             }
             done == 1
         });
@@ -586,20 +659,15 @@ impl TrainingStore for SqlStore {
     }
 
     async fn record_flags_of(&self, owner: Id) -> StoreResult<FlagMap> {
-        let sql = "SELECT workout_id, records FROM workout_records WHERE owner_id = $1";
         let rows: Vec<(i64, String)> = on_pool!(&self.db, pool => {
-            sqlx::query_as(sql).bind(owner).fetch_all(pool).await?
+            sqlx::query_as(FLAGS_OF).bind(owner).fetch_all(pool).await?
         });
         flag_map(rows)
     }
 
     async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>> {
-        let sql = "SELECT w.id AS workout_id, w.started_at, s.exercise_id, s.set_type, s.weight_kg, s.reps, s.done \
-             FROM workout_sets s JOIN workouts w ON w.id = s.workout_id \
-             WHERE w.owner_id = $1 AND s.set_type IS NOT NULL AND s.weight_kg IS NOT NULL AND s.reps IS NOT NULL \
-             ORDER BY w.started_at, w.id, s.entry, s.position";
         let rows: Vec<LoggedSetRow> = on_pool!(&self.db, pool => {
-            sqlx::query_as(sql).bind(owner).fetch_all(pool).await?
+            sqlx::query_as(LOGGED_SETS).bind(owner).fetch_all(pool).await?
         });
         rows.into_iter().map(LoggedSet::try_from).collect()
     }
@@ -621,16 +689,8 @@ impl TrainingStore for SqlStore {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<SessionSummary>> {
-        // Volume as in `strength::volume`: done sets that are not warm-ups.
-        let sql = "SELECT w.id, w.sport, w.started_at, w.ended_at, w.distance_m, w.moving_time_s, w.rpe, \
-             w.avg_heart_rate, w.track, \
-             COALESCE((SELECT SUM(s.weight_kg * s.reps) FROM workout_sets s \
-                 WHERE s.workout_id = w.id AND s.done AND s.set_type <> 'warm_up' \
-                 AND s.weight_kg IS NOT NULL AND s.reps IS NOT NULL), 0.0) AS volume_kg \
-             FROM workouts w WHERE w.owner_id = $1 AND w.started_at >= $2 AND w.started_at < $3 \
-             ORDER BY w.started_at, w.id";
         let rows: Vec<SessionRow> = on_pool!(&self.db, pool => {
-            sqlx::query_as(sql).bind(owner).bind(millis(from)).bind(millis(to)).fetch_all(pool).await?
+            sqlx::query_as(SESSIONS).bind(owner).bind(millis(from)).bind(millis(to)).fetch_all(pool).await?
         });
         rows.into_iter().map(SessionSummary::try_from).collect()
     }

@@ -200,14 +200,16 @@ impl TestApp {
                 created_at: start,
                 updated_at: start,
             };
-            let event = vigor_training::events::written(
-                &ids,
-                vigor_training::events::WORKOUT_LOGGED,
-                &w,
-                &[],
-                &[],
-            );
-            store.insert_workout(&w, &event, &[]).await.unwrap();
+            let event = |r: &vigor_training::store::Reflagged| {
+                vigor_training::events::written(
+                    &ids,
+                    vigor_training::events::WORKOUT_LOGGED,
+                    &w,
+                    &r.records,
+                    &r.changed,
+                )
+            };
+            store.insert_workout(&w, &event).await.unwrap();
         }
     }
 
