@@ -167,6 +167,12 @@ impl utoipa::Modify for BearerSecurity {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some(
+                        "An OAuth access token. Each operation lists the scope it needs; \
+                         `api` covers every read and write scope but not `account` or \
+                         `staff`. A token without it gets 403 `insufficient_scope` \
+                         (RFC 6750).",
+                    ))
                     .build(),
             ),
         );

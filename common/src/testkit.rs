@@ -142,3 +142,24 @@ macro_rules! sql_conformance {
         }
     };
 }
+
+/// Asserts that `response` (to `what`, named in failures) is the refusal of an
+/// operation that needs `scope`: a 403 problem+json of type `…/insufficient_scope`
+/// naming the scope, with the RFC 6750 `WWW-Authenticate` challenge.
+pub async fn assert_insufficient_scope(response: reqwest::Response, scope: &str, what: &str) {
+    assert_eq!(response.status(), http::StatusCode::FORBIDDEN, "{what}");
+    assert_eq!(
+        response.headers()[http::header::WWW_AUTHENTICATE],
+        format!("Bearer realm=\"vigor\", error=\"insufficient_scope\", scope=\"{scope}\"").as_str(),
+        "{what}"
+    );
+    assert_eq!(
+        response.headers()[http::header::CONTENT_TYPE],
+        crate::problem::PROBLEM_JSON,
+        "{what}"
+    );
+    let problem: serde_json::Value = response.json().await.expect("a problem+json body");
+    let kind = problem["type"].as_str().unwrap_or_default();
+    assert!(kind.ends_with("/insufficient_scope"), "{what}: {problem}");
+    assert_eq!(problem["scope"], scope, "{what}");
+}

@@ -4,12 +4,14 @@
 //! one small trait, [`Authenticator`]. The real implementation is the shared
 //! access-token [`Verifier`] (EdDSA JWTs checked locally against the issuer's
 //! keys); only user tokens open sessions — a client-credentials token has no user
-//! to push to.
+//! to push to — and only with the `social:read` scope (which `api` includes): the
+//! live channels carry chats, communities, presence and leaderboards, so a token
+//! meant only for, say, the training log opens none.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use vigor_common::auth::{Caller, Verifier, VerifyError};
+use vigor_common::auth::{scopes, Caller, Claims, Verifier, VerifyError};
 use vigor_common::Id;
 
 use crate::protocol::ErrorCode;
@@ -66,6 +68,9 @@ pub enum AuthError {
     /// Tokens cannot be checked right now (the issuer's keys are unreachable).
     #[error("tokens cannot be checked right now")]
     Unavailable,
+    /// A valid token whose scopes do not cover the live channels.
+    #[error("the token lacks the {:?} scope", scopes::SOCIAL_READ)]
+    InsufficientScope,
 }
 
 impl AuthError {
@@ -75,6 +80,7 @@ impl AuthError {
             AuthError::Invalid(_) => ErrorCode::InvalidToken,
             AuthError::Expired => ErrorCode::TokenExpired,
             AuthError::Unavailable => ErrorCode::Unavailable,
+            AuthError::InsufficientScope => ErrorCode::Forbidden,
         }
     }
 }
@@ -94,21 +100,65 @@ impl Authenticator for Verifier {
             VerifyError::KeysUnavailable => AuthError::Unavailable,
             other => AuthError::Invalid(other.to_string()),
         })?;
-        let caller = Caller::from_claims(&claims)
-            .ok_or_else(|| AuthError::Invalid("a client-credentials token has no user".into()))?;
-        // A far-future `exp` saturates instead of overflowing the clock type.
-        let expires_at = u64::try_from(caller.expires_at).unwrap_or(0);
-        let expires_at = UNIX_EPOCH
-            .checked_add(Duration::from_secs(expires_at))
-            .unwrap_or(UNIX_EPOCH + MAX_TOKEN_LIFETIME);
-        Ok(Principal {
-            user_id: caller.user_id,
-            roles: caller.roles,
-            expires_at,
-            token: TokenOrigin {
-                session: claims.sid,
-                issued_at: claims.iat,
-            },
-        })
+        principal(&claims)
+    }
+}
+
+/// The user verified `claims` act for, when they may open a session.
+fn principal(claims: &Claims) -> Result<Principal, AuthError> {
+    let caller = Caller::from_claims(claims)
+        .ok_or_else(|| AuthError::Invalid("a client-credentials token has no user".into()))?;
+    if !scopes::covers(&caller.scopes, scopes::SOCIAL_READ) {
+        return Err(AuthError::InsufficientScope);
+    }
+    // A far-future `exp` saturates instead of overflowing the clock type.
+    let expires_at = u64::try_from(caller.expires_at).unwrap_or(0);
+    let expires_at = UNIX_EPOCH
+        .checked_add(Duration::from_secs(expires_at))
+        .unwrap_or(UNIX_EPOCH + MAX_TOKEN_LIFETIME);
+    Ok(Principal {
+        user_id: caller.user_id,
+        roles: caller.roles,
+        expires_at,
+        token: TokenOrigin {
+            session: claims.sid,
+            issued_at: claims.iat,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(scope: &str) -> Claims {
+        Claims {
+            iss: "https://vigor.test".into(),
+            sub: "42".into(),
+            aud: "vigor".into(),
+            exp: 4_000_000_000,
+            iat: 1_700_000_000,
+            jti: "j".into(),
+            scope: scope.into(),
+            roles: vec!["user".into()],
+            client_id: "app".into(),
+            sid: None,
+        }
+    }
+
+    #[test]
+    fn a_session_needs_a_scope_that_covers_the_live_channels() {
+        assert!(principal(&claims("api")).is_ok());
+        assert!(principal(&claims("social:read")).is_ok());
+        for narrow in [
+            "profile:read",
+            "training:read training:write",
+            "account",
+            "",
+        ] {
+            let refused = principal(&claims(narrow));
+            assert_eq!(refused, Err(AuthError::InsufficientScope), "{narrow}");
+            assert_eq!(AuthError::InsufficientScope.code(), ErrorCode::Forbidden);
+        }
     }
 }

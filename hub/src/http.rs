@@ -35,7 +35,7 @@ use crate::protocol::{BEARER_PREFIX, SUBPROTOCOL};
 use crate::session;
 
 /// The scope a client-credentials token needs for `POST /v1/hub/publish`.
-pub const PUBLISH_SCOPE: &str = "hub.publish";
+pub const PUBLISH_SCOPE: &str = vigor_common::auth::scopes::HUB_PUBLISH;
 
 /// The hub's routes: `GET /v1/ws` and `POST /v1/hub/publish`.
 pub fn router(hub: Arc<Hub>) -> Router {
@@ -69,7 +69,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Opens a WebSocket session (protocol `vigor.v1`, see hub/PROTOCOL.md): authenticate
-/// with the first frame or the `vigor.v1, bearer.<JWT>` subprotocols.
+/// with the first frame or the `vigor.v1, bearer.<JWT>` subprotocols, with a token
+/// that has the `social:read` scope (`api` includes it).
 #[utoipa::path(get, path = "/v1/ws", tag = "realtime", responses(
     (status = 101, description = "Switching to the WebSocket protocol `vigor.v1`"),
     (status = 400, description = "Not a WebSocket upgrade, or `vigor.v1` not offered", body = vigor_common::Problem, content_type = "application/problem+json"),

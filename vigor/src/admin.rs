@@ -136,8 +136,10 @@ pub enum ClientsCommand {
         /// client_credentials.
         #[arg(long = "grant", value_name = "GRANT", required = true)]
         grants: Vec<GrantType>,
-        /// A scope it may ask for (repeat); `introspect` makes a confidential
-        /// client a resource server, allowed to use the introspection endpoint.
+        /// A scope it may ask for (repeat): one of the README's scopes (`api`,
+        /// `account`, `profile:read`, `training:write`, `hub.publish`, …);
+        /// `introspect` makes a confidential client a resource server, allowed
+        /// to use the introspection endpoint.
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
         /// Made by the operator of this deployment (may use the password grant).

@@ -30,7 +30,7 @@ async fn no_secret_appears_in_the_logs() {
             "--grant",
             "client_credentials",
             "--scope",
-            "reports.read",
+            "hub.publish",
         ])
         .output()
         .unwrap();
@@ -102,7 +102,7 @@ async fn no_secret_appears_in_the_logs() {
         .basic_auth("reporting", Some(&client_secret))
         .form(&[
             ("grant_type", "client_credentials"),
-            ("scope", "reports.read"),
+            ("scope", "hub.publish"),
         ])
         .send()
         .await

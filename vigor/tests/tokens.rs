@@ -133,7 +133,7 @@ async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
         "--grant",
         "client_credentials",
         "--scope",
-        "reports.read",
+        "training:read",
     ]);
     let secret = created
         .lines()
@@ -151,7 +151,7 @@ async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
                 .basic_auth("reporting", Some(secret))
                 .form(&[
                     ("grant_type", "client_credentials"),
-                    ("scope", "reports.read"),
+                    ("scope", "training:read"),
                 ])
                 .send()
                 .await
@@ -267,4 +267,127 @@ async fn the_gateway_refuses_an_expired_token() {
     let (status, challenge) = status_with(&vigor.url, &token).await;
     assert_eq!(status, 401);
     assert!(challenge.contains("expired"), "{challenge}");
+}
+
+/// Issue 12: a first-party client registered with `--scope profile:read` got a
+/// token that could delete the account. Through the real binary: the CLI refuses
+/// a scope Vigor does not know, the narrow token reads the profile, and every
+/// change — the account's deletion above all — is refused with 403
+/// `insufficient_scope`, leaving the account as it was.
+#[tokio::test]
+async fn a_profile_read_token_cannot_delete_the_account() {
+    let data = tempfile::tempdir().unwrap();
+    let admin = |args: &[&str]| {
+        support::command()
+            .arg("admin")
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let create = |id: &str, scope: &str| {
+        admin(&[
+            "clients",
+            "create",
+            id,
+            "--name",
+            id,
+            "--grant",
+            "password",
+            "--first-party",
+            "--scope",
+            scope,
+        ])
+    };
+    let unknown = create("typo-app", "profile:raed");
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        stderr.contains("unknown scope \"profile:raed\""),
+        "{stderr}"
+    );
+    let narrow = create("narrow-app", "profile:read");
+    assert!(
+        narrow.status.success(),
+        "{}",
+        String::from_utf8_lossy(&narrow.stderr)
+    );
+
+    let vigor = Vigor::serve_in(data.path(), &[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
+    let full = sign_up_and_get_token(&vigor.url, "ann@example.org").await;
+    let client = http();
+    let me = format!("{}/v1/users/me", vigor.url);
+    let mut profile_made = false;
+    for _ in 0..100 {
+        let response = client.get(&me).bearer_auth(&full).send().await.unwrap();
+        if response.status() == 200 {
+            profile_made = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(profile_made, "the profile is made from user.signed_up");
+
+    let tokens: serde_json::Value = client
+        .post(format!("{}/v1/oauth/token", vigor.url))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "narrow-app"),
+            ("username", "ann@example.org"),
+            ("password", support::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens["scope"], "profile:read");
+    let narrow = tokens["access_token"].as_str().unwrap();
+
+    let read = client.get(&me).bearer_auth(narrow).send().await.unwrap();
+    assert_eq!(read.status(), 200);
+    let delete = client.delete(&me).bearer_auth(narrow).send().await.unwrap();
+    assert_eq!(delete.status(), 403);
+    assert_eq!(
+        delete.headers()["www-authenticate"],
+        "Bearer realm=\"vigor\", error=\"insufficient_scope\", scope=\"account\""
+    );
+    let problem: serde_json::Value = delete.json().await.unwrap();
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("/insufficient_scope"),
+        "{problem}"
+    );
+    let patch = client
+        .patch(&me)
+        .bearer_auth(narrow)
+        .json(&serde_json::json!({"display_name": "Mallory"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 403);
+    let log = client
+        .post(format!("{}/v1/training/workouts", vigor.url))
+        .bearer_auth(narrow)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(log.status(), 403);
+
+    let still: serde_json::Value = client
+        .get(&me)
+        .bearer_auth(&full)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(still["display_name"], "Test Athlete");
+    assert_eq!(still["status"], "active");
 }

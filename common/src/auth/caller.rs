@@ -45,9 +45,10 @@ impl Caller {
         self.roles.iter().any(|r| r == role)
     }
 
-    /// Whether the token grants `scope`.
+    /// Whether the token grants `scope`, itself or through a scope that implies
+    /// it (`api` implies `training:write`, see [`super::scopes`]).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        super::scopes::covers(&self.scopes, scope)
     }
 
     /// The caller of verified `claims`; `None` for a client-credentials token.
@@ -101,9 +102,10 @@ pub struct ClientCaller {
 }
 
 impl ClientCaller {
-    /// Whether the token grants `scope`.
+    /// Whether the token grants `scope`, itself or through a scope that implies
+    /// it (`api` implies `training:write`, see [`super::scopes`]).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
+        super::scopes::covers(&self.scopes, scope)
     }
 }
 
@@ -318,7 +320,7 @@ mod tests {
                         "{} {} {}",
                         caller.user_id,
                         caller.has_role("coach"),
-                        caller.has_scope("api")
+                        caller.has_scope("api") && caller.has_scope("profile:write")
                     )
                 }),
             )
@@ -404,6 +406,46 @@ mod tests {
         );
         let (status, _, body) = call(&app, "/svc", Some(service)).await;
         assert_eq!((status, body.as_str()), (StatusCode::OK, "reporting"));
+    }
+
+    #[tokio::test]
+    async fn the_scope_policy_refuses_what_the_token_does_not_cover() {
+        use crate::auth::scopes::{self, ScopePolicy};
+        let issuer = issuer();
+        let policy = ScopePolicy::new(scopes::PROFILE_READ, scopes::PROFILE_WRITE).except(
+            axum::http::Method::GET,
+            "/account/{id}",
+            scopes::ACCOUNT,
+        );
+        let app = Router::new()
+            .route("/profile/{id}", get(|_: Caller| async { "read" }))
+            .route("/account/{id}", get(|_: Caller| async { "account" }))
+            .route_layer(axum::middleware::from_fn_with_state(
+                Arc::new(policy),
+                scopes::enforce,
+            ))
+            .layer(Extension(issuer.verifier.clone()));
+        // The token says "api users:read": api covers profile:read.
+        let auth = format!("Bearer {}", token(&issuer, "42", 60));
+        let (status, _, body) = call(&app, "/profile/1", Some(auth.clone())).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "read"));
+        let (status, headers, body) = call(&app, "/account/1", Some(auth)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"vigor\", error=\"insufficient_scope\", scope=\"account\""
+        );
+        assert!(body.contains("/insufficient_scope\""), "{body}");
+        // No token, or one that does not verify: the handler's 401, not a 403.
+        assert_eq!(
+            call(&app, "/account/1", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let expired = format!("Bearer {}", token(&issuer, "42", -120));
+        assert_eq!(
+            call(&app, "/account/1", Some(expired)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
     }
 
     #[tokio::test]

@@ -14,6 +14,9 @@
 //! `Arc<Verifier>` in the request extensions, where the gateway or the service puts
 //! it with `axum::Extension`.
 //!
+//! What a valid token may do is its scopes' business: [`scopes`] defines them
+//! and the per-router [`scopes::ScopePolicy`] that enforces them.
+//!
 //! A token whose session ended (sign-out, revocation, password change,
 //! deactivation, …) is refused from the moment the [`revocation`] notice reaches
 //! the verifier, not only when it expires.
@@ -21,6 +24,7 @@
 pub mod caller;
 pub mod keys;
 pub mod revocation;
+pub mod scopes;
 pub mod verifier;
 
 use serde::{Deserialize, Serialize};
@@ -32,6 +36,7 @@ pub use caller::{
 };
 pub use keys::{Jwk, Jwks, JwksUrl, KeySource, PublicKey, StaticKeys};
 pub use revocation::{Revocations, SessionsEnded};
+pub use scopes::ScopePolicy;
 pub use verifier::{Verifier, VerifierConfig, VerifyError};
 
 /// The JWS algorithm of every Vigor access token.

@@ -31,7 +31,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
-use crate::auth::Principal;
+use crate::auth::{AuthError, Principal};
 use crate::channel::Channel;
 use crate::hub::Hub;
 use crate::metrics;
@@ -195,6 +195,11 @@ impl Session {
             Ok(_) => {
                 self.control()
                     .close(close::UNAUTHENTICATED, "the token has expired");
+                false
+            }
+            Err(AuthError::InsufficientScope) => {
+                self.control()
+                    .close(close::FORBIDDEN, "the token lacks the social:read scope");
                 false
             }
             Err(error) => {

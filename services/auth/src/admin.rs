@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
+use vigor_common::auth::scopes;
 use vigor_common::config::{Config, ServiceName};
 use vigor_common::db::Database;
 use vigor_common::IdGenerator;
@@ -34,6 +35,23 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     /// Whether it is made by Vigor (may use the password grant).
     pub first_party: bool,
+}
+
+impl NewClient {
+    /// A public first-party app that signs users in with the password grant and
+    /// may ask for `scopes` only, named `id` (what `vigor admin clients create ID
+    /// --first-party --grant password --scope …` registers).
+    pub fn first_party_app(id: &str, scopes: &[&str]) -> NewClient {
+        NewClient {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            confidential: false,
+            redirect_uris: Vec::new(),
+            grant_types: vec![GrantType::Password],
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            first_party: true,
+        }
+    }
 }
 
 /// A registered client and, for confidential clients, its secret (shown once).
@@ -102,6 +120,16 @@ fn check(new: &NewClient) -> Result<(), ClientError> {
         Scope::parse(&new.scopes.join(" ")).map_err(|e| invalid("scopes", e.to_string()))?;
     if scope.tokens().len() != new.scopes.len() {
         return Err(invalid("scopes", "scopes must be distinct single tokens"));
+    }
+    if let Some(unknown) = scope.tokens().iter().find(|s| scopes::find(s).is_none()) {
+        let known: Vec<&str> = scopes::names().collect();
+        return Err(invalid(
+            "scopes",
+            format!(
+                "unknown scope {unknown:?}; the scopes are {}",
+                known.join(", ")
+            ),
+        ));
     }
     Ok(())
 }
@@ -183,7 +211,7 @@ mod tests {
             confidential: true,
             redirect_uris: vec![],
             grant_types: vec![GrantType::ClientCredentials],
-            scopes: vec!["users:read".into()],
+            scopes: vec!["profile:read".into()],
             first_party: false,
         }
     }
@@ -215,6 +243,13 @@ mod tests {
             ..new_client()
         };
         assert!(check(&bad_scope).is_err());
+        let unknown_scope = NewClient {
+            scopes: vec!["profile:read".into(), "reports.read".into()],
+            ..new_client()
+        };
+        assert!(
+            matches!(check(&unknown_scope), Err(ClientError::Invalid(e)) if e.field == "scopes" && e.message.contains("\"reports.read\""))
+        );
         let digits = NewClient {
             id: "1234".into(),
             ..new_client()

@@ -1,12 +1,9 @@
 //! The auth service's settings, read once from the process configuration.
 
+use vigor_common::auth::scopes;
 use vigor_common::config::Config;
 
 use crate::domain::client::{Client, ClientKind, GrantType, WEB_CLIENT_ID};
-
-/// The scope the built-in web client and first-party apps get: the whole API on
-/// behalf of the user.
-pub const API_SCOPE: &str = "api";
 
 /// How long an authorization code may wait to be exchanged.
 pub const CODE_TTL_SECS: i64 = 60;
@@ -65,7 +62,12 @@ impl Settings {
                 secret_hash: None,
                 redirect_uris: auth.web_redirect_uris.clone(),
                 grant_types: grants,
-                scopes: vec![API_SCOPE.to_owned()],
+                // Everything a user can do, `account` included: the web app deletes
+                // accounts too (see `vigor_common::auth::scopes`).
+                scopes: scopes::FIRST_PARTY
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
                 first_party: true,
                 any_loopback_redirect: auth.web_loopback_redirects,
                 created_at: chrono::DateTime::UNIX_EPOCH,

@@ -326,7 +326,49 @@ async fn codes_expire_after_sixty_seconds(app: TestApp) {
     );
 }
 
+async fn a_third_party_login_page_lists_the_scopes_in_plain_words(app: TestApp) {
+    app.auth
+        .create_client(NewClient {
+            id: "strava-sync".into(),
+            name: "Strava sync".into(),
+            confidential: false,
+            redirect_uris: vec![WEB_REDIRECT.into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: vec!["profile:read".into(), "training:write".into()],
+            first_party: false,
+        })
+        .await
+        .unwrap();
+    let mut params = authorize_params(&s256(VERIFIER));
+    params[1].1 = "strava-sync".into();
+    params[3].1 = "profile:read training:write".into();
+    let html = app
+        .authorize_page(&pairs(&params))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(
+            "<p>Strava sync will be able to:</p><ul class=\"scopes\">\
+             <li>See your profile and search for people</li>\
+             <li>Log, change and delete your workouts, plans, schedule and coaching</li></ul>"
+        ),
+        "{html}"
+    );
+
+    // Vigor's own app asks nobody for consent.
+    let html = app
+        .authorize_page(&pairs(&authorize_params(&s256(VERIFIER))))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("will be able to"), "{html}");
+}
+
 on_both_backends!(
+    a_third_party_login_page_lists_the_scopes_in_plain_words,
     the_code_flow_with_pkce_signs_a_user_in,
     a_wrong_verifier_is_refused_and_spends_the_code,
     a_reused_code_is_refused_and_revokes_what_it_issued,

@@ -45,6 +45,17 @@ async fn metadata_names_every_endpoint_under_the_issuer(app: TestApp) {
     ] {
         assert!(grants.iter().any(|g| g == grant), "{grant}");
     }
+    // Every scope a client may be registered with, not only the web client's.
+    let scopes = metadata["scopes_supported"].as_array().unwrap();
+    for scope in [
+        "api",
+        "account",
+        "profile:read",
+        "training:write",
+        "hub.publish",
+    ] {
+        assert!(scopes.iter().any(|s| s == scope), "{scope}");
+    }
 }
 
 async fn the_jwks_publishes_one_ed25519_key_at_start(app: TestApp) {

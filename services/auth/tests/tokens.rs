@@ -26,7 +26,7 @@ async fn the_password_grant_issues_verifiable_tokens(app: TestApp) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
-    assert_eq!(body["scope"], "api");
+    assert_eq!(body["scope"], "api account staff");
     assert!(body["refresh_token"].as_str().unwrap().len() >= 43);
 
     let claims = app.verify(body["access_token"].as_str().unwrap()).await;
@@ -35,7 +35,7 @@ async fn the_password_grant_issues_verifiable_tokens(app: TestApp) {
     assert_eq!(claims.aud, "vigor");
     assert_eq!(claims.client_id, "vigor-web");
     assert_eq!(claims.roles, vec!["user".to_owned()]);
-    assert_eq!(claims.scope, "api");
+    assert_eq!(claims.scope, "api account staff");
     assert!(claims.exp - claims.iat <= 900);
     assert!(claims.sid.is_some());
     assert!(!claims.jti.is_empty());
@@ -290,7 +290,7 @@ async fn roles_changed_since_sign_in_reach_the_next_access_token(app: TestApp) {
 
 async fn client_credentials_give_service_tokens_with_scopes(app: TestApp) {
     let secret = app
-        .service_client("reporting", &["users:read", "training:read"])
+        .service_client("reporting", &["profile:read", "training:read"])
         .await;
     let response = app
         .token_basic(
@@ -298,14 +298,14 @@ async fn client_credentials_give_service_tokens_with_scopes(app: TestApp) {
             &secret,
             &[
                 ("grant_type", "client_credentials"),
-                ("scope", "users:read"),
+                ("scope", "profile:read"),
             ],
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert!(body.get("refresh_token").is_none(), "{body}");
-    assert_eq!(body["scope"], "users:read");
+    assert_eq!(body["scope"], "profile:read");
     let claims = app.verify(body["access_token"].as_str().unwrap()).await;
     assert_eq!(claims.sub, "reporting");
     assert_eq!(claims.client_id, "reporting");
@@ -321,7 +321,7 @@ async fn client_credentials_give_service_tokens_with_scopes(app: TestApp) {
         ])
         .await;
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["scope"], "users:read training:read");
+    assert_eq!(body["scope"], "profile:read training:read");
 
     let wrong = app
         .token_basic(
@@ -388,7 +388,7 @@ async fn revocation_ends_the_session(app: TestApp) {
 
     // A client cannot revoke another client's tokens.
     let tokens = app.password_login("ann@example.org").await;
-    let secret = app.service_client("reporting", &["users:read"]).await;
+    let secret = app.service_client("reporting", &["profile:read"]).await;
     let response = app
         .http
         .post(app.url("/v1/oauth/revoke"))
@@ -418,7 +418,7 @@ async fn introspection_reports_what_a_token_grants(app: TestApp) {
     assert_eq!(body["active"], true);
     assert_eq!(body["sub"], user.as_str());
     assert_eq!(body["client_id"], "vigor-web");
-    assert_eq!(body["scope"], "api");
+    assert_eq!(body["scope"], "api account staff");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["iss"], app.base.as_str());
     let body: Value = app.introspection(client, refresh).await;

@@ -16,7 +16,7 @@ use vigor_common::api::Timestamp;
 /// The scope that makes a confidential client a resource server, allowed to
 /// introspect tokens (RFC 7662 §4: introspection is for the protected resources
 /// the authorization server trusts, not for any client).
-pub const INTROSPECT_SCOPE: &str = "introspect";
+pub const INTROSPECT_SCOPE: &str = vigor_common::auth::scopes::INTROSPECT;
 
 /// The id of the built-in first-party web client.
 pub const WEB_CLIENT_ID: &str = "vigor-web";

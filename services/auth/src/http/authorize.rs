@@ -16,6 +16,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use url::Url;
+use vigor_common::auth::scopes;
 
 use super::{csrf, ClientAddress, Form};
 use crate::domain::pkce::CodeChallenge;
@@ -393,6 +394,26 @@ border-radius:6px;font-size:1rem}button{margin-top:1.2rem;width:100%;padding:.7r
 background:#e4572e;color:#fff;font-size:1rem;font-weight:600;cursor:pointer}.error{background:#fdecea;\
 color:#8a1c12;padding:.6rem;border-radius:6px}";
 
+/// What a third-party client asks to be able to do, as a list in plain words
+/// for the user to read before signing in; nothing for first-party clients,
+/// which are Vigor itself.
+fn consent(request: &AuthorizeRequest) -> String {
+    if request.client.first_party || request.scope.tokens().is_empty() {
+        return String::new();
+    }
+    let mut html = format!(
+        "<p>{} will be able to:</p><ul class=\"scopes\">",
+        escape(&request.client.name)
+    );
+    for token in request.scope.tokens() {
+        // A scope registered before scopes were checked has no description.
+        let words = scopes::find(token).map_or(token.as_str(), |s| s.description);
+        html.push_str(&format!("<li>{}</li>", escape(words)));
+    }
+    html.push_str("</ul>");
+    html
+}
+
 /// Renders the login page with the form of a request and its anti-CSRF token
 /// (`form: None` shows only the message).
 fn render(
@@ -413,6 +434,7 @@ fn render(
                 "<p>to continue to <strong>{}</strong></p>",
                 escape(&request.client.name)
             ));
+            html.push_str(&consent(request));
             if let Some(message) = message {
                 html.push_str(&format!(
                     "<p class=\"error\" role=\"alert\">{}</p>",

@@ -2,12 +2,19 @@
 //! `PUT /v1/auth/me/email` (both end every other session) and
 //! `GET /v1/auth/me/export` (the auth part of the account export gathered by
 //! `GET /v1/users/me/export`).
+//!
+//! All three are the account itself: they need the `account` scope, which the
+//! broad `api` scope of apps does not include.
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::Router;
 use serde::{Deserialize, Serialize};
 use vigor_common::api::ApiJson;
-use vigor_common::auth::{Caller, RecentSignIn};
+use vigor_common::auth::{scopes, Caller, RecentSignIn, ScopePolicy};
 use vigor_common::{Id, Problem};
 
 use super::ClientAddress;
@@ -15,6 +22,18 @@ use crate::domain::{Email, Password};
 use crate::lifecycle::{AccountExport, ChangeError};
 use crate::service::AuthService;
 use crate::tokens::TokenResponse;
+
+/// The routes, each needing the `account` scope.
+pub fn router() -> Router<AuthService> {
+    Router::new()
+        .route("/v1/auth/me/password", put(change_password))
+        .route("/v1/auth/me/email", put(change_email))
+        .route("/v1/auth/me/export", get(export))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(ScopePolicy::only(scopes::ACCOUNT)),
+            scopes::enforce,
+        ))
+}
 
 /// A password change.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -77,12 +96,12 @@ fn required(field: &str, value: &str) -> Result<(), Problem> {
     put,
     path = "/v1/auth/me/password",
     tag = "auth",
-    security(("bearer" = [])),
+    security(("bearer" = ["account"])),
     request_body = PasswordChange,
     responses(
         (status = 200, description = "The password is changed; other sessions are ended.", body = ChangeResponse),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not active.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not active, or the token lacks the `account` scope (`insufficient_scope`).", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The current password is wrong, or the new one too weak; `errors` names the field.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong passwords.", body = Problem, content_type = "application/problem+json"),
     )
@@ -118,12 +137,12 @@ pub async fn change_password(
     put,
     path = "/v1/auth/me/email",
     tag = "auth",
-    security(("bearer" = [])),
+    security(("bearer" = ["account"])),
     request_body = EmailChange,
     responses(
         (status = 200, description = "The email is changed; other sessions are ended.", body = ChangeResponse),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is not active.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is not active, or the token lacks the `account` scope (`insufficient_scope`).", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Another account has this email.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The current password is wrong, or the email invalid; `errors` names the field.", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong passwords.", body = Problem, content_type = "application/problem+json"),
@@ -159,7 +178,7 @@ pub async fn change_email(
     get,
     path = "/v1/auth/me/export",
     tag = "auth",
-    security(("bearer" = [])),
+    security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "The caller's credentials (without the password hash) and sessions.", body = AccountExport),
         (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate`).", body = Problem, content_type = "application/problem+json"),

@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -40,9 +40,8 @@ pub fn router(auth: AuthService) -> Router {
     Router::new()
         .route("/v1/auth/signup", post(account::signup))
         .route("/v1/auth/logout", post(account::logout))
-        .route("/v1/auth/me/password", put(me::change_password))
-        .route("/v1/auth/me/email", put(me::change_email))
-        .route("/v1/auth/me/export", get(me::export))
+        .merge(me::router())
+        // Any user token: the answer has the same scope, only a newer `auth_time`.
         .route("/v1/auth/reauthenticate", post(me::reauthenticate))
         .route(
             "/v1/oauth/authorize",

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use vigor_common::auth::Jwks;
+use vigor_common::auth::{scopes, Jwks};
 use vigor_common::Problem;
 
 use crate::domain::GrantType;
@@ -28,7 +28,7 @@ pub struct ServerMetadata {
     pub revocation_endpoint: String,
     /// RFC 7662 introspection.
     pub introspection_endpoint: String,
-    /// Scopes of the built-in client.
+    /// Every scope Vigor knows (`vigor_common::auth::scopes`).
     pub scopes_supported: Vec<String>,
     /// `code`.
     pub response_types_supported: Vec<String>,
@@ -87,7 +87,7 @@ pub async fn metadata(State(auth): State<AuthService>) -> Json<ServerMetadata> {
         jwks_uri: settings.endpoint("/.well-known/jwks.json"),
         revocation_endpoint: settings.endpoint("/v1/oauth/revoke"),
         introspection_endpoint: settings.endpoint("/v1/oauth/introspect"),
-        scopes_supported: settings.web_client.scopes.clone(),
+        scopes_supported: scopes::names().map(str::to_owned).collect(),
         response_types_supported: strings(&["code"]),
         response_modes_supported: strings(&["query"]),
         grant_types_supported: GrantType::ALL

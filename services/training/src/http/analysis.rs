@@ -51,7 +51,7 @@ pub struct Records {
     get,
     path = "/v1/training/records",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(RecordsParams),
     responses(
         (status = 200, description = "Strength and endurance records.", body = Records),
@@ -131,7 +131,7 @@ const MAX_DAYS: i64 = 1100;
     get,
     path = "/v1/training/stats",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(StatsParams),
     responses(
         (status = 200, description = "Series of sessions, time, distance per sport, volume and load, and the daily ACWR.", body = Stats),
@@ -204,7 +204,7 @@ pub struct Recommendations {
     get,
     path = "/v1/training/recommendations",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(RecommendationParams),
     responses(
         (status = 200, description = "Today's recommendations.", body = Recommendations),

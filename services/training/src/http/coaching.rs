@@ -62,7 +62,7 @@ fn no_athlete() -> Problem {
     post,
     path = "/v1/training/coaching/athletes",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     request_body = Invitation,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat gets the first answer.")),
     responses(
@@ -135,7 +135,7 @@ async fn store_invitation(
     get,
     path = "/v1/training/coaching",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     responses(
         (status = 200, description = "Every relationship the caller is in, newest first.", body = CoachLinks),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
@@ -203,7 +203,7 @@ async fn answer(
     post,
     path = "/v1/training/coaching/{id}/accept",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The relationship id.")),
     responses(
         (status = 200, description = "The accepted relationship.", body = CoachLink),
@@ -225,7 +225,7 @@ pub async fn accept(
     post,
     path = "/v1/training/coaching/{id}/decline",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The relationship id.")),
     responses(
         (status = 200, description = "The declined relationship.", body = CoachLink),
@@ -247,7 +247,7 @@ pub async fn decline(
     delete,
     path = "/v1/training/coaching/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The relationship id.")),
     responses(
         (status = 200, description = "The ended relationship.", body = CoachLink),
@@ -284,7 +284,7 @@ async fn athlete(service: &TrainingService, caller: &Caller, id: &str) -> Result
     get,
     path = "/v1/training/athletes/{id}/workouts",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The athlete's user id."), PageParams),
     responses(
         (status = 200, description = "A page of the athlete's workouts (each also readable at `/v1/training/workouts/{id}`).", body = Page<WorkoutView>),
@@ -308,7 +308,7 @@ pub async fn workouts(
     get,
     path = "/v1/training/athletes/{id}/records",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The athlete's user id."), RecordsParams),
     responses(
         (status = 200, description = "As `GET /v1/training/records`, for the athlete.", body = Records),
@@ -331,7 +331,7 @@ pub async fn records(
     get,
     path = "/v1/training/athletes/{id}/stats",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The athlete's user id."), StatsParams),
     responses(
         (status = 200, description = "As `GET /v1/training/stats`, for the athlete.", body = Stats),
@@ -355,7 +355,7 @@ pub async fn stats(
     get,
     path = "/v1/training/athletes/{id}/schedule",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The athlete's user id."), CalendarParams),
     responses(
         (status = 200, description = "As `GET /v1/training/schedule`, for the athlete.", body = Calendar),
@@ -386,7 +386,7 @@ pub struct AssignedPlans {
     post,
     path = "/v1/training/athletes/{id}/plans",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(
         ("id" = String, Path, description = "The athlete's user id."),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat gets the first answer."),
@@ -450,7 +450,7 @@ async fn store_assigned(
     get,
     path = "/v1/training/athletes/{id}/plans",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The athlete's user id.")),
     responses(
         (status = 200, description = "The assigned plans as they are now.", body = AssignedPlans),
@@ -477,7 +477,7 @@ pub async fn assigned(
     put,
     path = "/v1/training/athletes/{id}/plans/{plan_id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(
         ("id" = String, Path, description = "The athlete's user id."),
         ("plan_id" = String, Path, description = "The plan id."),

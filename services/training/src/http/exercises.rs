@@ -42,7 +42,7 @@ pub struct ExerciseParams {
     get,
     path = "/v1/training/exercises",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(ExerciseParams),
     responses(
         (status = 200, description = "A page of exercises ordered by name.", body = Page<Exercise>),
@@ -99,7 +99,7 @@ pub async fn list(
     get,
     path = "/v1/training/exercises/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The exercise id.")),
     responses(
         (status = 200, description = "The exercise.", body = Exercise),
@@ -155,7 +155,7 @@ pub struct NewExercise {
     post,
     path = "/v1/training/exercises",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     request_body = NewExercise,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe.")),
     responses(

@@ -150,7 +150,7 @@ async fn read_form(
     post,
     path = "/v1/training/workouts/import",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat gets the first answer.")),
     responses(

@@ -80,7 +80,7 @@ impl From<AthleteSettings> for SettingsView {
     get,
     path = "/v1/training/me/settings",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     responses(
         (status = 200, description = "The saved settings and the values in effect.", body = SettingsView),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
@@ -100,7 +100,7 @@ pub async fn settings(
     put,
     path = "/v1/training/me/settings",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     request_body = SettingsDraft,
     responses(
         (status = 200, description = "The saved settings and the values in effect.", body = SettingsView),
@@ -129,7 +129,7 @@ const PAGE: u32 = 500;
     get,
     path = "/v1/training/me/export",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "The caller's workouts, plans, schedules and custom exercises.", body = TrainingExport),
         (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`).", body = Problem, content_type = "application/problem+json"),

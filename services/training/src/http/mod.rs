@@ -2,6 +2,9 @@
 //! handlers; [`router`] merges them. Every handler takes a [`vigor_common::auth::Caller`]
 //! (the gateway provides the verifier), answers problem+json on error and is in
 //! the OpenAPI document ([`crate::openapi`]).
+//!
+//! Every route needs the scope [`scope_policy`] names: `training:read` to read,
+//! `training:write` for everything else, `account` for the account export.
 
 pub mod analysis;
 pub mod coaching;
@@ -12,9 +15,13 @@ pub mod plans;
 pub mod schedule;
 pub mod workouts;
 
+use std::sync::Arc;
+
 use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
+use vigor_common::auth::scopes::{self, ScopePolicy};
 use vigor_common::problem::{FieldError, Problem};
 
 use crate::domain::workout::DraftProblem;
@@ -23,6 +30,16 @@ use crate::store::StoreError;
 
 /// The import route: it takes file uploads (`ServiceSpec::uploads`).
 pub const IMPORT_PATH: &str = "/v1/training/workouts/import";
+
+/// The scope each route needs: the service's read or write scope, except the
+/// account export.
+pub fn scope_policy() -> ScopePolicy {
+    ScopePolicy::new(scopes::TRAINING_READ, scopes::TRAINING_WRITE).except(
+        Method::GET,
+        "/v1/training/me/export",
+        scopes::ACCOUNT,
+    )
+}
 
 /// The service's routes, with their state.
 pub fn router(service: TrainingService) -> Router {
@@ -92,6 +109,10 @@ pub fn router(service: TrainingService) -> Router {
                 .patch(workouts::update)
                 .delete(workouts::delete),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(scope_policy()),
+            scopes::enforce,
+        ))
         .with_state(service)
 }
 
@@ -132,4 +153,14 @@ where
 {
     let scope = format!("{user}:{route}");
     vigor_common::idempotency::idempotent(&db, &scope, key, fingerprint, create).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_names_the_scope_each_operation_needs() {
+        let doc = serde_json::to_value(crate::openapi()).expect("the document is JSON");
+        let wrong = super::scope_policy().undocumented(&doc);
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
 }

@@ -65,7 +65,7 @@ async fn owned(service: &TrainingService, caller: &Caller, id: &str) -> Result<P
     post,
     path = "/v1/training/plans",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     request_body = PlanContent,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe.")),
     responses(
@@ -117,7 +117,7 @@ pub async fn create(
     get,
     path = "/v1/training/plans",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(PageParams),
     responses(
         (status = 200, description = "A page of the caller's plans.", body = Page<Plan>),
@@ -148,7 +148,7 @@ const PLANS: Keyset<()> = Keyset::new("training.plans");
     get,
     path = "/v1/training/plans/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The plan id.")),
     responses(
         (status = 200, description = "The plan.", body = Plan),
@@ -170,7 +170,7 @@ pub async fn get(
     put,
     path = "/v1/training/plans/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The plan id.")),
     request_body = PlanContent,
     responses(
@@ -205,7 +205,7 @@ pub async fn replace(
     delete,
     path = "/v1/training/plans/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The plan id.")),
     responses(
         (status = 204, description = "Deleted, with its schedules."),

@@ -62,7 +62,7 @@ impl From<&Schedule> for ScheduleView {
     post,
     path = "/v1/training/plans/{id}/schedule",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(
         ("id" = String, Path, description = "The plan id."),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe."),
@@ -204,7 +204,7 @@ const MAX_DAYS: i64 = 366;
     get,
     path = "/v1/training/schedule",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(CalendarParams),
     responses(
         (status = 200, description = "The calendar.", body = Calendar),

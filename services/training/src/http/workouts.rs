@@ -254,7 +254,7 @@ pub(super) async fn store_new(service: &TrainingService, w: Workout) -> Result<R
     post,
     path = "/v1/training/workouts",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     request_body = WorkoutDraft,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a repeat gets the first answer.")),
     responses(
@@ -301,7 +301,7 @@ pub async fn create(
     get,
     path = "/v1/training/workouts",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(PageParams),
     responses(
         (status = 200, description = "A page of the caller's workouts, newest first.", body = Page<WorkoutView>),
@@ -345,7 +345,7 @@ pub(super) async fn page_of(
     get,
     path = "/v1/training/workouts/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The workout id.")),
     responses(
         (status = 200, description = "The workout.", body = WorkoutView),
@@ -368,7 +368,7 @@ pub async fn get(
     patch,
     path = "/v1/training/workouts/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The workout id.")),
     request_body = WorkoutDraft,
     responses(
@@ -426,7 +426,7 @@ pub async fn update(
     delete,
     path = "/v1/training/workouts/{id}",
     tag = "training",
-    security(("bearer" = [])),
+    security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The workout id.")),
     responses(
         (status = 204, description = "Deleted; `workout.deleted` is emitted."),

@@ -45,6 +45,8 @@ pub struct TestApp {
     /// The bus the outbox relay publishes to.
     pub bus: Arc<MemoryBus>,
     _auth_db: TestDatabase,
+    /// The auth service's state on its database (to register clients, as `vigor admin` does).
+    pub auth: vigor_auth::AuthService,
     shutdown: CancellationToken,
 }
 
@@ -123,7 +125,14 @@ impl TestApp {
             shutdown.clone(),
         );
 
+        let auth_operator = vigor_auth::AuthService::new(
+            auth_db.database.clone(),
+            &config,
+            Arc::new(IdGenerator::new(3).unwrap()),
+        )
+        .unwrap();
         Some(TestApp {
+            auth: auth_operator,
             base,
             auth_base,
             http: reqwest::Client::new(),
@@ -253,14 +262,31 @@ impl TestApp {
         (id, email)
     }
 
-    /// An access token of `email` (password grant).
+    /// An access token of `email` from a first-party client registered (like
+    /// `vigor admin clients create --scope …`) with only `scopes`.
+    pub async fn token_with_scopes(&self, email: &str, scopes: &[&str]) -> String {
+        let id = format!("app-{}", scopes.join("-").replace([':', '.'], "_"));
+        // Registered once per test app: each test asks for a set of scopes once.
+        self.auth
+            .create_client(vigor_auth::NewClient::first_party_app(&id, scopes))
+            .await
+            .unwrap();
+        self.token_of(email, &id).await
+    }
+
+    /// An access token of `email` (password grant of vigor-web).
     pub async fn token(&self, email: &str) -> String {
+        self.token_of(email, "vigor-web").await
+    }
+
+    /// An access token of `email` from the password grant of `client_id`.
+    async fn token_of(&self, email: &str, client_id: &str) -> String {
         let response = self
             .http
             .post(format!("{}/v1/oauth/token", self.auth_base))
             .form(&[
                 ("grant_type", "password"),
-                ("client_id", "vigor-web"),
+                ("client_id", client_id),
                 ("username", email),
                 ("password", PASSWORD),
             ])

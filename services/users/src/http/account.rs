@@ -19,7 +19,7 @@ use crate::service::UsersService;
     post,
     path = "/v1/users/me/deactivate",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["account"])),
     responses(
         (status = 204, description = "The account is deactivated (or was already)."),
         (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate` and retry with its token).", body = Problem, content_type = "application/problem+json"),
@@ -44,7 +44,7 @@ pub async fn deactivate(
     delete,
     path = "/v1/users/me",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["account"])),
     responses(
         (status = 204, description = "The account is deleted; `user.deleted` is emitted."),
         (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate` and retry with its token).", body = Problem, content_type = "application/problem+json"),
@@ -73,7 +73,7 @@ pub async fn delete_me(
     get,
     path = "/v1/users/me/export",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "`{\"exported_at\", \"users\": {...}, \"auth\": {...}, ...}`.", body = Object),
         (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`: confirm the password at `POST /v1/auth/reauthenticate` and retry with its token).", body = Problem, content_type = "application/problem+json"),

@@ -7,7 +7,10 @@
 //! - [`account`]: `POST /v1/users/me/deactivate`, `DELETE /v1/users/me`,
 //!   `GET /v1/users/me/export`.
 //!
-//! Every endpoint needs an access token ([`Caller`]); what the caller may see or
+//! Every endpoint needs an access token ([`Caller`]) with the scope [`scopes`]
+//! names: `profile:read` to read, `profile:write` to change the profile,
+//! `account` for the caller's export, deactivation and deletion, `staff` for the
+//! admins' actions on other accounts. What the caller may see or
 //! change is decided here, from the stored profile, never from the gateway alone.
 //! Staff rights (moderator, admin) are read from the stored roles, not from the
 //! token, so a revoked admin loses them at once rather than when the token expires.
@@ -19,16 +22,32 @@ pub mod search;
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
+use std::sync::Arc;
+
+use axum::http::Method;
 use axum::routing::{get, post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use vigor_common::auth::scopes::{self, ScopePolicy};
 use vigor_common::auth::Caller;
 use vigor_common::{Id, Problem};
 
 use crate::domain::{Privacy, Role, Roles, Status, Units};
 use crate::service::UsersService;
 use crate::store::Profile;
+
+/// The scope each route needs: reads and writes of the profile, except the
+/// account's lifecycle and the staff's actions.
+pub fn scope_policy() -> ScopePolicy {
+    ScopePolicy::new(scopes::PROFILE_READ, scopes::PROFILE_WRITE)
+        .except(Method::DELETE, "/v1/users/me", scopes::ACCOUNT)
+        .except(Method::POST, "/v1/users/me/deactivate", scopes::ACCOUNT)
+        .except(Method::GET, "/v1/users/me/export", scopes::ACCOUNT)
+        .except(Method::PUT, "/v1/users/{id}/roles", scopes::STAFF)
+        .except(Method::POST, "/v1/users/{id}/reactivate", scopes::STAFF)
+        .except(Method::DELETE, "/v1/users/{id}", scopes::STAFF)
+}
 
 /// Every route of the service, with its state applied.
 pub fn router(users: UsersService) -> Router {
@@ -48,6 +67,10 @@ pub fn router(users: UsersService) -> Router {
         )
         .route("/v1/users/{id}/roles", put(roles::set_roles))
         .route("/v1/users/{id}/reactivate", post(roles::reactivate))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::new(scope_policy()),
+            scopes::enforce,
+        ))
         .with_state(users)
 }
 
@@ -187,5 +210,15 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPath {
         raw.parse()
             .map(UserPath)
             .map_err(|_| not_found(parts.uri.path()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_openapi_document_names_the_scope_each_operation_needs() {
+        let doc = serde_json::to_value(crate::openapi()).expect("the document is JSON");
+        let wrong = super::scope_policy().undocumented(&doc);
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 }

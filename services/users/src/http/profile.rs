@@ -15,7 +15,7 @@ use crate::service::UsersService;
     get,
     path = "/v1/users/me",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["profile:read"])),
     responses(
         (status = 200, description = "The caller's whole profile, email included.", body = MyProfile),
         (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
@@ -35,7 +35,7 @@ pub async fn me(
     patch,
     path = "/v1/users/me",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["profile:write"])),
     request_body = ProfilePatch,
     responses(
         (status = 200, description = "The updated profile.", body = MyProfile),
@@ -68,7 +68,7 @@ pub async fn update_me(
     get,
     path = "/v1/users/{id}",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["profile:read"])),
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 200, description = "What the caller may see of the profile; never the email.", body = PublicProfile),

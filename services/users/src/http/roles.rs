@@ -45,7 +45,7 @@ async fn require_admin(users: &UsersService, caller: &Caller) -> Result<(), Prob
     put,
     path = "/v1/users/{id}/roles",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["staff"])),
     params(("id" = String, Path, description = "The user's id.")),
     request_body = RolesRequest,
     responses(
@@ -93,7 +93,7 @@ pub async fn set_roles(
     delete,
     path = "/v1/users/{id}",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["staff"])),
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "The account is deleted; `user.deleted` is emitted."),
@@ -121,7 +121,7 @@ pub async fn delete_user(
     post,
     path = "/v1/users/{id}/reactivate",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["staff"])),
     params(("id" = String, Path, description = "The user's id.")),
     responses(
         (status = 204, description = "The account is active (again)."),

@@ -45,7 +45,7 @@ const SEARCH: Keyset<String> = Keyset::new("users.search");
     get,
     path = "/v1/users",
     tag = "users",
-    security(("bearer" = [])),
+    security(("bearer" = ["profile:read"])),
     params(SearchParams),
     responses(
         (status = 200, description = "One page of matches.", body = Page<UserHit>),

@@ -55,6 +55,8 @@ pub struct TestApp {
     pub auth_db: TestDatabase,
     /// The training database.
     pub training_db: TestDatabase,
+    /// The auth service's state on its database (to register clients, as `vigor admin` does).
+    pub auth: vigor_auth::AuthService,
     shutdown: CancellationToken,
 }
 
@@ -151,6 +153,8 @@ impl TestApp {
         });
         let exporter = Exporter::from_config(&config).unwrap();
         let operator = UsersService::new(users_db.database.clone(), ids.clone(), exporter);
+        let auth_operator =
+            vigor_auth::AuthService::new(auth_db.database.clone(), &config, ids.clone()).unwrap();
         Some(TestApp {
             base,
             http: reqwest::Client::new(),
@@ -160,6 +164,7 @@ impl TestApp {
             users_db,
             auth_db,
             training_db,
+            auth: auth_operator,
             shutdown,
         })
     }
@@ -196,6 +201,37 @@ impl TestApp {
         })
         .await;
         user
+    }
+
+    /// `user` signed in again through a first-party client registered (like
+    /// `vigor admin clients create --scope …`) with only `scopes`: a token that
+    /// grants no more.
+    pub async fn with_scopes(&self, user: &User, scopes: &[&str]) -> User {
+        let id = format!("app-{}", scopes.join("-").replace([':', '.'], "_"));
+        // Registered once per test app: each test asks for a set of scopes once.
+        self.auth
+            .create_client(vigor_auth::NewClient::first_party_app(&id, scopes))
+            .await
+            .unwrap();
+        let response = self
+            .http
+            .post(self.url("/v1/oauth/token"))
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", id.as_str()),
+                ("username", user.email.as_str()),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let tokens: Value = response.json().await.unwrap();
+        assert_eq!(tokens["scope"], scopes.join(" "));
+        User {
+            access: tokens["access_token"].as_str().unwrap().to_owned(),
+            ..user.clone()
+        }
     }
 
     /// The password grant; the token response, or the error status.

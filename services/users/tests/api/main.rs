@@ -7,4 +7,5 @@ mod common;
 mod access;
 mod lifecycle;
 mod profile;
+mod scopes;
 mod search;
