@@ -143,6 +143,7 @@ mod tests {
             roles: vec!["user".into()],
             client_id: "app".into(),
             sid: None,
+            auth_time: None,
         }
     }
 
