@@ -204,13 +204,18 @@ impl AuthService {
                 Some(Utc::now().timestamp()),
             )
             .await?;
-        Ok(TokenResponse {
+        Ok(self.access_only(access_token, &scope))
+    }
+
+    /// A token response without a refresh token.
+    fn access_only(&self, access_token: String, scope: &Scope) -> TokenResponse {
+        TokenResponse {
             access_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.settings.access_ttl.num_seconds(),
             refresh_token: None,
             scope: scope.to_string(),
-        })
+        }
     }
 
     /// The `client_credentials` grant: a token for the client itself, no refresh.
@@ -230,13 +235,7 @@ impl AuthService {
                 None,
             )
             .await?;
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer".to_owned(),
-            expires_in: self.settings.access_ttl.num_seconds(),
-            refresh_token: None,
-            scope: scope.to_string(),
-        })
+        Ok(self.access_only(access_token, &scope))
     }
 
     /// The `password` grant.
