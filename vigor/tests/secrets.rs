@@ -16,11 +16,9 @@ const ED25519_PKCS8_BASE64: &str = "MC4CAQAwBQYDK2Vw";
 #[tokio::test]
 async fn no_secret_appears_in_the_logs() {
     let data = tempfile::tempdir().unwrap();
-    let created = support::command()
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data.path())
-        .args([
+    let created = support::admin(
+        data.path(),
+        &[
             "clients",
             "create",
             "reporting",
@@ -31,15 +29,9 @@ async fn no_secret_appears_in_the_logs() {
             "client_credentials",
             "--scope",
             "hub.publish",
-        ])
-        .output()
-        .unwrap();
-    assert!(created.status.success());
-    let client_secret = String::from_utf8(created.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret=").map(str::to_owned))
-        .expect("the secret is printed once");
+        ],
+    );
+    let client_secret = support::client_secret(&created);
 
     let vigor = Vigor::serve_in(
         data.path(),

@@ -108,21 +108,7 @@ async fn a_token_for_another_audience_is_refused() {
 #[tokio::test]
 async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
     let data = tempfile::tempdir().unwrap();
-    let admin = |args: &[&str]| {
-        let output = support::command()
-            .arg("admin")
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let admin = |args: &[&str]| support::admin(data.path(), args);
     let created = admin(&[
         "clients",
         "create",
@@ -135,11 +121,7 @@ async fn a_client_registered_with_vigor_admin_gets_client_credentials_tokens() {
         "--scope",
         "training:read",
     ]);
-    let secret = created
-        .lines()
-        .find_map(|l| l.strip_prefix("client_secret="))
-        .expect("the secret is printed once")
-        .to_owned();
+    let secret = support::client_secret(&created);
     assert!(admin(&["clients", "list"]).contains("reporting"));
 
     let vigor = Vigor::serve_in(data.path(), &[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);

@@ -142,6 +142,32 @@ impl Drop for Vigor {
     }
 }
 
+/// Runs `vigor admin --data-dir DATA ARGS…`, which must succeed; its stdout.
+pub fn admin(data: &std::path::Path, args: &[&str]) -> String {
+    let output = command()
+        .arg("admin")
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("vigor admin runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// The `client_secret=` line of `vigor admin clients create`'s output.
+pub fn client_secret(created: &str) -> String {
+    created
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret="))
+        .expect("the secret is printed once")
+        .to_owned()
+}
+
 /// The password of every account the tests make.
 pub const PASSWORD: &str = "correct horse battery staple";
 
