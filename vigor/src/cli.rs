@@ -255,10 +255,10 @@ fn redacted(config: &Config) -> Config {
     for section in [
         &mut shown.users,
         &mut shown.training,
-        &mut shown.social,
         &mut shown.gamification,
     ] {
         redact(&mut section.database_url);
     }
+    redact(&mut shown.social.database_url);
     shown
 }

@@ -47,7 +47,8 @@ pub fn specs() -> Vec<ServiceSpec> {
     ]
 }
 
-/// `vigor migrate`: applies every SQL service's migrations.
+/// `vigor migrate`: applies every SQL service's migrations, and creates the chat
+/// keyspace when messages live in CQL.
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
     telemetry::init_logging(&config.log);
     for spec in specs().into_iter().filter(|s| s.sql) {
@@ -58,6 +59,12 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("{} database {}", spec.name, redact(&url)))?;
         db.close().await;
         println!("{}: migrations applied", spec.name);
+    }
+    if vigor_social::migrate_messages(&config)
+        .await
+        .context("social chat keyspace")?
+    {
+        println!("social: chat keyspace {} ready", config.social.cql.keyspace);
     }
     Ok(())
 }

@@ -226,3 +226,65 @@ fn the_readme_documents_every_configuration_variable() {
         "README's configuration table is out of date: paste `vigor config keys --markdown`"
     );
 }
+
+#[tokio::test]
+async fn migrate_creates_the_chat_keyspace_when_messages_live_in_cql() {
+    use vigor_common::config::social::{CqlConfig, MessageBackend};
+    use vigor_common::config::SocialConfig;
+    use vigor_social::messages::cql::{CqlMessages, CqlSettings};
+    use vigor_social::messages::{MessageBody, MessageStore, NewMessage};
+
+    let Some(target) = vigor_common::testkit::cql_keyspace() else {
+        return;
+    };
+    let social = SocialConfig {
+        messages: MessageBackend::Cql,
+        cql: CqlConfig {
+            nodes: vec![target.uri.clone()],
+            keyspace: target.keyspace.clone(),
+            ..CqlConfig::default()
+        },
+        ..SocialConfig::default()
+    };
+    let settings = CqlSettings::from_config(&social).unwrap();
+    assert!(
+        CqlMessages::open(settings.clone(), false).await.is_err(),
+        "the keyspace does not exist before `vigor migrate`"
+    );
+    let data = tempfile::tempdir().unwrap();
+    // Twice: the second run finds everything in place.
+    for _ in 0..2 {
+        let output = command()
+            .arg("migrate")
+            .env("VIGOR_DATA_DIR", data.path())
+            .env("VIGOR_SOCIAL_MESSAGES", "cql")
+            .env("VIGOR_SOCIAL_CQL_NODES", &target.uri)
+            .env("VIGOR_SOCIAL_CQL_KEYSPACE", &target.keyspace)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let ready = format!("social: chat keyspace {} ready", target.keyspace);
+        assert!(stdout.contains(&ready), "{stdout}");
+    }
+    // The service opens it without migrating, and it stores messages.
+    let store = CqlMessages::open(settings, false).await.unwrap();
+    let id = vigor_common::IdGenerator::new(7).unwrap().next_id();
+    let channel = vigor_common::Id::from_i64(1);
+    store
+        .append(NewMessage {
+            id,
+            channel_id: channel,
+            author_id: vigor_common::Id::from_i64(2),
+            body: MessageBody::parse("hello").unwrap(),
+            client_msg_id: None,
+            reply_to: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get(channel, id).await.unwrap().unwrap().body, "hello");
+}

@@ -20,9 +20,11 @@ use toml::{Table, Value};
 
 pub mod hub;
 mod keys;
+pub mod social;
 
 pub use hub::HubConfig;
 pub use keys::{env_name, Key, Kind, KEYS};
+pub use social::SocialConfig;
 
 /// What one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -147,8 +149,8 @@ pub struct Config {
     pub users: ServiceConfig,
     /// The training service.
     pub training: ServiceConfig,
-    /// The social service.
-    pub social: ServiceConfig,
+    /// The social service (and where chat messages live).
+    pub social: SocialConfig,
     /// The gamification service.
     pub gamification: ServiceConfig,
     /// The leaderboards service (its store is Redis, not SQL).
@@ -400,7 +402,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             users: ServiceConfig::default(),
             training: ServiceConfig::default(),
-            social: ServiceConfig::default(),
+            social: SocialConfig::default(),
             gamification: ServiceConfig::default(),
             leaderboards: RemoteConfig::default(),
             hub: HubConfig::default(),
@@ -521,6 +523,9 @@ impl Config {
 
     /// Checks what types alone cannot.
     fn validate(&self) -> Result<(), ConfigError> {
+        if let Err((key, message)) = self.social.validate() {
+            return Err(ConfigError::invalid(key, message));
+        }
         if self.node_id > crate::id::MAX_NODE_ID {
             return Err(ConfigError::invalid(
                 "node_id",
@@ -1008,12 +1013,13 @@ mod tests {
         for s in [
             &mut config.users,
             &mut config.training,
-            &mut config.social,
             &mut config.gamification,
         ] {
             s.database_url = Some("sqlite://x".into());
             s.url = Some("http://x".into());
         }
+        config.social.database_url = Some("sqlite://x".into());
+        config.social.url = Some("http://x".into());
         config.leaderboards.url = Some("http://x".into());
         let value = Value::try_from(&config).unwrap();
         let mut fields = Vec::new();
@@ -1022,6 +1028,53 @@ mod tests {
         let mut keys: Vec<String> = KEYS.iter().map(|k| k.path.to_owned()).collect();
         keys.sort();
         assert_eq!(fields, keys);
+    }
+
+    #[test]
+    fn the_chat_store_settings_are_checked_and_typed() {
+        let with = |pairs: &[(&str, &str)]| load(None, env(pairs), &[]);
+        let config = with(&[
+            ("VIGOR_SOCIAL_MESSAGES", "cql"),
+            ("VIGOR_SOCIAL_CQL_NODES", "a:9042,b:9042"),
+            (
+                "VIGOR_SOCIAL_CQL_REPLICATION",
+                "NetworkTopologyStrategy:dc1=3",
+            ),
+            ("VIGOR_SOCIAL_CQL_CONSISTENCY", "QUORUM"),
+        ])
+        .unwrap();
+        assert_eq!(config.social.messages, social::MessageBackend::Cql);
+        assert_eq!(config.social.cql.nodes, vec!["a:9042", "b:9042"]);
+        assert_eq!(config.social.cql.consistency, social::Consistency::Quorum);
+        let defaults = with(&[]).unwrap().social;
+        assert_eq!(defaults.messages, social::MessageBackend::Sql);
+        assert_eq!(defaults.cql.consistency, social::Consistency::LocalQuorum);
+        for (key, value, named) in [
+            ("VIGOR_SOCIAL_MESSAGES", "mongo", "social.messages"),
+            (
+                "VIGOR_SOCIAL_CQL_REPLICATION",
+                "SimpleStrategy",
+                "social.cql.replication",
+            ),
+            (
+                "VIGOR_SOCIAL_CQL_CONSISTENCY",
+                "SOMETIMES",
+                "social.cql.consistency",
+            ),
+            (
+                "VIGOR_SOCIAL_CQL_KEYSPACE",
+                "no-dashes",
+                "social.cql.keyspace",
+            ),
+            (
+                "VIGOR_SOCIAL_CHAT_BUCKET_HOURS",
+                "0",
+                "social.chat_bucket_hours",
+            ),
+        ] {
+            let error = with(&[(key, value)]).unwrap_err().to_string();
+            assert!(error.contains(named), "{key}={value}: {error}");
+        }
     }
 
     #[test]

@@ -9,8 +9,12 @@
 
 pub mod messages;
 
+use std::sync::Arc;
+
 use axum::Router;
-use vigor_common::config::ServiceName;
+use messages::MessageStore;
+use vigor_common::config::social::MessageBackend;
+use vigor_common::config::{Config, ServiceName};
 use vigor_common::db::Migrations;
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
 
@@ -33,9 +37,31 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-async fn build(_ctx: ServiceContext) -> anyhow::Result<RunningService> {
+/// The service's state: what its routes work on.
+#[derive(Clone)]
+pub struct Social {
+    /// Chat messages, on the backend `social.messages` names.
+    pub messages: Arc<dyn MessageStore>,
+}
+
+async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
+    let config = &ctx.config;
+    let messages = messages::open(&config.social, ctx.database(), config.migrate_on_start).await?;
+    let state = Social { messages };
     Ok(RunningService {
-        router: Router::new(),
+        router: Router::new().with_state(state),
         checks: Vec::new(),
     })
+}
+
+/// `vigor migrate`'s part beyond SQL: with `social.messages = "cql"`, creates the
+/// chat keyspace (replicated as `social.cql.replication`) and its tables when
+/// missing. Returns whether there was anything to do.
+pub async fn migrate_messages(config: &Config) -> anyhow::Result<bool> {
+    if config.social.messages != MessageBackend::Cql {
+        return Ok(false);
+    }
+    let settings = messages::cql::CqlSettings::from_config(&config.social)?;
+    messages::cql::CqlMessages::open(settings, true).await?;
+    Ok(true)
 }

@@ -14,8 +14,9 @@ use vigor_common::testkit;
 use vigor_common::Id;
 
 use super::bucket::BucketWidth;
-use super::cql::{CqlMessages, CqlSettings, Replication};
+use super::cql::{CqlMessages, CqlSettings};
 use super::*;
+use vigor_common::config::social::Replication;
 
 macro_rules! message_conformance {
     ($($name:ident),+ $(,)?) => {

@@ -33,9 +33,13 @@ mod conformance;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use vigor_common::api::{Cursor, Keyset, Page, Timestamp, DEFAULT_PAGE, MAX_PAGE};
+use vigor_common::config::social::MessageBackend;
+use vigor_common::config::SocialConfig;
+use vigor_common::db::Database;
 use vigor_common::{Id, Problem};
 
 /// Longest message body, in bytes of UTF-8.
@@ -369,6 +373,22 @@ pub trait MessageStore: Send + Sync {
 
     /// `member`'s last read message and unread count in `channel`.
     async fn read_state(&self, channel: Id, member: Id) -> Result<ReadState, MessageStoreError>;
+}
+
+/// The store `social.messages` names: on `db` (SQL), or on the CQL cluster,
+/// creating its keyspace and tables first when `migrate`.
+pub async fn open(
+    config: &SocialConfig,
+    db: &Database,
+    migrate: bool,
+) -> anyhow::Result<Arc<dyn MessageStore>> {
+    Ok(match config.messages {
+        MessageBackend::Sql => Arc::new(sql::SqlMessages::new(db.clone())),
+        MessageBackend::Cql => {
+            let settings = cql::CqlSettings::from_config(config)?;
+            Arc::new(cql::CqlMessages::open(settings, migrate).await?)
+        }
+    })
 }
 
 /// The time of an id, as `created_at`.

@@ -28,97 +28,27 @@
 //! Every statement is prepared once at open, with the configured consistency
 //! (`social.cql.consistency`, default `LOCAL_QUORUM`).
 
+mod schema;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::str::FromStr;
 
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
-use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::Consistency;
 use scylla::value::Row;
 use vigor_common::api::{Page, Timestamp};
+use vigor_common::config::social::{self, valid_keyspace, Replication};
+use vigor_common::config::SocialConfig;
 use vigor_common::Id;
 
+use self::schema::{schema, Statements};
 use super::bucket::{self, Bucket, BucketWidth, Direction};
 use super::{
     created_at, millis_to_time, time_to_millis, Emoji, HistoryQuery, Message, MessageBody,
     MessageStore, MessageStoreError, NewMessage, Position, ReadState, UNREAD_CAP,
 };
-
-/// The replication of the keyspace, from `social.cql.replication`:
-/// `SimpleStrategy:<factor>` or `NetworkTopologyStrategy:<dc>=<factor>,…`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replication {
-    /// One replication factor for the whole cluster.
-    Simple(u32),
-    /// A replication factor per data centre.
-    NetworkTopology(Vec<(String, u32)>),
-}
-
-/// Why a replication setting is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "expected SimpleStrategy:<factor> or NetworkTopologyStrategy:<dc>=<factor>,… \
-     (factors 1-99, data centre names of letters, digits, `-` and `_`)"
-)]
-pub struct BadReplication;
-
-impl FromStr for Replication {
-    type Err = BadReplication;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let factor = |f: &str| match f.trim().parse::<u32>() {
-            Ok(n @ 1..=99) => Ok(n),
-            _ => Err(BadReplication),
-        };
-        let (class, rest) = s.split_once(':').ok_or(BadReplication)?;
-        match class.trim() {
-            "SimpleStrategy" => Ok(Replication::Simple(factor(rest)?)),
-            "NetworkTopologyStrategy" => {
-                let dcs = rest
-                    .split(',')
-                    .map(|pair| {
-                        let (dc, f) = pair.split_once('=').ok_or(BadReplication)?;
-                        let dc = dc.trim();
-                        let valid = !dc.is_empty()
-                            && dc
-                                .bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-                        if !valid {
-                            return Err(BadReplication);
-                        }
-                        Ok((dc.to_owned(), factor(f)?))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Replication::NetworkTopology(dcs))
-            }
-            _ => Err(BadReplication),
-        }
-    }
-}
-
-impl fmt::Display for Replication {
-    /// The CQL map of `CREATE KEYSPACE … WITH replication = …`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Replication::Simple(n) => {
-                write!(
-                    f,
-                    "{{'class': 'SimpleStrategy', 'replication_factor': {n}}}"
-                )
-            }
-            Replication::NetworkTopology(dcs) => {
-                f.write_str("{'class': 'NetworkTopologyStrategy'")?;
-                for (dc, n) in dcs {
-                    write!(f, ", '{dc}': {n}")?;
-                }
-                f.write_str("}")
-            }
-        }
-    }
-}
 
 /// Where and how the CQL store keeps messages.
 #[derive(Debug, Clone)]
@@ -150,25 +80,6 @@ impl fmt::Debug for CqlMessages {
     }
 }
 
-struct Statements {
-    insert_message: PreparedStatement,
-    insert_bucket: PreparedStatement,
-    claim_send: PreparedStatement,
-    select_message: PreparedStatement,
-    select_bounds: PreparedStatement,
-    older: PreparedStatement,
-    newer: PreparedStatement,
-    reactions: PreparedStatement,
-    edit: PreparedStatement,
-    delete: PreparedStatement,
-    add_reaction: PreparedStatement,
-    remove_reaction: PreparedStatement,
-    mark_read: PreparedStatement,
-    select_read: PreparedStatement,
-}
-
-const MESSAGE_COLUMNS: &str = "id, author_id, body, edited_at, deleted, reply_to, client_msg_id";
-
 /// A `messages` row as read; `author_id` is null for cells an edit or delete of
 /// a never-sent id left behind.
 type MessageRow = (
@@ -190,10 +101,35 @@ fn write_time(id: Id) -> i64 {
     (id.unix_millis() as i64).saturating_mul(1000)
 }
 
-fn valid_keyspace(name: &str) -> bool {
-    (1..=48).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+impl CqlSettings {
+    /// The settings of `social.cql.*` and `social.chat_bucket_hours`.
+    pub fn from_config(config: &SocialConfig) -> anyhow::Result<Self> {
+        let bucket_width = BucketWidth::hours(config.chat_bucket_hours)
+            .map_err(|e| anyhow::anyhow!("social.chat_bucket_hours: {e}"))?;
+        Ok(CqlSettings {
+            nodes: config.cql.nodes.clone(),
+            keyspace: config.cql.keyspace.clone(),
+            replication: config.cql.replication.clone(),
+            consistency: consistency(config.cql.consistency),
+            bucket_width,
+        })
+    }
+}
+
+/// The driver's name for a configured consistency.
+fn consistency(configured: social::Consistency) -> Consistency {
+    use social::Consistency as C;
+    match configured {
+        C::Any => Consistency::Any,
+        C::One => Consistency::One,
+        C::Two => Consistency::Two,
+        C::Three => Consistency::Three,
+        C::Quorum => Consistency::Quorum,
+        C::All => Consistency::All,
+        C::LocalQuorum => Consistency::LocalQuorum,
+        C::EachQuorum => Consistency::EachQuorum,
+        C::LocalOne => Consistency::LocalOne,
+    }
 }
 
 impl CqlMessages {
@@ -435,116 +371,6 @@ fn to_message(channel: Id, row: MessageRow) -> Option<Message> {
         reactions: BTreeMap::new(),
         client_msg_id,
     })
-}
-
-/// The keyspace and its tables, each created only when missing.
-fn schema(ks: &str, replication: &Replication) -> Vec<String> {
-    vec![
-        format!("CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = {replication}"),
-        format!("CREATE TABLE IF NOT EXISTS {ks}.settings (name text PRIMARY KEY, value bigint)"),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {ks}.messages (\
-             channel_id bigint, bucket bigint, id bigint, author_id bigint, body text, \
-             edited_at bigint, deleted boolean, reply_to bigint, client_msg_id text, \
-             PRIMARY KEY ((channel_id, bucket), id)) WITH CLUSTERING ORDER BY (id DESC)"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {ks}.channel_buckets (\
-             channel_id bigint, bucket bigint, PRIMARY KEY (channel_id, bucket))"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {ks}.message_reactions (\
-             channel_id bigint, bucket bigint, message_id bigint, emoji text, user_id bigint, \
-             PRIMARY KEY ((channel_id, bucket), message_id, emoji, user_id)) \
-             WITH CLUSTERING ORDER BY (message_id DESC, emoji ASC, user_id ASC)"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {ks}.message_sends (\
-             channel_id bigint, author_id bigint, client_msg_id text, message_id bigint, \
-             body text, reply_to bigint, \
-             PRIMARY KEY ((channel_id, author_id, client_msg_id)))"
-        ),
-        format!(
-            "CREATE TABLE IF NOT EXISTS {ks}.read_state (\
-             channel_id bigint, member_id bigint, last_read bigint, \
-             PRIMARY KEY (channel_id, member_id))"
-        ),
-    ]
-}
-
-impl Statements {
-    async fn prepare(session: &Session, ks: &str) -> anyhow::Result<Self> {
-        let p = |cql: String| async move { session.prepare(cql).await };
-        Ok(Statements {
-            insert_message: p(format!(
-                "INSERT INTO {ks}.messages (channel_id, bucket, id, author_id, body, deleted, \
-                 reply_to, client_msg_id) VALUES (?, ?, ?, ?, ?, false, ?, ?) USING TIMESTAMP ?"
-            ))
-            .await?,
-            insert_bucket: p(format!(
-                "INSERT INTO {ks}.channel_buckets (channel_id, bucket) VALUES (?, ?)"
-            ))
-            .await?,
-            claim_send: p(format!(
-                "INSERT INTO {ks}.message_sends (channel_id, author_id, client_msg_id, \
-                 message_id, body, reply_to) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
-            ))
-            .await?,
-            select_message: p(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM {ks}.messages \
-                 WHERE channel_id = ? AND bucket = ? AND id = ?"
-            ))
-            .await?,
-            select_bounds: p(format!(
-                "SELECT MIN(bucket), MAX(bucket) FROM {ks}.channel_buckets WHERE channel_id = ?"
-            ))
-            .await?,
-            older: p(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM {ks}.messages \
-                 WHERE channel_id = ? AND bucket = ? AND id < ? ORDER BY id DESC LIMIT ?"
-            ))
-            .await?,
-            newer: p(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM {ks}.messages \
-                 WHERE channel_id = ? AND bucket = ? AND id > ? ORDER BY id ASC LIMIT ?"
-            ))
-            .await?,
-            reactions: p(format!(
-                "SELECT message_id, emoji FROM {ks}.message_reactions \
-                 WHERE channel_id = ? AND bucket = ? AND message_id >= ? AND message_id <= ?"
-            ))
-            .await?,
-            edit: p(format!(
-                "UPDATE {ks}.messages SET body = ?, edited_at = ? \
-                 WHERE channel_id = ? AND bucket = ? AND id = ?"
-            ))
-            .await?,
-            delete: p(format!(
-                "UPDATE {ks}.messages SET deleted = true, body = null \
-                 WHERE channel_id = ? AND bucket = ? AND id = ?"
-            ))
-            .await?,
-            add_reaction: p(format!(
-                "INSERT INTO {ks}.message_reactions (channel_id, bucket, message_id, emoji, \
-                 user_id) VALUES (?, ?, ?, ?, ?)"
-            ))
-            .await?,
-            remove_reaction: p(format!(
-                "DELETE FROM {ks}.message_reactions WHERE channel_id = ? AND bucket = ? \
-                 AND message_id = ? AND emoji = ? AND user_id = ?"
-            ))
-            .await?,
-            mark_read: p(format!(
-                "INSERT INTO {ks}.read_state (channel_id, member_id, last_read) \
-                 VALUES (?, ?, ?) USING TIMESTAMP ?"
-            ))
-            .await?,
-            select_read: p(format!(
-                "SELECT last_read FROM {ks}.read_state WHERE channel_id = ? AND member_id = ?"
-            ))
-            .await?,
-        })
-    }
 }
 
 #[async_trait::async_trait]
@@ -817,34 +643,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replication_is_parsed_into_its_cql_map() {
-        let simple: Replication = "SimpleStrategy:3".parse().unwrap();
-        assert_eq!(
-            simple.to_string(),
-            "{'class': 'SimpleStrategy', 'replication_factor': 3}"
-        );
-        let nts: Replication = "NetworkTopologyStrategy:dc1=3, eu-west=2".parse().unwrap();
-        assert_eq!(
-            nts.to_string(),
-            "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'eu-west': 2}"
-        );
-        for bad in [
-            "SimpleStrategy",
-            "SimpleStrategy:0",
-            "Local:1",
-            "NetworkTopologyStrategy:dc1",
-            "NetworkTopologyStrategy:dc'1=3",
-        ] {
-            assert!(bad.parse::<Replication>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn keyspace_names_are_plain() {
-        assert!(valid_keyspace("vigor_social"));
-        assert!(!valid_keyspace("1abc"));
-        assert!(!valid_keyspace("a-b"));
-        assert!(!valid_keyspace("x; DROP"));
-        assert!(!valid_keyspace(&"a".repeat(49)));
+    fn settings_come_from_the_config() {
+        let mut config = SocialConfig {
+            chat_bucket_hours: 6,
+            ..SocialConfig::default()
+        };
+        let settings = CqlSettings::from_config(&config).unwrap();
+        assert_eq!(settings.consistency, Consistency::LocalQuorum);
+        assert_eq!(settings.bucket_width.millis(), 6 * 3_600_000);
+        assert_eq!(settings.replication, Replication::Simple(1));
+        config.chat_bucket_hours = 0;
+        assert!(CqlSettings::from_config(&config).is_err());
     }
 }
