@@ -97,6 +97,29 @@ impl SqlMessages {
         })
     }
 
+    /// Runs `sql` on one reaction's row, bound as `$1` message, `$2` emoji,
+    /// `$3` user, `$4` channel: adding and taking back differ only in it.
+    async fn write_reaction(
+        &self,
+        sql: &str,
+        channel: Id,
+        id: Id,
+        user: Id,
+        emoji: &Emoji,
+    ) -> Result<(), MessageStoreError> {
+        on_pool!(&self.db, |pool| {
+            sqlx::query(sql)
+                .bind(id.as_i64())
+                .bind(emoji.as_str())
+                .bind(user.as_i64())
+                .bind(channel.as_i64())
+                .execute(pool)
+                .await
+                .map(drop)
+        })?;
+        Ok(())
+    }
+
     /// Adds the reaction counts of `channel` to `messages`.
     async fn with_reactions(
         &self,
@@ -267,17 +290,7 @@ impl MessageStore for SqlMessages {
     ) -> Result<(), MessageStoreError> {
         let sql = "INSERT INTO message_reactions (message_id, emoji, user_id, channel_id) \
                    VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-        on_pool!(&self.db, |pool| {
-            sqlx::query(sql)
-                .bind(id.as_i64())
-                .bind(emoji.as_str())
-                .bind(user.as_i64())
-                .bind(channel.as_i64())
-                .execute(pool)
-                .await
-                .map(drop)
-        })?;
-        Ok(())
+        self.write_reaction(sql, channel, id, user, emoji).await
     }
 
     async fn remove_reaction(
@@ -289,17 +302,7 @@ impl MessageStore for SqlMessages {
     ) -> Result<(), MessageStoreError> {
         let sql = "DELETE FROM message_reactions \
                    WHERE message_id = $1 AND emoji = $2 AND user_id = $3 AND channel_id = $4";
-        on_pool!(&self.db, |pool| {
-            sqlx::query(sql)
-                .bind(id.as_i64())
-                .bind(emoji.as_str())
-                .bind(user.as_i64())
-                .bind(channel.as_i64())
-                .execute(pool)
-                .await
-                .map(drop)
-        })?;
-        Ok(())
+        self.write_reaction(sql, channel, id, user, emoji).await
     }
 
     async fn mark_read(

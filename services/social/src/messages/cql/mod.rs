@@ -36,6 +36,7 @@ use std::fmt;
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::Consistency;
 use scylla::value::Row;
 use vigor_common::api::{Page, Timestamp};
@@ -318,6 +319,30 @@ impl CqlMessages {
         Ok(messages)
     }
 
+    /// Runs a statement on one reaction's row (its key: channel, bucket,
+    /// message, emoji, user): adding and taking back differ only in it.
+    async fn write_reaction(
+        &self,
+        statement: &PreparedStatement,
+        channel: Id,
+        id: Id,
+        user: Id,
+        emoji: &Emoji,
+    ) -> Result<(), MessageStoreError> {
+        let key = (
+            channel.as_i64(),
+            self.width.bucket_of(id).0,
+            id.as_i64(),
+            emoji.as_str(),
+            user.as_i64(),
+        );
+        self.session
+            .execute_unpaged(statement, key)
+            .await
+            .map_err(cql)?;
+        Ok(())
+    }
+
     async fn write_message(
         &self,
         message: &NewMessage,
@@ -528,20 +553,9 @@ impl MessageStore for CqlMessages {
         user: Id,
         emoji: &Emoji,
     ) -> Result<(), MessageStoreError> {
-        self.session
-            .execute_unpaged(
-                &self.statements.add_reaction,
-                (
-                    channel.as_i64(),
-                    self.width.bucket_of(id).0,
-                    id.as_i64(),
-                    emoji.as_str(),
-                    user.as_i64(),
-                ),
-            )
+        let statement = &self.statements.add_reaction;
+        self.write_reaction(statement, channel, id, user, emoji)
             .await
-            .map_err(cql)?;
-        Ok(())
     }
 
     async fn remove_reaction(
@@ -551,20 +565,9 @@ impl MessageStore for CqlMessages {
         user: Id,
         emoji: &Emoji,
     ) -> Result<(), MessageStoreError> {
-        self.session
-            .execute_unpaged(
-                &self.statements.remove_reaction,
-                (
-                    channel.as_i64(),
-                    self.width.bucket_of(id).0,
-                    id.as_i64(),
-                    emoji.as_str(),
-                    user.as_i64(),
-                ),
-            )
+        let statement = &self.statements.remove_reaction;
+        self.write_reaction(statement, channel, id, user, emoji)
             .await
-            .map_err(cql)?;
-        Ok(())
     }
 
     async fn mark_read(
