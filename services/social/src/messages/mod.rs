@@ -23,8 +23,11 @@
 //!   ([`bucket`]), clustered by id descending; history walks buckets backwards.
 //!
 //! One conformance suite (`conformance.rs`) pins the behaviour of all three.
+//! [`coalesce::Coalescing`] wraps whichever is configured so that a hot channel's
+//! identical concurrent history reads become one query.
 
 pub mod bucket;
+pub mod coalesce;
 pub mod cql;
 pub mod sql;
 
@@ -180,7 +183,7 @@ pub struct NewMessage {
 }
 
 /// Where a history page starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Position {
     /// The newest messages.
     Latest,
@@ -205,7 +208,7 @@ pub enum Side {
 pub const HISTORY: Keyset<Side> = Keyset::new("social.messages");
 
 /// One history request, parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HistoryQuery {
     /// Where the page starts.
     pub position: Position,
@@ -309,6 +312,9 @@ pub enum MessageStoreError {
     /// A stored row does not hold a valid message.
     #[error("a stored message is corrupt: {0}")]
     Corrupt(String),
+    /// The failure of a read shared by several callers ([`coalesce`]).
+    #[error(transparent)]
+    Shared(Arc<MessageStoreError>),
 }
 
 /// The storage of chat messages, reactions and read state.
@@ -376,19 +382,21 @@ pub trait MessageStore: Send + Sync {
 }
 
 /// The store `social.messages` names: on `db` (SQL), or on the CQL cluster,
-/// creating its keyspace and tables first when `migrate`.
+/// creating its keyspace and tables first when `migrate`; identical concurrent
+/// history reads share one query ([`coalesce`]).
 pub async fn open(
     config: &SocialConfig,
     db: &Database,
     migrate: bool,
 ) -> anyhow::Result<Arc<dyn MessageStore>> {
-    Ok(match config.messages {
+    let store: Arc<dyn MessageStore> = match config.messages {
         MessageBackend::Sql => Arc::new(sql::SqlMessages::new(db.clone())),
         MessageBackend::Cql => {
             let settings = cql::CqlSettings::from_config(config)?;
             Arc::new(cql::CqlMessages::open(settings, migrate).await?)
         }
-    })
+    };
+    Ok(Arc::new(coalesce::Coalescing::new(store)))
 }
 
 /// The time of an id, as `created_at`.
