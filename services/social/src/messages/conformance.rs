@@ -49,6 +49,7 @@ macro_rules! message_conformance {
                 async fn $name() {
                     let Some(store) = super::cql_store().await else { return };
                     super::$name(&store).await;
+                    store.drop_keyspace().await;
                 }
             )+
         }

@@ -69,6 +69,7 @@ pub struct CqlSettings {
 /// Messages in a CQL keyspace.
 pub struct CqlMessages {
     session: Session,
+    keyspace: String,
     width: BucketWidth,
     statements: Statements,
 }
@@ -76,6 +77,7 @@ pub struct CqlMessages {
 impl fmt::Debug for CqlMessages {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CqlMessages")
+            .field("keyspace", &self.keyspace)
             .field("bucket_width_ms", &self.width.millis())
             .finish_non_exhaustive()
     }
@@ -199,9 +201,21 @@ impl CqlMessages {
             .with_context(|| format!("preparing the chat statements on {ks}"))?;
         Ok(CqlMessages {
             session,
+            keyspace: settings.keyspace.clone(),
             width: settings.bucket_width,
             statements,
         })
+    }
+
+    /// Drops the whole keyspace: a test's own, once it passed, so that a test
+    /// node does not fill its heap with the tables of every test run.
+    #[cfg(test)]
+    pub(crate) async fn drop_keyspace(self) {
+        let drop = format!("DROP KEYSPACE IF EXISTS {}", self.keyspace);
+        self.session
+            .query_unpaged(drop, ())
+            .await
+            .expect("the test keyspace drops");
     }
 
     /// The first and last bucket `channel` has used; `None` before its first message.
