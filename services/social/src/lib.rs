@@ -16,7 +16,7 @@ use messages::MessageStore;
 use vigor_common::config::social::MessageBackend;
 use vigor_common::config::{Config, ServiceName};
 use vigor_common::db::Migrations;
-use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
+use vigor_common::service::{ReadinessCheck, RunningService, ServiceContext, ServiceSpec};
 
 /// The service's own migrations (versions from 1000).
 pub static MIGRATIONS: Migrations = Migrations {
@@ -47,10 +47,15 @@ pub struct Social {
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let config = &ctx.config;
     let messages = messages::open(&config.social, ctx.database(), config.migrate_on_start).await?;
+    let pinged = messages.clone();
+    let check: ReadinessCheck = Arc::new(move || {
+        let messages = pinged.clone();
+        Box::pin(async move { Ok(messages.ping().await?) })
+    });
     let state = Social { messages };
     Ok(RunningService {
         router: Router::new().with_state(state),
-        checks: Vec::new(),
+        checks: vec![("social messages".to_owned(), check)],
     })
 }
 

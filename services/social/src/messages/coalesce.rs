@@ -155,6 +155,10 @@ impl MessageStore for Coalescing {
     async fn read_state(&self, channel: Id, member: Id) -> Result<ReadState, MessageStoreError> {
         self.inner.read_state(channel, member).await
     }
+
+    async fn ping(&self) -> Result<(), MessageStoreError> {
+        self.inner.ping().await
+    }
 }
 
 #[cfg(test)]

@@ -544,3 +544,12 @@ async fn channels_never_leak_into_each_other(store: &dyn MessageStore) {
         None
     );
 }
+
+#[tokio::test]
+async fn the_cql_store_answers_a_ping() {
+    let Some(store) = cql_store().await else {
+        return;
+    };
+    store.ping().await.unwrap();
+    store.drop_keyspace().await;
+}

@@ -379,6 +379,12 @@ pub trait MessageStore: Send + Sync {
 
     /// `member`'s last read message and unread count in `channel`.
     async fn read_state(&self, channel: Id, member: Id) -> Result<ReadState, MessageStoreError>;
+
+    /// A cheap round trip to the store, for readiness. A store in the service's
+    /// own database has nothing to add to that database's check.
+    async fn ping(&self) -> Result<(), MessageStoreError> {
+        Ok(())
+    }
 }
 
 /// The store `social.messages` names: on `db` (SQL), or on the CQL cluster,

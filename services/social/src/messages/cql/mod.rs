@@ -634,6 +634,14 @@ impl MessageStore for CqlMessages {
             unread: u32::try_from(unread).unwrap_or(UNREAD_CAP),
         })
     }
+
+    async fn ping(&self) -> Result<(), MessageStoreError> {
+        self.session
+            .query_unpaged("SELECT release_version FROM system.local", ())
+            .await
+            .map_err(cql)?;
+        Ok(())
+    }
 }
 
 /// The message `message` stores when it is new.
