@@ -39,7 +39,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use vigor_common::api::{Cursor, Keyset, Page, Timestamp, DEFAULT_PAGE, MAX_PAGE};
+use vigor_common::api::{Cursor, Keyset, Page, PageParams, Timestamp};
 use vigor_common::config::social::MessageBackend;
 use vigor_common::config::SocialConfig;
 use vigor_common::db::Database;
@@ -233,16 +233,11 @@ impl HistoryQuery {
         before: Option<Id>,
         after: Option<Id>,
     ) -> Result<Self, Problem> {
-        let limit = match limit {
-            None => DEFAULT_PAGE,
-            Some(n) if (1..=MAX_PAGE).contains(&n) => n,
-            Some(_) => {
-                return Err(Problem::invalid_field(
-                    "limit",
-                    format!("must be between 1 and {MAX_PAGE}"),
-                ))
-            }
-        };
+        let limit = PageParams {
+            limit,
+            cursor: None,
+        }
+        .limit()?;
         let cursor = HISTORY.parse(cursor)?;
         let position = match (cursor, before, after) {
             (None, None, None) => Position::Latest,
@@ -446,7 +441,7 @@ mod tests {
     fn a_query_takes_one_position_and_a_bounded_limit() {
         let id = Id::from_i64(42);
         let q = HistoryQuery::parse(None, None, None, None).unwrap();
-        assert_eq!(q, HistoryQuery::latest(DEFAULT_PAGE));
+        assert_eq!(q, HistoryQuery::latest(vigor_common::api::DEFAULT_PAGE));
         let q = HistoryQuery::parse(Some(5), None, Some(id), None).unwrap();
         assert_eq!(q.position, Position::Before(id));
         let q = HistoryQuery::parse(Some(5), None, None, Some(id)).unwrap();
