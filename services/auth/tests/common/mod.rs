@@ -344,36 +344,23 @@ impl TestApp {
     /// Moves every authorization code 61 s into the past, after checking that
     /// codes live exactly 60 s (instead of waiting a minute).
     pub async fn expire_codes(&self) {
-        use vigor_common::db::Database;
         let ttl = "SELECT expires_at - created_at FROM authorization_codes";
         let shift = "UPDATE authorization_codes SET created_at = created_at - 61000, expires_at = expires_at - 61000";
-        let ttls: Vec<i64> = match &self.db.database {
-            Database::Sqlite(pool) => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap(),
-            Database::Postgres(pool) => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap(),
-        };
+        let ttls: Vec<i64> = vigor_common::on_pool!(&self.db.database, pool => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap());
         assert!(
             !ttls.is_empty() && ttls.iter().all(|t| *t == 60_000),
             "{ttls:?}"
         );
-        match &self.db.database {
-            Database::Sqlite(pool) => drop(sqlx::query(shift).execute(pool).await.unwrap()),
-            Database::Postgres(pool) => drop(sqlx::query(shift).execute(pool).await.unwrap()),
-        }
+        vigor_common::on_pool!(&self.db.database, pool => drop(sqlx::query(shift).execute(pool).await.unwrap()))
     }
 
     /// Moves the start of every session (refresh family) `secs` into the past.
     pub async fn age_sessions(&self, secs: i64) {
-        use vigor_common::db::Database;
         let shift = "UPDATE refresh_families SET created_at = created_at - $1";
         let ms = secs * 1000;
-        match &self.db.database {
-            Database::Sqlite(pool) => {
-                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
-            }
-            Database::Postgres(pool) => {
-                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
-            }
-        }
+        vigor_common::on_pool!(&self.db.database, pool => {
+            sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
+        })
     }
 
     /// The bus, as the trait.

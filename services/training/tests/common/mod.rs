@@ -237,10 +237,7 @@ impl TestApp {
     /// token carries them.
     pub async fn set_roles(&self, id: &str, roles: &str) {
         let sql = format!("UPDATE credentials SET roles = '{roles}' WHERE user_id = {id}");
-        match &self._auth_db.database {
-            Database::Sqlite(pool) => sqlx::query(&sql).execute(pool).await.map(|_| ()),
-            Database::Postgres(pool) => sqlx::query(&sql).execute(pool).await.map(|_| ()),
-        }
+        vigor_common::on_pool!(&self._auth_db.database, pool => sqlx::query(&sql).execute(pool).await.map(|_| ()))
         .unwrap();
     }
 
@@ -474,10 +471,7 @@ impl TestApp {
     /// How many workouts are stored.
     pub async fn workout_count(&self) -> i64 {
         let sql = "SELECT COUNT(*) FROM workouts";
-        match &self.db.database {
-            Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-            Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        }
+        vigor_common::on_pool!(&self.db.database, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
     }
 
     /// Subscribes to the workout topics on the bus.
