@@ -7,7 +7,9 @@
 //! - [`messages`]: chat messages, reactions and read state behind the
 //!   [`messages::MessageStore`] trait, on SQL or on ScyllaDB/Cassandra.
 
+pub mod domain;
 pub mod messages;
+pub mod store;
 
 use axum::Router;
 use vigor_common::config::ServiceName;
