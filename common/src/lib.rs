@@ -24,6 +24,7 @@ pub mod id;
 pub mod idempotency;
 pub mod live;
 pub mod problem;
+pub mod ratelimit;
 pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testkit")]

@@ -1,10 +1,11 @@
 //! Test helpers: throwaway databases and Redis for the conformance suites.
 //!
-//! The test script (`.ci/test`) starts a throwaway PostgreSQL and Redis on free
-//! ports and exports `VIGOR_TEST_POSTGRES_URL` (an admin URL) and
-//! `VIGOR_TEST_REDIS_URL`, plus `VIGOR_TEST_REQUIRE_SERVERS=1`. Each test gets its
-//! own fresh database (PostgreSQL: a new database; SQLite: a new file) and its own
-//! Redis key prefix, so tests run in parallel without seeing each other.
+//! The test script (`.ci/test`) starts a throwaway PostgreSQL, Redis and Cassandra
+//! on free ports and exports `VIGOR_TEST_POSTGRES_URL` (an admin URL),
+//! `VIGOR_TEST_REDIS_URL` and `VIGOR_TEST_CQL_URI` (`host:port` of a CQL node), plus
+//! `VIGOR_TEST_REQUIRE_SERVERS=1`. Each test gets its own fresh database
+//! (PostgreSQL: a new database; SQLite: a new file; CQL: a new keyspace) and its
+//! own Redis key prefix, so tests run in parallel without seeing each other.
 //!
 //! Run outside the script, `cargo test` skips the server-backed cases with a note
 //! on stderr; under the script a missing server fails the test instead of skipping.
@@ -106,6 +107,33 @@ pub async fn create_postgres_database(admin_url: &str) -> String {
 /// The test Redis URL, or `None` to skip.
 pub fn redis_url() -> Option<String> {
     server_url("VIGOR_TEST_REDIS_URL")
+}
+
+/// The test CQL node (`host:port`, Cassandra under `.ci/test`), or `None` to skip.
+pub fn cql_uri() -> Option<String> {
+    server_url("VIGOR_TEST_CQL_URI")
+}
+
+/// A keyspace of its own for one test on the test CQL node.
+#[derive(Debug, Clone)]
+pub struct CqlKeyspace {
+    /// `host:port` of the node.
+    pub uri: String,
+    /// A fresh keyspace name, not yet used by any test.
+    pub keyspace: String,
+}
+
+/// A unique keyspace on the test CQL node, or `None` to skip.
+///
+/// The keyspace is named here and created by the store under test: a CQL store's
+/// own idempotent migration creates its keyspace (with the configured
+/// replication), so the test runs that migration instead of a copy of it, and
+/// this kit needs no CQL driver of its own.
+pub fn cql_keyspace() -> Option<CqlKeyspace> {
+    Some(CqlKeyspace {
+        uri: cql_uri()?,
+        keyspace: unique_name("vigor_test"),
+    })
 }
 
 /// A fresh temporary directory (for data dirs of spawned processes).
