@@ -100,7 +100,7 @@ impl MakeRequestId for RandomId {
 fn generate() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    vigor_common::digest::hex(&bytes)
 }
 
 #[cfg(test)]
