@@ -1,4 +1,5 @@
-//! SQL storage wiring: a pool chosen by URL, and versioned migrations per backend.
+//! SQL storage wiring: a pool chosen by URL, versioned migrations per backend, and
+//! the one seam every service's store goes through.
 //!
 //! Every service owns one database. All-in-one mode uses one SQLite file per service
 //! under the data directory (WAL, foreign keys on, a busy timeout so concurrent
@@ -9,17 +10,74 @@
 //! The tables every service shares (the event outbox, processed event ids,
 //! idempotency keys) are created by [`SHARED_MIGRATIONS`], which run before the
 //! service's own: shared versions are below 1000, a service's own start at 1000.
+//!
+//! # The SQL seam
+//!
+//! A store writes each statement once, with `$n` parameters (both sqlx drivers
+//! accept them), and runs it on whichever pool the [`Database`] holds. The
+//! plumbing for that lives here and nowhere else:
+//!
+//! - [`on_pool!`](crate::on_pool) runs a body on the pool of either backend;
+//! - [`in_tx!`](crate::in_tx) runs it in a transaction that commits when the body
+//!   completes (a `?` or `return` out of it drops the transaction: rollback);
+//! - [`in_owner_tx!`](crate::in_owner_tx) does the same serialised with every other
+//!   such transaction of one owner (a user): PostgreSQL takes a transaction-scoped
+//!   advisory lock keyed by the owner's id, SQLite opens the transaction with
+//!   `BEGIN IMMEDIATE` (one writer at a time: the others wait out the busy timeout
+//!   instead of failing on a stale read snapshot), see [`SerialisedBegin`];
+//! - inside either, [`TxEvents`] enqueues events into the outbox and marks consumed
+//!   events processed on the transaction's connection, so a change, the events it
+//!   emits and the deduplication of the event that caused it commit together.
+//!
+//! They are macros, not generic functions, on purpose: a body generic over
+//! `sqlx::Database` needs a bound per bound type, row and executor (`for<'c> &'c
+//! mut DB::Connection: Executor<'c>`, `i64: Encode<DB> + Type<DB>`, `Row:
+//! FromRow<DB::Row>`, …), which buries every statement; the macro expands the same
+//! source once per backend, and the compiler checks each expansion against its
+//! driver. What differs by backend *and* is no statement (outbox, processed ids,
+//! the owner's lock) are the traits below, implemented per connection type.
+//!
+//! # Store traits are the seams
+//!
+//! Each service declares its storage as a trait (`AuthStore`, `UserStore`,
+//! `TrainingStore`, …) and its handlers hold an `Arc<dyn …Store>`. Today each has
+//! one implementation, a `SqlStore` over [`Database`], but the trait is kept on
+//! purpose: it is where a second kind of store plugs in (social's chat messages
+//! live in ScyllaDB distributed and SQLite embedded behind one trait), and it is
+//! the contract that the service's one conformance suite pins, instantiated on
+//! SQLite and PostgreSQL with [`sql_conformance!`](crate::sql_conformance). New
+//! services follow the same shape: trait in `store/mod.rs`, `SqlStore` using this
+//! seam, conformance suite against the trait on both backends.
+//!
+//! # Why not `sqlx::query!`
+//!
+//! sqlx's compile-time checked macros check a statement against *one* database
+//! (`DATABASE_URL` or the offline `.sqlx` data of one driver) per invocation, and
+//! the macro's output type is bound to that driver: one statement cannot be
+//! checked for SQLite and PostgreSQL at once, so every query would be written
+//! twice or checked for one backend only. They also need a live, migrated
+//! database (or committed query data kept in step) for every build, and they
+//! cannot check the statements built at run time (column lists, `IN (…)` of
+//! `QueryBuilder`). So Vigor does not use them: every statement is run on both
+//! backends by the conformance suites instead, which catch a wrong column or type
+//! as a failing test rather than a compile error.
 
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use async_trait::async_trait;
 use sqlx::migrate::{Migration, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
+use sqlx::{Postgres, Sqlite, Transaction};
+
+use crate::bus::{outbox, Event};
+use crate::id::Id;
 
 /// Which SQL backend a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,19 +171,148 @@ impl Database {
 
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> anyhow::Result<()> {
-        match self {
-            Database::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-            Database::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop),
-        }
-        .context("database did not answer")
+        crate::on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))
+            .context("database did not answer")
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        match self {
-            Database::Sqlite(pool) => pool.close().await,
-            Database::Postgres(pool) => pool.close().await,
+        crate::on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the pool of either backend of a
+/// [`Database`](crate::db::Database): the same source, expanded once per backend.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Database::Sqlite($pool) => $body,
+            $crate::db::Database::Postgres($pool) => $body,
         }
+    };
+}
+
+/// Runs `$body` in a transaction `$tx` on either backend of a
+/// [`Database`](crate::db::Database) and commits it when `$body` completes, giving
+/// `$body`'s value. A `?` or `return` out of `$body` drops the transaction, which
+/// rolls it back; the enclosing function's error must convert from `sqlx::Error`.
+/// [`TxEvents`](crate::db::TxEvents) enqueues events and marks consumed ones on `$tx`.
+#[macro_export]
+macro_rules! in_tx {
+    ($db:expr, $tx:ident => $body:expr) => {
+        $crate::on_pool!($db, pool => {
+            let mut $tx = pool.begin().await?;
+            let out = $body;
+            $tx.commit().await?;
+            out
+        })
+    };
+}
+
+/// Like [`in_tx!`](crate::in_tx), with the transaction serialised with every other
+/// `in_owner_tx!` of the same `$owner` (an [`Id`](crate::Id)), so what it reads of
+/// that owner's rows stays true until it commits
+/// ([`SerialisedBegin::begin_serialised`](crate::db::SerialisedBegin::begin_serialised)).
+#[macro_export]
+macro_rules! in_owner_tx {
+    ($db:expr, $owner:expr, $tx:ident => $body:expr) => {
+        $crate::on_pool!($db, pool => {
+            let mut $tx = $crate::db::SerialisedBegin::begin_serialised(pool, $owner).await?;
+            let out = $body;
+            $tx.commit().await?;
+            out
+        })
+    };
+}
+
+/// Opening a transaction serialised per owner, on each backend's pool.
+#[async_trait]
+pub trait SerialisedBegin {
+    /// The sqlx database of the pool.
+    type Db: sqlx::Database;
+
+    /// A transaction serialised with every other one this opened for `owner`:
+    /// PostgreSQL takes `pg_advisory_xact_lock(owner)` (released at commit or
+    /// rollback), SQLite begins with `BEGIN IMMEDIATE` (every writer of the file
+    /// waits for it, owners alike).
+    async fn begin_serialised(
+        &self,
+        owner: Id,
+    ) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+}
+
+#[async_trait]
+impl SerialisedBegin for SqlitePool {
+    type Db = Sqlite;
+
+    async fn begin_serialised(
+        &self,
+        _owner: Id,
+    ) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+#[async_trait]
+impl SerialisedBegin for PgPool {
+    type Db = Postgres;
+
+    async fn begin_serialised(
+        &self,
+        owner: Id,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.begin().await?;
+        // Keyed by the owner's id itself: a collision with another lock of this
+        // database could only make a write wait, never go wrong.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+}
+
+/// The event plumbing of a transaction, on either backend's connection: call it
+/// on the `$tx` of [`in_tx!`](crate::in_tx) (`tx.enqueue(&event).await?`), so the
+/// events commit or roll back with the change.
+#[async_trait]
+pub trait TxEvents: Send {
+    /// Writes `event` into the outbox ([`outbox`]).
+    async fn enqueue(&mut self, event: &Event) -> Result<(), sqlx::Error>;
+
+    /// Writes every one of `events` into the outbox, in order.
+    async fn enqueue_all(&mut self, events: &[Event]) -> Result<(), sqlx::Error> {
+        for event in events {
+            self.enqueue(event).await?;
+        }
+        Ok(())
+    }
+
+    /// Records that consumer group `group` handled `event_id`; `true` the first
+    /// time ([`outbox::mark_processed`]).
+    async fn mark_processed(&mut self, group: &str, event_id: Id) -> Result<bool, sqlx::Error>;
+}
+
+#[async_trait]
+impl TxEvents for SqliteConnection {
+    async fn enqueue(&mut self, event: &Event) -> Result<(), sqlx::Error> {
+        outbox::enqueue_sqlite(self, event).await
+    }
+
+    async fn mark_processed(&mut self, group: &str, event_id: Id) -> Result<bool, sqlx::Error> {
+        outbox::mark_processed_sqlite(self, group, event_id).await
+    }
+}
+
+#[async_trait]
+impl TxEvents for PgConnection {
+    async fn enqueue(&mut self, event: &Event) -> Result<(), sqlx::Error> {
+        outbox::enqueue_postgres(self, event).await
+    }
+
+    async fn mark_processed(&mut self, group: &str, event_id: Id) -> Result<bool, sqlx::Error> {
+        outbox::mark_processed_postgres(self, group, event_id).await
     }
 }
 
@@ -284,12 +471,7 @@ mod tests {
     async fn violations(db: Database) {
         let run = |sql: &'static str| {
             let db = db.clone();
-            async move {
-                match &db {
-                    Database::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
-                    Database::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
-                }
-            }
+            async move { crate::on_pool!(&db, pool => sqlx::query(sql).execute(pool).await.map(drop)) }
         };
         run("CREATE TABLE things (id BIGINT PRIMARY KEY, a BIGINT NOT NULL, b BIGINT NOT NULL, c BIGINT NOT NULL)")
             .await

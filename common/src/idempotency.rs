@@ -25,7 +25,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use sha2::{Digest, Sha256};
 
 use crate::db::Database;
 use crate::problem::Problem;
@@ -100,7 +99,7 @@ where
     let Some(key) = key.0 else {
         return f().await.into_response();
     };
-    let hash = hex(&Sha256::digest(fingerprint));
+    let hash = crate::digest::sha256_hex(fingerprint);
     match claim(db, scope, &key, &hash).await {
         Err(e) => return Problem::internal(e).into_response(),
         Ok(Claim::Replay(stored)) => return replay(stored),
@@ -176,10 +175,6 @@ fn replay(stored: Stored) -> Response {
         HeaderValue::from_static("true"),
     );
     response
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 type Row = (

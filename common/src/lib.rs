@@ -3,7 +3,7 @@
 //! Everything that two crates would otherwise copy lives here, and nothing else:
 //! configuration ([`config`]), RFC 9457 errors ([`problem`]), 64-bit time-ordered ids
 //! ([`id`]), the REST conventions every service follows ([`api`]), storage wiring
-//! ([`db`]), the service-to-service [`bus`] and the contracts of its [`events`], the live-push [`broker`] and the
+//! ([`db`]), hex digests ([`digest`]), the service-to-service [`bus`] and the contracts of its [`events`], the live-push [`broker`] and the
 //! services' handle on it ([`live`]), telemetry
 //! ([`telemetry`]) and, behind the `testkit` feature, the helpers the conformance
 //! suites use to get throwaway databases and Redis instances.
@@ -18,11 +18,13 @@ pub mod bus;
 pub mod client_address;
 pub mod config;
 pub mod db;
+pub mod digest;
 pub mod events;
 pub mod id;
 pub mod idempotency;
 pub mod live;
 pub mod problem;
+pub mod ratelimit;
 pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testkit")]

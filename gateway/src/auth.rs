@@ -21,8 +21,8 @@ pub async fn reject_invalid_tokens(request: Request, next: Next) -> Response {
     if bearer_token(request.headers()).is_none() {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
-    if let Err(rejection) = authenticate(&parts).await {
+    let (mut parts, body) = request.into_parts();
+    if let Err(rejection) = authenticate(&mut parts).await {
         return rejection.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

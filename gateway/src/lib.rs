@@ -150,10 +150,10 @@ pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
         policy,
         decide_client_address,
     ));
-    Ok(app
-        .layer(middleware::from_fn(metrics::track))
-        .layer(middleware::from_fn(problems::normalize))
-        .layer(middleware::from_fn(request_id::propagate)))
+    Ok(request_id::apply(
+        app.layer(middleware::from_fn(metrics::track))
+            .layer(middleware::from_fn(problems::normalize)),
+    ))
 }
 
 /// Puts the client's address, by `policy`, in the request's extensions

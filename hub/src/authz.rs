@@ -26,7 +26,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dashmap::DashMap;
+use moka::sync::Cache;
 use tokio::time::Instant;
 use vigor_common::Id;
 
@@ -168,11 +168,14 @@ impl ChannelAuthorizer for Rules {
 }
 
 /// Reuses grants of an inner authorizer for a short time.
+///
+/// The grants sit in a `moka` cache bounded to `capacity` entries (when full, the
+/// least useful go, not all of them) that also drops each after `ttl`; the
+/// deadline kept beside each grant is what decides, on the hub's clock.
 pub struct CachedAuthorizer {
     inner: Arc<dyn ChannelAuthorizer>,
     ttl: Duration,
-    capacity: usize,
-    grants: DashMap<(Id, Arc<str>), (Access, Instant)>,
+    grants: Cache<(Id, Arc<str>), (Access, Instant)>,
 }
 
 impl CachedAuthorizer {
@@ -182,31 +185,26 @@ impl CachedAuthorizer {
         ttl: Duration,
         capacity: usize,
     ) -> CachedAuthorizer {
+        let mut grants = Cache::builder().max_capacity(capacity.max(1) as u64);
+        if !ttl.is_zero() {
+            grants = grants.time_to_live(ttl);
+        }
         CachedAuthorizer {
             inner,
             ttl,
-            capacity: capacity.max(1),
-            grants: DashMap::new(),
+            grants: grants.build(),
         }
     }
 
-    /// Drops expired grants; when still full, drops everything (a cache, not a store).
-    fn make_room(&self) {
-        let now = Instant::now();
-        self.grants.retain(|_, (_, until)| *until > now);
-        if self.grants.len() >= self.capacity {
-            self.grants.clear();
-        }
-    }
-
-    /// How many grants are cached.
+    /// How many grants are cached (after pending evictions have run).
     pub fn len(&self) -> usize {
-        self.grants.len()
+        self.grants.run_pending_tasks();
+        usize::try_from(self.grants.entry_count()).unwrap_or(usize::MAX)
     }
 
     /// Whether no grant is cached.
     pub fn is_empty(&self) -> bool {
-        self.grants.is_empty()
+        self.len() == 0
     }
 }
 
@@ -214,20 +212,16 @@ impl CachedAuthorizer {
 impl ChannelAuthorizer for CachedAuthorizer {
     async fn access(&self, principal: &Principal, channel: &Channel) -> Result<Access, AuthzError> {
         let key = (principal.user_id, channel.shared_name());
-        if let Some(entry) = self.grants.get(&key) {
-            let (access, until) = *entry;
+        if let Some((access, until)) = self.grants.get(&key) {
             if until > Instant::now() {
                 return Ok(access);
             }
         }
         let access = self.inner.access(principal, channel).await?;
         if access != Access::DENY && !self.ttl.is_zero() {
-            if self.grants.len() >= self.capacity {
-                self.make_room();
-            }
             self.grants.insert(key, (access, Instant::now() + self.ttl));
         } else {
-            self.grants.remove(&key);
+            self.grants.invalidate(&key);
         }
         Ok(access)
     }

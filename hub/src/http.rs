@@ -28,7 +28,8 @@ use vigor_common::idempotency::{IdempotencyKey, IDEMPOTENT_REPLAYED};
 use vigor_common::Problem;
 
 use crate::channel::Channel;
-use crate::hub::{hex_digest, PublishError, Published};
+use crate::hub::{PublishError, Published};
+use vigor_common::digest::sha256_hex;
 
 use crate::hub::Hub;
 use crate::protocol::{BEARER_PREFIX, SUBPROTOCOL};
@@ -112,7 +113,7 @@ async fn publish(
             .map(|seq| Published { seq, repeat: false }),
         // Keys are the client's own: two publishers never share one.
         Some(key) => {
-            let scoped = hex_digest(format!("{}\n{key}", caller.client_id).as_bytes());
+            let scoped = sha256_hex(format!("{}\n{key}", caller.client_id).as_bytes());
             hub.publisher()
                 .publish_once(&channel, &request.event, &request.data, &scoped)
                 .await

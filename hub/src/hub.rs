@@ -21,6 +21,7 @@ use tokio_util::task::TaskTracker;
 use vigor_common::auth::SessionsEnded;
 use vigor_common::broker::memory::MemoryBroker;
 use vigor_common::broker::{Broker, BrokerError};
+use vigor_common::digest::sha256_hex;
 use vigor_common::live::{LiveError, LivePublisher};
 use vigor_common::{Id, IdGenerator};
 
@@ -89,15 +90,6 @@ fn prepare<T: Serialize + ?Sized>(
         return Err(PublishError::NotAnObject);
     }
     Ok((event, data))
-}
-
-/// The SHA-256 of `bytes` in hex.
-pub(crate) fn hex_digest(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Publishes events to channels on every node: assigns the seq, keeps the event
@@ -173,7 +165,7 @@ impl Publisher {
                 repeat: false,
             },
             Some(key) => {
-                let fingerprint = hex_digest(suffix.as_bytes());
+                let fingerprint = sha256_hex(suffix.as_bytes());
                 match self
                     .history
                     .append_once(channel.name(), key, &fingerprint, body)

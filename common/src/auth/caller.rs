@@ -2,7 +2,9 @@
 //!
 //! `Caller` is a user acting through a client; `ClientCaller` is a service acting
 //! for itself (client credentials). Both read `Authorization: Bearer …` and verify
-//! it with the `Arc<Verifier>` found in the request extensions. A missing or bad
+//! it with the `Arc<Verifier>` found in the request extensions — once per request:
+//! the edge middleware and the scope policy leave the outcome in the extensions
+//! for the extractor ([`authenticate`]). A missing or bad
 //! token is a 401 problem+json with a `WWW-Authenticate: Bearer` challenge
 //! (RFC 6750); a valid token of the wrong kind is a 403.
 
@@ -194,9 +196,31 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Verifies the request's bearer token with the verifier in its extensions.
-pub async fn authenticate(parts: &Parts) -> Result<Claims, AuthRejection> {
-    let Some(verifier) = parts.extensions.get::<Arc<Verifier>>().cloned() else {
+/// What verifying a request's bearer token gave, kept in the request's
+/// extensions: the edge middleware, the scope policy and the handler's extractor
+/// each need the claims, and the token is verified once for all of them.
+///
+/// Only code in this process can put it there (a client cannot send extensions),
+/// and it is used only while the request still carries the same token.
+#[derive(Clone)]
+struct Verified {
+    token: Box<str>,
+    outcome: Result<Claims, VerifyError>,
+}
+
+/// Verifies the request's bearer token with the verifier in its extensions, once
+/// per request: a second call answers from the first one's outcome.
+pub async fn authenticate(parts: &mut Parts) -> Result<Claims, AuthRejection> {
+    let token = bearer_token(&parts.headers).ok_or_else(AuthRejection::missing)?;
+    if let Some(verified) = parts.extensions.get::<Verified>() {
+        if *verified.token == *token {
+            return verified
+                .outcome
+                .clone()
+                .map_err(|e| AuthRejection::invalid(&e));
+        }
+    }
+    let Some(verifier) = parts.extensions.get::<Arc<Verifier>>() else {
         return Err(AuthRejection {
             problem: Problem::internal(anyhow::anyhow!(
                 "no Arc<Verifier> in the request extensions: the router lacks its Extension layer"
@@ -204,11 +228,13 @@ pub async fn authenticate(parts: &Parts) -> Result<Claims, AuthRejection> {
             challenge: None,
         });
     };
-    let token = bearer_token(&parts.headers).ok_or_else(AuthRejection::missing)?;
-    verifier
-        .verify(token)
-        .await
-        .map_err(|e| AuthRejection::invalid(&e))
+    let outcome = verifier.verify(token).await;
+    let verified = Verified {
+        token: token.into(),
+        outcome: outcome.clone(),
+    };
+    parts.extensions.insert(verified);
+    outcome.map_err(|e| AuthRejection::invalid(&e))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -309,6 +335,42 @@ mod tests {
         };
         let header = crate::auth::access_token_header("k1");
         jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&issuer.pkcs8)).unwrap()
+    }
+
+    /// Parts of a request carrying `token`, with `verifier` in its extensions.
+    fn parts_with(token: &str, verifier: &Arc<Verifier>) -> Parts {
+        let (mut parts, ()) = axum::http::Request::builder()
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts.extensions.insert(verifier.clone());
+        parts
+    }
+
+    #[tokio::test]
+    async fn a_request_is_verified_once_for_all_its_layers() {
+        let issuer = issuer();
+        let good = token(&issuer, "7", 300);
+        let mut parts = parts_with(&good, &issuer.verifier);
+        assert!(authenticate(&mut parts).await.is_ok());
+        // A verifier that knows no key would refuse the token: the second look at
+        // the same request answers from the first verification instead.
+        let keyless = Arc::new(Verifier::new(
+            VerifierConfig::new("https://vigor.test", "vigor"),
+            Arc::new(StaticKeys(vec![])),
+        ));
+        parts.extensions.insert(keyless.clone());
+        assert_eq!(authenticate(&mut parts).await.unwrap().sub, "7");
+
+        // The outcome belongs to its token: another token in the same request is
+        // verified afresh (here by the keyless verifier, which refuses it).
+        let other = token(&issuer, "8", 300);
+        parts.headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {other}")).unwrap(),
+        );
+        assert!(authenticate(&mut parts).await.is_err());
     }
 
     fn app(issuer: &Issuer) -> Router {

@@ -278,10 +278,10 @@ pub async fn enforce(
     if bearer_token(request.headers()).is_none() {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     // A token that does not verify is the handler's to answer (401); the policy
     // only decides what a valid one may do.
-    if let Ok(claims) = authenticate(&parts).await {
+    if let Ok(claims) = authenticate(&mut parts).await {
         let path = parts
             .extensions
             .get::<MatchedPath>()

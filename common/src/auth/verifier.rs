@@ -17,20 +17,24 @@
 //! **Verified tokens are remembered.** A client sends the same access token with
 //! every request for up to 15 minutes, and an Ed25519 verification costs tens of
 //! microseconds; so a token that verified is kept (the exact token text → its
-//! claims and `kid`, at most [`VerifierConfig::verified_capacity`] of them). A
-//! repeat is answered from there only while the token has not expired (the same
-//! rule and leeway as a full check) *and its key is still one of the issuer's* —
+//! claims and `kid`, in a `moka` cache of at most
+//! [`VerifierConfig::verified_capacity`] entries, each evicted when its token
+//! expires; when full, the least useful entries go, not all of them). A repeat
+//! is answered from there only while the token has not expired (the same rule
+//! and leeway as a full check) *and its key is still one of the issuer's* —
 //! looked up as for a full check, so a withdrawn key stops its tokens at the
 //! same moment with or without this cache. Anything else goes the full way.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use moka::sync::Cache;
+use moka::Expiry;
 
 use super::keys::{KeySource, PublicKey};
 use super::revocation::Revocations;
@@ -132,7 +136,7 @@ pub struct Verifier {
     cache: RwLock<KeyCache>,
     refresh: tokio::sync::Mutex<()>,
     /// Tokens that verified: their claims and the `kid` that signed them.
-    verified: Mutex<HashMap<Box<str>, (Claims, String)>>,
+    verified: Cache<Box<str>, (Claims, String)>,
     /// Sessions that ended: their tokens are refused however they verify.
     revocations: Revocations,
 }
@@ -154,13 +158,19 @@ impl Verifier {
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let verified = Cache::builder()
+            .max_capacity(config.verified_capacity as u64)
+            .expire_after(UntilExpired {
+                leeway: config.leeway,
+            })
+            .build();
         Verifier {
             config,
             validation,
             source,
             cache: RwLock::new(KeyCache::default()),
             refresh: tokio::sync::Mutex::new(()),
-            verified: Mutex::new(HashMap::new()),
+            verified,
             revocations: Revocations::new(),
         }
     }
@@ -204,40 +214,23 @@ impl Verifier {
         if self.config.verified_capacity == 0 {
             return None;
         }
-        let mut verified = self.verified();
-        let (claims, _) = verified.get(token)?;
-        if is_expired(claims, self.validation.leeway) {
-            verified.remove(token);
+        let (claims, kid) = self.verified.get(token)?;
+        if is_expired(&claims, self.validation.leeway) {
+            self.forget(token);
             return None;
         }
-        verified.get(token).cloned()
+        Some((claims, kid))
     }
 
     fn remember(&self, token: &str, claims: &Claims, kid: String) {
-        let capacity = self.config.verified_capacity;
-        if capacity == 0 {
+        if self.config.verified_capacity == 0 {
             return;
         }
-        let mut verified = self.verified();
-        if verified.len() >= capacity {
-            let leeway = self.validation.leeway;
-            verified.retain(|_, (claims, _)| !is_expired(claims, leeway));
-            if verified.len() >= capacity {
-                // Still full of live tokens: start over rather than grow.
-                verified.clear();
-            }
-        }
-        verified.insert(token.into(), (claims.clone(), kid));
+        self.verified.insert(token.into(), (claims.clone(), kid));
     }
 
     fn forget(&self, token: &str) {
-        self.verified().remove(token);
-    }
-
-    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, (Claims, String)>> {
-        self.verified
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.verified.invalidate(token);
     }
 
     /// Every check: header, key, signature, issuer, audience, expiry. Returns
@@ -349,6 +342,26 @@ impl Verifier {
     }
 }
 
+/// Evicts a remembered token once it has expired by the rule of the full check
+/// (which [`Verifier::remembered`] applies again on every read: eviction runs
+/// lazily, and a second of difference must not let a token through).
+struct UntilExpired {
+    leeway: Duration,
+}
+
+impl Expiry<Box<str>, (Claims, String)> for UntilExpired {
+    fn expire_after_create(
+        &self,
+        _token: &Box<str>,
+        (claims, _): &(Claims, String),
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let exp = u64::try_from(claims.exp).unwrap_or(0);
+        Some(Duration::from_secs(exp.saturating_sub(now)) + self.leeway)
+    }
+}
+
 /// Whether `claims` expired, by the rule of the full check: `exp` more than
 /// `leeway` seconds ago.
 fn is_expired(claims: &Claims, leeway: u64) -> bool {
@@ -384,6 +397,18 @@ fn header(token: &str) -> Result<Header, VerifyError> {
         .decode(header)
         .map_err(|_| VerifyError::Malformed)?;
     serde_json::from_slice(&json).map_err(|_| VerifyError::Malformed)
+}
+
+#[cfg(test)]
+impl Verifier {
+    /// The tokens remembered now, once the cache's pending evictions have run.
+    fn remembered_tokens(&self) -> Vec<Box<str>> {
+        self.verified.run_pending_tasks();
+        self.verified
+            .iter()
+            .map(|(token, _)| (*token).clone())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -765,11 +790,11 @@ mod tests {
         nearly.exp = now() - 29;
         let token = sign(&key, &nearly);
         assert_eq!(v.verify(&token).await.unwrap(), nearly);
-        assert_eq!(v.verified().len(), 1, "remembered");
+        assert_eq!(v.remembered_tokens().len(), 1, "remembered");
         assert_eq!(v.verify(&token).await.unwrap(), nearly, "from memory");
         tokio::time::sleep(Duration::from_millis(2100)).await;
         assert_eq!(v.verify(&token).await.unwrap_err(), VerifyError::Expired);
-        assert!(v.verified().is_empty(), "forgotten once expired");
+        assert!(v.remembered_tokens().is_empty(), "forgotten once expired");
     }
 
     #[tokio::test]
@@ -790,7 +815,7 @@ mod tests {
         // The issuer withdraws the key: the remembered token is refused at once.
         source.keys.write().unwrap().clear();
         assert_eq!(v.verify(&token).await.unwrap_err(), VerifyError::UnknownKey);
-        assert!(v.verified().is_empty());
+        assert!(v.remembered_tokens().is_empty());
     }
 
     #[tokio::test]
@@ -805,7 +830,7 @@ mod tests {
         }
         for token in &tokens {
             assert!(v.verify(token).await.is_ok());
-            assert!(v.verified().len() <= 3);
+            assert!(v.remembered_tokens().len() <= 3);
         }
         // Refused tokens are never kept: a forged one, an expired one.
         let forged = sign(&test_key("k1"), &claims());
@@ -817,16 +842,16 @@ mod tests {
         expired.exp = now() - 120;
         assert!(v.verify(&sign(&key, &expired)).await.is_err());
         {
-            let verified = v.verified();
-            assert!(!verified.contains_key(forged.as_str()));
+            let verified = v.remembered_tokens();
+            assert!(!verified.iter().any(|t| **t == *forged));
             assert!(verified
-                .keys()
+                .iter()
                 .all(|t| tokens.iter().any(|k| k.as_str() == &**t)));
         }
 
         // None at all with a capacity of 0.
         let v = verifier_with(vec![key.public], |c| c.verified_capacity = 0);
         assert!(v.verify(&tokens[0]).await.is_ok());
-        assert!(v.verified().is_empty());
+        assert!(v.remembered_tokens().is_empty());
     }
 }

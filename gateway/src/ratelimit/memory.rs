@@ -18,12 +18,12 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Decision, Gcra, RateLimitError, RateLimiter};
+use vigor_common::ratelimit::{Gcra, NANOS_PER_SECOND};
+
+use super::{Decision, RateLimitError, RateLimiter};
 
 /// How often idle buckets are swept by default.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
-
-const NANOS_PER_SECOND: u64 = 1_000_000_000;
 
 /// In-memory token buckets.
 pub struct MemoryRateLimiter {

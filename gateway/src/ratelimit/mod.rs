@@ -3,12 +3,10 @@
 //! applies it.
 //!
 //! Each client has a bucket of `burst` tokens refilled at `per_second`; a request
-//! takes one. Both backends compute it the same way, as GCRA (the "generic cell rate
-//! algorithm"): the bucket is one timestamp, the *theoretical arrival time* (TAT) at
-//! which the bucket would be full again, in whole time units, so the arithmetic is
-//! exact — a burst of 50 admits exactly 50 — and a bucket that is full is the same as
-//! no bucket at all. That last property is what lets idle buckets be dropped (the
-//! memory sweep, Redis key TTLs) without changing any decision.
+//! takes one. Both backends compute it the same way, with Vigor's one rate-limit
+//! algorithm ([`vigor_common::ratelimit::Gcra`]): a bucket that is full is the same
+//! as no bucket at all, which lets idle buckets be dropped (the memory sweep, Redis
+//! key TTLs) without changing any decision.
 //!
 //! The middleware keys clients by the address the gateway decided for the request
 //! ([`vigor_common::client_address`]; an IPv6 client by its /64) and answers a
@@ -88,79 +86,6 @@ pub trait RateLimiter: Send + Sync {
 
     /// A short name of the backend for logs and metric labels (`memory`, `redis`).
     fn backend(&self) -> &'static str;
-}
-
-/// GCRA over whole time units (nanoseconds in memory, microseconds in Redis; the
-/// Redis Lua script mirrors this).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Gcra {
-    /// Time units per token (rounded up, so the rate never exceeds `per_second`).
-    interval: u64,
-    burst: u32,
-}
-
-/// What [`Gcra::check`] decided, in time units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct GcraOutcome {
-    pub allowed: bool,
-    /// The TAT to store when allowed.
-    pub tat: u64,
-    pub remaining: u32,
-    pub retry_after: u64,
-    pub reset: u64,
-}
-
-impl Gcra {
-    /// `units_per_second`: 1e9 for nanoseconds, 1e6 for microseconds.
-    pub(crate) fn new(per_second: u32, burst: u32, units_per_second: u64) -> Gcra {
-        let per_second = u64::from(per_second.max(1));
-        Gcra {
-            interval: units_per_second.div_ceil(per_second),
-            burst: burst.max(1),
-        }
-    }
-
-    pub(crate) fn interval(&self) -> u64 {
-        self.interval
-    }
-
-    pub(crate) fn burst(&self) -> u32 {
-        self.burst
-    }
-
-    /// Checks `cost` against a bucket whose TAT is `tat` (`None`: no bucket, i.e. full).
-    pub(crate) fn check(&self, tat: Option<u64>, now: u64, cost: u32) -> GcraOutcome {
-        let tolerance = u64::from(self.burst).saturating_mul(self.interval);
-        let tat = tat.unwrap_or(now).max(now);
-        let new_tat = tat.saturating_add(u64::from(cost).saturating_mul(self.interval));
-        if new_tat - now <= tolerance {
-            GcraOutcome {
-                allowed: true,
-                tat: new_tat,
-                remaining: self.whole_tokens(tolerance - (new_tat - now)),
-                retry_after: 0,
-                reset: new_tat - now,
-            }
-        } else {
-            let debt = tat - now;
-            let retry_after = if cost <= self.burst {
-                new_tat - now - tolerance
-            } else {
-                debt
-            };
-            GcraOutcome {
-                allowed: false,
-                tat,
-                remaining: self.whole_tokens(tolerance.saturating_sub(debt)),
-                retry_after,
-                reset: debt,
-            }
-        }
-    }
-
-    fn whole_tokens(&self, units: u64) -> u32 {
-        u32::try_from(units / self.interval).unwrap_or(u32::MAX)
-    }
 }
 
 /// The rate-limit middleware, keyed by client address, exempting
@@ -329,59 +254,6 @@ fn denied(decision: &Decision, path: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SECOND: u64 = 1_000_000_000;
-
-    #[test]
-    fn gcra_admits_exactly_the_burst_then_refills() {
-        let gcra = Gcra::new(10, 3, SECOND);
-        let mut tat = None;
-        for expected_remaining in [2, 1, 0] {
-            let outcome = gcra.check(tat, 0, 1);
-            assert!(outcome.allowed);
-            assert_eq!(outcome.remaining, expected_remaining);
-            tat = Some(outcome.tat);
-        }
-        let denied = gcra.check(tat, 0, 1);
-        assert!(!denied.allowed);
-        assert_eq!(denied.retry_after, SECOND / 10);
-        assert_eq!(denied.reset, 3 * SECOND / 10);
-        assert_eq!(denied.tat, tat.unwrap(), "a denial takes nothing");
-
-        // 40 ms later: still 60 ms to wait.
-        let later = gcra.check(tat, 40_000_000, 1);
-        assert!(!later.allowed);
-        assert_eq!(later.retry_after, 60_000_000);
-        // After one interval, one token.
-        let refilled = gcra.check(tat, SECOND / 10, 1);
-        assert!(refilled.allowed);
-        assert_eq!(refilled.remaining, 0);
-        // Long idle: full again, never more than the burst.
-        let idle = gcra.check(tat, 100 * SECOND, 1);
-        assert_eq!(idle.remaining, 2);
-    }
-
-    #[test]
-    fn gcra_costs_and_oversized_requests() {
-        let gcra = Gcra::new(1, 5, SECOND);
-        let first = gcra.check(None, 0, 3);
-        assert!(first.allowed && first.remaining == 2);
-        let second = gcra.check(Some(first.tat), 0, 3);
-        assert!(!second.allowed);
-        assert_eq!(second.retry_after, SECOND);
-        let third = gcra.check(Some(first.tat), 0, 2);
-        assert!(third.allowed && third.remaining == 0);
-        // More than the bucket holds: never allowed; told when the bucket is full.
-        let huge = gcra.check(None, 0, 6);
-        assert!(!huge.allowed);
-        assert_eq!(huge.retry_after, 0);
-    }
-
-    #[test]
-    fn the_interval_rounds_up() {
-        assert_eq!(Gcra::new(3, 1, 1_000_000).interval(), 333_334);
-        assert_eq!(Gcra::new(50, 1, 1_000_000).interval(), 20_000);
-    }
 
     #[test]
     fn seconds_round_up() {

@@ -20,7 +20,9 @@ use async_trait::async_trait;
 use fred::prelude::{Builder, ClientLike, Config, LuaInterface, Options, ReconnectPolicy};
 use fred::types::Value;
 
-use super::{Decision, Gcra, RateLimitError, RateLimiter};
+use vigor_common::ratelimit::Gcra;
+
+use super::{Decision, RateLimitError, RateLimiter};
 
 /// How long one check may take before it fails.
 const CHECK_TIMEOUT: Duration = Duration::from_millis(500);

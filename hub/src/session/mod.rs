@@ -31,6 +31,8 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
+use vigor_common::ratelimit::LocalBucket;
+
 use crate::auth::{AuthError, Principal};
 use crate::channel::Channel;
 use crate::hub::Hub;
@@ -51,38 +53,6 @@ struct Subscription {
     membership: Membership,
 }
 
-/// A token bucket: `rate` tokens per second, at most `burst`.
-struct TokenBucket {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    updated: Instant,
-}
-
-impl TokenBucket {
-    fn new(rate: u32, burst: u32) -> TokenBucket {
-        TokenBucket {
-            tokens: f64::from(burst),
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            updated: Instant::now(),
-        }
-    }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.updated).as_secs_f64();
-        self.updated = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// The state of one connection, owned by its reader.
 struct Session {
     hub: Arc<Hub>,
@@ -91,7 +61,7 @@ struct Session {
     subscriptions: HashMap<Arc<str>, Subscription>,
     /// When this session last sent `typing` per channel.
     typing: HashMap<Arc<str>, Instant>,
-    bucket: TokenBucket,
+    bucket: LocalBucket,
     /// Frames refused in a row by the rate limit.
     refused: u32,
 }
@@ -121,7 +91,7 @@ pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>
     ::metrics::gauge!(metrics::WEBSOCKETS_OPEN).increment(1.0);
 
     let mut session = Session {
-        bucket: TokenBucket::new(hub.config.rate_per_sec, hub.config.rate_burst),
+        bucket: LocalBucket::new(hub.config.rate_per_sec, hub.config.rate_burst),
         hub: hub.clone(),
         link,
         principal: None,

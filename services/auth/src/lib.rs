@@ -36,6 +36,8 @@ pub mod login;
 pub mod service;
 pub mod settings;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use common::{
     login_form_token, oauth_error, redirect_params, TestApp, PASSWORD, VERIFIER, WEB_REDIRECT,
 };

@@ -4,6 +4,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use common::{count, oauth_error, TestApp, PASSWORD};
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -4,15 +4,24 @@
 //! shared tables (event outbox, processed events, idempotency keys) already migrated;
 //! its routes live under `/v1/social` and arrive with the issues that build the service.
 //!
+//! - [`domain`]: communities, memberships, channels, follows, as valid values;
+//! - [`store`]: the relational storage ([`store::SocialStore`] on SQL);
 //! - [`messages`]: chat messages, reactions and read state behind the
-//!   [`messages::MessageStore`] trait, on SQL or on ScyllaDB/Cassandra.
+//!   [`messages::MessageStore`] trait, on SQL or on ScyllaDB/Cassandra;
+//! - [`service`]: who may do what, and the live pushes;
+//! - [`http`]: the REST API.
 
+pub mod domain;
+pub mod http;
 pub mod messages;
+pub mod service;
+pub mod store;
 
 use std::sync::Arc;
 
-use axum::Router;
-use messages::MessageStore;
+use utoipa::OpenApi;
+use vigor_common::api::BearerSecurity;
+
 use vigor_common::config::social::MessageBackend;
 use vigor_common::config::{Config, ServiceName};
 use vigor_common::db::Migrations;
@@ -32,29 +41,27 @@ pub fn spec() -> ServiceSpec {
         uploads: &[],
         sql: true,
         migrations: Some(&MIGRATIONS),
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        openapi,
         build: |ctx| Box::pin(build(ctx)),
     }
 }
 
-/// The service's state: what its routes work on.
-#[derive(Clone)]
-pub struct Social {
-    /// Chat messages, on the backend `social.messages` names.
-    pub messages: Arc<dyn MessageStore>,
-}
-
+/// Starts the service: relational data on its database, chat messages on the
+/// store `social.messages` names (its CQL keyspace created first when
+/// `migrate_on_start`), checked by `/readyz`.
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let config = &ctx.config;
-    let messages = messages::open(&config.social, ctx.database(), config.migrate_on_start).await?;
+    let db = ctx.database().clone();
+    let store = Arc::new(store::SqlStore::new(db.clone()));
+    let messages = messages::open(&config.social, &db, config.migrate_on_start).await?;
     let pinged = messages.clone();
     let check: ReadinessCheck = Arc::new(move || {
         let messages = pinged.clone();
         Box::pin(async move { Ok(messages.ping().await?) })
     });
-    let state = Social { messages };
+    let service = service::SocialService::new(store, messages, ctx.live.clone(), ctx.ids.clone());
     Ok(RunningService {
-        router: Router::new().with_state(state),
+        router: http::router(service),
         checks: vec![("social messages".to_owned(), check)],
     })
 }
@@ -69,4 +76,86 @@ pub async fn migrate_messages(config: &Config) -> anyhow::Result<bool> {
     let settings = messages::cql::CqlSettings::from_config(&config.social)?;
     messages::cql::CqlMessages::open(settings, true).await?;
     Ok(true)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        http::communities::create,
+        http::communities::get,
+        http::communities::update,
+        http::communities::delete,
+        http::communities::join,
+        http::communities::leave,
+        http::communities::access,
+        http::communities::channels,
+        http::communities::create_channel,
+        http::communities::members,
+        http::communities::invite,
+        http::communities::approve,
+        http::communities::set_role,
+        http::communities::mute,
+        http::communities::remove_member,
+        http::communities::ban,
+        http::communities::unban,
+        http::communities::audit,
+        http::chats::direct,
+        http::chats::group,
+        http::chats::mine,
+        http::chats::access,
+        http::chats::history,
+        http::chats::send,
+        http::chats::edit,
+        http::chats::delete,
+        http::chats::react,
+        http::chats::unreact,
+        http::chats::read,
+        http::graph::follow,
+        http::graph::unfollow,
+        http::graph::following,
+        http::graph::followers,
+        http::graph::block,
+        http::graph::unblock,
+        http::graph::blocks,
+    ),
+    components(schemas(
+        domain::Community,
+        domain::Membership,
+        domain::Ban,
+        domain::Channel,
+        domain::Follow,
+        domain::Visibility,
+        domain::Role,
+        domain::MemberStatus,
+        domain::ChannelKind,
+        domain::FollowStatus,
+        store::AuditEntry,
+        messages::Message,
+        messages::ReadState,
+        service::ChannelAccess,
+        service::MyChannel,
+        http::communities::NewCommunity,
+        http::communities::CommunityPatch,
+        http::communities::NewChannel,
+        http::communities::Invitee,
+        http::communities::RoleChange,
+        http::communities::MuteRequest,
+        http::communities::BanRequest,
+        http::chats::DirectRequest,
+        http::chats::GroupRequest,
+        http::chats::SendRequest,
+        http::chats::EditRequest,
+        http::chats::ReadRequest,
+        vigor_common::problem::Problem,
+    )),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "social", description = "Communities, chats and their messages, follows and blocks."),
+    )
+)]
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

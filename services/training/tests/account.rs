@@ -3,6 +3,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use common::{problem, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -108,14 +110,7 @@ fn user_deleted(id: i64, user: &str) -> Event {
 
 async fn processed(app: &TestApp) -> i64 {
     let sql = "SELECT COUNT(*) FROM processed_events WHERE consumer_group = 'training'";
-    match &app.db.database {
-        vigor_common::db::Database::Sqlite(pool) => {
-            sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-        }
-        vigor_common::db::Database::Postgres(pool) => {
-            sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
-        }
-    }
+    vigor_common::on_pool!(&app.db().database, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
 }
 
 async fn a_deleted_users_training_data_is_erased(app: TestApp) {

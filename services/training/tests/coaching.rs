@@ -4,6 +4,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use common::{problem, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -2,6 +2,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use common::{problem, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

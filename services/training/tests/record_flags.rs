@@ -5,6 +5,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use vigor_training::store::{SqlStore, TrainingStore};
 /// The flags of `owner`'s workouts judged afresh from the stored history, as
 /// JSON by workout id.
 async fn fresh_flags(app: &TestApp, owner: Id) -> BTreeMap<String, Value> {
-    let store = SqlStore::new(app.db.database.clone());
+    let store = SqlStore::new(app.db().database.clone());
     let history = store.history(owner).await.unwrap();
     history
         .flags()
@@ -107,7 +109,7 @@ async fn concurrent_writes_leave_the_flags_of_the_final_history(app: TestApp) {
     let fresh = fresh_flags(&app, owner).await;
     assert_eq!(fresh.len(), 23, "20 new and 3 edited workouts");
     // Stored: every workout has its flags, exactly those of the final history.
-    let stored: BTreeMap<String, Value> = SqlStore::new(app.db.database.clone())
+    let stored: BTreeMap<String, Value> = SqlStore::new(app.db().database.clone())
         .record_flags_of(owner)
         .await
         .unwrap()

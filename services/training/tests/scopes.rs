@@ -4,6 +4,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use common::TestApp;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{json, Value};

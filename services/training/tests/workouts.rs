@@ -3,6 +3,8 @@
 
 mod common;
 
+use vigor_common::on_both_backends;
+
 use std::time::Duration;
 
 use common::{problem, TestApp};

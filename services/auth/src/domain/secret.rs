@@ -8,7 +8,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// A fresh random secret (43 characters).
@@ -20,8 +19,7 @@ pub fn generate() -> String {
 
 /// The stored form of a secret: SHA-256, lowercase hex.
 pub fn hash(secret: &str) -> String {
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    vigor_common::digest::sha256_hex(secret.as_bytes())
 }
 
 /// Whether `secret` hashes to `stored`, in constant time.

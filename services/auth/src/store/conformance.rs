@@ -116,10 +116,7 @@ fn key(kid: &str, state: KeyState) -> SigningKey {
 
 async fn outbox_topics(db: &Database) -> Vec<String> {
     let sql = "SELECT topic FROM outbox ORDER BY id";
-    match db {
-        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-    }
+    vigor_common::on_pool!(db, pool => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap())
 }
 
 fn event(ids: &IdGenerator, user: Id) -> Event {

@@ -9,9 +9,9 @@
 
 use async_trait::async_trait;
 use vigor_common::api::Timestamp;
-use vigor_common::bus::{outbox, Event};
-use vigor_common::db::Database;
-use vigor_common::Id;
+use vigor_common::bus::Event;
+use vigor_common::db::TxEvents;
+use vigor_common::{in_tx, on_pool, Id};
 
 use super::rows::{FamilyRow, FAMILY_COLUMNS};
 use super::sql::{conflict_on, CREDENTIALS_EMAIL};
@@ -54,16 +54,6 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 }
 
-/// Runs `$body` with `$pool` bound to the pool of either backend.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
-        }
-    };
-}
-
 #[async_trait]
 impl AccountStore for SqlStore {
     async fn set_status(
@@ -96,8 +86,7 @@ impl AccountStore for SqlStore {
         // (see `login::per_address_prefix`).
         let forget = "DELETE FROM login_failures WHERE subject = $1 OR substr(subject, 1, $3) = $2";
         let delete = "DELETE FROM credentials WHERE user_id = $1 RETURNING email";
-        let email: Option<String> = on_pool!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+        let email: Option<String> = in_tx!(&self.db, tx => {
             for sql in statements {
                 sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;
             }
@@ -116,7 +105,6 @@ impl AccountStore for SqlStore {
                     .execute(&mut *tx)
                     .await?;
             }
-            tx.commit().await?;
             email
         });
         Ok(email.is_some())
@@ -189,36 +177,16 @@ impl AccountStore for SqlStore {
                     == 1
             };
         }
-        let result: Result<bool, sqlx::Error> = match &self.db {
-            Database::Sqlite(pool) => {
-                async {
-                    let mut tx = pool.begin().await?;
-                    if !update!(tx) {
-                        return Ok(false);
-                    }
-                    for event in events {
-                        outbox::enqueue_sqlite(&mut tx, event).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(true)
+        let result: Result<bool, sqlx::Error> = async {
+            Ok(in_tx!(&self.db, tx => {
+                if !update!(tx) {
+                    return Ok(false);
                 }
-                .await
-            }
-            Database::Postgres(pool) => {
-                async {
-                    let mut tx = pool.begin().await?;
-                    if !update!(tx) {
-                        return Ok(false);
-                    }
-                    for event in events {
-                        outbox::enqueue_postgres(&mut tx, event).await?;
-                    }
-                    tx.commit().await?;
-                    Ok(true)
-                }
-                .await
-            }
-        };
+                tx.enqueue_all(events).await?;
+                true
+            }))
+        }
+        .await;
         result.map_err(|e| conflict_on(e, &[CREDENTIALS_EMAIL], "email"))
     }
 }

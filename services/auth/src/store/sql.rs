@@ -1,16 +1,16 @@
 //! [`AuthStore`] on SQL: SQLite (all-in-one) and PostgreSQL (distributed).
 //!
 //! The statements are written once with `$n` parameters, which both sqlx drivers
-//! accept, and run on whichever pool the [`Database`] holds (`on_pool!`). Rows are
+//! accept, and run on whichever pool the [`Database`] holds (`on_pool!` and
+//! `in_tx!` of [`vigor_common::db`]). Rows are
 //! read into private row structs and converted to the domain types here, so a
 //! malformed row is a [`StoreError::Corrupt`], never a panic.
 
 use async_trait::async_trait;
 use vigor_common::api::Timestamp;
-use vigor_common::bus::outbox;
 use vigor_common::bus::Event;
-use vigor_common::db::{unique_violation, Database, UniqueKey};
-use vigor_common::Id;
+use vigor_common::db::{unique_violation, Database, TxEvents, UniqueKey};
+use vigor_common::{in_tx, on_pool, Id};
 
 use super::rows::{
     ClientRow, CodeRow, CredentialRow, FamilyRow, KeyRow, TokenStateRow, CLIENT_COLUMNS,
@@ -22,16 +22,6 @@ use super::{
     StoreError, StoreResult,
 };
 use crate::domain::client::{Client, ClientKind};
-
-/// Runs `$body` with `$pool` bound to the pool of either backend.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
-        }
-    };
-}
 
 /// The SQL store of the auth service.
 #[derive(Debug, Clone)]
@@ -120,30 +110,14 @@ impl AuthStore for SqlStore {
             };
         }
         // The events go into the outbox in the same transaction as the row.
-        let result: Result<(), sqlx::Error> = match &self.db {
-            Database::Sqlite(pool) => {
-                async {
-                    let mut tx = pool.begin().await?;
-                    insert!().execute(&mut *tx).await?;
-                    for event in events {
-                        outbox::enqueue_sqlite(&mut tx, event).await?;
-                    }
-                    tx.commit().await
-                }
-                .await
-            }
-            Database::Postgres(pool) => {
-                async {
-                    let mut tx = pool.begin().await?;
-                    insert!().execute(&mut *tx).await?;
-                    for event in events {
-                        outbox::enqueue_postgres(&mut tx, event).await?;
-                    }
-                    tx.commit().await
-                }
-                .await
-            }
-        };
+        let result: Result<(), sqlx::Error> = async {
+            in_tx!(&self.db, tx => {
+                insert!().execute(&mut *tx).await?;
+                tx.enqueue_all(events).await?;
+            });
+            Ok(())
+        }
+        .await;
         result.map_err(|e| conflict_on(e, &[CREDENTIALS_EMAIL], "email"))
     }
 
@@ -217,8 +191,7 @@ impl AuthStore for SqlStore {
     }
 
     async fn delete_client(&self, id: &str) -> StoreResult<bool> {
-        on_pool!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+        let deleted = in_tx!(&self.db, tx => {
             let deleted = sqlx::query("DELETE FROM oauth_clients WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -239,9 +212,9 @@ impl AuthStore for SqlStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+            deleted
+        });
+        Ok(deleted == 1)
     }
 
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
@@ -322,8 +295,7 @@ impl AuthStore for SqlStore {
     }
 
     async fn create_family(&self, f: &RefreshFamily, token: &NewRefreshToken) -> StoreResult<()> {
-        on_pool!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+        in_tx!(&self.db, tx => {
             sqlx::query(&format!(
                 "INSERT INTO refresh_families ({FAMILY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
             ))
@@ -344,9 +316,8 @@ impl AuthStore for SqlStore {
             .bind(millis(token.expires_at))
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        });
+        Ok(())
     }
 
     async fn rotate_refresh_token(
@@ -467,8 +438,7 @@ impl AuthStore for SqlStore {
 
     async fn delete_expired_refresh_tokens(&self, before: Timestamp) -> StoreResult<u64> {
         // A family outlives its expired tokens only as long as it has live ones.
-        on_pool!(&self.db, pool => {
-            let mut tx = pool.begin().await?;
+        let deleted = in_tx!(&self.db, tx => {
             let deleted = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
                 .bind(millis(before))
                 .execute(&mut *tx)
@@ -481,9 +451,9 @@ impl AuthStore for SqlStore {
             .bind(millis(before))
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
-            Ok(deleted)
-        })
+            deleted
+        });
+        Ok(deleted)
     }
 
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
@@ -510,8 +480,8 @@ impl AuthStore for SqlStore {
     }
 
     async fn rotate_signing_key(&self, next: &SigningKey, now: Timestamp) -> StoreResult<()> {
-        let result = on_pool!(&self.db, pool => async {
-            let mut tx = pool.begin().await?;
+        let result: Result<(), sqlx::Error> = async {
+            in_tx!(&self.db, tx => {
             sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'active'")
                 .bind(millis(now))
                 .execute(&mut *tx)
@@ -526,9 +496,10 @@ impl AuthStore for SqlStore {
                 .bind(None::<i64>)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await
+            });
+            Ok(())
         }
-        .await);
+        .await;
         result.map_err(key_conflict)
     }
 

@@ -1,63 +1,41 @@
-//! `TestApp`: the auth service started through its `ServiceSpec` on a random port,
-//! on a fresh SQLite or PostgreSQL database, with one helper per endpoint.
+//! `TestApp`: the auth service on `vigor_common::testkit`'s harness (a random
+//! port, a fresh SQLite or PostgreSQL database, the gateway's client-address
+//! layer in front), with one helper per endpoint.
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Response, StatusCode};
-use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use serde_json::Value;
 use url::Url;
 use vigor_auth::domain::pkce::s256;
 use vigor_auth::domain::GrantType;
 use vigor_auth::{AuthService, NewClient};
 use vigor_common::auth::{Claims, JwksUrl, Verifier, VerifierConfig};
-use vigor_common::broker::memory::MemoryBroker;
-use vigor_common::broker::Broker;
-use vigor_common::bus::memory::MemoryBus;
 use vigor_common::bus::EventBus;
-use vigor_common::config::Config;
-use vigor_common::service::ServiceContext;
+use vigor_common::config::{Config, ServiceName};
 use vigor_common::testkit::{self, TestDatabase};
-use vigor_common::IdGenerator;
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use vigor_common::testkit::{Backend, PASSWORD};
 
 /// A running auth service.
 pub struct TestApp {
-    /// `http://127.0.0.1:port`, also the issuer.
-    pub base: String,
-    /// A client that does not follow redirects.
-    pub http: reqwest::Client,
+    app: testkit::TestApp,
     /// The state the service serves with, for admin operations (clients, key
     /// rotation) and its counters.
     pub auth: AuthService,
-    /// The event bus the service publishes to.
-    pub bus: Arc<MemoryBus>,
-    /// The configuration it runs with.
-    pub config: Arc<Config>,
-    /// The service's database.
-    pub db: TestDatabase,
-    shutdown: CancellationToken,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl Deref for TestApp {
+    type Target = testkit::TestApp;
+
+    fn deref(&self) -> &testkit::TestApp {
+        &self.app
     }
 }
-
-/// A strong password that no list has.
-pub const PASSWORD: &str = "plum-rocket-41-harbour";
 
 /// A PKCE verifier (RFC 7636 appendix B) and its challenge.
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -76,90 +54,41 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
-        let migrations = Some(&vigor_auth::MIGRATIONS);
-        let db = match backend {
-            Backend::Sqlite => testkit::sqlite(migrations).await,
-            Backend::Postgres => testkit::postgres(migrations).await?,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        let mut config = Config::default();
-        config.auth.issuer = Some(base.clone());
-        configure(&mut config);
-        let config = Arc::new(config);
-
-        let bus = Arc::new(MemoryBus::new());
-        let shutdown = CancellationToken::new();
-        let ids = Arc::new(IdGenerator::new(1).unwrap());
-        let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new());
-        let ctx = ServiceContext {
-            config: config.clone(),
-            db: Some(db.database.clone()),
-            bus: bus.clone(),
-            broker: broker.clone(),
-            live: Arc::new(vigor_hub::Publisher::in_process(
-                broker.clone(),
-                &Default::default(),
-            )),
-            ids: ids.clone(),
-            shutdown: shutdown.clone(),
-            tasks: TaskTracker::new(),
-        };
         // The state the service serves with, so tests read its counters.
-        let (auth, running) = vigor_auth::start(ctx).await.unwrap();
-        // Where the process meets its clients, as `vigor serve` wires it: the
-        // gateway's layer decides the client address.
-        let policy = vigor_common::client_address::AddressPolicy::from_config(&config, true);
-        let app = running
-            .router
-            .layer(axum::middleware::from_fn_with_state(
-                policy,
-                vigor_gateway::decide_client_address,
-            ))
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-                .unwrap();
-        });
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Some(TestApp {
-            base,
-            http,
-            auth,
-            bus,
-            config,
-            shutdown,
-            db,
-        })
+        let state = Arc::new(OnceLock::new());
+        let keep = state.clone();
+        let app = vigor_auth::testkit::stack(backend)
+            .configure(configure)
+            .build_auth_with(Box::new(move |ctx| {
+                Box::pin(async move {
+                    let (auth, running) = vigor_auth::start(ctx).await?;
+                    let _ = keep.set(auth);
+                    Ok(running)
+                })
+            }))
+            // Where the process meets its clients, as `vigor serve` wires it: the
+            // gateway's layer decides the client address.
+            .layer(|router, config| {
+                let policy = vigor_common::client_address::AddressPolicy::from_config(config, true);
+                router.layer(axum::middleware::from_fn_with_state(
+                    policy,
+                    vigor_gateway::decide_client_address,
+                ))
+            })
+            .spawn()
+            .await?;
+        let auth = state.get().expect("auth started").clone();
+        Some(TestApp { app, auth })
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// `POST /v1/auth/signup`.
-    pub async fn signup(&self, email: &str, password: &str, display_name: &str) -> Response {
-        self.http
-            .post(self.url("/v1/auth/signup"))
-            .json(&json!({"email": email, "password": password, "display_name": display_name}))
-            .send()
-            .await
-            .unwrap()
+    /// The service's database.
+    pub fn db(&self) -> &TestDatabase {
+        self.database(ServiceName::Auth)
     }
 
     /// Signs up and returns the new user's id.
     pub async fn new_user(&self, email: &str) -> String {
-        let response = self.signup(email, PASSWORD, "Ann").await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        body["id"].as_str().unwrap().to_owned()
+        self.sign_up(email, "Ann").await
     }
 
     /// `POST /v1/oauth/token` with form parameters.
@@ -344,41 +273,28 @@ impl TestApp {
     /// Moves every authorization code 61 s into the past, after checking that
     /// codes live exactly 60 s (instead of waiting a minute).
     pub async fn expire_codes(&self) {
-        use vigor_common::db::Database;
         let ttl = "SELECT expires_at - created_at FROM authorization_codes";
         let shift = "UPDATE authorization_codes SET created_at = created_at - 61000, expires_at = expires_at - 61000";
-        let ttls: Vec<i64> = match &self.db.database {
-            Database::Sqlite(pool) => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap(),
-            Database::Postgres(pool) => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap(),
-        };
+        let ttls: Vec<i64> = vigor_common::on_pool!(&self.db().database, pool => sqlx::query_scalar(ttl).fetch_all(pool).await.unwrap());
         assert!(
             !ttls.is_empty() && ttls.iter().all(|t| *t == 60_000),
             "{ttls:?}"
         );
-        match &self.db.database {
-            Database::Sqlite(pool) => drop(sqlx::query(shift).execute(pool).await.unwrap()),
-            Database::Postgres(pool) => drop(sqlx::query(shift).execute(pool).await.unwrap()),
-        }
+        vigor_common::on_pool!(&self.db().database, pool => drop(sqlx::query(shift).execute(pool).await.unwrap()))
     }
 
     /// Moves the start of every session (refresh family) `secs` into the past.
     pub async fn age_sessions(&self, secs: i64) {
-        use vigor_common::db::Database;
         let shift = "UPDATE refresh_families SET created_at = created_at - $1";
         let ms = secs * 1000;
-        match &self.db.database {
-            Database::Sqlite(pool) => {
-                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
-            }
-            Database::Postgres(pool) => {
-                sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
-            }
-        }
+        vigor_common::on_pool!(&self.db().database, pool => {
+            sqlx::query(shift).bind(ms).execute(pool).await.unwrap();
+        })
     }
 
     /// The bus, as the trait.
     pub fn event_bus(&self) -> Arc<dyn EventBus> {
-        self.bus.clone()
+        self.app.bus.clone()
     }
 }
 
@@ -425,31 +341,4 @@ pub async fn oauth_error(response: Response) -> (StatusCode, String) {
     let body: Value = response.json().await.unwrap();
     assert!(body["error_description"].is_string(), "{body}");
     (status, body["error"].as_str().unwrap().to_owned())
-}
-
-/// Instantiates each scenario `async fn name(app: TestApp)` on SQLite and PostgreSQL.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
-                    super::$name(app).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
-                        return;
-                    };
-                    super::$name(app).await;
-                }
-            )+
-        }
-    };
 }

@@ -193,10 +193,7 @@ async fn exercise_pages_go_on_after_the_cursor_row_is_gone(db: Database) {
     // erasure); the next page starts after where it stood, not at the end.
     let beta = &mine[1];
     let sql = "DELETE FROM exercises WHERE id = $1";
-    match &db {
-        Database::Sqlite(pool) => sqlx::query(sql).bind(beta.id).execute(pool).await.map(drop),
-        Database::Postgres(pool) => sqlx::query(sql).bind(beta.id).execute(pool).await.map(drop),
-    }
+    vigor_common::on_pool!(&db, pool => sqlx::query(sql).bind(beta.id).execute(pool).await.map(drop))
     .unwrap();
     let after_beta = Some(exercise_position(beta));
     assert_eq!(page(after_beta).await, ["Zq Delta", "Zq Epsilon"]);
@@ -322,10 +319,7 @@ fn event(ids: &IdGenerator, name: &str, w: &Workout) -> Event {
 
 async fn outbox_topics(db: &Database) -> Vec<String> {
     let sql = "SELECT topic FROM outbox ORDER BY id";
-    match db {
-        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-    }
+    vigor_common::on_pool!(db, pool => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap())
 }
 
 async fn workouts_round_trip_with_their_events(db: Database) {
@@ -513,10 +507,7 @@ async fn a_failed_insert_leaves_nothing_behind(db: Database) {
 
 async fn outbox_first_id(db: &Database) -> i64 {
     let sql = "SELECT id FROM outbox ORDER BY id LIMIT 1";
-    match db {
-        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
+    vigor_common::on_pool!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
 }
 
 async fn history_reads_sets_and_sessions_of_one_owner(db: Database) {
@@ -723,10 +714,7 @@ async fn plans_and_schedules_round_trip_per_owner(db: Database) {
 }
 
 async fn count(db: &Database, sql: &str) -> i64 {
-    match db {
-        Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-    }
+    vigor_common::on_pool!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
 }
 
 async fn erasing_a_user_removes_their_data_once(db: Database) {
@@ -1253,6 +1241,56 @@ async fn settings_are_saved_per_user(db: Database) {
     assert_eq!(store.settings(bob).await.unwrap(), own);
 }
 
+/// Erasing a user is serialised with the user's writes (`in_owner_tx!`): while a
+/// write of theirs holds its transaction, the erasure waits, and then erases
+/// what that write left too. (Without the owner's lock, PostgreSQL's erasure
+/// ran at once, missed the uncommitted row, and the row outlived the user.)
+async fn erasing_a_user_waits_for_their_write_in_flight(db: Database) {
+    let store = SqlStore::new(db.clone());
+    let ann = Id::from_i64(7);
+    let (began, began_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let writer = {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let written: Result<(), sqlx::Error> = async {
+                vigor_common::in_owner_tx!(&db, ann, tx => {
+                    sqlx::query(
+                        "INSERT INTO athlete_settings (user_id, max_hr, resting_hr, updated_at) \
+                         VALUES ($1, 190, 50, 0)",
+                    )
+                    .bind(ann)
+                    .execute(&mut *tx)
+                    .await?;
+                    let _ = began.send(());
+                    let _ = released.await;
+                });
+                Ok(())
+            }
+            .await;
+            written.unwrap();
+        })
+    };
+    began_rx.await.unwrap();
+    let erase = {
+        let store = store.clone();
+        tokio::spawn(async move { store.erase_user("training", Id::from_i64(99), ann).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !erase.is_finished(),
+        "the erasure waits for the user's write in flight"
+    );
+    release.send(()).unwrap();
+    writer.await.unwrap();
+    assert!(erase.await.unwrap().unwrap().is_some());
+    assert_eq!(
+        store.settings(ann).await.unwrap(),
+        AthleteSettings::default(),
+        "what the write in flight stored is erased with the rest"
+    );
+}
+
 vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     the_catalogue_is_seeded_once,
     search_matches_words_muscles_and_equipment,
@@ -1270,4 +1308,5 @@ vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     concurrent_writes_of_one_owner_leave_the_flags_of_the_final_history,
     coaching_links_move_one_way_and_one_is_open_per_pair,
     settings_are_saved_per_user,
+    erasing_a_user_waits_for_their_write_in_flight,
 );

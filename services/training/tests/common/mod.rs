@@ -1,149 +1,52 @@
-//! `TestApp`: the training service started through its `ServiceSpec` on a random
-//! port and a fresh database, next to a real auth service (its own database, same
-//! backend) that issues the tokens; requests carry real access tokens, verified
-//! through the auth service's JWKS like the gateway does. One helper per endpoint.
+//! `TestApp`: the training service beside the auth service that issues its
+//! tokens, on `vigor_common::testkit`'s harness (a random port, fresh databases
+//! of one backend, real sign-ups, real access tokens verified through the auth
+//! service's JWKS like the gateway does). One helper per endpoint.
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Extension;
 use reqwest::{Response, StatusCode};
-use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use vigor_common::auth::{JwksUrl, Verifier, VerifierConfig};
-use vigor_common::broker::memory::MemoryBroker;
-use vigor_common::broker::Broker;
-use vigor_common::bus::memory::MemoryBus;
-use vigor_common::bus::{ConsumerOptions, EventBus, Subscription};
-use vigor_common::config::Config;
-use vigor_common::db::Database;
-use vigor_common::service::{ServiceContext, ServiceSpec};
+use serde_json::Value;
+use vigor_common::bus::Subscription;
+use vigor_common::config::ServiceName;
 use vigor_common::testkit::{self, TestDatabase};
 use vigor_common::{Id, IdGenerator};
 
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+// Not every test file uses each of them.
+#[allow(unused_imports)]
+pub use vigor_common::testkit::{problem, Backend, PASSWORD};
 
 /// A running training service and the auth service that issues its tokens.
 pub struct TestApp {
-    /// `http://127.0.0.1:port` of the training service.
-    pub base: String,
-    /// `http://127.0.0.1:port` of the auth service.
-    pub auth_base: String,
-    /// An HTTP client.
-    pub http: reqwest::Client,
-    /// The training database.
-    pub db: TestDatabase,
-    /// The bus the outbox relay publishes to.
-    pub bus: Arc<MemoryBus>,
-    _auth_db: TestDatabase,
-    /// The auth service's state on its database (to register clients, as `vigor admin` does).
-    pub auth: vigor_auth::AuthService,
-    shutdown: CancellationToken,
+    app: testkit::TestApp,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl Deref for TestApp {
+    type Target = testkit::TestApp;
+
+    fn deref(&self) -> &testkit::TestApp {
+        &self.app
     }
-}
-
-/// A strong password no list has.
-pub const PASSWORD: &str = "plum-rocket-41-harbour";
-
-async fn database(backend: Backend, spec: &ServiceSpec) -> Option<TestDatabase> {
-    Some(match backend {
-        Backend::Sqlite => testkit::sqlite(spec.migrations).await,
-        Backend::Postgres => testkit::postgres(spec.migrations).await?,
-    })
-}
-
-/// Serves `router` on `listener` until `stop`.
-fn serve(listener: tokio::net::TcpListener, router: axum::Router, stop: CancellationToken) {
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .unwrap();
-    });
 }
 
 impl TestApp {
     /// Starts both services on `backend`; `None` when PostgreSQL is not available.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let auth_spec = vigor_auth::spec();
-        let training_spec = vigor_training::spec();
-        let auth_db = database(backend, &auth_spec).await?;
-        let db = database(backend, &training_spec).await?;
-
-        let auth_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let auth_base = format!("http://{}", auth_listener.local_addr().unwrap());
-        let mut config = Config::default();
-        config.auth.issuer = Some(auth_base.clone());
-        let config = Arc::new(config);
-        let shutdown = CancellationToken::new();
-        let bus = Arc::new(MemoryBus::new());
-        let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new());
-        let context = |db: &TestDatabase, node| ServiceContext {
-            config: config.clone(),
-            db: Some(db.database.clone()),
-            bus: bus.clone(),
-            broker: broker.clone(),
-            live: Arc::new(vigor_hub::Publisher::in_process(
-                broker.clone(),
-                &Default::default(),
-            )),
-            ids: Arc::new(IdGenerator::new(node).unwrap()),
-            shutdown: shutdown.clone(),
-            tasks: TaskTracker::new(),
-        };
-
-        let auth = (auth_spec.build)(context(&auth_db, 1)).await.unwrap();
-        serve(auth_listener, auth.router, shutdown.clone());
-
-        let mut verifier_config = VerifierConfig::new(&auth_base, &config.auth.audience);
-        verifier_config.min_refresh_interval = Duration::ZERO;
-        let keys = JwksUrl::new(format!("{auth_base}/.well-known/jwks.json")).unwrap();
-        let verifier = Arc::new(Verifier::new(verifier_config, Arc::new(keys)));
-
-        let training = (training_spec.build)(context(&db, 2)).await.unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        // The gateway puts the verifier into every request; here we do.
-        serve(
-            listener,
-            training.router.layer(Extension(verifier)),
-            shutdown.clone(),
-        );
-
-        let auth_operator = vigor_auth::AuthService::new(
-            auth_db.database.clone(),
-            &config,
-            Arc::new(IdGenerator::new(3).unwrap()),
-        )
-        .unwrap();
-        Some(TestApp {
-            auth: auth_operator,
-            base,
-            auth_base,
-            http: reqwest::Client::new(),
-            db,
-            bus,
-            _auth_db: auth_db,
-            shutdown,
-        })
+        let app = vigor_auth::testkit::stack(backend)
+            .service(vigor_training::spec())
+            .spawn()
+            .await?;
+        Some(TestApp { app })
     }
 
-    /// `base` + `path`.
+    /// The training database.
+    pub fn db(&self) -> &TestDatabase {
+        self.database(ServiceName::Training)
+    }
+
     /// Logs one 45-minute workout a day through 2023 for `owner` (alternating runs
     /// of 8 km and squats 3×5×100 kg, all at session RPE 6), straight into the
     /// store: the data of the stats test and benchmark.
@@ -154,7 +57,7 @@ impl TestApp {
             Workout, WorkoutContent, WorkoutExercise, WorkoutSet, WorkoutSource,
         };
         use vigor_training::store::{SqlStore, TrainingStore};
-        let store = SqlStore::new(self.db.database.clone());
+        let store = SqlStore::new(self.db().database.clone());
         let ids = Arc::new(IdGenerator::new(9).unwrap());
         let first: vigor_common::api::Timestamp = "2023-01-01T07:00:00Z".parse().unwrap();
         for day in 0..365 {
@@ -213,10 +116,6 @@ impl TestApp {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     /// Signs a new user up and returns `(user id, access token)`.
     pub async fn user(&self, name: &str) -> (String, String) {
         let (id, email) = self.signup(name).await;
@@ -237,67 +136,26 @@ impl TestApp {
     /// token carries them.
     pub async fn set_roles(&self, id: &str, roles: &str) {
         let sql = format!("UPDATE credentials SET roles = '{roles}' WHERE user_id = {id}");
-        match &self._auth_db.database {
-            Database::Sqlite(pool) => sqlx::query(&sql).execute(pool).await.map(|_| ()),
-            Database::Postgres(pool) => sqlx::query(&sql).execute(pool).await.map(|_| ()),
-        }
+        vigor_common::on_pool!(&self.database(ServiceName::Auth).database, pool => sqlx::query(&sql).execute(pool).await.map(|_| ()))
         .unwrap();
     }
 
     /// Signs a new user up: `(user id, email)`.
     pub async fn signup(&self, name: &str) -> (String, String) {
         let email = format!("{name}-{}@example.com", testkit::unique_name("u"));
-        let response = self
-            .http
-            .post(format!("{}/v1/auth/signup", self.auth_base))
-            .json(&json!({"email": email, "password": PASSWORD, "display_name": name}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let id = response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = self.sign_up(&email, name).await;
         (id, email)
     }
 
     /// An access token of `email` from a first-party client registered (like
     /// `vigor admin clients create --scope …`) with only `scopes`.
     pub async fn token_with_scopes(&self, email: &str, scopes: &[&str]) -> String {
-        let id = format!("app-{}", scopes.join("-").replace([':', '.'], "_"));
-        // Registered once per test app: each test asks for a set of scopes once.
-        self.auth
-            .create_client(vigor_auth::NewClient::first_party_app(&id, scopes))
-            .await
-            .unwrap();
-        self.token_of(email, &id).await
+        testkit::app::access(&self.app.token_with_scopes(email, scopes).await)
     }
 
     /// An access token of `email` (password grant of vigor-web).
     pub async fn token(&self, email: &str) -> String {
-        self.token_of(email, "vigor-web").await
-    }
-
-    /// An access token of `email` from the password grant of `client_id`.
-    async fn token_of(&self, email: &str, client_id: &str) -> String {
-        let response = self
-            .http
-            .post(format!("{}/v1/oauth/token", self.auth_base))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", client_id),
-                ("username", email),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.access_token(email).await
     }
 
     /// `GET /v1/training/exercises?{query}`.
@@ -419,49 +277,23 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    /// `method path` with `token` and an optional JSON body.
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        token: &str,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Response {
-        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// `GET path` answering 200, as JSON.
-    pub async fn get_json(&self, token: &str, path: &str) -> Value {
-        let response = self.call(reqwest::Method::GET, token, path, None).await;
-        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
-        response.json().await.unwrap()
-    }
-
     /// Waits (up to 10 s) until `check` holds.
-    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    pub async fn eventually<F, Fut>(&self, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..200 {
-            if check().await {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting for {what}");
+        testkit::eventually(what, check).await
     }
 
     /// The topics in the training outbox, oldest first.
     pub async fn outbox(&self) -> Vec<(String, Value)> {
         let sql = "SELECT topic, event FROM outbox ORDER BY id";
-        let rows: Vec<(String, String)> = match &self.db.database {
-            Database::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.unwrap(),
-            Database::Postgres(pool) => {
+        let rows: Vec<(String, String)> = match &self.db().database {
+            vigor_common::db::Database::Sqlite(pool) => {
+                sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+            }
+            vigor_common::db::Database::Postgres(pool) => {
                 let sql = "SELECT topic, event::text FROM outbox ORDER BY id";
                 sqlx::query_as(sql).fetch_all(pool).await.unwrap()
             }
@@ -474,60 +306,12 @@ impl TestApp {
     /// How many workouts are stored.
     pub async fn workout_count(&self) -> i64 {
         let sql = "SELECT COUNT(*) FROM workouts";
-        match &self.db.database {
-            Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-            Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap(),
-        }
+        vigor_common::on_pool!(&self.db().database, pool => sqlx::query_scalar(sql).fetch_one(pool).await.unwrap())
     }
 
     /// Subscribes to the workout topics on the bus.
     pub async fn subscribe(&self) -> Box<dyn Subscription> {
-        self.bus
-            .subscribe(
-                &["workout.logged", "workout.updated", "workout.deleted"],
-                "test",
-                "test-1",
-                ConsumerOptions::default(),
-            )
+        self.listen(&["workout.logged", "workout.updated", "workout.deleted"])
             .await
-            .unwrap()
     }
-}
-
-/// The problem+json body of a response, after checking its status and type.
-pub async fn problem(response: Response, status: StatusCode) -> Value {
-    assert_eq!(response.status(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json",
-        "errors are problem+json"
-    );
-    response.json().await.unwrap()
-}
-
-/// Instantiates each scenario `async fn name(app: TestApp)` on SQLite and PostgreSQL.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
-                    super::$name(app).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
-                        return;
-                    };
-                    super::$name(app).await;
-                }
-            )+
-        }
-    };
 }

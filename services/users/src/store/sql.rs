@@ -1,8 +1,9 @@
 //! [`UserStore`] on SQL: SQLite (all-in-one) and PostgreSQL (distributed).
 //!
 //! The statements are written once with `$n` parameters, which both sqlx drivers
-//! accept, and run on whichever pool the [`Database`] holds (`on_pool!`); writes
-//! that carry events run in a transaction with the outbox inserts (`in_tx!`).
+//! accept, and run on whichever pool the [`Database`] holds (`on_pool!` of
+//! [`vigor_common::db`]); writes that carry events run in a transaction with the
+//! outbox inserts (`in_tx!`, [`TxEvents`]).
 //! Rows are read into [`ProfileRow`] and converted here, so a malformed row is a
 //! [`StoreError::Corrupt`], never a panic. Writes return the new row with
 //! `RETURNING`, which both backends support.
@@ -10,60 +11,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vigor_common::api::{Cursor, Timestamp};
-use vigor_common::bus::{outbox, Event};
-use vigor_common::db::Database;
-use vigor_common::Id;
+use vigor_common::bus::Event;
+use vigor_common::db::{Database, TxEvents};
+use vigor_common::{in_tx, on_pool, Id};
 
 use super::{Profile, StoreError, StoreResult, UserStore};
 use crate::domain::{name_key, Patch, ProfileChanges, Roles, Status};
-
-/// Runs `$body` with `$pool` bound to the pool of either backend.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
-        }
-    };
-}
-
-/// Runs `$body` (which returns `Result<Option<T>, sqlx::Error>`) in a transaction
-/// bound to `$tx` on either backend, enqueueing `$events` and committing only
-/// when it answered `Some`.
-macro_rules! in_tx {
-    ($db:expr, $events:expr, $tx:ident => $body:expr) => {
-        match $db {
-            Database::Sqlite(pool) => {
-                async {
-                    let mut $tx = pool.begin().await?;
-                    let out = $body;
-                    if out.is_some() {
-                        for event in $events {
-                            outbox::enqueue_sqlite(&mut $tx, event).await?;
-                        }
-                        $tx.commit().await?;
-                    }
-                    Ok::<_, sqlx::Error>(out)
-                }
-                .await
-            }
-            Database::Postgres(pool) => {
-                async {
-                    let mut $tx = pool.begin().await?;
-                    let out = $body;
-                    if out.is_some() {
-                        for event in $events {
-                            outbox::enqueue_postgres(&mut $tx, event).await?;
-                        }
-                        $tx.commit().await?;
-                    }
-                    Ok::<_, sqlx::Error>(out)
-                }
-                .await
-            }
-        }
-    };
-}
 
 /// The SQL store of the users service.
 #[derive(Debug, Clone)]
@@ -189,22 +142,10 @@ impl UserStore for SqlStore {
         }
         // The event is marked processed in the same transaction as the insert:
         // a redelivery after a crash either finds both or neither.
-        let created = match &self.db {
-            Database::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let first = outbox::mark_processed_sqlite(&mut tx, group, event_id).await?;
-                let created = first && insert!().execute(&mut *tx).await?.rows_affected() == 1;
-                tx.commit().await?;
-                created
-            }
-            Database::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let first = outbox::mark_processed_postgres(&mut tx, group, event_id).await?;
-                let created = first && insert!().execute(&mut *tx).await?.rows_affected() == 1;
-                tx.commit().await?;
-                created
-            }
-        };
+        let created = in_tx!(&self.db, tx => {
+            let first = tx.mark_processed(group, event_id).await?;
+            first && insert!().execute(&mut *tx).await?.rows_affected() == 1
+        });
         Ok(created)
     }
 
@@ -296,12 +237,18 @@ impl UserStore for SqlStore {
              RETURNING {COLUMNS}"
         );
         let stored = roles.to_strings().join(" ");
-        let row: Option<ProfileRow> = in_tx!(&self.db, events, tx => sqlx::query_as(&sql)
+        let row: Option<ProfileRow> = in_tx!(&self.db, tx => {
+            let out = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(&stored)
             .bind(now.timestamp_millis())
             .fetch_optional(&mut *tx)
-            .await?)?;
+            .await?;
+            if out.is_some() {
+                tx.enqueue_all(events).await?;
+            }
+            out
+        });
         convert(row)
     }
 
@@ -314,12 +261,18 @@ impl UserStore for SqlStore {
     ) -> StoreResult<bool> {
         let sql = "UPDATE profiles SET status = $2, updated_at = $3 \
                    WHERE user_id = $1 AND status <> $2 RETURNING user_id";
-        let changed: Option<Id> = in_tx!(&self.db, events, tx => sqlx::query_scalar(sql)
+        let changed: Option<Id> = in_tx!(&self.db, tx => {
+            let out = sqlx::query_scalar(sql)
             .bind(user_id)
             .bind(status.as_str())
             .bind(now.timestamp_millis())
             .fetch_optional(&mut *tx)
-            .await?)?;
+            .await?;
+            if out.is_some() {
+                tx.enqueue_all(events).await?;
+            }
+            out
+        });
         Ok(changed.is_some())
     }
 
@@ -367,10 +320,16 @@ impl UserStore for SqlStore {
 
     async fn delete(&self, user_id: Id, events: &[Event]) -> StoreResult<bool> {
         let sql = "DELETE FROM profiles WHERE user_id = $1 RETURNING user_id";
-        let deleted: Option<Id> = in_tx!(&self.db, events, tx => sqlx::query_scalar(sql)
+        let deleted: Option<Id> = in_tx!(&self.db, tx => {
+            let out = sqlx::query_scalar(sql)
             .bind(user_id)
             .fetch_optional(&mut *tx)
-            .await?)?;
+            .await?;
+            if out.is_some() {
+                tx.enqueue_all(events).await?;
+            }
+            out
+        });
         Ok(deleted.is_some())
     }
 }

@@ -1,73 +1,39 @@
 //! `TestApp`: the auth and users services (and training, whose part the account
-//! export gathers) started through their `ServiceSpec`s,
-//! wired like all-in-one mode (one event bus, one HTTP server, one verifier that
-//! reads the auth database's keys), on fresh SQLite or PostgreSQL databases, with
-//! one helper per endpoint. Users sign up and sign in for real: every token is
-//! issued by the running auth service.
+//! export gathers) on `vigor_common::testkit`'s harness, wired like all-in-one
+//! mode (one event bus, one HTTP server, one verifier in every request) on fresh
+//! SQLite or PostgreSQL databases, with one helper per endpoint. Users sign up
+//! and sign in for real: every token is issued by the running auth service.
 
 #![allow(dead_code)]
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::ops::Deref;
 use std::time::Duration;
 
-use axum::Extension;
 use reqwest::{Response, StatusCode};
-use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use vigor_common::auth::{Claims, Verifier, VerifierConfig};
-use vigor_common::broker::memory::MemoryBroker;
-use vigor_common::broker::Broker;
-use vigor_common::bus::memory::MemoryBus;
-use vigor_common::bus::{ConsumerOptions, EventBus, Subscription};
-use vigor_common::config::Config;
-use vigor_common::service::ServiceContext;
-use vigor_common::testkit::{self, TestDatabase};
-use vigor_common::IdGenerator;
+use serde_json::Value;
+use vigor_common::auth::Claims;
+use vigor_common::config::ServiceName;
+use vigor_common::testkit;
 use vigor_users::domain::{Role, Roles};
 use vigor_users::export::Exporter;
 use vigor_users::UsersService;
 
-/// Which database the services run on.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use vigor_common::testkit::{eventually, Backend, PASSWORD};
 
 /// The running services.
 pub struct TestApp {
-    /// `http://127.0.0.1:port`, also the token issuer.
-    pub base: String,
-    /// HTTP client.
-    pub http: reqwest::Client,
-    /// The event bus both services use.
-    pub bus: Arc<MemoryBus>,
-    /// Verifies tokens like the gateway does.
-    pub verifier: Arc<Verifier>,
+    app: testkit::TestApp,
     /// The users service's state on its database (for operator actions).
     pub users: UsersService,
-    /// The users database.
-    pub users_db: TestDatabase,
-    /// The auth database.
-    pub auth_db: TestDatabase,
-    /// The training database.
-    pub training_db: TestDatabase,
-    /// The auth service's state on its database (to register clients, as `vigor admin` does).
-    pub auth: vigor_auth::AuthService,
-    shutdown: CancellationToken,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+impl Deref for TestApp {
+    type Target = testkit::TestApp;
+
+    fn deref(&self) -> &testkit::TestApp {
+        &self.app
     }
 }
-
-/// A strong password that no list has.
-pub const PASSWORD: &str = "plum-rocket-41-harbour";
 
 /// A signed-in user.
 #[derive(Debug, Clone)]
@@ -83,112 +49,26 @@ pub struct User {
 }
 
 impl TestApp {
-    /// Starts both services on `backend`; `None` when PostgreSQL is not available.
+    /// Starts the services on `backend`; `None` when PostgreSQL is not available.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        let (auth_db, users_db, training_db) = match backend {
-            Backend::Sqlite => (
-                testkit::sqlite(Some(&vigor_auth::MIGRATIONS)).await,
-                testkit::sqlite(Some(&vigor_users::MIGRATIONS)).await,
-                testkit::sqlite(Some(&vigor_training::MIGRATIONS)).await,
-            ),
-            Backend::Postgres => (
-                testkit::postgres(Some(&vigor_auth::MIGRATIONS)).await?,
-                testkit::postgres(Some(&vigor_users::MIGRATIONS)).await?,
-                testkit::postgres(Some(&vigor_training::MIGRATIONS)).await?,
-            ),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
-        let mut config = Config {
-            listen: addr,
-            ..Config::default()
-        };
-        config.auth.issuer = Some(base.clone());
-        let config = Arc::new(config);
-
-        let bus = Arc::new(MemoryBus::new());
-        let shutdown = CancellationToken::new();
-        let tasks = TaskTracker::new();
-        let ids = Arc::new(IdGenerator::new(1).unwrap());
-        let broker: Arc<dyn Broker> = Arc::new(MemoryBroker::new());
-        let context = |db: &TestDatabase| ServiceContext {
-            config: config.clone(),
-            db: Some(db.database.clone()),
-            bus: bus.clone(),
-            broker: broker.clone(),
-            live: Arc::new(vigor_hub::Publisher::in_process(
-                broker.clone(),
-                &Default::default(),
-            )),
-            ids: ids.clone(),
-            shutdown: shutdown.clone(),
-            tasks: tasks.clone(),
-        };
-        let auth = (vigor_auth::spec().build)(context(&auth_db)).await.unwrap();
-        let users = (vigor_users::spec().build)(context(&users_db))
-            .await
-            .unwrap();
-        let training = (vigor_training::spec().build)(context(&training_db))
-            .await
-            .unwrap();
-        // As in `vigor serve`: one verifier on the auth database's keys, in every
-        // request's extensions.
-        let verifier = Arc::new(Verifier::new(
-            VerifierConfig::from_config(&config),
-            vigor_auth::key_source(auth_db.database.clone()),
-        ));
-        let app = auth
-            .router
-            .merge(users.router)
-            .merge(training.router)
-            .layer(Extension(verifier.clone()))
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move { stop.cancelled().await })
-                .await
-                .unwrap();
-        });
-        let exporter = Exporter::from_config(&config).unwrap();
-        let operator = UsersService::new(users_db.database.clone(), ids.clone(), exporter);
-        let auth_operator =
-            vigor_auth::AuthService::new(auth_db.database.clone(), &config, ids.clone()).unwrap();
-        Some(TestApp {
-            base,
-            http: reqwest::Client::new(),
-            bus,
-            verifier,
-            users: operator,
-            users_db,
-            auth_db,
-            training_db,
-            auth: auth_operator,
-            shutdown,
-        })
-    }
-
-    /// The URL of `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        let app = vigor_auth::testkit::stack(backend)
+            .service(vigor_users::spec())
+            .service(vigor_training::spec())
+            .spawn()
+            .await?;
+        let exporter = Exporter::from_config(&app.config).unwrap();
+        let users = UsersService::new(
+            app.database(ServiceName::Users).database.clone(),
+            app.ids.clone(),
+            exporter,
+        );
+        Some(TestApp { app, users })
     }
 
     /// `POST /v1/auth/signup`, the password grant, and a wait for the profile that
     /// `user.signed_up` makes.
     pub async fn user(&self, email: &str, display_name: &str) -> User {
-        let response = self
-            .http
-            .post(self.url("/v1/auth/signup"))
-            .json(&json!({"email": email, "password": PASSWORD, "display_name": display_name}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let id = response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let id = self.sign_up(email, display_name).await;
         let tokens = self.login(email, PASSWORD).await.unwrap();
         let user = User {
             id,
@@ -207,26 +87,7 @@ impl TestApp {
     /// `vigor admin clients create --scope …`) with only `scopes`: a token that
     /// grants no more.
     pub async fn with_scopes(&self, user: &User, scopes: &[&str]) -> User {
-        let id = format!("app-{}", scopes.join("-").replace([':', '.'], "_"));
-        // Registered once per test app: each test asks for a set of scopes once.
-        self.auth
-            .create_client(vigor_auth::NewClient::first_party_app(&id, scopes))
-            .await
-            .unwrap();
-        let response = self
-            .http
-            .post(self.url("/v1/oauth/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", id.as_str()),
-                ("username", user.email.as_str()),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let tokens: Value = response.json().await.unwrap();
+        let tokens = self.token_with_scopes(&user.email, scopes).await;
         assert_eq!(tokens["scope"], scopes.join(" "));
         User {
             access: tokens["access_token"].as_str().unwrap().to_owned(),
@@ -236,18 +97,7 @@ impl TestApp {
 
     /// The password grant; the token response, or the error status.
     pub async fn login(&self, email: &str, password: &str) -> Result<Value, StatusCode> {
-        let response = self
-            .http
-            .post(self.url("/v1/oauth/token"))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", "vigor-web"),
-                ("username", email),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let response = self.password_grant("vigor-web", email, password).await;
         match response.status() {
             StatusCode::OK => Ok(response.json().await.unwrap()),
             status => Err(status),
@@ -359,35 +209,6 @@ impl TestApp {
         let id = user.id.parse().unwrap();
         assert!(self.users.set_roles(id, &roles).await.unwrap().is_some());
     }
-
-    /// Subscribes a test consumer group to `topics` (only later events reach it).
-    pub async fn listen(&self, topics: &[&str]) -> Box<dyn Subscription> {
-        self.bus
-            .subscribe(
-                topics,
-                &testkit::unique_name("test"),
-                "test",
-                ConsumerOptions::default(),
-            )
-            .await
-            .unwrap()
-    }
-}
-
-/// Waits (up to 10 s) until `check` holds.
-pub async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The `field`s named by a validation problem.
@@ -400,31 +221,4 @@ pub async fn invalid_fields(response: Response) -> Vec<String> {
         .iter()
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Instantiates each scenario `async fn name(app: TestApp)` on SQLite and PostgreSQL.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
-                    super::$name(app).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await else {
-                        return;
-                    };
-                    super::$name(app).await;
-                }
-            )+
-        }
-    };
 }

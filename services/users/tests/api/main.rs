@@ -4,6 +4,8 @@
 
 mod common;
 
+pub(crate) use vigor_common::on_both_backends;
+
 mod access;
 mod lifecycle;
 mod profile;

@@ -9,6 +9,13 @@
 //!
 //! Run outside the script, `cargo test` skips the server-backed cases with a note
 //! on stderr; under the script a missing server fails the test instead of skipping.
+//!
+//! [`app`] is the black-box harness of the services' HTTP tests: auth and the
+//! services under test on one server, real sign-ups and tokens.
+
+pub mod app;
+
+pub use app::{eventually, problem, Backend, Stack, TestApp, PASSWORD};
 
 use std::path::PathBuf;
 

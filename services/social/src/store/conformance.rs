@@ -1,0 +1,424 @@
+//! The one conformance suite of [`SocialStore`], run on SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+
+use chrono::{Duration, DurationRound, Utc};
+use vigor_common::api::Timestamp;
+use vigor_common::db::Database;
+use vigor_common::{Id, IdGenerator};
+
+use super::*;
+use crate::domain::{ChannelKind, Role, GENERAL};
+
+fn now() -> Timestamp {
+    // Stored to the millisecond.
+    Utc::now()
+        .duration_trunc(Duration::milliseconds(1))
+        .unwrap()
+}
+
+struct Fixture {
+    store: SqlStore,
+    ids: IdGenerator,
+}
+
+impl Fixture {
+    fn new(db: Database) -> Self {
+        Fixture {
+            store: SqlStore::new(db),
+            ids: IdGenerator::new(4).unwrap(),
+        }
+    }
+
+    fn id(&self) -> Id {
+        self.ids.next_id()
+    }
+
+    fn channel(&self, kind: ChannelKind, community: Option<Id>, name: Option<&str>) -> Channel {
+        Channel {
+            id: self.id(),
+            kind,
+            community_id: community,
+            name: name.map(str::to_owned),
+            created_by: self.id(),
+            created_at: now(),
+        }
+    }
+
+    async fn community(&self, owner: Id, visibility: Visibility) -> (Community, Channel) {
+        let community = Community {
+            id: self.id(),
+            name: "Runners".into(),
+            description: "We run.".into(),
+            visibility,
+            owner_id: owner,
+            member_count: 1,
+            created_at: now(),
+        };
+        let general = self.channel(ChannelKind::Community, Some(community.id), Some(GENERAL));
+        let owner = self
+            .store
+            .create_community(&community, &general)
+            .await
+            .unwrap();
+        assert_eq!(
+            (owner.role, owner.status),
+            (Role::Owner, MemberStatus::Active)
+        );
+        (community, general)
+    }
+
+    fn member(&self, community: Id, user: Id, status: MemberStatus) -> Membership {
+        Membership {
+            community_id: community,
+            user_id: user,
+            role: Role::Member,
+            status,
+            muted_until: None,
+            since: now(),
+        }
+    }
+
+    fn follow(&self, follower: Id, followee: Id, status: FollowStatus) -> Follow {
+        Follow {
+            follower_id: follower,
+            followee_id: followee,
+            status,
+            since: now(),
+        }
+    }
+}
+
+async fn a_community_keeps_its_members_and_channels(db: Database) {
+    let f = Fixture::new(db);
+    let (owner, ann, bob) = (f.id(), f.id(), f.id());
+    let (community, general) = f.community(owner, Visibility::Public).await;
+    assert_eq!(
+        f.store.community(community.id).await.unwrap(),
+        Some(community.clone())
+    );
+    assert_eq!(
+        f.store.community_channels(community.id).await.unwrap(),
+        vec![general.clone()]
+    );
+
+    f.store
+        .put_membership(&f.member(community.id, ann, MemberStatus::Active))
+        .await
+        .unwrap();
+    f.store
+        .put_membership(&f.member(community.id, bob, MemberStatus::Requested))
+        .await
+        .unwrap();
+    let stored = f.store.community(community.id).await.unwrap().unwrap();
+    assert_eq!(stored.member_count, 2, "requests are not members");
+    let active = f
+        .store
+        .members(community.id, MemberStatus::Active, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        active.iter().map(|m| m.user_id).collect::<Vec<_>>(),
+        vec![owner, ann]
+    );
+    // Paging by user id: the second page starts after the first.
+    let first = f
+        .store
+        .members(community.id, MemberStatus::Active, None, 1)
+        .await
+        .unwrap();
+    let second = f
+        .store
+        .members(
+            community.id,
+            MemberStatus::Active,
+            Some(first[0].user_id),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!((first[0].user_id, second[0].user_id), (owner, ann));
+
+    // Approving a request replaces it; a mute is kept.
+    let mut approved = f.member(community.id, bob, MemberStatus::Active);
+    approved.muted_until = Some(now() + Duration::minutes(10));
+    f.store.put_membership(&approved).await.unwrap();
+    assert_eq!(
+        f.store.membership(community.id, bob).await.unwrap(),
+        Some(approved)
+    );
+
+    // Channels of a community are its members' channels.
+    let runs = f.channel(
+        ChannelKind::Community,
+        Some(community.id),
+        Some("long-runs"),
+    );
+    f.store.create_channel(&runs, &[]).await.unwrap();
+    let taken = f.channel(
+        ChannelKind::Community,
+        Some(community.id),
+        Some("long-runs"),
+    );
+    assert!(matches!(
+        f.store.create_channel(&taken, &[]).await,
+        Err(StoreError::Taken(_))
+    ));
+    let ids: Vec<Id> = f
+        .store
+        .channels_of(ann)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![general.id, runs.id]);
+
+    // Leaving takes the channels away.
+    assert!(f.store.remove_membership(community.id, ann).await.unwrap());
+    assert!(!f.store.remove_membership(community.id, ann).await.unwrap());
+    assert!(f.store.channels_of(ann).await.unwrap().is_empty());
+
+    // Deleting it says who was in it and leaves nothing behind.
+    let members = f.store.delete_community(community.id).await.unwrap();
+    assert_eq!(members, vec![owner, bob]);
+    assert_eq!(f.store.community(community.id).await.unwrap(), None);
+    assert_eq!(f.store.channel(general.id).await.unwrap(), None);
+    assert_eq!(f.store.membership(community.id, bob).await.unwrap(), None);
+    assert!(f.store.channels_of(owner).await.unwrap().is_empty());
+}
+
+async fn a_ban_ends_the_membership_until_lifted(db: Database) {
+    let f = Fixture::new(db);
+    let (owner, ann) = (f.id(), f.id());
+    let (community, _) = f.community(owner, Visibility::Public).await;
+    f.store
+        .put_membership(&f.member(community.id, ann, MemberStatus::Active))
+        .await
+        .unwrap();
+    let ban = Ban {
+        community_id: community.id,
+        user_id: ann,
+        until: Some(now() + Duration::hours(1)),
+        banned_by: owner,
+        reason: "spam".into(),
+    };
+    f.store.ban(&ban).await.unwrap();
+    assert_eq!(f.store.membership(community.id, ann).await.unwrap(), None);
+    assert_eq!(f.store.ban_of(community.id, ann).await.unwrap(), Some(ban));
+    assert!(f.store.channels_of(ann).await.unwrap().is_empty());
+    assert!(f.store.unban(community.id, ann).await.unwrap());
+    assert_eq!(f.store.ban_of(community.id, ann).await.unwrap(), None);
+}
+
+async fn a_pair_has_one_direct_channel_even_when_both_ask_at_once(db: Database) {
+    let f = Arc::new(Fixture::new(db));
+    let (ann, bob) = (f.id(), f.id());
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let candidate = f.channel(ChannelKind::Dm, None, None);
+            let (x, y) = if n % 2 == 0 { (ann, bob) } else { (bob, ann) };
+            f.store.dm_channel(&candidate, x, y).await.unwrap()
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    assert_eq!(answers.iter().filter(|(_, created)| *created).count(), 1);
+    let channel = answers[0].0.clone();
+    assert!(answers.iter().all(|(c, _)| c.id == channel.id));
+    assert_eq!(channel.kind, ChannelKind::Dm);
+    assert_eq!(
+        f.store.channel_members(channel.id).await.unwrap(),
+        vec![ann, bob]
+    );
+    // Another pair gets another channel.
+    let carol = f.id();
+    let (other, created) = f
+        .store
+        .dm_channel(&f.channel(ChannelKind::Dm, None, None), ann, carol)
+        .await
+        .unwrap();
+    assert!(created && other.id != channel.id);
+    let ids: Vec<Id> = f
+        .store
+        .channels_of(ann)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec![channel.id, other.id]);
+}
+
+async fn group_chats_keep_their_members(db: Database) {
+    let f = Fixture::new(db);
+    let (ann, bob, carol) = (f.id(), f.id(), f.id());
+    let group = f.channel(ChannelKind::Group, None, None);
+    f.store.create_channel(&group, &[ann, bob]).await.unwrap();
+    f.store
+        .add_channel_members(group.id, &[bob, carol], now())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.channel_members(group.id).await.unwrap(),
+        vec![ann, bob, carol]
+    );
+    assert!(f.store.remove_channel_member(group.id, bob).await.unwrap());
+    assert!(!f.store.remove_channel_member(group.id, bob).await.unwrap());
+    assert_eq!(
+        f.store.channel_members(group.id).await.unwrap(),
+        vec![ann, carol]
+    );
+    assert_eq!(f.store.channel(group.id).await.unwrap(), Some(group));
+}
+
+async fn follows_are_one_per_pair_and_blocks_end_them_both_ways(db: Database) {
+    let f = Fixture::new(db);
+    let (ann, bob, carol) = (f.id(), f.id(), f.id());
+    let first = f.follow(ann, bob, FollowStatus::Pending);
+    assert_eq!(f.store.follow(&first).await.unwrap(), first);
+    // Asking again changes nothing: the stored follow comes back.
+    let again = f.follow(ann, bob, FollowStatus::Active);
+    assert_eq!(f.store.follow(&again).await.unwrap(), first);
+    assert!(f.store.following(ann, None, 10).await.unwrap().is_empty());
+    assert_eq!(
+        f.store
+            .followers(bob, FollowStatus::Pending, None, 10)
+            .await
+            .unwrap(),
+        vec![first.clone()]
+    );
+    assert!(f.store.approve_follow(ann, bob).await.unwrap());
+    assert!(!f.store.approve_follow(ann, bob).await.unwrap());
+    let active = f.store.follow_of(ann, bob).await.unwrap().unwrap();
+    assert_eq!(active.status, FollowStatus::Active);
+    f.store
+        .follow(&f.follow(carol, bob, FollowStatus::Active))
+        .await
+        .unwrap();
+    let followers = f
+        .store
+        .followers(bob, FollowStatus::Active, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        followers.iter().map(|x| x.follower_id).collect::<Vec<_>>(),
+        vec![ann, carol]
+    );
+    let page = f
+        .store
+        .followers(bob, FollowStatus::Active, Some(ann), 10)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].follower_id, carol);
+
+    f.store
+        .follow(&f.follow(bob, ann, FollowStatus::Active))
+        .await
+        .unwrap();
+    let ended = f.store.block(bob, ann, now()).await.unwrap();
+    assert_eq!(ended.len(), 2, "both directions end");
+    assert!(f.store.blocked_between(ann, bob).await.unwrap());
+    assert!(f.store.blocked_between(bob, ann).await.unwrap());
+    assert!(!f.store.blocked_between(ann, carol).await.unwrap());
+    assert_eq!(f.store.follow_of(ann, bob).await.unwrap(), None);
+    assert_eq!(f.store.follow_of(bob, ann).await.unwrap(), None);
+    assert_eq!(f.store.blocks_of(bob).await.unwrap(), vec![ann]);
+    assert!(f.store.unblock(bob, ann).await.unwrap());
+    assert!(!f.store.blocked_between(ann, bob).await.unwrap());
+    assert!(f.store.unfollow(carol, bob).await.unwrap());
+    assert!(!f.store.unfollow(carol, bob).await.unwrap());
+}
+
+async fn the_audit_log_reads_newest_first(db: Database) {
+    let f = Fixture::new(db);
+    let (owner, ann) = (f.id(), f.id());
+    let (community, _) = f.community(owner, Visibility::InviteOnly).await;
+    let mut entries = Vec::new();
+    for action in ["member.muted", "member.banned", "message.removed"] {
+        let entry = AuditEntry {
+            id: f.id(),
+            community_id: community.id,
+            actor_id: owner,
+            action: action.into(),
+            target_user: Some(ann),
+            detail: String::new(),
+            at: now(),
+        };
+        f.store.audit(&entry).await.unwrap();
+        entries.push(entry);
+    }
+    entries.reverse();
+    assert_eq!(
+        f.store.audit_log(community.id, None, 10).await.unwrap(),
+        entries
+    );
+    assert_eq!(
+        f.store
+            .audit_log(community.id, Some(entries[0].id), 1)
+            .await
+            .unwrap(),
+        vec![entries[1].clone()]
+    );
+}
+
+async fn an_erased_user_leaves_nothing_behind(db: Database) {
+    let f = Fixture::new(db);
+    let (ann, bob) = (f.id(), f.id());
+    let (owned, owned_general) = f.community(ann, Visibility::Public).await;
+    let (other, _) = f.community(bob, Visibility::Public).await;
+    f.store
+        .put_membership(&f.member(other.id, ann, MemberStatus::Active))
+        .await
+        .unwrap();
+    f.store
+        .follow(&f.follow(ann, bob, FollowStatus::Active))
+        .await
+        .unwrap();
+    f.store
+        .follow(&f.follow(bob, ann, FollowStatus::Active))
+        .await
+        .unwrap();
+    f.store.block(ann, f.id(), now()).await.unwrap();
+    let (dm, _) = f
+        .store
+        .dm_channel(&f.channel(ChannelKind::Dm, None, None), ann, bob)
+        .await
+        .unwrap();
+
+    f.store.erase_user(ann).await.unwrap();
+    assert_eq!(f.store.community(owned.id).await.unwrap(), None);
+    assert_eq!(f.store.channel(owned_general.id).await.unwrap(), None);
+    assert_eq!(f.store.membership(other.id, ann).await.unwrap(), None);
+    assert!(f.store.channels_of(ann).await.unwrap().is_empty());
+    assert!(f.store.blocks_of(ann).await.unwrap().is_empty());
+    assert_eq!(f.store.follow_of(bob, ann).await.unwrap(), None);
+    assert!(f.store.following(ann, None, 10).await.unwrap().is_empty());
+    assert_eq!(f.store.channel_members(dm.id).await.unwrap(), vec![bob]);
+    // Others keep theirs.
+    assert_eq!(
+        f.store
+            .community(other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .member_count,
+        1
+    );
+}
+
+vigor_common::sql_conformance!(
+    Some(&crate::MIGRATIONS);
+    a_community_keeps_its_members_and_channels,
+    a_ban_ends_the_membership_until_lifted,
+    a_pair_has_one_direct_channel_even_when_both_ask_at_once,
+    group_chats_keep_their_members,
+    follows_are_one_per_pair_and_blocks_end_them_both_ways,
+    the_audit_log_reads_newest_first,
+    an_erased_user_leaves_nothing_behind,
+);
