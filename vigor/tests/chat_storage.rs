@@ -1,31 +1,104 @@
 //! Chat through the real binary with its messages in CQL (`social.messages = cql`,
-//! Cassandra under `.ci/test`): the service creates its keyspace at start, sends
-//! are stored there (a retried `client_msg_id` once), history pages back through
-//! it, and `/readyz` checks it.
+//! Cassandra under `.ci/test`): `vigor migrate` creates the keyspace, the service
+//! creates it at start too, sends are stored there (a retried `client_msg_id`
+//! once), history pages back through it, and `/readyz` checks it.
 
 mod support;
 
 use serde_json::{json, Value};
-use support::{http, sign_up_and_get_token, Vigor};
+use support::{command, http, sign_up_and_get_token, Vigor};
 use vigor_common::config::social::{CqlConfig, MessageBackend};
 use vigor_common::config::SocialConfig;
+use vigor_common::testkit::CqlKeyspace;
 use vigor_common::Id;
 use vigor_social::messages::cql::{CqlMessages, CqlSettings};
-use vigor_social::messages::MessageStore;
+use vigor_social::messages::{MessageBody, MessageStore, NewMessage};
+
+/// The settings the binary builds from `VIGOR_SOCIAL_*` for `target`.
+fn settings(target: &CqlKeyspace) -> CqlSettings {
+    let social = SocialConfig {
+        messages: MessageBackend::Cql,
+        cql: CqlConfig {
+            nodes: vec![target.uri.clone()],
+            keyspace: target.keyspace.clone(),
+            ..CqlConfig::default()
+        },
+        ..SocialConfig::default()
+    };
+    CqlSettings::from_config(&social).expect("valid settings")
+}
+
+/// The environment that puts the messages of a `vigor` process in `target`.
+fn cql_env(target: &CqlKeyspace) -> [(&'static str, &str); 3] {
+    [
+        ("VIGOR_SOCIAL_MESSAGES", "cql"),
+        ("VIGOR_SOCIAL_CQL_NODES", &target.uri),
+        ("VIGOR_SOCIAL_CQL_KEYSPACE", &target.keyspace),
+    ]
+}
+
+/// The JSON answer to an authorised GET of `url`.
+async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
+    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn migrate_creates_the_chat_keyspace_when_messages_live_in_cql() {
+    let Some(target) = vigor_common::testkit::cql_keyspace() else {
+        return;
+    };
+    assert!(
+        CqlMessages::open(settings(&target), false).await.is_err(),
+        "the keyspace does not exist before `vigor migrate`"
+    );
+    let data = tempfile::tempdir().unwrap();
+    // Twice: the second run finds everything in place.
+    for _ in 0..2 {
+        let output = command()
+            .arg("migrate")
+            .env("VIGOR_DATA_DIR", data.path())
+            .envs(cql_env(&target))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let ready = format!("social: chat keyspace {} ready", target.keyspace);
+        assert!(stdout.contains(&ready), "{stdout}");
+    }
+    // The service opens it without migrating, and it stores messages.
+    let store = CqlMessages::open(settings(&target), false).await.unwrap();
+    let id = vigor_common::IdGenerator::new(7).unwrap().next_id();
+    let channel = Id::from_i64(1);
+    store
+        .append(NewMessage {
+            id,
+            channel_id: channel,
+            author_id: Id::from_i64(2),
+            body: MessageBody::parse("hello").unwrap(),
+            client_msg_id: None,
+            reply_to: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get(channel, id).await.unwrap().unwrap().body, "hello");
+}
 
 #[tokio::test]
 async fn chat_messages_live_in_the_cql_store() {
     let Some(target) = vigor_common::testkit::cql_keyspace() else {
         return;
     };
-    let vigor = Vigor::serve(
-        &[],
-        &[
-            ("VIGOR_SOCIAL_MESSAGES", "cql"),
-            ("VIGOR_SOCIAL_CQL_NODES", &target.uri),
-            ("VIGOR_SOCIAL_CQL_KEYSPACE", &target.keyspace),
-        ],
-    );
+    let vigor = Vigor::serve(&[], &cql_env(&target));
     let base = &vigor.url;
     let client = http();
     let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
@@ -42,16 +115,9 @@ async fn chat_messages_live_in_the_cql_store() {
         .json()
         .await
         .unwrap();
-    let community = community["id"].as_str().expect("a community id").to_owned();
-    let channels: Value = client
-        .get(format!("{base}/v1/social/communities/{community}/channels"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let community = community["id"].as_str().expect("a community id");
+    let channels_url = format!("{base}/v1/social/communities/{community}/channels");
+    let channels = get_json(&client, &channels_url, &token).await;
     let channel = channels["items"]
         .as_array()
         .and_then(|items| items.iter().find(|c| c["name"] == "general"))
@@ -86,15 +152,7 @@ async fn chat_messages_live_in_the_cql_store() {
     let mut seen = Vec::new();
     let mut url = format!("{messages}?limit=2");
     loop {
-        let page: Value = client
-            .get(&url)
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get_json(&client, &url, &token).await;
         for item in page["items"].as_array().expect("items") {
             seen.push(item["id"].as_str().unwrap().to_owned());
         }
@@ -103,23 +161,11 @@ async fn chat_messages_live_in_the_cql_store() {
             None => break,
         }
     }
-    assert_eq!(
-        seen,
-        vec![sent[3].clone(), sent[1].clone(), sent[0].clone()]
-    );
+    let newest_first = vec![sent[3].clone(), sent[1].clone(), sent[0].clone()];
+    assert_eq!(seen, newest_first);
 
     // They are in the keyspace, not in the SQL database.
-    let social = SocialConfig {
-        messages: MessageBackend::Cql,
-        cql: CqlConfig {
-            nodes: vec![target.uri.clone()],
-            keyspace: target.keyspace.clone(),
-            ..CqlConfig::default()
-        },
-        ..SocialConfig::default()
-    };
-    let settings = CqlSettings::from_config(&social).unwrap();
-    let store = CqlMessages::open(settings, false)
+    let store = CqlMessages::open(settings(&target), false)
         .await
         .expect("the service made its keyspace");
     let channel: Id = channel.parse().unwrap();
