@@ -1,10 +1,15 @@
 //! Leaderboards: boards, windows, ranks, around-me, friends and community boards,
 //! live top-N.
 //!
-//! Its store is Redis sorted sets (in-memory sorted sets embedded), a cache rebuilt
-//! from the durable score log in the gamification database, so it keeps no SQL of
-//! its own; its routes live under `/v1/leaderboards` and arrive with the issue that
-//! builds it.
+//! [`board`] defines boards and their windows. The store is a cache
+//! rebuilt from the durable score log in the gamification database, so this crate
+//! keeps no SQL of its own; its routes live under `/v1/leaderboards`.
+
+pub mod board;
+
+pub use board::{
+    BoardDef, BoardError, BoardId, BoardWindow, Metric, Operator, Order, Scope, Window,
+};
 
 use axum::Router;
 use vigor_common::config::ServiceName;

@@ -1,0 +1,622 @@
+//! Boards as data: what a board ranks, in which order, how a new score combines
+//! with the one before, and which periods ("windows") it keeps.
+//!
+//! A [`BoardDef`] is a definition (the built-in `xp` and `distance` boards, and
+//! the boards of challenges the gamification service makes). Scores go to one
+//! *instance* of it, a [`BoardWindow`]: the definition, one window period (the
+//! ISO week `2026-W49`, the day `2026-12-05`, the month `2026-12`, or `all`) and
+//! one scope (everyone, one community, one challenge). Each instance is one
+//! sorted set in the store, so windows and scopes never see each other's entries.
+//!
+//! Periods start at midnight in the board's time zone, not UTC, so a club in
+//! Auckland gets its "today" reset at its own midnight. A period's instance
+//! knows when it ends, and the store lets it expire a grace period later (last
+//! week's winners stay readable for a while, then the keys go by themselves).
+//!
+//! Everything that comes from outside (a board id in a URL, a window name, a
+//! scope) is parsed here into these types with an error that says what is wrong,
+//! so the store never sees a malformed key part.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use vigor_common::Id;
+
+/// Why a board id, window, scope or definition was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoardError {
+    /// A board id that is empty, too long or has characters outside `a-z0-9_-`.
+    #[error("board id {0:?} is not 1-64 characters of a-z, 0-9, '_' and '-'")]
+    BadId(String),
+    /// A window name other than `daily`, `weekly`, `monthly` or `all_time`.
+    #[error("window {0:?} is not one of daily, weekly, monthly, all_time")]
+    BadWindow(String),
+    /// A scope other than `global`, `community:<id>` or `challenge:<id>`.
+    #[error("scope {0:?} is not global, community:<id> or challenge:<id>")]
+    BadScope(String),
+    /// An operator other than `best`, `set` or `incr`.
+    #[error("operator {0:?} is not one of best, set, incr")]
+    BadOperator(String),
+    /// An order other than `descending` or `ascending`.
+    #[error("order {0:?} is not descending or ascending")]
+    BadOrder(String),
+    /// A metric this build does not know.
+    #[error("metric {0:?} is not one of xp, distance, workouts, duration")]
+    BadMetric(String),
+    /// A time zone name not in the IANA database.
+    #[error("time zone {0:?} is not an IANA time zone name")]
+    BadTimeZone(String),
+    /// The board does not keep the requested window.
+    #[error("board {board} has no {window} window")]
+    NoSuchWindow {
+        /// The board.
+        board: BoardId,
+        /// The window asked for.
+        window: Window,
+    },
+    /// A scope of another kind than the board's (a community scope on a global board).
+    #[error("board {board} is {expected}, not {given}")]
+    WrongScope {
+        /// The board.
+        board: BoardId,
+        /// The kind of scope the board has.
+        expected: ScopeKind,
+        /// The kind given.
+        given: ScopeKind,
+    },
+    /// An instant out of the range the calendar arithmetic handles.
+    #[error("instant {0} is out of range")]
+    InstantOutOfRange(DateTime<Utc>),
+}
+
+/// A board's id: 1-64 characters of `a-z`, `0-9`, `_` and `-` (it is part of
+/// store keys and hub channel names, so nothing else may appear in it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BoardId(String);
+
+impl BoardId {
+    /// Parses a board id.
+    pub fn parse(raw: &str) -> Result<BoardId, BoardError> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(BoardId(raw.to_owned()))
+        } else {
+            Err(BoardError::BadId(raw.to_owned()))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BoardId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for BoardId {
+    type Err = BoardError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BoardId::parse(s)
+    }
+}
+
+/// What a board measures, and so the unit of its integer scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Experience points earned.
+    Xp,
+    /// Distance in metres.
+    Distance,
+    /// Number of workouts.
+    Workouts,
+    /// A duration in milliseconds (e.g. the fastest 5 km; an ascending board).
+    Duration,
+}
+
+impl Metric {
+    /// The metric's name, as in definitions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Xp => "xp",
+            Metric::Distance => "distance",
+            Metric::Workouts => "workouts",
+            Metric::Duration => "duration",
+        }
+    }
+
+    /// The unit of a score of this metric.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Metric::Xp => "xp",
+            Metric::Distance => "m",
+            Metric::Workouts => "workouts",
+            Metric::Duration => "ms",
+        }
+    }
+}
+
+impl FromStr for Metric {
+    type Err = BoardError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "xp" => Ok(Metric::Xp),
+            "distance" => Ok(Metric::Distance),
+            "workouts" => Ok(Metric::Workouts),
+            "duration" => Ok(Metric::Duration),
+            _ => Err(BoardError::BadMetric(s.to_owned())),
+        }
+    }
+}
+
+/// Which end of the scale wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Order {
+    /// Higher scores rank first (XP, distance).
+    Descending,
+    /// Lower scores rank first (times).
+    Ascending,
+}
+
+impl FromStr for Order {
+    type Err = BoardError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "descending" | "desc" => Ok(Order::Descending),
+            "ascending" | "asc" => Ok(Order::Ascending),
+            _ => Err(BoardError::BadOrder(s.to_owned())),
+        }
+    }
+}
+
+/// How a submitted score combines with the entry already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operator {
+    /// Keep the better of the two (by the board's order); a tie keeps the old
+    /// entry and its earlier achieved-at.
+    Best,
+    /// Replace the entry; the same score again keeps the earlier achieved-at.
+    Set,
+    /// Add the submitted amount (which may be negative, e.g. a deleted workout).
+    Incr,
+}
+
+impl Operator {
+    /// The operator's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::Best => "best",
+            Operator::Set => "set",
+            Operator::Incr => "incr",
+        }
+    }
+}
+
+impl FromStr for Operator {
+    type Err = BoardError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "best" => Ok(Operator::Best),
+            "set" => Ok(Operator::Set),
+            "incr" => Ok(Operator::Incr),
+            _ => Err(BoardError::BadOperator(s.to_owned())),
+        }
+    }
+}
+
+/// A kind of period a board keeps a ranking for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Window {
+    /// From midnight to midnight in the board's time zone.
+    Daily,
+    /// ISO weeks, Monday to Sunday, in the board's time zone.
+    Weekly,
+    /// Calendar months in the board's time zone.
+    Monthly,
+    /// Never resets.
+    AllTime,
+}
+
+impl Window {
+    /// Every window, shortest first.
+    pub const ALL: [Window; 4] = [
+        Window::Daily,
+        Window::Weekly,
+        Window::Monthly,
+        Window::AllTime,
+    ];
+
+    /// The name, as in `?window=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Daily => "daily",
+            Window::Weekly => "weekly",
+            Window::Monthly => "monthly",
+            Window::AllTime => "all_time",
+        }
+    }
+
+    /// The period of this window that contains `at` in `tz`: its label
+    /// (`2026-12-05`, `2026-W49`, `2026-12`, `all`) and the UTC instant it ends
+    /// (`None` for all-time).
+    pub fn period_at(self, at: DateTime<Utc>, tz: Tz) -> Result<Period, BoardError> {
+        let local = at.with_timezone(&tz).date_naive();
+        let out_of_range = || BoardError::InstantOutOfRange(at);
+        let (label, next_start) = match self {
+            Window::AllTime => {
+                return Ok(Period {
+                    label: "all".to_owned(),
+                    ends_at: None,
+                })
+            }
+            Window::Daily => (
+                local.format("%Y-%m-%d").to_string(),
+                local.succ_opt().ok_or_else(out_of_range)?,
+            ),
+            Window::Weekly => {
+                let week = local.iso_week();
+                let monday = local
+                    .checked_sub_signed(Duration::days(i64::from(
+                        local.weekday().num_days_from_monday(),
+                    )))
+                    .ok_or_else(out_of_range)?;
+                (
+                    format!("{}-W{:02}", week.year(), week.week()),
+                    monday
+                        .checked_add_signed(Duration::days(7))
+                        .ok_or_else(out_of_range)?,
+                )
+            }
+            Window::Monthly => {
+                let (y, m) = if local.month() == 12 {
+                    (local.year() + 1, 1)
+                } else {
+                    (local.year(), local.month() + 1)
+                };
+                (
+                    local.format("%Y-%m").to_string(),
+                    NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(out_of_range)?,
+                )
+            }
+        };
+        Ok(Period {
+            label,
+            ends_at: Some(local_midnight(next_start, tz).ok_or_else(out_of_range)?),
+        })
+    }
+}
+
+/// The first instant of `day` in `tz` (midnight, or the first instant after a
+/// daylight-saving gap that swallows midnight).
+fn local_midnight(day: NaiveDate, tz: Tz) -> Option<DateTime<Utc>> {
+    let midnight = day.and_hms_opt(0, 0, 0)?;
+    match tz.from_local_datetime(&midnight) {
+        chrono::LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        chrono::LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
+        chrono::LocalResult::None => {
+            // A gap: the day starts at the first valid minute after midnight.
+            (1..=180).find_map(|minutes| {
+                tz.from_local_datetime(&(midnight + Duration::minutes(minutes)))
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+            })
+        }
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Window {
+    type Err = BoardError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "daily" => Ok(Window::Daily),
+            "weekly" => Ok(Window::Weekly),
+            "monthly" => Ok(Window::Monthly),
+            "all_time" => Ok(Window::AllTime),
+            _ => Err(BoardError::BadWindow(s.to_owned())),
+        }
+    }
+}
+
+/// One period of a window: its label in store keys and when it ends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Period {
+    /// `2026-12-05`, `2026-W49`, `2026-12` or `all`.
+    pub label: String,
+    /// When the next period starts (`None`: all-time, never).
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+/// Who a board ranks: a kind of [`Scope`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScopeKind {
+    /// Everyone.
+    Global,
+    /// The members of one community.
+    Community,
+    /// The participants of one challenge.
+    Challenge,
+}
+
+impl fmt::Display for ScopeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ScopeKind::Global => "global",
+            ScopeKind::Community => "per community",
+            ScopeKind::Challenge => "per challenge",
+        })
+    }
+}
+
+/// Whose ranking an entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Everyone.
+    Global,
+    /// One community.
+    Community(Id),
+    /// One challenge.
+    Challenge(Id),
+}
+
+impl Scope {
+    /// The scope's kind.
+    pub fn kind(self) -> ScopeKind {
+        match self {
+            Scope::Global => ScopeKind::Global,
+            Scope::Community(_) => ScopeKind::Community,
+            Scope::Challenge(_) => ScopeKind::Challenge,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Global => f.write_str("global"),
+            Scope::Community(id) => write!(f, "community:{id}"),
+            Scope::Challenge(id) => write!(f, "challenge:{id}"),
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = BoardError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || BoardError::BadScope(s.to_owned());
+        if s == "global" {
+            return Ok(Scope::Global);
+        }
+        let (kind, id) = s.split_once(':').ok_or_else(bad)?;
+        let id: Id = id.parse().map_err(|_| bad())?;
+        match kind {
+            "community" => Ok(Scope::Community(id)),
+            "challenge" => Ok(Scope::Challenge(id)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A board's definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoardDef {
+    /// Its id, e.g. `xp`.
+    pub id: BoardId,
+    /// What it measures.
+    pub metric: Metric,
+    /// Which end wins.
+    pub order: Order,
+    /// How a submission combines with the entry before.
+    pub operator: Operator,
+    /// The windows it keeps.
+    pub windows: Vec<Window>,
+    /// The time zone its daily, weekly and monthly windows reset in.
+    pub time_zone: Tz,
+    /// Who it ranks.
+    pub scope: ScopeKind,
+}
+
+impl BoardDef {
+    /// The built-in `xp` board: XP earned, summed, every window, global, UTC.
+    pub fn xp() -> BoardDef {
+        BoardDef::builtin("xp", Metric::Xp)
+    }
+
+    /// The built-in `distance` board: metres covered, summed, every window.
+    pub fn distance() -> BoardDef {
+        BoardDef::builtin("distance", Metric::Distance)
+    }
+
+    /// Both built-in boards.
+    pub fn builtins() -> Vec<BoardDef> {
+        vec![BoardDef::xp(), BoardDef::distance()]
+    }
+
+    fn builtin(id: &str, metric: Metric) -> BoardDef {
+        BoardDef {
+            id: BoardId(id.to_owned()),
+            metric,
+            order: Order::Descending,
+            operator: Operator::Incr,
+            windows: Window::ALL.to_vec(),
+            time_zone: Tz::UTC,
+            scope: ScopeKind::Global,
+        }
+    }
+
+    /// Parses a time zone name for [`BoardDef::time_zone`].
+    pub fn parse_time_zone(raw: &str) -> Result<Tz, BoardError> {
+        raw.parse()
+            .map_err(|_| BoardError::BadTimeZone(raw.to_owned()))
+    }
+
+    /// The instance of this board for `window` and `scope` that holds the
+    /// scores of `at`.
+    pub fn window_at(
+        &self,
+        window: Window,
+        scope: Scope,
+        at: DateTime<Utc>,
+    ) -> Result<BoardWindow, BoardError> {
+        if !self.windows.contains(&window) {
+            return Err(BoardError::NoSuchWindow {
+                board: self.id.clone(),
+                window,
+            });
+        }
+        if scope.kind() != self.scope {
+            return Err(BoardError::WrongScope {
+                board: self.id.clone(),
+                expected: self.scope,
+                given: scope.kind(),
+            });
+        }
+        Ok(BoardWindow {
+            board: self.id.clone(),
+            order: self.order,
+            operator: self.operator,
+            window,
+            period: window.period_at(at, self.time_zone)?,
+            scope,
+        })
+    }
+
+    /// Every window instance of this board that a score at `at` goes to.
+    pub fn windows_at(
+        &self,
+        scope: Scope,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<BoardWindow>, BoardError> {
+        self.windows
+            .iter()
+            .map(|&w| self.window_at(w, scope, at))
+            .collect()
+    }
+}
+
+/// One instance of a board: one window period in one scope; one sorted set in
+/// the store. Made by [`BoardDef::window_at`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BoardWindow {
+    /// The board.
+    pub board: BoardId,
+    /// Which end wins.
+    pub order: Order,
+    /// How submissions combine.
+    pub operator: Operator,
+    /// The window kind.
+    pub window: Window,
+    /// The period of the window.
+    pub period: Period,
+    /// Whose ranking.
+    pub scope: Scope,
+}
+
+impl BoardWindow {
+    /// The instance's name, unique per instance, made only of the parsed parts
+    /// (`xp:2026-W49:global`): the store's key and hash tag.
+    pub fn name(&self) -> String {
+        format!("{}:{}:{}", self.board, self.period.label, self.scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_have_labels_and_ends_in_the_boards_zone() {
+        let t = at("2026-12-05T10:00:00Z");
+        let p = Window::Daily.period_at(t, Tz::UTC).unwrap();
+        assert_eq!(p.label, "2026-12-05");
+        assert_eq!(p.ends_at, Some(at("2026-12-06T00:00:00Z")));
+        let p = Window::Weekly.period_at(t, Tz::UTC).unwrap();
+        assert_eq!(p.label, "2026-W49");
+        assert_eq!(p.ends_at, Some(at("2026-12-07T00:00:00Z")));
+        let p = Window::Monthly.period_at(t, Tz::UTC).unwrap();
+        assert_eq!(p.label, "2026-12");
+        assert_eq!(p.ends_at, Some(at("2027-01-01T00:00:00Z")));
+        let p = Window::AllTime.period_at(t, Tz::UTC).unwrap();
+        assert_eq!((p.label.as_str(), p.ends_at), ("all", None));
+
+        // 23:30 UTC on the 5th is already the 6th in Auckland (UTC+13 in summer),
+        // whose day ends at its own midnight.
+        let auckland: Tz = BoardDef::parse_time_zone("Pacific/Auckland").unwrap();
+        let late = at("2026-12-05T23:30:00Z");
+        let p = Window::Daily.period_at(late, auckland).unwrap();
+        assert_eq!(p.label, "2026-12-06");
+        assert_eq!(p.ends_at, Some(at("2026-12-06T11:00:00Z")));
+        // ISO weeks: 2027-01-01 (a Friday) is in 2026-W53.
+        let p = Window::Weekly
+            .period_at(at("2027-01-01T12:00:00Z"), Tz::UTC)
+            .unwrap();
+        assert_eq!(p.label, "2026-W53");
+        assert_eq!(p.ends_at, Some(at("2027-01-04T00:00:00Z")));
+    }
+
+    #[test]
+    fn parsing_names_what_is_wrong() {
+        assert!(BoardId::parse("xp").is_ok());
+        assert!(BoardId::parse("challenge-7_b").is_ok());
+        for bad in ["", "XP", "x p", "a:b", "{x}", &"a".repeat(65)] {
+            assert_eq!(BoardId::parse(bad), Err(BoardError::BadId(bad.to_owned())));
+        }
+        assert_eq!("weekly".parse::<Window>(), Ok(Window::Weekly));
+        assert_eq!(
+            "yearly".parse::<Window>(),
+            Err(BoardError::BadWindow("yearly".into()))
+        );
+        assert_eq!("global".parse::<Scope>(), Ok(Scope::Global));
+        assert_eq!(
+            "community:42".parse::<Scope>(),
+            Ok(Scope::Community(Id::from_i64(42)))
+        );
+        for bad in ["", "community", "community:x", "team:1", "global:1"] {
+            assert!(bad.parse::<Scope>().is_err(), "{bad}");
+        }
+        assert_eq!("incr".parse::<Operator>(), Ok(Operator::Incr));
+        assert!("max".parse::<Operator>().is_err());
+        assert!(BoardDef::parse_time_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn builtins_keep_every_window_and_refuse_wrong_instances() {
+        for def in BoardDef::builtins() {
+            assert_eq!(def.windows, Window::ALL.to_vec());
+            assert_eq!(def.order, Order::Descending);
+            let t = at("2026-12-05T10:00:00Z");
+            let all = def.windows_at(Scope::Global, t).unwrap();
+            assert_eq!(all.len(), 4);
+            let names: Vec<String> = all.iter().map(BoardWindow::name).collect();
+            assert_eq!(names[1], format!("{}:2026-W49:global", def.id));
+            assert!(matches!(
+                def.window_at(Window::Daily, Scope::Community(Id::from_i64(1)), t),
+                Err(BoardError::WrongScope { .. })
+            ));
+        }
+        let mut weekly_only = BoardDef::xp();
+        weekly_only.windows = vec![Window::Weekly];
+        assert!(matches!(
+            weekly_only.window_at(Window::Daily, Scope::Global, at("2026-12-05T10:00:00Z")),
+            Err(BoardError::NoSuchWindow { .. })
+        ));
+    }
+}
