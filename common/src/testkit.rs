@@ -2,7 +2,8 @@
 //!
 //! The test script (`.ci/test`) starts a throwaway PostgreSQL and Redis on free
 //! ports and exports `VIGOR_TEST_POSTGRES_URL` (an admin URL) and
-//! `VIGOR_TEST_REDIS_URL`, plus `VIGOR_TEST_REQUIRE_SERVERS=1`. Each test gets its
+//! `VIGOR_TEST_REDIS_URL`, a 3-node Redis Cluster as `VIGOR_TEST_REDIS_CLUSTER_URL`,
+//! plus `VIGOR_TEST_REQUIRE_SERVERS=1`. Each test gets its
 //! own fresh database (PostgreSQL: a new database; SQLite: a new file) and its own
 //! Redis key prefix, so tests run in parallel without seeing each other.
 //!
@@ -99,6 +100,13 @@ pub async fn create_postgres_database(admin_url: &str) -> String {
 /// The test Redis URL, or `None` to skip.
 pub fn redis_url() -> Option<String> {
     server_url("VIGOR_TEST_REDIS_URL")
+}
+
+/// The test Redis Cluster URL (`VIGOR_TEST_REDIS_CLUSTER_URL`, fred's
+/// `redis-cluster://host:port?node=host:port&…` form, started by
+/// `.ci/redis-cluster`), or `None` to skip.
+pub fn redis_cluster_url() -> Option<String> {
+    server_url("VIGOR_TEST_REDIS_CLUSTER_URL")
 }
 
 /// A fresh temporary directory (for data dirs of spawned processes).
