@@ -30,9 +30,12 @@
 //! offset repeats or skips people, a position does not. [`top_page`] wraps it
 //! into the API's opaque keyset cursor.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vigor_common::api::{Cursor, Keyset, Page};
+use vigor_common::config::{BoardStoreKind, Config};
 use vigor_common::{Id, Problem};
 
 use crate::board::{BoardWindow, Operator, Order};
@@ -232,6 +235,25 @@ pub trait BoardStore: Send + Sync + 'static {
     async fn load(&self, board: &BoardWindow, seeds: Seeds) -> Result<(), StoreError>;
 }
 
+/// The store `config` asks for (`leaderboards.store`, `leaderboards.redis_url`,
+/// `redis.prefix`, `leaderboards.window_grace_secs`).
+pub async fn open(config: &Config) -> Result<Arc<dyn BoardStore>, StoreError> {
+    let boards = &config.leaderboards;
+    let grace = boards.window_grace();
+    match (
+        boards.store_kind(&config.redis),
+        boards.redis_url(&config.redis),
+    ) {
+        (BoardStoreKind::Redis, Some(url)) => Ok(Arc::new(
+            RedisBoardStore::connect(url, &config.redis.prefix, grace).await?,
+        )),
+        (BoardStoreKind::Redis, None) => Err(StoreError::Backend(
+            "leaderboards.store is redis, but no Redis URL is configured".to_owned(),
+        )),
+        (BoardStoreKind::Memory, _) => Ok(Arc::new(MemoryBoardStore::new(grace))),
+    }
+}
+
 /// The keyset of board pages: the key is `(score, achieved-at ms)`, the id the user.
 pub const TOP_PAGES: Keyset<(i64, i64)> = Keyset::new("leaderboards.top");
 
@@ -385,6 +407,23 @@ mod tests {
             combine(Operator::Incr, Order::Descending, Some((-1, 0)), big, 1).unwrap(),
             ((MAX_SCORE - 1, 1), true)
         );
+    }
+
+    #[tokio::test]
+    async fn open_wires_the_configured_store() {
+        let board = crate::BoardDef::xp()
+            .window_at(crate::Window::AllTime, crate::Scope::Global, Utc::now())
+            .unwrap();
+        let config = Config::default();
+        let store = open(&config).await.unwrap();
+        let s = store
+            .submit(&board, Id::from_i64(1), Score::new(3).unwrap(), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(s.new, 3);
+        let mut config = Config::default();
+        config.leaderboards.store = Some(BoardStoreKind::Redis);
+        assert!(matches!(open(&config).await, Err(StoreError::Backend(_))));
     }
 
     #[test]
