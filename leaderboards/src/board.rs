@@ -527,6 +527,15 @@ pub struct BoardWindow {
 }
 
 impl BoardWindow {
+    /// When the instance's entries expire: `grace` after its period ends
+    /// (`None`: all-time, never).
+    pub fn expires_at(&self, grace: Duration) -> Option<DateTime<Utc>> {
+        self.period.ends_at.map(|end| {
+            end.checked_add_signed(grace)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        })
+    }
+
     /// The instance's name, unique per instance, made only of the parsed parts
     /// (`xp:2026-W49:global`): the store's key and hash tag.
     pub fn name(&self) -> String {

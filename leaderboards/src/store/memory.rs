@@ -101,13 +101,6 @@ impl MemoryBoardStore {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn expiry(&self, board: &BoardWindow) -> Option<DateTime<Utc>> {
-        board.period.ends_at.map(|end| {
-            end.checked_add_signed(self.grace)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC)
-        })
-    }
-
     /// Runs `f` on the live instance, if there is one.
     fn read<R>(&self, board: &BoardWindow, f: impl FnOnce(&Instance) -> R) -> Option<R> {
         let mut inner = self.lock();
@@ -138,7 +131,7 @@ impl BoardStore for MemoryBoardStore {
         at: DateTime<Utc>,
     ) -> Result<Submission, StoreError> {
         let now = Utc::now();
-        let expires_at = self.expiry(board);
+        let expires_at = board.expires_at(self.grace);
         let mut inner = self.lock();
         if now - inner.last_sweep > chrono::Duration::from_std(SWEEP_EVERY).unwrap_or_default() {
             inner.instances.retain(|_, i| !is_expired(i, now));
@@ -270,7 +263,7 @@ impl BoardStore for MemoryBoardStore {
     }
 
     async fn load(&self, board: &BoardWindow, seeds: Seeds) -> Result<(), StoreError> {
-        let mut instance = Instance::new(board, self.expiry(board));
+        let mut instance = Instance::new(board, board.expires_at(self.grace));
         let mut keys: Vec<Key> = Vec::with_capacity(seeds.len());
         instance.by_user.reserve(seeds.len());
         for seed in seeds.as_slice() {

@@ -257,13 +257,6 @@ impl RedisBoardStore {
         format!("{}{{lbu:{user}}}", self.prefix)
     }
 
-    fn expiry(&self, board: &BoardWindow) -> Option<DateTime<Utc>> {
-        board.period.ends_at.map(|end| {
-            end.checked_add_signed(self.grace)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC)
-        })
-    }
-
     /// Runs `script` on the node of `slot`, loading it there first when needed.
     async fn eval(
         &self,
@@ -341,6 +334,11 @@ impl RedisBoardStore {
     }
 }
 
+/// An expiry as a script or `ZADD` argument: Unix milliseconds, or `never`.
+fn expiry_arg(expiry: Option<DateTime<Utc>>, never: &str) -> String {
+    expiry.map_or_else(|| never.to_owned(), |e| e.timestamp_millis().to_string())
+}
+
 fn array(value: Value, what: &str) -> Result<Vec<Value>, StoreError> {
     match value {
         Value::Array(items) => Ok(items),
@@ -380,13 +378,13 @@ impl BoardStore for RedisBoardStore {
         at: DateTime<Utc>,
     ) -> Result<Submission, StoreError> {
         let keys = self.keys(board);
-        let expiry = self.expiry(board);
+        let expiry = board.expires_at(self.grace);
         let args = vec![
             user.to_string(),
             board.operator.as_str().to_owned(),
             ordered(board.order, score.get()).to_string(),
             member(at.timestamp_millis(), user),
-            expiry.map_or_else(String::new, |e| e.timestamp_millis().to_string()),
+            expiry_arg(expiry, ""),
             MAX_SCORE.to_string(),
         ];
         let reply = self
@@ -407,8 +405,7 @@ impl BoardStore for RedisBoardStore {
             // A new entry: list the instance under the user for `remove_user`,
             // and prune instances that have expired since.
             let index = self.user_index(user);
-            let until =
-                expiry.map_or_else(|| "+inf".to_owned(), |e| e.timestamp_millis().to_string());
+            let until = expiry_arg(expiry, "+inf");
             let pipeline = self.client.pipeline();
             let _: () = pipeline
                 .custom(fred::cmd!("ZADD"), vec![index.clone(), until, board.name()])
@@ -570,8 +567,8 @@ impl BoardStore for RedisBoardStore {
             .custom(fred::cmd!("DEL"), vec![staged_z.clone(), staged_m.clone()])
             .await
             .map_err(backend)?;
-        let expiry = self.expiry(board);
-        let until = expiry.map_or_else(|| "+inf".to_owned(), |e| e.timestamp_millis().to_string());
+        let expiry = board.expires_at(self.grace);
+        let until = expiry_arg(expiry, "+inf");
         let name = board.name();
         for batches in seeds.as_slice().chunks(LOAD_BATCH * LOAD_PIPELINE) {
             let pipeline = self.client.pipeline();
@@ -607,7 +604,7 @@ impl BoardStore for RedisBoardStore {
             }
             let _: Vec<Value> = pipeline.all().await.map_err(backend)?;
         }
-        let args = vec![expiry.map_or_else(String::new, |e| e.timestamp_millis().to_string())];
+        let args = vec![expiry_arg(expiry, "")];
         self.eval(
             &self.scripts.swap,
             keys.slot,
