@@ -294,6 +294,10 @@ async fn around_me_is_clipped_at_the_top_and_bottom(store: Store) {
     assert!(store.around(&b, user(99), 2).await.unwrap().is_empty());
     let wide = store.around(&b, user(5), 50).await.unwrap();
     assert_eq!(ranks(&wide), (1..=10).collect::<Vec<_>>());
+    // Absurd sizes are clipped, not overflowed.
+    let huge = store.around(&b, user(5), usize::MAX).await.unwrap();
+    assert_eq!(ranks(&huge), (1..=10).collect::<Vec<_>>());
+    assert_eq!(store.top(&b, None, usize::MAX).await.unwrap().len(), 10);
 }
 
 async fn pages_have_no_gaps_or_repeats_even_when_entries_move(store: Store) {

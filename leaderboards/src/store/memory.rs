@@ -217,7 +217,10 @@ impl BoardStore for MemoryBoardStore {
                     return Vec::new();
                 };
                 let start = rank.saturating_sub(radius);
-                i.entries_from(start, rank - start + radius + 1)
+                i.entries_from(
+                    start,
+                    (rank - start).saturating_add(radius).saturating_add(1),
+                )
             })
             .unwrap_or_default())
     }

@@ -38,6 +38,10 @@ use super::{
 };
 use crate::board::BoardWindow;
 
+/// The largest limit or radius sent to a script: Lua numbers are doubles and
+/// Redis indexes are integers, so an absurd `usize` must not reach them.
+const MAX_SPAN: usize = 1 << 31;
+
 /// Members per `ZADD`/`HSET` of a bulk load, and commands per pipeline.
 const LOAD_BATCH: usize = 1000;
 const LOAD_PIPELINE: usize = 64;
@@ -434,6 +438,7 @@ impl BoardStore for RedisBoardStore {
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         let keys = self.keys(board);
+        let limit = limit.min(MAX_SPAN);
         let args = match after {
             Some(p) => vec![
                 "1".to_owned(),
@@ -465,7 +470,7 @@ impl BoardStore for RedisBoardStore {
         radius: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         let keys = self.keys(board);
-        let args = vec![user.to_string(), radius.to_string()];
+        let args = vec![user.to_string(), radius.min(MAX_SPAN).to_string()];
         let reply = self
             .eval(&self.scripts.around, keys.slot, &[&keys.z, &keys.m], args)
             .await?;
