@@ -289,3 +289,85 @@ impl BoardStore for MemoryBoardStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::board::{BoardDef, Operator, Scope, Window};
+
+    fn board(order: Order, operator: Operator) -> BoardWindow {
+        let mut def = BoardDef::xp();
+        def.order = order;
+        def.operator = operator;
+        def.window_at(Window::AllTime, Scope::Global, Utc::now())
+            .expect("xp keeps all_time")
+    }
+
+    proptest! {
+        // Against a naive model (a map of user to (score, achieved-at), sorted in
+        // full for every question): after any submissions with any operator and
+        // order, the store lists the same entries in the same order with ranks
+        // 1..n, and rank, around-me and friends agree with that list.
+        #[test]
+        fn ranks_match_a_naive_model(
+            ascending in any::<bool>(),
+            op in 0..3u8,
+            subs in proptest::collection::vec((0..30i64, -50..50i64, 0..5i64), 1..300),
+            probe in 0..30i64,
+            radius in 0..6usize,
+        ) {
+            let order = if ascending { Order::Ascending } else { Order::Descending };
+            let operator = [Operator::Best, Operator::Set, Operator::Incr][usize::from(op)];
+            let b = board(order, operator);
+            let store = MemoryBoardStore::new(Duration::from_secs(60));
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let mut model: HashMap<i64, (i64, i64)> = HashMap::new();
+            let mut clock = 0;
+            for (u, score, dt) in subs {
+                clock += dt;
+                let at = from_millis(1_764_000_000_000 + clock);
+                rt.block_on(store.submit(&b, Id::from_i64(u), Score::new(score).unwrap(), at)).unwrap();
+                let ms = at.timestamp_millis();
+                let next = match (model.get(&u), operator) {
+                    (None, _) => Some(score),
+                    (Some(&(old, _)), Operator::Incr) => (score != 0).then_some(old + score),
+                    (Some(&(old, _)), Operator::Set) => (score != old).then_some(score),
+                    (Some(&(old, _)), Operator::Best) => {
+                        (ordered(order, score) < ordered(order, old)).then_some(score)
+                    }
+                };
+                if let Some(s) = next {
+                    model.insert(u, (s, ms));
+                }
+            }
+            let mut want: Vec<(i64, i64, i64)> =
+                model.iter().map(|(&u, &(s, at))| (ordered(order, s), at, u)).collect();
+            want.sort_unstable();
+            let want: Vec<(u64, i64, i64)> = want
+                .iter()
+                .enumerate()
+                .map(|(i, &(o, _, u))| (i as u64 + 1, u, ordered(order, o)))
+                .collect();
+            let row = |e: &Entry| (e.rank, e.user.as_i64(), e.score);
+            let got = rt.block_on(store.top(&b, None, 1000)).unwrap();
+            prop_assert_eq!(got.iter().map(row).collect::<Vec<_>>(), want.clone());
+
+            let mine = want.iter().position(|w| w.1 == probe);
+            let rank = rt.block_on(store.rank(&b, Id::from_i64(probe))).unwrap();
+            prop_assert_eq!(rank.as_ref().map(row), mine.map(|i| want[i]));
+            let around = rt.block_on(store.around(&b, Id::from_i64(probe), radius)).unwrap();
+            let want_around: Vec<_> = match mine {
+                Some(i) => want[i.saturating_sub(radius)..(i + radius + 1).min(want.len())].to_vec(),
+                None => Vec::new(),
+            };
+            prop_assert_eq!(around.iter().map(row).collect::<Vec<_>>(), want_around);
+            let friends: Vec<Id> = (probe..probe + 5).map(Id::from_i64).collect();
+            let got = rt.block_on(store.ranks_of(&b, &friends)).unwrap();
+            let want_friends: Vec<_> =
+                want.iter().copied().filter(|w| (probe..probe + 5).contains(&w.1)).collect();
+            prop_assert_eq!(got.iter().map(row).collect::<Vec<_>>(), want_friends);
+        }
+    }
+}

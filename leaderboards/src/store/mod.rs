@@ -215,7 +215,11 @@ pub trait BoardStore: Send + Sync + 'static {
     async fn ranks_of(&self, board: &BoardWindow, users: &[Id]) -> Result<Vec<Entry>, StoreError>;
 
     /// Removes the user's entries from every board instance (`user.deleted`);
-    /// answers how many went.
+    /// answers how many went. A submission for the user that runs at the same
+    /// moment may still land (on Redis the per-user index and the board are in
+    /// different hash slots, so no one script sees both): the caller stops
+    /// submitting for a deleted user first, as gamification does by deleting
+    /// the user's score log before it calls this.
     async fn remove_user(&self, user: Id) -> Result<u64, StoreError>;
 
     /// The number of entries.
