@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use vigor_common::{testkit, Id};
 use vigor_leaderboards::board::{BoardDef, BoardId, Metric, ScopeKind};
-use vigor_leaderboards::store::{top_page, MAX_SCORE};
+use vigor_leaderboards::store::{readiness_check, top_page, MAX_SCORE};
 use vigor_leaderboards::{
     BoardStore, BoardWindow, Entry, MemoryBoardStore, Operator, Order, Position, RedisBoardStore,
     Scope, Score, Seed, Seeds, StoreError, Window,
@@ -81,6 +81,7 @@ conformance!(
     a_bulk_load_replaces_the_board_and_ranks_like_submissions,
     windowed_instances_expire_after_their_period_and_grace,
     scores_near_2_pow_53_stay_exact,
+    a_ready_store_answers_its_readiness_check,
 );
 
 fn user(n: i64) -> Id {
@@ -608,4 +609,10 @@ async fn scores_near_2_pow_53_stay_exact(store: Store) {
         vec![(1, MAX_SCORE), (2, MAX_SCORE), (3, -MAX_SCORE)]
     );
     assert!(Score::new(MAX_SCORE + 1).is_err());
+}
+
+async fn a_ready_store_answers_its_readiness_check(store: Store) {
+    store.ping().await.unwrap();
+    let check = readiness_check(store);
+    check().await.unwrap();
 }

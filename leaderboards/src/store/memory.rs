@@ -265,6 +265,10 @@ impl BoardStore for MemoryBoardStore {
         Ok(())
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     async fn load(&self, board: &BoardWindow, seeds: Seeds) -> Result<(), StoreError> {
         let mut instance = Instance::new(board, board.expires_at(self.grace));
         let mut keys: Vec<Key> = Vec::with_capacity(seeds.len());

@@ -36,6 +36,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use vigor_common::api::{Cursor, Keyset, Page};
 use vigor_common::config::{BoardStoreKind, Config};
+use vigor_common::service::ReadinessCheck;
 use vigor_common::{Id, Problem};
 
 use crate::board::{BoardWindow, Operator, Order};
@@ -232,6 +233,9 @@ pub trait BoardStore: Send + Sync + 'static {
     /// Drops every entry of the instance.
     async fn drop_board(&self, board: &BoardWindow) -> Result<(), StoreError>;
 
+    /// Whether the store answers (`/readyz`): Redis is reachable; memory always.
+    async fn ping(&self) -> Result<(), StoreError>;
+
     /// Replaces every entry of the instance with `seeds` at once (readers see the
     /// old entries or the new ones, never a mix): the rebuild from the durable
     /// score log. Submissions to the same instance during a load may be lost;
@@ -256,6 +260,14 @@ pub async fn open(config: &Config) -> Result<Arc<dyn BoardStore>, StoreError> {
         )),
         (BoardStoreKind::Memory, _) => Ok(Arc::new(MemoryBoardStore::new(grace))),
     }
+}
+
+/// A `/readyz` check of `store`, for the service's `RunningService::checks`.
+pub fn readiness_check(store: Arc<dyn BoardStore>) -> ReadinessCheck {
+    Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store.ping().await.map_err(anyhow::Error::from) })
+    })
 }
 
 /// The keyset of board pages: the key is `(score, achieved-at ms)`, the id the user.

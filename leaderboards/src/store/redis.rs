@@ -563,6 +563,15 @@ impl BoardStore for RedisBoardStore {
         Ok(())
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: Value = self
+            .client
+            .custom(fred::cmd!("PING"), Vec::<String>::new())
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn load(&self, board: &BoardWindow, seeds: Seeds) -> Result<(), StoreError> {
         let keys = self.keys(board);
         let staged_z = format!("{}:load", keys.z);
