@@ -18,8 +18,10 @@
 //! owning service; denials are not cached (a user just added to a chat can
 //! subscribe at once), and the per-connection rate limit bounds how often a client
 //! can ask. A grant is checked when subscribing: revoking it does not end a live
-//! subscription (the owning service can push a `*.removed` event or call
-//! [`crate::Hub::disconnect_user`]).
+//! subscription by itself. The social service announces removals
+//! ([`vigor_common::access::AccessRevoked`]); the hub then forgets the grants
+//! ([`CachedAuthorizer::forget`]) and ends the subscriptions
+//! ([`crate::Hub::revoke_access`]) on every node.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -206,6 +208,17 @@ impl CachedAuthorizer {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Forgets `user`'s grants for `channels` and for their presence channels
+    /// (the user lost access: the next check asks the owning service again).
+    pub fn forget(&self, user: Id, channels: &[Channel]) {
+        for channel in channels {
+            self.grants.invalidate(&(user, channel.shared_name()));
+            if let Some(presence) = channel.presence_channel() {
+                self.grants.invalidate(&(user, presence.shared_name()));
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -241,6 +254,7 @@ mod tests {
             roles: vec!["user".into()],
             expires_at: SystemTime::now() + Duration::from_secs(600),
             token: Default::default(),
+            bearer: Default::default(),
         }
     }
 
@@ -364,6 +378,28 @@ mod tests {
         tokio::time::advance(Duration::from_secs(11)).await;
         cached.access(&principal(1), &chat).await.unwrap();
         assert_eq!(rule.calls.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forgotten_grants_are_asked_again_and_others_stay() {
+        let rule = Arc::new(ChatMembers::default());
+        let rules = Rules::new();
+        rules.register(RuleKind::Chat, rule.clone());
+        let cached = CachedAuthorizer::new(Arc::new(rules), Duration::from_secs(10), 100);
+        let chat = channel("chat:1");
+        let presence = channel("presence:chat:1");
+        for who in [1, 2] {
+            cached.access(&principal(who), &chat).await.unwrap();
+            cached.access(&principal(who), &presence).await.unwrap();
+        }
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 4);
+        cached.forget(Id::from_i64(1), std::slice::from_ref(&chat));
+        // User 1 is asked again, for the chat and its presence; user 2 is not.
+        cached.access(&principal(1), &chat).await.unwrap();
+        cached.access(&principal(1), &presence).await.unwrap();
+        cached.access(&principal(2), &chat).await.unwrap();
+        cached.access(&principal(2), &presence).await.unwrap();
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 6);
     }
 
     #[tokio::test]
