@@ -200,3 +200,41 @@ async fn ended_sessions_stop_their_tokens_and_websockets_at_once() {
     assert_eq!(closed_with(&mut on_phone).await, CloseCode::from(4003));
     assert_eq!(me_status(base, &phone).await, 401);
 }
+
+/// Sends `frame` with request id `id` and returns the answer to it.
+async fn answer(ws: &mut Socket, id: u64, mut frame: serde_json::Value) -> serde_json::Value {
+    frame["id"] = id.into();
+    ws.send(Message::text(frame.to_string())).await.unwrap();
+    loop {
+        let reply = next_json(ws).await;
+        if reply["id"] == id {
+            return reply;
+        }
+    }
+}
+
+#[tokio::test]
+async fn all_in_one_the_hub_asks_the_social_service_in_process() {
+    let mut vigor = Vigor::serve(&[], &[]);
+    let token = sign_up_and_get_token(&vigor.url, "chat-wiring@example.org").await;
+    let mut ws = open(&vigor.url, &token).await;
+    // chat.send reaches social's router in this process, with the session's
+    // token (a hub without social would answer `forbidden`): no chat 1 there.
+    let sent = answer(
+        &mut ws,
+        1,
+        serde_json::json!({"type":"chat.send","channel_id":"1","body":"hi"}),
+    )
+    .await;
+    assert_eq!(sent["type"], "error", "{sent}");
+    assert_eq!(sent["code"], "not_found", "{sent}");
+    // Membership is social's answer too: no chat, no subscription.
+    let refused = answer(
+        &mut ws,
+        2,
+        serde_json::json!({"type":"subscribe","channel":"chat:1"}),
+    )
+    .await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+    let _ = vigor.terminate(Duration::from_secs(10));
+}
