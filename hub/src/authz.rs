@@ -354,12 +354,18 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn grants_are_cached_for_the_ttl_and_denials_are_not() {
+    /// [`ChatMembers`] behind a cache keeping grants for 10 s.
+    fn cached_members() -> (Arc<ChatMembers>, CachedAuthorizer) {
         let rule = Arc::new(ChatMembers::default());
         let rules = Rules::new();
         rules.register(RuleKind::Chat, rule.clone());
         let cached = CachedAuthorizer::new(Arc::new(rules), Duration::from_secs(10), 100);
+        (rule, cached)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grants_are_cached_for_the_ttl_and_denials_are_not() {
+        let (rule, cached) = cached_members();
         let chat = channel("chat:1");
         for _ in 0..3 {
             assert_eq!(
@@ -382,10 +388,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn forgotten_grants_are_asked_again_and_others_stay() {
-        let rule = Arc::new(ChatMembers::default());
-        let rules = Rules::new();
-        rules.register(RuleKind::Chat, rule.clone());
-        let cached = CachedAuthorizer::new(Arc::new(rules), Duration::from_secs(10), 100);
+        let (rule, cached) = cached_members();
         let chat = channel("chat:1");
         let presence = channel("presence:chat:1");
         for who in [1, 2] {
