@@ -238,3 +238,30 @@ async fn all_in_one_the_hub_asks_the_social_service_in_process() {
     assert_eq!(refused["code"], "forbidden", "{refused}");
     let _ = vigor.terminate(Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn a_gateway_node_asks_the_social_target_over_http() {
+    let Some(redis) = vigor_common::testkit::redis_url() else {
+        return;
+    };
+    let (_services, gateway) = support::cluster(&redis, "http://vigor.test");
+    let token = sign_up_and_get_token(&gateway.url, "chat-cluster@example.org").await;
+    let mut ws = open(&gateway.url, &token).await;
+    // The gateway's hub reaches the social target at social.url with the
+    // session's token: it has no chat 1 (a hub without social: `forbidden`).
+    let sent = answer(
+        &mut ws,
+        1,
+        serde_json::json!({"type":"chat.send","channel_id":"1","body":"hi"}),
+    )
+    .await;
+    assert_eq!(sent["type"], "error", "{sent}");
+    assert_eq!(sent["code"], "not_found", "{sent}");
+    let refused = answer(
+        &mut ws,
+        2,
+        serde_json::json!({"type":"subscribe","channel":"community:1"}),
+    )
+    .await;
+    assert_eq!(refused["code"], "forbidden", "{refused}");
+}
