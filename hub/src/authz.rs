@@ -24,6 +24,7 @@
 //! ([`crate::Hub::revoke_access`]) on every node.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -178,6 +179,9 @@ pub struct CachedAuthorizer {
     inner: Arc<dyn ChannelAuthorizer>,
     ttl: Duration,
     grants: Cache<(Id, Arc<str>), (Access, Instant)>,
+    /// Bumped by every [`CachedAuthorizer::forget`]: an answer that was on its way
+    /// while grants were forgotten may predate the revocation, so it is not kept.
+    forgets: AtomicU64,
 }
 
 impl CachedAuthorizer {
@@ -194,6 +198,7 @@ impl CachedAuthorizer {
         CachedAuthorizer {
             inner,
             ttl,
+            forgets: AtomicU64::new(0),
             grants: grants.build(),
         }
     }
@@ -212,6 +217,7 @@ impl CachedAuthorizer {
     /// Forgets `user`'s grants for `channels` and for their presence channels
     /// (the user lost access: the next check asks the owning service again).
     pub fn forget(&self, user: Id, channels: &[Channel]) {
+        self.forgets.fetch_add(1, Ordering::SeqCst);
         for channel in channels {
             self.grants.invalidate(&(user, channel.shared_name()));
             if let Some(presence) = channel.presence_channel() {
@@ -230,8 +236,10 @@ impl ChannelAuthorizer for CachedAuthorizer {
                 return Ok(access);
             }
         }
+        let forgets = self.forgets.load(Ordering::SeqCst);
         let access = self.inner.access(principal, channel).await?;
-        if access != Access::DENY && !self.ttl.is_zero() {
+        let current = forgets == self.forgets.load(Ordering::SeqCst);
+        if access != Access::DENY && !self.ttl.is_zero() && current {
             self.grants.insert(key, (access, Instant::now() + self.ttl));
         } else {
             self.grants.invalidate(&key);
@@ -242,7 +250,7 @@ impl ChannelAuthorizer for CachedAuthorizer {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::time::{Duration, SystemTime};
 
     use super::*;
@@ -403,6 +411,57 @@ mod tests {
         cached.access(&principal(2), &chat).await.unwrap();
         cached.access(&principal(2), &presence).await.unwrap();
         assert_eq!(rule.calls.load(Ordering::SeqCst), 6);
+    }
+
+    /// Answers "member" once `release` is notified, counting its calls.
+    #[derive(Default)]
+    struct SlowMembers {
+        calls: AtomicUsize,
+        started: tokio::sync::Notify,
+        release: tokio::sync::Notify,
+    }
+
+    #[async_trait]
+    impl ChannelRule for SlowMembers {
+        async fn access(&self, _: &Principal, _: &Channel) -> Result<Access, AuthzError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.started.notify_one();
+            self.release.notified().await;
+            Ok(Access::MEMBER)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_in_flight_while_grants_are_forgotten_is_not_kept() {
+        let rule = Arc::new(SlowMembers::default());
+        let rules = Rules::new();
+        rules.register(RuleKind::Chat, rule.clone());
+        let cached = Arc::new(CachedAuthorizer::new(
+            Arc::new(rules),
+            Duration::from_secs(60),
+            100,
+        ));
+        let chat = channel("chat:1");
+        let asking = tokio::spawn({
+            let (cached, chat) = (cached.clone(), chat.clone());
+            async move { cached.access(&principal(1), &chat).await }
+        });
+        rule.started.notified().await;
+        // The revocation lands while the (older) answer is on its way.
+        cached.forget(Id::from_i64(1), std::slice::from_ref(&chat));
+        rule.release.notify_one();
+        assert_eq!(asking.await.unwrap().unwrap(), Access::MEMBER);
+        // Not cached: the next check asks the owner again.
+        let again = tokio::spawn({
+            let (cached, chat) = (cached.clone(), chat.clone());
+            async move { cached.access(&principal(1), &chat).await }
+        });
+        tokio::time::timeout(Duration::from_secs(5), rule.started.notified())
+            .await
+            .expect("the owner is asked again");
+        rule.release.notify_one();
+        again.await.unwrap().unwrap();
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]
