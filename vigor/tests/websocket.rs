@@ -213,13 +213,13 @@ async fn answer(ws: &mut Socket, id: u64, mut frame: serde_json::Value) -> serde
     }
 }
 
-#[tokio::test]
-async fn all_in_one_the_hub_asks_the_social_service_in_process() {
-    let mut vigor = Vigor::serve(&[], &[]);
-    let token = sign_up_and_get_token(&vigor.url, "chat-wiring@example.org").await;
-    let mut ws = open(&vigor.url, &token).await;
-    // chat.send reaches social's router in this process, with the session's
-    // token (a hub without social would answer `forbidden`): no chat 1 there.
+/// A session at `base` finds the social service answering for the hub: its
+/// `chat.send` reaches social with the session's token (social has no chat 1:
+/// `not_found`; a hub without social would answer `forbidden`), and chat and
+/// community subscriptions are social's decision (no such channels: refused).
+async fn social_answers_the_hub(base: &str, email: &str) {
+    let token = sign_up_and_get_token(base, email).await;
+    let mut ws = open(base, &token).await;
     let sent = answer(
         &mut ws,
         1,
@@ -228,15 +228,21 @@ async fn all_in_one_the_hub_asks_the_social_service_in_process() {
     .await;
     assert_eq!(sent["type"], "error", "{sent}");
     assert_eq!(sent["code"], "not_found", "{sent}");
-    // Membership is social's answer too: no chat, no subscription.
-    let refused = answer(
-        &mut ws,
-        2,
-        serde_json::json!({"type":"subscribe","channel":"chat:1"}),
-    )
-    .await;
-    assert_eq!(refused["code"], "forbidden", "{refused}");
-    let _ = vigor.terminate(Duration::from_secs(10));
+    for (id, channel) in [(2, "chat:1"), (3, "community:1")] {
+        let refused = answer(
+            &mut ws,
+            id,
+            serde_json::json!({"type":"subscribe","channel":channel}),
+        )
+        .await;
+        assert_eq!(refused["code"], "forbidden", "{refused}");
+    }
+}
+
+#[tokio::test]
+async fn all_in_one_the_hub_asks_the_social_service_in_process() {
+    let vigor = Vigor::serve(&[], &[]);
+    social_answers_the_hub(&vigor.url, "chat-wiring@example.org").await;
 }
 
 #[tokio::test]
@@ -245,23 +251,5 @@ async fn a_gateway_node_asks_the_social_target_over_http() {
         return;
     };
     let (_services, gateway) = support::cluster(&redis, "http://vigor.test");
-    let token = sign_up_and_get_token(&gateway.url, "chat-cluster@example.org").await;
-    let mut ws = open(&gateway.url, &token).await;
-    // The gateway's hub reaches the social target at social.url with the
-    // session's token: it has no chat 1 (a hub without social: `forbidden`).
-    let sent = answer(
-        &mut ws,
-        1,
-        serde_json::json!({"type":"chat.send","channel_id":"1","body":"hi"}),
-    )
-    .await;
-    assert_eq!(sent["type"], "error", "{sent}");
-    assert_eq!(sent["code"], "not_found", "{sent}");
-    let refused = answer(
-        &mut ws,
-        2,
-        serde_json::json!({"type":"subscribe","channel":"community:1"}),
-    )
-    .await;
-    assert_eq!(refused["code"], "forbidden", "{refused}");
+    social_answers_the_hub(&gateway.url, "chat-cluster@example.org").await;
 }
