@@ -3,6 +3,7 @@
 
 mod auth;
 mod channels;
+mod chat;
 mod cluster;
 mod limits;
 mod realtime;
