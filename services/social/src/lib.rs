@@ -50,7 +50,13 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let db = ctx.database().clone();
     let store = Arc::new(store::SqlStore::new(db.clone()));
     let messages = Arc::new(messages::sql::SqlMessages::new(db));
-    let service = service::SocialService::new(store, messages, ctx.live.clone(), ctx.ids.clone());
+    let service = service::SocialService::new(
+        store,
+        messages,
+        ctx.live.clone(),
+        ctx.broker.clone(),
+        ctx.ids.clone(),
+    );
     Ok(RunningService {
         router: http::router(service),
         checks: Vec::new(),
