@@ -73,10 +73,7 @@ return false
 /// A fred client for `url` that reconnects forever with exponential backoff.
 ///
 /// `broadcast_capacity` sizes fred's buffer of pub/sub messages and events.
-pub(crate) fn redis_client(
-    url: &str,
-    broadcast_capacity: usize,
-) -> Result<Client, fred::error::Error> {
+pub fn redis_client(url: &str, broadcast_capacity: usize) -> Result<Client, fred::error::Error> {
     let config = Config::from_url(url)?;
     let mut builder = Builder::from_config(config);
     builder

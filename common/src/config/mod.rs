@@ -157,8 +157,8 @@ pub struct Config {
     pub social: ServiceConfig,
     /// The gamification service.
     pub gamification: ServiceConfig,
-    /// The leaderboards service (its store is Redis, not SQL).
-    pub leaderboards: RemoteConfig,
+    /// The leaderboards service (its store is Redis or memory, not SQL).
+    pub leaderboards: LeaderboardsConfig,
     /// The real-time hub (WebSockets at `/v1/ws`).
     pub hub: HubConfig,
 }
@@ -382,12 +382,64 @@ impl Default for AuthConfig {
 /// The longest access-token lifetime `auth.access_token_ttl_secs` accepts.
 pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 900;
 
-/// A service the gateway reaches by URL.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Where the leaderboards keep their boards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoardStoreKind {
+    /// In this process's memory (all-in-one; lost on restart, rebuilt from the
+    /// gamification score log).
+    Memory,
+    /// Redis sorted sets (`leaderboards.redis_url`, else `redis.url`).
+    Redis,
+}
+
+/// The leaderboards service: where the gateway reaches it and where it keeps
+/// its boards.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct RemoteConfig {
+pub struct LeaderboardsConfig {
     /// Where the gateway reaches the service when it runs as its own target.
     pub url: Option<String>,
+    /// `memory` or `redis`; unset: `redis` when a Redis URL is configured.
+    pub store: Option<BoardStoreKind>,
+    /// Redis for the boards (`redis-cluster://…` shards them over a cluster);
+    /// unset: `redis.url`.
+    pub redis_url: Option<String>,
+    /// How long a daily, weekly or monthly board stays readable after its
+    /// period before its entries expire, in seconds.
+    pub window_grace_secs: u64,
+}
+
+impl Default for LeaderboardsConfig {
+    fn default() -> Self {
+        LeaderboardsConfig {
+            url: None,
+            store: None,
+            redis_url: None,
+            window_grace_secs: 7 * 24 * 3600,
+        }
+    }
+}
+
+impl LeaderboardsConfig {
+    /// The Redis URL of the boards: `leaderboards.redis_url`, else `redis.url`.
+    pub fn redis_url<'a>(&'a self, redis: &'a RedisConfig) -> Option<&'a str> {
+        self.redis_url.as_deref().or(redis.url.as_deref())
+    }
+
+    /// The store in use: as configured, else Redis when there is a URL for it.
+    pub fn store_kind(&self, redis: &RedisConfig) -> BoardStoreKind {
+        match (self.store, self.redis_url(redis)) {
+            (Some(kind), _) => kind,
+            (None, Some(_)) => BoardStoreKind::Redis,
+            (None, None) => BoardStoreKind::Memory,
+        }
+    }
+
+    /// The grace period of windowed boards.
+    pub fn window_grace(&self) -> Duration {
+        Duration::from_secs(self.window_grace_secs)
+    }
 }
 
 impl Default for Config {
@@ -410,7 +462,7 @@ impl Default for Config {
             training: ServiceConfig::default(),
             social: ServiceConfig::default(),
             gamification: ServiceConfig::default(),
-            leaderboards: RemoteConfig::default(),
+            leaderboards: LeaderboardsConfig::default(),
             hub: HubConfig::default(),
         }
     }
@@ -625,6 +677,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_leaderboards()?;
         if self.bus.max_delivery_attempts == 0 {
             return Err(ConfigError::invalid(
                 "bus.max_delivery_attempts",
@@ -658,6 +711,31 @@ impl Config {
 }
 
 impl Config {
+    fn validate_leaderboards(&self) -> Result<(), ConfigError> {
+        let boards = &self.leaderboards;
+        if let Some(url) = &boards.redis_url {
+            let schemes = [
+                "redis://",
+                "rediss://",
+                "redis-cluster://",
+                "rediss-cluster://",
+            ];
+            if !schemes.iter().any(|s| url.starts_with(s)) {
+                return Err(ConfigError::invalid(
+                    "leaderboards.redis_url",
+                    "must start with redis://, rediss://, redis-cluster:// or rediss-cluster://",
+                ));
+            }
+        }
+        if boards.store == Some(BoardStoreKind::Redis) && boards.redis_url(&self.redis).is_none() {
+            return Err(ConfigError::invalid(
+                "leaderboards.store",
+                "is redis, but neither leaderboards.redis_url nor redis.url is set",
+            ));
+        }
+        Ok(())
+    }
+
     fn validate_auth(&self) -> Result<(), ConfigError> {
         let auth = &self.auth;
         if let Some(issuer) = &auth.issuer {
@@ -1023,6 +1101,8 @@ mod tests {
             s.url = Some("http://x".into());
         }
         config.leaderboards.url = Some("http://x".into());
+        config.leaderboards.store = Some(BoardStoreKind::Redis);
+        config.leaderboards.redis_url = Some("redis://x".into());
         let value = Value::try_from(&config).unwrap();
         let mut fields = Vec::new();
         leaf_paths(&value, "", &mut fields);
@@ -1030,6 +1110,45 @@ mod tests {
         let mut keys: Vec<String> = KEYS.iter().map(|k| k.path.to_owned()).collect();
         keys.sort();
         assert_eq!(fields, keys);
+    }
+
+    #[test]
+    fn the_leaderboard_store_follows_the_redis_urls() {
+        let with = |pairs: &[(&str, &str)]| load(None, env(pairs), &[]);
+        let c = with(&[]).unwrap();
+        assert_eq!(c.leaderboards.store_kind(&c.redis), BoardStoreKind::Memory);
+        assert_eq!(c.leaderboards.window_grace(), Duration::from_secs(604_800));
+        let c = with(&[("VIGOR_REDIS_URL", "redis://r:6379")]).unwrap();
+        assert_eq!(c.leaderboards.store_kind(&c.redis), BoardStoreKind::Redis);
+        assert_eq!(c.leaderboards.redis_url(&c.redis), Some("redis://r:6379"));
+        let cluster = "redis-cluster://a:7000?node=b:7001";
+        let c = with(&[
+            ("VIGOR_REDIS_URL", "redis://r:6379"),
+            ("VIGOR_LEADERBOARDS_REDIS_URL", cluster),
+            ("VIGOR_LEADERBOARDS_WINDOW_GRACE_SECS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(c.leaderboards.redis_url(&c.redis), Some(cluster));
+        assert_eq!(c.leaderboards.window_grace(), Duration::from_secs(60));
+        let c = with(&[
+            ("VIGOR_REDIS_URL", "redis://r:6379"),
+            ("VIGOR_LEADERBOARDS_STORE", "memory"),
+        ])
+        .unwrap();
+        assert_eq!(c.leaderboards.store_kind(&c.redis), BoardStoreKind::Memory);
+
+        let error = with(&[("VIGOR_LEADERBOARDS_STORE", "redis")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("leaderboards.store"), "{error}");
+        let error = with(&[("VIGOR_LEADERBOARDS_STORE", "mongo")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("leaderboards.store"), "{error}");
+        let error = with(&[("VIGOR_LEADERBOARDS_REDIS_URL", "http://r")])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("leaderboards.redis_url"), "{error}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Test helpers: throwaway databases and Redis for the conformance suites.
 //!
-//! The test script (`.ci/test`) starts a throwaway PostgreSQL, Redis and Cassandra
-//! on free ports and exports `VIGOR_TEST_POSTGRES_URL` (an admin URL),
-//! `VIGOR_TEST_REDIS_URL` and `VIGOR_TEST_CQL_URI` (`host:port` of a CQL node), plus
+//! The test script (`.ci/test`) starts a throwaway PostgreSQL, Redis, a 3-node
+//! Redis Cluster and Cassandra on free ports and exports `VIGOR_TEST_POSTGRES_URL`
+//! (an admin URL), `VIGOR_TEST_REDIS_URL`, `VIGOR_TEST_REDIS_CLUSTER_URL` and
+//! `VIGOR_TEST_CQL_URI` (`host:port` of a CQL node), plus
 //! `VIGOR_TEST_REQUIRE_SERVERS=1`. Each test gets its own fresh database
 //! (PostgreSQL: a new database; SQLite: a new file; CQL: a new keyspace) and its
 //! own Redis key prefix, so tests run in parallel without seeing each other.
@@ -134,6 +135,13 @@ pub fn cql_keyspace() -> Option<CqlKeyspace> {
         uri: cql_uri()?,
         keyspace: unique_name("vigor_test"),
     })
+}
+
+/// The test Redis Cluster URL (`VIGOR_TEST_REDIS_CLUSTER_URL`, fred's
+/// `redis-cluster://host:port?node=host:port&…` form, started by
+/// `.ci/redis-cluster`), or `None` to skip.
+pub fn redis_cluster_url() -> Option<String> {
+    server_url("VIGOR_TEST_REDIS_CLUSTER_URL")
 }
 
 /// A fresh temporary directory (for data dirs of spawned processes).

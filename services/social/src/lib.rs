@@ -4,14 +4,24 @@
 //! shared tables (event outbox, processed events, idempotency keys) already migrated;
 //! its routes live under `/v1/social` and arrive with the issues that build the service.
 //!
+//! - [`domain`]: communities, memberships, channels, follows, as valid values;
+//! - [`store`]: the relational storage ([`store::SocialStore`] on SQL);
 //! - [`messages`]: chat messages, reactions and read state behind the
-//!   [`messages::MessageStore`] trait, on SQL or on ScyllaDB/Cassandra.
+//!   [`messages::MessageStore`] trait, on SQL or on ScyllaDB/Cassandra;
+//! - [`service`]: who may do what, and the live pushes;
+//! - [`http`]: the REST API.
 
 pub mod domain;
+pub mod http;
 pub mod messages;
+pub mod service;
 pub mod store;
 
-use axum::Router;
+use std::sync::Arc;
+
+use utoipa::OpenApi;
+use vigor_common::api::BearerSecurity;
+
 use vigor_common::config::ServiceName;
 use vigor_common::db::Migrations;
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
@@ -30,14 +40,101 @@ pub fn spec() -> ServiceSpec {
         uploads: &[],
         sql: true,
         migrations: Some(&MIGRATIONS),
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        openapi,
         build: |ctx| Box::pin(build(ctx)),
     }
 }
 
-async fn build(_ctx: ServiceContext) -> anyhow::Result<RunningService> {
+/// Starts the service on its database: relational data and chat messages.
+async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
+    let db = ctx.database().clone();
+    let store = Arc::new(store::SqlStore::new(db.clone()));
+    let messages = Arc::new(messages::sql::SqlMessages::new(db));
+    let service = service::SocialService::new(store, messages, ctx.live.clone(), ctx.ids.clone());
     Ok(RunningService {
-        router: Router::new(),
+        router: http::router(service),
         checks: Vec::new(),
     })
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        http::communities::create,
+        http::communities::get,
+        http::communities::update,
+        http::communities::delete,
+        http::communities::join,
+        http::communities::leave,
+        http::communities::access,
+        http::communities::channels,
+        http::communities::create_channel,
+        http::communities::members,
+        http::communities::invite,
+        http::communities::approve,
+        http::communities::set_role,
+        http::communities::mute,
+        http::communities::remove_member,
+        http::communities::ban,
+        http::communities::unban,
+        http::communities::audit,
+        http::chats::direct,
+        http::chats::group,
+        http::chats::mine,
+        http::chats::access,
+        http::chats::history,
+        http::chats::send,
+        http::chats::edit,
+        http::chats::delete,
+        http::chats::react,
+        http::chats::unreact,
+        http::chats::read,
+        http::graph::follow,
+        http::graph::unfollow,
+        http::graph::following,
+        http::graph::followers,
+        http::graph::block,
+        http::graph::unblock,
+        http::graph::blocks,
+    ),
+    components(schemas(
+        domain::Community,
+        domain::Membership,
+        domain::Ban,
+        domain::Channel,
+        domain::Follow,
+        domain::Visibility,
+        domain::Role,
+        domain::MemberStatus,
+        domain::ChannelKind,
+        domain::FollowStatus,
+        store::AuditEntry,
+        messages::Message,
+        messages::ReadState,
+        service::ChannelAccess,
+        service::MyChannel,
+        http::communities::NewCommunity,
+        http::communities::CommunityPatch,
+        http::communities::NewChannel,
+        http::communities::Invitee,
+        http::communities::RoleChange,
+        http::communities::MuteRequest,
+        http::communities::BanRequest,
+        http::chats::DirectRequest,
+        http::chats::GroupRequest,
+        http::chats::SendRequest,
+        http::chats::EditRequest,
+        http::chats::ReadRequest,
+        vigor_common::problem::Problem,
+    )),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "social", description = "Communities, chats and their messages, follows and blocks."),
+    )
+)]
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

@@ -1,0 +1,149 @@
+//! Rank and around-me on a 1,000,000-entry board, in memory and on Redis (when
+//! `VIGOR_TEST_REDIS_URL` is set). Issue 14's budget: p99 under 2 ms for both.
+//!
+//! `cargo bench -p vigor-leaderboards --bench ranks`
+//!
+//! Criterion reports the mean of each query; since the budget is a p99, each
+//! store is also probed with 10,000 queries for random users, one at a time,
+//! and the 50th/99th percentiles are printed, as is the time of the bulk load
+//! that fills the board (the rebuild path). Point the Redis URL at a
+//! throwaway server: the load writes 1,000,000 entries plus one index key per
+//! user under a fresh prefix, and the bench deletes the board but not the
+//! index keys.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use vigor_common::Id;
+use vigor_leaderboards::{
+    BoardDef, BoardStore, BoardWindow, MemoryBoardStore, RedisBoardStore, Scope, Score, Seed,
+    Seeds, Window,
+};
+
+const ENTRIES: i64 = 1_000_000;
+const PROBES: usize = 10_000;
+const RADIUS: usize = 5;
+
+fn seeds() -> Seeds {
+    let mut rng = StdRng::seed_from_u64(14);
+    let base: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().expect("a timestamp");
+    let seeds = (1..=ENTRIES)
+        .map(|u| Seed {
+            user: Id::from_i64(u),
+            // XP totals with plenty of ties, as real boards have.
+            score: Score::new(rng.gen_range(0..200_000)).expect("in range"),
+            achieved_at: base + chrono::Duration::seconds(rng.gen_range(0..30_000_000)),
+        })
+        .collect();
+    Seeds::new(seeds).expect("distinct users")
+}
+
+fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    (at(0.50), at(0.99))
+}
+
+fn bench_store(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    name: &str,
+    store: Arc<dyn BoardStore>,
+) {
+    let board: BoardWindow = BoardDef::xp()
+        .window_at(Window::AllTime, Scope::Global, Utc::now())
+        .expect("xp keeps all_time");
+    let seeds = seeds();
+    let started = Instant::now();
+    rt.block_on(store.load(&board, seeds)).expect("the load");
+    eprintln!(
+        "{name}: bulk load of {ENTRIES} entries took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        rt.block_on(store.count(&board)).expect("count"),
+        ENTRIES as u64
+    );
+
+    let mut rng = StdRng::seed_from_u64(7);
+    for (what, around) in [("rank", false), ("around_me", true)] {
+        let samples: Vec<Duration> = (0..PROBES)
+            .map(|_| {
+                let user = Id::from_i64(rng.gen_range(1..=ENTRIES));
+                let started = Instant::now();
+                if around {
+                    let rows = rt
+                        .block_on(store.around(&board, user, RADIUS))
+                        .expect("around");
+                    assert!(!rows.is_empty());
+                } else {
+                    let entry = rt.block_on(store.rank(&board, user)).expect("rank");
+                    assert!(entry.is_some());
+                }
+                started.elapsed()
+            })
+            .collect();
+        let (p50, p99) = percentiles(samples);
+        eprintln!("{name}: {what} over {PROBES} random users: p50 {p50:?}, p99 {p99:?}");
+    }
+
+    let mut group = c.benchmark_group(format!("{name}_1m"));
+    group.sample_size(20);
+    group.bench_function("rank", |b| {
+        b.iter(|| {
+            let user = Id::from_i64(rng.gen_range(1..=ENTRIES));
+            rt.block_on(store.rank(&board, user)).expect("rank")
+        })
+    });
+    group.bench_function("around_me_5", |b| {
+        b.iter(|| {
+            let user = Id::from_i64(rng.gen_range(1..=ENTRIES));
+            rt.block_on(store.around(&board, user, RADIUS))
+                .expect("around")
+        })
+    });
+    group.bench_function("submit_incr", |b| {
+        b.iter(|| {
+            let user = Id::from_i64(rng.gen_range(1..=ENTRIES));
+            let xp = Score::new(rng.gen_range(1..500)).expect("in range");
+            rt.block_on(store.submit(&board, user, xp, Utc::now()))
+                .expect("submit")
+        })
+    });
+    group.finish();
+    rt.block_on(store.drop_board(&board)).expect("drop");
+}
+
+fn ranks(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    bench_store(
+        c,
+        &rt,
+        "memory",
+        Arc::new(MemoryBoardStore::new(Duration::from_secs(3600))),
+    );
+    match std::env::var("VIGOR_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => {
+            let prefix = format!("bench{}:", rand::random::<u32>());
+            let store = rt
+                .block_on(RedisBoardStore::connect(
+                    &url,
+                    &prefix,
+                    Duration::from_secs(3600),
+                ))
+                .expect("Redis connects");
+            bench_store(c, &rt, "redis", Arc::new(store));
+        }
+        _ => eprintln!("redis: skipped (VIGOR_TEST_REDIS_URL is not set)"),
+    }
+}
+
+criterion_group!(benches, ranks);
+criterion_main!(benches);

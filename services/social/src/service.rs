@@ -1,0 +1,924 @@
+//! What the social service does, over its two stores: who may do what in a
+//! community or a chat, and what a change tells the live channels.
+//!
+//! Rules:
+//! - A community channel's members are the community's active members without a
+//!   ban that holds; a direct or group chat's are its own. A muted member reads
+//!   but does not write. In a direct chat, a block either way stops writing.
+//! - Anything about a community or channel the caller may not see is a 404 (an
+//!   invite-only community's existence is not secret — its name is on invitations
+//!   — but its channels and members are); acting beyond one's role is a 403.
+//! - A message is stored before it is pushed, and pushed once per message id
+//!   (`publish_once`): a retried send (same `client_msg_id`) returns the stored
+//!   message and, if an earlier try stored but failed to push, pushes it then.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use moka::sync::Cache;
+use serde_json::json;
+use vigor_common::api::Timestamp;
+use vigor_common::live::LivePublisher;
+use vigor_common::ratelimit::LocalBucket;
+use vigor_common::{Id, IdGenerator, Problem};
+
+use crate::domain::{
+    Ban, Channel, ChannelKind, ChannelName, Community, CommunityName, Follow, FollowStatus,
+    MemberStatus, Membership, Role, Visibility, GENERAL, MAX_GROUP_MEMBERS,
+};
+use crate::messages::{
+    Emoji, HistoryQuery, Message, MessageBody, MessageStore, MessageStoreError, NewMessage,
+    ReadState,
+};
+use crate::store::{AuditEntry, SocialStore, StoreError};
+use vigor_common::api::Page;
+
+/// Messages a person may send per second, on average, and in a burst.
+pub const SEND_RATE_PER_SEC: u32 = 5;
+/// See [`SEND_RATE_PER_SEC`].
+pub const SEND_BURST: u32 = 20;
+
+/// The hub event of a stored message on `chat:{id}`.
+pub const CHAT_MESSAGE: &str = "chat.message";
+/// The hub event of an edited message.
+pub const CHAT_EDITED: &str = "chat.message_edited";
+/// The hub event of a deleted message.
+pub const CHAT_DELETED: &str = "chat.message_deleted";
+/// The hub event of a message's changed reactions.
+pub const CHAT_REACTIONS: &str = "chat.reactions";
+/// The hub event, on `user:{id}`, of the member's read state in one channel.
+pub const CHAT_READ: &str = "chat.read";
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Problem {
+        match error {
+            StoreError::Taken(what) => Problem::conflict(format!("{what} is taken")),
+            other => Problem::internal(other),
+        }
+    }
+}
+
+impl From<MessageStoreError> for Problem {
+    fn from(error: MessageStoreError) -> Problem {
+        Problem::internal(error)
+    }
+}
+
+/// What a person may do in a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct ChannelAccess {
+    /// Read its history and receive its events.
+    pub subscribe: bool,
+    /// Send typing notices.
+    pub typing: bool,
+    /// Send messages and react.
+    pub write: bool,
+}
+
+impl ChannelAccess {
+    const NONE: ChannelAccess = ChannelAccess {
+        subscribe: false,
+        typing: false,
+        write: false,
+    };
+}
+
+/// A channel as its member sees it in their list.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MyChannel {
+    /// The channel.
+    #[serde(flatten)]
+    pub channel: Channel,
+    /// The other members of a direct or group chat.
+    pub members: Vec<Id>,
+    /// The member's read state.
+    pub read: ReadState,
+}
+
+/// The social service's state, shared by its handlers.
+#[derive(Clone)]
+pub struct SocialService {
+    store: Arc<dyn SocialStore>,
+    messages: Arc<dyn MessageStore>,
+    live: Arc<dyn LivePublisher>,
+    ids: Arc<IdGenerator>,
+    send_buckets: Cache<Id, Arc<Mutex<LocalBucket>>>,
+}
+
+fn now() -> Timestamp {
+    Utc::now()
+}
+
+fn no_community() -> Problem {
+    Problem::not_found("no such community")
+}
+
+fn no_channel() -> Problem {
+    Problem::not_found("no such channel")
+}
+
+fn no_message() -> Problem {
+    Problem::not_found("no such message")
+}
+
+impl SocialService {
+    /// The service over its stores, pushing live events through `live`.
+    pub fn new(
+        store: Arc<dyn SocialStore>,
+        messages: Arc<dyn MessageStore>,
+        live: Arc<dyn LivePublisher>,
+        ids: Arc<IdGenerator>,
+    ) -> Self {
+        SocialService {
+            store,
+            messages,
+            live,
+            ids,
+            send_buckets: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(Duration::from_secs(60))
+                .build(),
+        }
+    }
+
+    /// The relational store.
+    pub fn store(&self) -> &Arc<dyn SocialStore> {
+        &self.store
+    }
+
+    // ---- communities ----
+
+    /// Makes a community owned by `owner`, with its `general` channel.
+    pub async fn create_community(
+        &self,
+        owner: Id,
+        name: CommunityName,
+        description: String,
+        visibility: Visibility,
+    ) -> Result<Community, Problem> {
+        let at = now();
+        let community = Community {
+            id: self.ids.next_id(),
+            name: name.as_str().to_owned(),
+            description,
+            visibility,
+            owner_id: owner,
+            member_count: 1,
+            created_at: at,
+        };
+        let general = Channel {
+            id: self.ids.next_id(),
+            kind: ChannelKind::Community,
+            community_id: Some(community.id),
+            name: Some(GENERAL.to_owned()),
+            created_by: owner,
+            created_at: at,
+        };
+        self.store.create_community(&community, &general).await?;
+        Ok(community)
+    }
+
+    /// A community, if it exists.
+    pub async fn community(&self, id: Id) -> Result<Community, Problem> {
+        self.store.community(id).await?.ok_or_else(no_community)
+    }
+
+    /// `user`'s active membership, unless a ban holds.
+    async fn active_member(&self, community: Id, user: Id) -> Result<Option<Membership>, Problem> {
+        let Some(membership) = self.store.membership(community, user).await? else {
+            return Ok(None);
+        };
+        if !membership.is_active() {
+            return Ok(None);
+        }
+        if let Some(ban) = self.store.ban_of(community, user).await? {
+            if ban.holds(now()) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(membership))
+    }
+
+    /// The caller's membership with at least `role`: 404 for a non-member, 403
+    /// for a member below it.
+    pub async fn require_role(
+        &self,
+        community: Id,
+        user: Id,
+        role: Role,
+    ) -> Result<Membership, Problem> {
+        let membership = self
+            .active_member(community, user)
+            .await?
+            .ok_or_else(no_community)?;
+        if membership.role < role {
+            return Err(Problem::forbidden(format!(
+                "this needs the {} role in the community",
+                role.as_str()
+            )));
+        }
+        Ok(membership)
+    }
+
+    /// Changes a community's name, description or visibility (admins).
+    pub async fn update_community(
+        &self,
+        caller: Id,
+        id: Id,
+        name: Option<CommunityName>,
+        description: Option<String>,
+        visibility: Option<Visibility>,
+    ) -> Result<Community, Problem> {
+        self.require_role(id, caller, Role::Admin).await?;
+        let current = self.community(id).await?;
+        let name = name.map_or(current.name, |n| n.as_str().to_owned());
+        let description = description.unwrap_or(current.description);
+        let visibility = visibility.unwrap_or(current.visibility);
+        self.store
+            .update_community(id, &name, &description, visibility)
+            .await?;
+        self.community(id).await
+    }
+
+    /// Deletes a community (its owner).
+    pub async fn delete_community(&self, caller: Id, id: Id) -> Result<(), Problem> {
+        self.require_role(id, caller, Role::Owner).await?;
+        self.store.delete_community(id).await?;
+        Ok(())
+    }
+
+    /// Joins a public community, accepts an invitation, or asks to join an
+    /// invite-only one. Returns the membership (active or requested).
+    pub async fn join(&self, caller: Id, id: Id) -> Result<Membership, Problem> {
+        let community = self.community(id).await?;
+        if let Some(ban) = self.store.ban_of(id, caller).await? {
+            if ban.holds(now()) {
+                return Err(Problem::forbidden("you are banned from this community"));
+            }
+        }
+        let existing = self.store.membership(id, caller).await?;
+        if let Some(m) = &existing {
+            if m.is_active() || m.status == MemberStatus::Requested {
+                return Ok(m.clone());
+            }
+        }
+        let invited = existing.is_some_and(|m| m.status == MemberStatus::Invited);
+        let status = if community.visibility == Visibility::Public || invited {
+            MemberStatus::Active
+        } else {
+            MemberStatus::Requested
+        };
+        let membership = Membership {
+            community_id: id,
+            user_id: caller,
+            role: Role::Member,
+            status,
+            muted_until: None,
+            since: now(),
+        };
+        self.store.put_membership(&membership).await?;
+        Ok(membership)
+    }
+
+    /// Leaves a community (its owner cannot: they delete it or hand it over).
+    pub async fn leave(&self, caller: Id, id: Id) -> Result<(), Problem> {
+        let membership = self
+            .store
+            .membership(id, caller)
+            .await?
+            .ok_or_else(no_community)?;
+        if membership.role == Role::Owner {
+            return Err(Problem::conflict(
+                "the owner cannot leave; delete the community instead",
+            ));
+        }
+        self.store.remove_membership(id, caller).await?;
+        Ok(())
+    }
+
+    /// Invites `user` (admins); they join by accepting.
+    pub async fn invite(&self, caller: Id, id: Id, user: Id) -> Result<Membership, Problem> {
+        self.require_role(id, caller, Role::Admin).await?;
+        if let Some(existing) = self.store.membership(id, user).await? {
+            if existing.is_active() {
+                return Ok(existing);
+            }
+        }
+        let membership = Membership {
+            community_id: id,
+            user_id: user,
+            role: Role::Member,
+            status: MemberStatus::Invited,
+            muted_until: None,
+            since: now(),
+        };
+        self.store.put_membership(&membership).await?;
+        self.audit(id, caller, "member.invited", Some(user), String::new())
+            .await?;
+        Ok(membership)
+    }
+
+    /// Approves a request to join (admins).
+    pub async fn approve(&self, caller: Id, id: Id, user: Id) -> Result<Membership, Problem> {
+        self.require_role(id, caller, Role::Admin).await?;
+        let mut membership = self
+            .store
+            .membership(id, user)
+            .await?
+            .filter(|m| m.status == MemberStatus::Requested)
+            .ok_or_else(|| Problem::not_found("no such request to join"))?;
+        membership.status = MemberStatus::Active;
+        membership.since = now();
+        self.store.put_membership(&membership).await?;
+        self.audit(id, caller, "member.approved", Some(user), String::new())
+            .await?;
+        Ok(membership)
+    }
+
+    /// Sets a member's role: admins set roles below admin, the owner any but
+    /// owner; nobody changes someone at or above their own role.
+    pub async fn set_role(
+        &self,
+        caller: Id,
+        id: Id,
+        user: Id,
+        role: Role,
+    ) -> Result<Membership, Problem> {
+        let mine = self.require_role(id, caller, Role::Admin).await?;
+        let mut theirs = self
+            .active_member(id, user)
+            .await?
+            .ok_or_else(|| Problem::not_found("no such member"))?;
+        if role == Role::Owner || role >= mine.role || theirs.role >= mine.role {
+            return Err(Problem::forbidden(
+                "you may only set roles below your own, of members below you",
+            ));
+        }
+        theirs.role = role;
+        self.store.put_membership(&theirs).await?;
+        self.audit(
+            id,
+            caller,
+            "role.changed",
+            Some(user),
+            role.as_str().to_owned(),
+        )
+        .await?;
+        Ok(theirs)
+    }
+
+    /// The member `user` as a target of moderation by `caller` (moderators and
+    /// up, over members below them).
+    async fn moderate(&self, caller: Id, id: Id, user: Id) -> Result<Membership, Problem> {
+        let mine = self.require_role(id, caller, Role::Moderator).await?;
+        let theirs = self
+            .store
+            .membership(id, user)
+            .await?
+            .ok_or_else(|| Problem::not_found("no such member"))?;
+        if theirs.role >= mine.role {
+            return Err(Problem::forbidden(
+                "you may only moderate members below your role",
+            ));
+        }
+        Ok(theirs)
+    }
+
+    /// Removes a member (moderators, over members below them).
+    pub async fn remove_member(&self, caller: Id, id: Id, user: Id) -> Result<(), Problem> {
+        self.moderate(caller, id, user).await?;
+        self.store.remove_membership(id, user).await?;
+        self.audit(id, caller, "member.removed", Some(user), String::new())
+            .await
+    }
+
+    /// Bans a member for `duration` (none: until lifted); their membership ends.
+    pub async fn ban(
+        &self,
+        caller: Id,
+        id: Id,
+        user: Id,
+        duration: Option<Duration>,
+        reason: String,
+    ) -> Result<Ban, Problem> {
+        self.moderate(caller, id, user).await?;
+        let until = duration.and_then(|d| chrono::Duration::from_std(d).ok().map(|d| now() + d));
+        let ban = Ban {
+            community_id: id,
+            user_id: user,
+            until,
+            banned_by: caller,
+            reason: reason.clone(),
+        };
+        self.store.ban(&ban).await?;
+        self.audit(id, caller, "member.banned", Some(user), reason)
+            .await?;
+        Ok(ban)
+    }
+
+    /// Lifts a ban (moderators).
+    pub async fn unban(&self, caller: Id, id: Id, user: Id) -> Result<(), Problem> {
+        self.require_role(id, caller, Role::Moderator).await?;
+        if !self.store.unban(id, user).await? {
+            return Err(Problem::not_found("no such ban"));
+        }
+        self.audit(id, caller, "member.unbanned", Some(user), String::new())
+            .await
+    }
+
+    /// Mutes a member for `duration`: they read but do not write.
+    pub async fn mute(
+        &self,
+        caller: Id,
+        id: Id,
+        user: Id,
+        duration: Duration,
+    ) -> Result<Membership, Problem> {
+        let mut theirs = self.moderate(caller, id, user).await?;
+        let until = chrono::Duration::from_std(duration)
+            .map_err(|_| Problem::invalid_field("duration_secs", "is too long"))?;
+        theirs.muted_until = Some(now() + until);
+        self.store.put_membership(&theirs).await?;
+        self.audit(
+            id,
+            caller,
+            "member.muted",
+            Some(user),
+            format!("{}s", duration.as_secs()),
+        )
+        .await?;
+        Ok(theirs)
+    }
+
+    async fn audit(
+        &self,
+        community: Id,
+        actor: Id,
+        action: &str,
+        target: Option<Id>,
+        detail: String,
+    ) -> Result<(), Problem> {
+        self.store
+            .audit(&AuditEntry {
+                id: self.ids.next_id(),
+                community_id: community,
+                actor_id: actor,
+                action: action.to_owned(),
+                target_user: target,
+                detail,
+                at: now(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// A community's audit log (moderators).
+    pub async fn audit_log(
+        &self,
+        caller: Id,
+        id: Id,
+        before: Option<Id>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, Problem> {
+        self.require_role(id, caller, Role::Moderator).await?;
+        Ok(self.store.audit_log(id, before, limit).await?)
+    }
+
+    /// Memberships of a community: active ones for members, requests and
+    /// invitations for admins.
+    pub async fn members(
+        &self,
+        caller: Id,
+        id: Id,
+        status: MemberStatus,
+        after: Option<Id>,
+        limit: u32,
+    ) -> Result<Vec<Membership>, Problem> {
+        let needed = match status {
+            MemberStatus::Active => Role::Member,
+            _ => Role::Admin,
+        };
+        self.require_role(id, caller, needed).await?;
+        Ok(self.store.members(id, status, after, limit).await?)
+    }
+
+    /// A community's channels (its members).
+    pub async fn community_channels(&self, caller: Id, id: Id) -> Result<Vec<Channel>, Problem> {
+        self.require_role(id, caller, Role::Member).await?;
+        Ok(self.store.community_channels(id).await?)
+    }
+
+    /// Adds a channel to a community (admins).
+    pub async fn create_community_channel(
+        &self,
+        caller: Id,
+        id: Id,
+        name: ChannelName,
+    ) -> Result<Channel, Problem> {
+        self.require_role(id, caller, Role::Admin).await?;
+        let channel = Channel {
+            id: self.ids.next_id(),
+            kind: ChannelKind::Community,
+            community_id: Some(id),
+            name: Some(name.as_str().to_owned()),
+            created_by: caller,
+            created_at: now(),
+        };
+        self.store.create_channel(&channel, &[]).await?;
+        Ok(channel)
+    }
+
+    /// What `user` may do on the hub's `community:{id}` channel.
+    pub async fn community_access(&self, user: Id, id: Id) -> Result<ChannelAccess, Problem> {
+        Ok(match self.active_member(id, user).await? {
+            Some(m) => ChannelAccess {
+                subscribe: true,
+                typing: false,
+                write: m.may_write(now()),
+            },
+            None => ChannelAccess::NONE,
+        })
+    }
+
+    // ---- chats ----
+
+    /// The direct channel of the caller and `other` (created once per pair);
+    /// `true` when made now.
+    pub async fn direct_channel(&self, caller: Id, other: Id) -> Result<(Channel, bool), Problem> {
+        if caller == other {
+            return Err(Problem::invalid_field("user_id", "must be someone else"));
+        }
+        if self.store.blocked_between(caller, other).await? {
+            return Err(Problem::forbidden("you cannot message this person"));
+        }
+        let candidate = Channel {
+            id: self.ids.next_id(),
+            kind: ChannelKind::Dm,
+            community_id: None,
+            name: None,
+            created_by: caller,
+            created_at: now(),
+        };
+        Ok(self.store.dm_channel(&candidate, caller, other).await?)
+    }
+
+    /// A group chat of the caller and `others` (at most [`MAX_GROUP_MEMBERS`]
+    /// in all; nobody who blocks the caller or is blocked by them).
+    pub async fn group_channel(&self, caller: Id, others: Vec<Id>) -> Result<Channel, Problem> {
+        let mut members = vec![caller];
+        for other in others {
+            if !members.contains(&other) {
+                members.push(other);
+            }
+        }
+        if members.len() < 2 {
+            return Err(Problem::invalid_field(
+                "user_ids",
+                "name at least one other person",
+            ));
+        }
+        if members.len() > MAX_GROUP_MEMBERS {
+            return Err(Problem::invalid_field(
+                "user_ids",
+                format!("a group has at most {MAX_GROUP_MEMBERS} members"),
+            ));
+        }
+        for other in &members[1..] {
+            if self.store.blocked_between(caller, *other).await? {
+                return Err(Problem::forbidden(format!(
+                    "you cannot add {other} to a chat"
+                )));
+            }
+        }
+        let channel = Channel {
+            id: self.ids.next_id(),
+            kind: ChannelKind::Group,
+            community_id: None,
+            name: None,
+            created_by: caller,
+            created_at: now(),
+        };
+        self.store.create_channel(&channel, &members).await?;
+        Ok(channel)
+    }
+
+    /// A channel and what `user` may do in it; 404 when they may not see it.
+    pub async fn channel_for(&self, user: Id, id: Id) -> Result<(Channel, ChannelAccess), Problem> {
+        let channel = self.store.channel(id).await?.ok_or_else(no_channel)?;
+        let access = self.access_to(user, &channel).await?;
+        if !access.subscribe {
+            return Err(no_channel());
+        }
+        Ok((channel, access))
+    }
+
+    /// What `user` may do in `channel`.
+    pub async fn access_to(&self, user: Id, channel: &Channel) -> Result<ChannelAccess, Problem> {
+        match (channel.kind, channel.community_id) {
+            (ChannelKind::Community, Some(community)) => {
+                let mut access = self.community_access(user, community).await?;
+                access.typing = access.subscribe;
+                Ok(access)
+            }
+            (ChannelKind::Community, None) => Ok(ChannelAccess::NONE),
+            (ChannelKind::Dm | ChannelKind::Group, _) => {
+                let members = self.store.channel_members(channel.id).await?;
+                if !members.contains(&user) {
+                    return Ok(ChannelAccess::NONE);
+                }
+                let mut write = true;
+                if channel.kind == ChannelKind::Dm {
+                    for other in members.iter().filter(|m| **m != user) {
+                        if self.store.blocked_between(user, *other).await? {
+                            write = false;
+                        }
+                    }
+                }
+                Ok(ChannelAccess {
+                    subscribe: true,
+                    typing: write,
+                    write,
+                })
+            }
+        }
+    }
+
+    /// What `user` may do on the hub's `chat:{id}`; nothing for an unknown
+    /// channel.
+    pub async fn channel_access(&self, user: Id, id: Id) -> Result<ChannelAccess, Problem> {
+        match self.store.channel(id).await? {
+            Some(channel) => self.access_to(user, &channel).await,
+            None => Ok(ChannelAccess::NONE),
+        }
+    }
+
+    /// The channels `user` is in, with their read state.
+    pub async fn my_channels(&self, user: Id) -> Result<Vec<MyChannel>, Problem> {
+        let mut mine = Vec::new();
+        for channel in self.store.channels_of(user).await? {
+            let members = match channel.kind {
+                ChannelKind::Community => Vec::new(),
+                _ => {
+                    let mut members = self.store.channel_members(channel.id).await?;
+                    members.retain(|m| *m != user);
+                    members
+                }
+            };
+            let read = self.messages.read_state(channel.id, user).await?;
+            mine.push(MyChannel {
+                channel,
+                members,
+                read,
+            });
+        }
+        Ok(mine)
+    }
+
+    /// Takes one token from `user`'s send bucket; a 429 when it is empty.
+    fn take_send_token(&self, user: Id) -> Result<(), Problem> {
+        let bucket = self.send_buckets.get_with(user, || {
+            Arc::new(Mutex::new(LocalBucket::new(SEND_RATE_PER_SEC, SEND_BURST)))
+        });
+        let allowed = bucket
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if allowed {
+            Ok(())
+        } else {
+            Err(Problem::typed(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many messages",
+            )
+            .with_detail("slow down: you are sending messages too fast")
+            .with_retry_after(1))
+        }
+    }
+
+    /// Sends a message: checked, stored, then pushed on `chat:{id}` once.
+    /// Returns the message and whether it was stored now (`false`: the same
+    /// `client_msg_id` was sent before, and that message comes back).
+    pub async fn send(
+        &self,
+        author: Id,
+        channel_id: Id,
+        body: MessageBody,
+        client_msg_id: Option<crate::messages::ClientMsgId>,
+        reply_to: Option<Id>,
+    ) -> Result<(Message, bool), Problem> {
+        let (_, access) = self.channel_for(author, channel_id).await?;
+        if !access.write {
+            return Err(Problem::forbidden("you cannot write in this channel"));
+        }
+        self.take_send_token(author)?;
+        if let Some(replied) = reply_to {
+            if self.messages.get(channel_id, replied).await?.is_none() {
+                return Err(Problem::invalid_field(
+                    "reply_to",
+                    "is no message of this channel",
+                ));
+            }
+        }
+        let id = self.ids.next_id();
+        let message = self
+            .messages
+            .append(NewMessage {
+                id,
+                channel_id,
+                author_id: author,
+                body,
+                client_msg_id,
+                reply_to,
+            })
+            .await?;
+        let created = message.id == id;
+        self.push(channel_id, CHAT_MESSAGE, &message, &message.id.to_string())
+            .await?;
+        Ok((message, created))
+    }
+
+    async fn push<T: serde::Serialize>(
+        &self,
+        channel: Id,
+        event: &str,
+        data: &T,
+        key: &str,
+    ) -> Result<(), Problem> {
+        let data = serde_json::to_value(data).map_err(Problem::internal)?;
+        self.live
+            .publish_once(&format!("chat:{channel}"), event, &data, key)
+            .await
+            .map_err(|e| {
+                Problem::internal(anyhow::anyhow!(
+                    "the message is stored but could not be pushed: {e}"
+                ))
+            })?;
+        Ok(())
+    }
+
+    /// A page of a channel's history (its members).
+    pub async fn history(
+        &self,
+        user: Id,
+        channel: Id,
+        query: HistoryQuery,
+    ) -> Result<Page<Message>, Problem> {
+        self.channel_for(user, channel).await?;
+        Ok(self.messages.history(channel, query).await?)
+    }
+
+    /// The message `id` of `channel`, for a member.
+    async fn message(&self, channel: Id, id: Id) -> Result<Message, Problem> {
+        self.messages
+            .get(channel, id)
+            .await?
+            .filter(|m| !m.deleted)
+            .ok_or_else(no_message)
+    }
+
+    /// Edits a message (its author, while they may write).
+    pub async fn edit(
+        &self,
+        user: Id,
+        channel: Id,
+        id: Id,
+        body: MessageBody,
+    ) -> Result<Message, Problem> {
+        let (_, access) = self.channel_for(user, channel).await?;
+        let message = self.message(channel, id).await?;
+        if message.author_id != user || !access.write {
+            return Err(Problem::forbidden("only its author can edit a message"));
+        }
+        let at = now();
+        self.messages.edit(channel, id, &body, at).await?;
+        let edited = self.message(channel, id).await?;
+        self.push(
+            channel,
+            CHAT_EDITED,
+            &edited,
+            &format!("edit:{id}:{}", at.timestamp_millis()),
+        )
+        .await?;
+        Ok(edited)
+    }
+
+    /// Deletes a message: its author, or a moderator of its community (then it
+    /// goes in the audit log).
+    pub async fn delete_message(&self, user: Id, channel: Id, id: Id) -> Result<(), Problem> {
+        let (found, _) = self.channel_for(user, channel).await?;
+        let message = self.message(channel, id).await?;
+        if message.author_id != user {
+            let community = found
+                .community_id
+                .ok_or_else(|| Problem::forbidden("only its author can delete a message"))?;
+            self.require_role(community, user, Role::Moderator).await?;
+            self.audit(
+                community,
+                user,
+                "message.removed",
+                Some(message.author_id),
+                id.to_string(),
+            )
+            .await?;
+        }
+        self.messages.delete(channel, id).await?;
+        self.push(
+            channel,
+            CHAT_DELETED,
+            &json!({"id": id, "channel_id": channel}),
+            &format!("delete:{id}"),
+        )
+        .await
+    }
+
+    /// Adds (`true`) or takes back the caller's reaction; pushes the new counts.
+    pub async fn react(
+        &self,
+        user: Id,
+        channel: Id,
+        id: Id,
+        emoji: Emoji,
+        add: bool,
+    ) -> Result<Message, Problem> {
+        let (_, access) = self.channel_for(user, channel).await?;
+        if !access.write {
+            return Err(Problem::forbidden("you cannot react in this channel"));
+        }
+        self.message(channel, id).await?;
+        if add {
+            self.messages
+                .add_reaction(channel, id, user, &emoji)
+                .await?;
+        } else {
+            self.messages
+                .remove_reaction(channel, id, user, &emoji)
+                .await?;
+        }
+        let message = self.message(channel, id).await?;
+        self.push(
+            channel,
+            CHAT_REACTIONS,
+            &json!({"id": id, "channel_id": channel, "reactions": message.reactions}),
+            &format!("react:{id}:{}", self.ids.next_id()),
+        )
+        .await?;
+        Ok(message)
+    }
+
+    /// Records that `user` read up to `last_read`, tells their other sessions,
+    /// and returns the read state.
+    pub async fn mark_read(
+        &self,
+        user: Id,
+        channel: Id,
+        last_read: Id,
+    ) -> Result<ReadState, Problem> {
+        self.channel_for(user, channel).await?;
+        self.messages.mark_read(channel, user, last_read).await?;
+        let state = self.messages.read_state(channel, user).await?;
+        let data =
+            json!({"channel_id": channel, "last_read": state.last_read, "unread": state.unread});
+        self.live
+            .publish(&format!("user:{user}"), CHAT_READ, &data)
+            .await
+            .map_err(|e| Problem::internal(anyhow::anyhow!("read state not pushed: {e}")))?;
+        Ok(state)
+    }
+
+    // ---- the graph ----
+
+    /// The caller follows `other` (at once; a follow of someone who blocks them,
+    /// or whom they block, is refused).
+    pub async fn follow(&self, caller: Id, other: Id) -> Result<Follow, Problem> {
+        if caller == other {
+            return Err(Problem::invalid_field(
+                "user_id",
+                "you cannot follow yourself",
+            ));
+        }
+        if self.store.blocked_between(caller, other).await? {
+            return Err(Problem::forbidden("you cannot follow this person"));
+        }
+        let follow = Follow {
+            follower_id: caller,
+            followee_id: other,
+            status: FollowStatus::Active,
+            since: now(),
+        };
+        Ok(self.store.follow(&follow).await?)
+    }
+
+    /// The caller blocks `other`: follows between them end, both ways.
+    pub async fn block(&self, caller: Id, other: Id) -> Result<(), Problem> {
+        if caller == other {
+            return Err(Problem::invalid_field(
+                "user_id",
+                "you cannot block yourself",
+            ));
+        }
+        self.store.block(caller, other, now()).await?;
+        Ok(())
+    }
+}
