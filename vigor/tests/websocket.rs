@@ -1,6 +1,10 @@
 //! The real-time hub as mounted by `vigor serve`: authenticated sessions at
 //! `/v1/ws`, and 1012 to every session when the process is told to stop.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;

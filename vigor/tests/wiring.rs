@@ -5,6 +5,10 @@
 //! `compose/local-cluster` starts them. Then the proxy's failure modes: a stopped
 //! service answers 502 and a silent one 504, as problem+json, never a hang.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};
