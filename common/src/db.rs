@@ -82,21 +82,27 @@ use crate::id::Id;
 /// Which SQL backend a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// SQLite: one file per service (all-in-one).
     Sqlite,
+    /// PostgreSQL: one database per service (distributed).
     Postgres,
 }
 
 /// A pool for one service's database.
 #[derive(Debug, Clone)]
 pub enum Database {
+    /// A pool of a SQLite file.
     Sqlite(SqlitePool),
+    /// A pool of a PostgreSQL database.
     Postgres(PgPool),
 }
 
 /// A service's migrations, one set per backend (`sqlx::migrate!` of each folder).
 #[derive(Debug)]
 pub struct Migrations {
+    /// The SQLite dialect's migrations.
     pub sqlite: Migrator,
+    /// The PostgreSQL dialect's migrations.
     pub postgres: Migrator,
 }
 

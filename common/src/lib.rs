@@ -11,6 +11,7 @@
 //! Services depend on the traits here, never on a concrete backend: `vigor serve`
 //! wires the implementations from configuration (see `ARCHITECTURE.md`).
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod broker;

@@ -5,6 +5,10 @@
 //! prefix (two gateway processes), in memory two handles on one broker (one process
 //! is the whole cluster). Subscriptions buffer `CAPACITY` messages.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

@@ -1,6 +1,10 @@
 //! The server on a real TCP listener: HTTP/1.1, HTTP/2, TLS, WebSocket upgrades and
 //! graceful shutdown; and the rate-limit and metrics middleware in front of it.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -8,6 +8,7 @@
 //! live channels carry chats, communities, presence and leaderboards, so a token
 //! meant only for, say, the training log opens none.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -30,6 +31,40 @@ pub struct Principal {
     pub expires_at: SystemTime,
     /// The token's sign-in session and issue time, for ended-session notices.
     pub token: TokenOrigin,
+    /// The token itself, sent on when the hub asks a service for this user (chat
+    /// membership, `chat.send`); a renewed session carries its fresh token.
+    pub bearer: BearerToken,
+}
+
+/// The text of the access token a session authenticated with.
+///
+/// The hub calls services on the user's behalf with it, so that the service
+/// decides with the user's own identity and scopes. It is a credential: its
+/// `Debug` shows nothing of it, and it is never logged.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct BearerToken(Arc<str>);
+
+impl BearerToken {
+    /// Wraps the token text.
+    pub fn new(token: &str) -> BearerToken {
+        BearerToken(Arc::from(token))
+    }
+
+    /// The token text, for an `Authorization: Bearer` header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether there is no token (a principal made without one).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
 }
 
 /// Where a token comes from: what a [`vigor_common::auth::SessionsEnded`] notice
@@ -100,7 +135,10 @@ impl Authenticator for Verifier {
             VerifyError::KeysUnavailable => AuthError::Unavailable,
             other => AuthError::Invalid(other.to_string()),
         })?;
-        principal(&claims)
+        Ok(Principal {
+            bearer: BearerToken::new(token),
+            ..principal(&claims)?
+        })
     }
 }
 
@@ -124,6 +162,7 @@ fn principal(claims: &Claims) -> Result<Principal, AuthError> {
             session: claims.sid,
             issued_at: claims.iat,
         },
+        bearer: BearerToken::default(),
     })
 }
 
@@ -161,5 +200,17 @@ mod tests {
             assert_eq!(refused, Err(AuthError::InsufficientScope), "{narrow}");
             assert_eq!(AuthError::InsufficientScope.code(), ErrorCode::Forbidden);
         }
+    }
+
+    #[test]
+    fn the_bearer_token_never_shows_in_debug_output() {
+        let principal = Principal {
+            bearer: BearerToken::new("eyJ.secret.sig"),
+            ..principal(&claims("api")).unwrap()
+        };
+        let shown = format!("{principal:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        assert_eq!(principal.bearer.expose(), "eyJ.secret.sig");
     }
 }

@@ -18,10 +18,13 @@
 //! owning service; denials are not cached (a user just added to a chat can
 //! subscribe at once), and the per-connection rate limit bounds how often a client
 //! can ask. A grant is checked when subscribing: revoking it does not end a live
-//! subscription (the owning service can push a `*.removed` event or call
-//! [`crate::Hub::disconnect_user`]).
+//! subscription by itself. The social service announces removals
+//! ([`vigor_common::access::AccessRevoked`]); the hub then forgets the grants
+//! ([`CachedAuthorizer::forget`]) and ends the subscriptions
+//! ([`crate::Hub::revoke_access`]) on every node.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -176,6 +179,9 @@ pub struct CachedAuthorizer {
     inner: Arc<dyn ChannelAuthorizer>,
     ttl: Duration,
     grants: Cache<(Id, Arc<str>), (Access, Instant)>,
+    /// Bumped by every [`CachedAuthorizer::forget`]: an answer that was on its way
+    /// while grants were forgotten may predate the revocation, so it is not kept.
+    forgets: AtomicU64,
 }
 
 impl CachedAuthorizer {
@@ -192,6 +198,7 @@ impl CachedAuthorizer {
         CachedAuthorizer {
             inner,
             ttl,
+            forgets: AtomicU64::new(0),
             grants: grants.build(),
         }
     }
@@ -206,6 +213,18 @@ impl CachedAuthorizer {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Forgets `user`'s grants for `channels` and for their presence channels
+    /// (the user lost access: the next check asks the owning service again).
+    pub fn forget(&self, user: Id, channels: &[Channel]) {
+        self.forgets.fetch_add(1, Ordering::SeqCst);
+        for channel in channels {
+            self.grants.invalidate(&(user, channel.shared_name()));
+            if let Some(presence) = channel.presence_channel() {
+                self.grants.invalidate(&(user, presence.shared_name()));
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -217,8 +236,10 @@ impl ChannelAuthorizer for CachedAuthorizer {
                 return Ok(access);
             }
         }
+        let forgets = self.forgets.load(Ordering::SeqCst);
         let access = self.inner.access(principal, channel).await?;
-        if access != Access::DENY && !self.ttl.is_zero() {
+        let current = forgets == self.forgets.load(Ordering::SeqCst);
+        if access != Access::DENY && !self.ttl.is_zero() && current {
             self.grants.insert(key, (access, Instant::now() + self.ttl));
         } else {
             self.grants.invalidate(&key);
@@ -229,7 +250,7 @@ impl ChannelAuthorizer for CachedAuthorizer {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::time::{Duration, SystemTime};
 
     use super::*;
@@ -241,6 +262,7 @@ mod tests {
             roles: vec!["user".into()],
             expires_at: SystemTime::now() + Duration::from_secs(600),
             token: Default::default(),
+            bearer: Default::default(),
         }
     }
 
@@ -340,12 +362,18 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn grants_are_cached_for_the_ttl_and_denials_are_not() {
+    /// [`ChatMembers`] behind a cache keeping grants for 10 s.
+    fn cached_members() -> (Arc<ChatMembers>, CachedAuthorizer) {
         let rule = Arc::new(ChatMembers::default());
         let rules = Rules::new();
         rules.register(RuleKind::Chat, rule.clone());
         let cached = CachedAuthorizer::new(Arc::new(rules), Duration::from_secs(10), 100);
+        (rule, cached)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn grants_are_cached_for_the_ttl_and_denials_are_not() {
+        let (rule, cached) = cached_members();
         let chat = channel("chat:1");
         for _ in 0..3 {
             assert_eq!(
@@ -364,6 +392,76 @@ mod tests {
         tokio::time::advance(Duration::from_secs(11)).await;
         cached.access(&principal(1), &chat).await.unwrap();
         assert_eq!(rule.calls.load(Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn forgotten_grants_are_asked_again_and_others_stay() {
+        let (rule, cached) = cached_members();
+        let chat = channel("chat:1");
+        let presence = channel("presence:chat:1");
+        for who in [1, 2] {
+            cached.access(&principal(who), &chat).await.unwrap();
+            cached.access(&principal(who), &presence).await.unwrap();
+        }
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 4);
+        cached.forget(Id::from_i64(1), std::slice::from_ref(&chat));
+        // User 1 is asked again, for the chat and its presence; user 2 is not.
+        cached.access(&principal(1), &chat).await.unwrap();
+        cached.access(&principal(1), &presence).await.unwrap();
+        cached.access(&principal(2), &chat).await.unwrap();
+        cached.access(&principal(2), &presence).await.unwrap();
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 6);
+    }
+
+    /// Answers "member" once `release` is notified, counting its calls.
+    #[derive(Default)]
+    struct SlowMembers {
+        calls: AtomicUsize,
+        started: tokio::sync::Notify,
+        release: tokio::sync::Notify,
+    }
+
+    #[async_trait]
+    impl ChannelRule for SlowMembers {
+        async fn access(&self, _: &Principal, _: &Channel) -> Result<Access, AuthzError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.started.notify_one();
+            self.release.notified().await;
+            Ok(Access::MEMBER)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_in_flight_while_grants_are_forgotten_is_not_kept() {
+        let rule = Arc::new(SlowMembers::default());
+        let rules = Rules::new();
+        rules.register(RuleKind::Chat, rule.clone());
+        let cached = Arc::new(CachedAuthorizer::new(
+            Arc::new(rules),
+            Duration::from_secs(60),
+            100,
+        ));
+        let chat = channel("chat:1");
+        let asking = tokio::spawn({
+            let (cached, chat) = (cached.clone(), chat.clone());
+            async move { cached.access(&principal(1), &chat).await }
+        });
+        rule.started.notified().await;
+        // The revocation lands while the (older) answer is on its way.
+        cached.forget(Id::from_i64(1), std::slice::from_ref(&chat));
+        rule.release.notify_one();
+        assert_eq!(asking.await.unwrap().unwrap(), Access::MEMBER);
+        // Not cached: the next check asks the owner again.
+        let again = tokio::spawn({
+            let (cached, chat) = (cached.clone(), chat.clone());
+            async move { cached.access(&principal(1), &chat).await }
+        });
+        tokio::time::timeout(Duration::from_secs(5), rule.started.notified())
+            .await
+            .expect("the owner is asked again");
+        rule.release.notify_one();
+        again.await.unwrap().unwrap();
+        assert_eq!(rule.calls.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -167,7 +167,11 @@ async fn publish(
     }
 }
 
-async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(hub): State<Arc<Hub>>,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if hub.is_shutting_down() {
         return Problem::new(StatusCode::SERVICE_UNAVAILABLE)
             .with_detail("the server is restarting: connect again")
@@ -187,6 +191,12 @@ async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response 
         .iter()
         .find_map(|p| p.strip_prefix(BEARER_PREFIX))
         .map(str::to_owned);
+    // The gateway's request-id layer gave the upgrade one; the session's calls
+    // to services carry it.
+    let request_id = headers
+        .get(&crate::services::X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let config = hub.config();
     ws.protocols([SUBPROTOCOL])
         .max_message_size(config.max_frame_bytes)
@@ -194,5 +204,5 @@ async fn upgrade(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response 
         .read_buffer_size(config.read_buffer_bytes)
         .write_buffer_size(config.write_buffer_bytes)
         .on_failed_upgrade(|error| tracing::debug!(%error, "WebSocket upgrade failed"))
-        .on_upgrade(move |socket| session::run(hub, socket, bearer))
+        .on_upgrade(move |socket| session::run(hub, socket, bearer, request_id))
 }

@@ -27,7 +27,7 @@ use vigor_common::{Id, IdGenerator};
 
 use crate::auth::Authenticator;
 use crate::authz::{CachedAuthorizer, ChannelAuthorizer};
-use crate::channel::Channel;
+use crate::channel::{Channel, ChannelKind};
 use crate::history::memory::MemoryHistory;
 use crate::history::{Appended, History, HistoryError};
 use crate::metrics;
@@ -35,7 +35,9 @@ use crate::presence::memory::MemoryPresence;
 use crate::presence::{PresenceEntry, PresenceStore};
 use crate::protocol::{self, close, EventName};
 use crate::registry::Registry;
+use crate::services::ServiceClient;
 use crate::wire;
+use vigor_common::access::AccessRevoked;
 use vigor_common::config::hub::{HubConfig, InvalidHubConfig};
 
 /// Why a publish failed.
@@ -275,6 +277,9 @@ pub struct HubParts {
     pub presence: Arc<dyn PresenceStore>,
     /// Makes session ids; its node id must be unique in the cluster.
     pub ids: Arc<IdGenerator>,
+    /// The social service, for `chat.send` (`None`: chats are not served here,
+    /// and `chat.send` is refused).
+    pub social: Option<ServiceClient>,
 }
 
 impl HubParts {
@@ -292,6 +297,7 @@ impl HubParts {
             history: Arc::new(MemoryHistory::new(config.ring_capacity, config.ring_ttl())),
             presence: Arc::new(MemoryPresence::new()),
             ids,
+            social: None,
         }
     }
 }
@@ -307,6 +313,7 @@ pub struct Hub {
     pub(crate) ids: Arc<IdGenerator>,
     pub(crate) shutdown: CancellationToken,
     pub(crate) tracker: TaskTracker,
+    pub(crate) social: Option<ServiceClient>,
     history: Arc<dyn History>,
 }
 
@@ -340,6 +347,7 @@ impl Hub {
             history: parts.history,
             registry,
             ids: parts.ids,
+            social: parts.social,
             shutdown,
             tracker,
             config,
@@ -392,6 +400,56 @@ impl Hub {
     pub fn end_sessions(&self, notice: &SessionsEnded) -> usize {
         self.registry
             .close_ended(notice, close::FORBIDDEN, "the session has ended")
+    }
+
+    /// `notice`'s user lost access to its channels: forgets the cached grants and
+    /// makes the user's sessions on this node leave those channels (and their
+    /// presence channels), each told with an `unsubscribed` frame. Returns how
+    /// many sessions were asked; names that are not chat or community channels
+    /// are skipped.
+    pub fn revoke_access(&self, notice: &AccessRevoked) -> usize {
+        let channels: Vec<Channel> = notice
+            .channels
+            .iter()
+            .filter_map(|name| name.parse::<Channel>().ok())
+            .filter(|channel| {
+                matches!(
+                    channel.kind(),
+                    ChannelKind::Chat(_) | ChannelKind::Community(_)
+                )
+            })
+            .collect();
+        if channels.is_empty() {
+            return 0;
+        }
+        self.authorizer.forget(notice.user_id, &channels);
+        let names: Vec<Arc<str>> = channels
+            .iter()
+            .flat_map(|channel| [Some(channel.clone()), channel.presence_channel()])
+            .flatten()
+            .map(|channel| channel.shared_name())
+            .collect();
+        self.registry.revoke(notice.user_id, &names)
+    }
+
+    /// Listens for [`AccessRevoked`] notices on the hub's broker and applies each
+    /// ([`Hub::revoke_access`]) in a task of the hub's own, which stops on its
+    /// shutdown. Returns once subscribed: no notice published after it is missed.
+    pub async fn follow_revocations(self: &Arc<Self>) -> Result<(), BrokerError> {
+        let hub = Arc::downgrade(self);
+        let listening = vigor_common::access::listen(
+            &*self.publisher.broker,
+            self.shutdown.clone(),
+            move |notice| {
+                if let Some(hub) = hub.upgrade() {
+                    let asked = hub.revoke_access(&notice);
+                    tracing::info!(user_id = %notice.user_id, sessions = asked, "channel access revoked");
+                }
+            },
+        )
+        .await?;
+        self.tracker.spawn(listening);
+        Ok(())
     }
 
     /// Whether shutdown has begun (new connections are refused).

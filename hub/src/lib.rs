@@ -12,6 +12,7 @@
 //! |---|---|---|
 //! | tokens ([`Authenticator`]) | the shared [`vigor_common::auth::Verifier`] | same |
 //! | channel access ([`ChannelAuthorizer`]) | [`Rules`] + rules the owning services register | same |
+//! | chat membership and sends ([`SocialRule`], [`ServiceClient`]) | social's router, in-process | social's REST API over HTTP |
 //! | between nodes ([`vigor_common::broker::Broker`]) | in-process | Redis pub/sub |
 //! | seq + resume ring ([`History`]) | [`history::memory::MemoryHistory`] | [`history::redis::RedisHistory`] |
 //! | presence ([`PresenceStore`]) | [`presence::memory::MemoryPresence`] | [`presence::redis::RedisPresence`] |
@@ -31,10 +32,12 @@ pub mod presence;
 pub mod protocol;
 mod redis;
 mod registry;
+pub mod services;
 mod session;
+pub mod social;
 mod wire;
 
-pub use auth::{AuthError, Authenticator, Principal};
+pub use auth::{AuthError, Authenticator, BearerToken, Principal};
 pub use authz::{
     Access, AuthzError, CachedAuthorizer, ChannelAuthorizer, ChannelRule, RuleKind, Rules,
 };
@@ -44,4 +47,6 @@ pub use http::{openapi, router, PUBLISH_SCOPE};
 pub use hub::{Hub, HubParts, PublishError, Publisher};
 pub use presence::{Members, PresenceError, PresenceStore};
 pub use protocol::{ClientFrame, ErrorCode, FrameError};
+pub use services::{ServiceClient, ServiceError, ServiceReply};
+pub use social::SocialRule;
 pub use vigor_common::config::hub::{HubConfig, InvalidHubConfig};

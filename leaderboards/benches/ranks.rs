@@ -11,6 +11,12 @@
 //! user under a fresh prefix, and the bench deletes the board but not the
 //! index keys.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+// criterion_group! makes an undocumented public function; a bench is no library.
+#![allow(missing_docs)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

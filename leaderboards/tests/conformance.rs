@@ -6,6 +6,10 @@
 //! one server without seeing each other; on the cluster the instances of one
 //! test land on different nodes, which is the point.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

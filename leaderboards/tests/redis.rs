@@ -3,6 +3,10 @@
 //! that it survives Redis forgetting its scripts (a restart, `SCRIPT FLUSH`, a
 //! new cluster node), on one Redis and on the 3-node cluster.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use chrono::Utc;

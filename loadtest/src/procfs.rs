@@ -119,6 +119,8 @@ fn ticks_to_duration(ticks: u64, per_second: u64) -> Duration {
         + Duration::from_nanos((ticks % per_second) * 1_000_000_000 / per_second)
 }
 
+// The one place (with the next) the workspace allows unsafe code: libc calls.
+#[allow(unsafe_code)]
 fn clock_ticks_per_second() -> u64 {
     // SAFETY: sysconf only reads a constant of the running system.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -126,6 +128,7 @@ fn clock_ticks_per_second() -> u64 {
 }
 
 /// Raises the soft open-files limit to the hard limit; returns the new soft limit.
+#[allow(unsafe_code)]
 pub fn raise_open_files_limit() -> anyhow::Result<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,

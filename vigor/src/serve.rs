@@ -33,7 +33,9 @@ use vigor_hub::history::memory::MemoryHistory;
 use vigor_hub::history::redis::RedisHistory;
 use vigor_hub::presence::memory::MemoryPresence;
 use vigor_hub::presence::redis::RedisPresence;
-use vigor_hub::{History, Hub, HubParts, PresenceStore, Publisher, Rules};
+use vigor_hub::{
+    History, Hub, HubParts, PresenceStore, Publisher, Rules, ServiceClient, SocialRule,
+};
 
 /// Every service, in start-up order.
 pub fn specs() -> Vec<ServiceSpec> {
@@ -116,6 +118,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut docs = Vec::new();
     let mut databases = Vec::new();
     let mut auth_db = None;
+    let mut social_router = None;
     for spec in specs() {
         if config.target.runs(spec.name) {
             let db = if spec.sql {
@@ -149,6 +152,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             let running = (spec.build)(context)
                 .await
                 .with_context(|| format!("starting the {} service", spec.name))?;
+            if spec.name == ServiceName::Social {
+                social_router = Some(running.router.clone());
+            }
             mounts.push(Mount::Local(running.router));
             checks.extend(running.checks);
             docs.push((spec.openapi)());
@@ -181,12 +187,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let edge = matches!(config.target, Target::All | Target::Gateway);
     // The real-time hub runs where clients connect: all-in-one and gateway nodes.
     let hub = if edge {
+        let social = social_client(&config, social_router, &verifier)?;
         let hub = start_hub(
             &config,
             broker.clone(),
             history,
             verifier.clone(),
             ids.clone(),
+            social,
             &shutdown,
         )
         .await?;
@@ -279,18 +287,45 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     served
 }
 
+/// How the hub reaches the social service (chat membership, `chat.send`): its
+/// router in this process when it runs here, its URL from a gateway node, and
+/// not at all otherwise (chats and communities stay denied).
+fn social_client(
+    config: &Config,
+    router: Option<axum::Router>,
+    verifier: &Arc<Verifier>,
+) -> anyhow::Result<Option<ServiceClient>> {
+    let timeout = config.hub.service_timeout();
+    if let Some(router) = router {
+        // In-process calls skip the gateway's layers: the handlers' `Caller`
+        // still finds the verifier where the gateway would put it.
+        let router = router.layer(vigor_gateway::auth::extension(verifier.clone()));
+        return Ok(Some(ServiceClient::in_process(router, timeout)));
+    }
+    match config.service_url(ServiceName::Social) {
+        Some(url) if config.target == Target::Gateway => Ok(Some(
+            ServiceClient::http(url, timeout).context("the hub's client of the social service")?,
+        )),
+        _ => Ok(None),
+    }
+}
+
 async fn start_hub(
     config: &Config,
     broker: Arc<dyn Broker>,
     history: Arc<dyn History>,
     verifier: Arc<Verifier>,
     ids: Arc<IdGenerator>,
+    social: Option<ServiceClient>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Arc<Hub>> {
     let hub_config = config.hub.clone();
-    // Channel rules: `user:` and `leaderboard:` are the hub's own; services register
-    // theirs (chat, communities) as they land.
+    // Channel rules: `user:` and `leaderboard:` are the hub's own; chats and
+    // communities are the social service's, wherever it runs.
     let rules = Arc::new(Rules::new());
+    if let Some(client) = &social {
+        SocialRule::register(&rules, client.clone());
+    }
     let presence: Arc<dyn PresenceStore> = match &config.redis.url {
         Some(url) => {
             let prefix = format!("{}hub:", config.redis.prefix);
@@ -308,8 +343,14 @@ async fn start_hub(
         history,
         presence,
         ids,
+        social,
     };
-    Ok(Hub::new(hub_config, parts, shutdown.clone())?)
+    let hub = Hub::new(hub_config, parts, shutdown.clone())?;
+    // Members removed, banned or gone stop receiving at once, on every node.
+    hub.follow_revocations()
+        .await
+        .context("cannot subscribe to access-revoked notices")?;
+    Ok(hub)
 }
 
 /// The history of hub channels: seqs and resume rings.
@@ -438,4 +479,44 @@ async fn stop_on_signal(shutdown: CancellationToken) {
         _ = shutdown.cancelled() => {}
     }
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    use vigor_common::auth::StaticKeys;
+
+    use super::*;
+
+    fn verifier() -> Arc<Verifier> {
+        Arc::new(Verifier::new(
+            VerifierConfig::new("http://vigor.test", "vigor"),
+            Arc::new(StaticKeys(Vec::new())),
+        ))
+    }
+
+    fn transport(client: Option<ServiceClient>) -> Option<String> {
+        client.map(|client| format!("{client:?}"))
+    }
+
+    #[test]
+    fn the_hub_reaches_social_where_it_runs() {
+        let mut config = Config::default();
+        let router = || Some(axum::Router::new());
+        // All-in-one: social's router, in-process.
+        let local = social_client(&config, router(), &verifier()).unwrap();
+        assert!(transport(local).unwrap().contains("in-process"));
+        // A gateway node: social's URL.
+        config.target = Target::Gateway;
+        config.social.url = Some("http://social.internal:8084".into());
+        let remote = social_client(&config, None, &verifier()).unwrap();
+        assert!(transport(remote)
+            .unwrap()
+            .contains("http://social.internal:8084"));
+        // Neither (a service target, or no URL): no client, chats stay denied.
+        config.target = Target::Service(ServiceName::Training);
+        assert!(social_client(&config, None, &verifier()).unwrap().is_none());
+        config.target = Target::Gateway;
+        config.social.url = None;
+        assert!(social_client(&config, None, &verifier()).unwrap().is_none());
+    }
 }

@@ -39,13 +39,18 @@ fn cql_env(target: &CqlKeyspace) -> [(&'static str, &str); 3] {
 
 /// The JSON answer to an authorised GET of `url`.
 async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
-    let response = client.get(url).bearer_auth(token).send().await.unwrap();
+    let response = client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("vigor answers");
     assert!(
         response.status().is_success(),
         "GET {url}: {}",
         response.status()
     );
-    response.json().await.unwrap()
+    response.json().await.expect("a JSON body")
 }
 
 #[tokio::test]

@@ -3,6 +3,10 @@
 //! on node A gets what it missed — the deployment `compose/` describes, as
 //! processes.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;

@@ -8,6 +8,10 @@
 //! - `ws-connections`: every connection authenticates and subscribes, and the
 //!   server's memory per connection is measured.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::Path;

@@ -2,6 +2,10 @@
 //! `http.upload_limit_bytes` (an 8-hour ride with sensor data is several MB of
 //! GPX), every other route stays at `http.body_limit_bytes`.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::fmt::Write;

@@ -1,6 +1,10 @@
 //! The real-time hub as mounted by `vigor serve`: authenticated sessions at
 //! `/v1/ws`, and 1012 to every session when the process is told to stop.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;
@@ -199,4 +203,57 @@ async fn ended_sessions_stop_their_tokens_and_websockets_at_once() {
     assert_eq!(everywhere.status(), 204);
     assert_eq!(closed_with(&mut on_phone).await, CloseCode::from(4003));
     assert_eq!(me_status(base, &phone).await, 401);
+}
+
+/// Sends `frame` with request id `id` and returns the answer to it.
+async fn answer(ws: &mut Socket, id: u64, mut frame: serde_json::Value) -> serde_json::Value {
+    frame["id"] = id.into();
+    ws.send(Message::text(frame.to_string())).await.unwrap();
+    loop {
+        let reply = next_json(ws).await;
+        if reply["id"] == id {
+            return reply;
+        }
+    }
+}
+
+/// A session at `base` finds the social service answering for the hub: its
+/// `chat.send` reaches social with the session's token (social has no chat 1:
+/// `not_found`; a hub without social would answer `forbidden`), and chat and
+/// community subscriptions are social's decision (no such channels: refused).
+async fn social_answers_the_hub(base: &str, email: &str) {
+    let token = sign_up_and_get_token(base, email).await;
+    let mut ws = open(base, &token).await;
+    let sent = answer(
+        &mut ws,
+        1,
+        serde_json::json!({"type":"chat.send","channel_id":"1","body":"hi"}),
+    )
+    .await;
+    assert_eq!(sent["type"], "error", "{sent}");
+    assert_eq!(sent["code"], "not_found", "{sent}");
+    for (id, channel) in [(2, "chat:1"), (3, "community:1")] {
+        let refused = answer(
+            &mut ws,
+            id,
+            serde_json::json!({"type":"subscribe","channel":channel}),
+        )
+        .await;
+        assert_eq!(refused["code"], "forbidden", "{refused}");
+    }
+}
+
+#[tokio::test]
+async fn all_in_one_the_hub_asks_the_social_service_in_process() {
+    let vigor = Vigor::serve(&[], &[]);
+    social_answers_the_hub(&vigor.url, "chat-wiring@example.org").await;
+}
+
+#[tokio::test]
+async fn a_gateway_node_asks_the_social_target_over_http() {
+    let Some(redis) = vigor_common::testkit::redis_url() else {
+        return;
+    };
+    let (_services, gateway) = support::cluster(&redis, "http://vigor.test");
+    social_answers_the_hub(&gateway.url, "chat-cluster@example.org").await;
 }

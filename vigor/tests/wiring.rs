@@ -5,11 +5,15 @@
 //! `compose/local-cluster` starts them. Then the proxy's failure modes: a stopped
 //! service answers 502 and a silent one 504, as problem+json, never a hang.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{http, sign_up_and_get_token, Vigor};
+use support::{cluster, http, sign_up_and_get_token, Vigor};
 use vigor_common::config::{env_name, ServiceName};
 
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -133,48 +137,12 @@ async fn in_process_wiring() {
     same_answers(&vigor.url).await;
 }
 
-/// Starts each service as its own target and a gateway in front of them, as
-/// `compose/local-cluster` does: they share the test Redis (under a key prefix of
-/// their own) for events, agree on the token issuer, and the services take the
-/// client address the gateway decided.
-fn cluster(redis_url: &str) -> (Vec<Vigor>, Vigor) {
-    let prefix = format!("{}:", vigor_common::testkit::unique_name("wiring"));
-    let shared = vec![
-        ("VIGOR_REDIS_URL".to_owned(), redis_url.to_owned()),
-        ("VIGOR_REDIS_PREFIX".to_owned(), prefix),
-        ("VIGOR_AUTH_ISSUER".to_owned(), ISSUER.to_owned()),
-    ];
-    let mut urls: Vec<(String, String)> = Vec::new();
-    let mut services = Vec::new();
-    for (i, service) in ServiceName::ALL.into_iter().enumerate() {
-        // Auth starts first; every later service reads its keys from it.
-        let mut env = shared.clone();
-        env.push(("VIGOR_HTTP_BEHIND_GATEWAY".to_owned(), "true".to_owned()));
-        env.extend(urls.iter().filter(|(k, _)| k == "VIGOR_AUTH_URL").cloned());
-        let node = (i + 1).to_string();
-        let vigor = Vigor::serve(
-            &["--target", service.as_str(), "--node-id", &node],
-            &pairs(&env),
-        );
-        urls.push((env_name(&format!("{service}.url")), vigor.url.clone()));
-        services.push(vigor);
-    }
-    let mut env = shared;
-    env.extend(urls);
-    let gateway = Vigor::serve(&["--target", "gateway", "--node-id", "100"], &pairs(&env));
-    (services, gateway)
-}
-
-fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
 #[tokio::test]
 async fn proxy_wiring() {
     let Some(redis) = vigor_common::testkit::redis_url() else {
         return;
     };
-    let (_services, gateway) = cluster(&redis);
+    let (_services, gateway) = cluster(&redis, ISSUER);
     same_answers(&gateway.url).await;
 }
 

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::Claims;
-use crate::broker::{Broker, BrokerError};
+use crate::broker::{notice, Broker, BrokerError};
 use crate::config::MAX_ACCESS_TOKEN_TTL_SECS;
 use crate::id::Id;
 
@@ -172,9 +172,7 @@ impl Revocations {
 
 /// Announces `notice` to every process.
 pub async fn announce(broker: &dyn Broker, notice: &SessionsEnded) -> Result<(), BrokerError> {
-    let payload = serde_json::to_vec(notice)
-        .map_err(|e| BrokerError::Backend(format!("cannot encode a notice: {e}")))?;
-    broker.publish(CHANNEL, payload.into()).await
+    notice::announce(broker, CHANNEL, notice).await
 }
 
 /// Subscribes to the notices and hands each to `on_notice` until `shutdown`;
@@ -188,20 +186,7 @@ pub async fn listen<F>(
 where
     F: Fn(SessionsEnded) + Send + 'static,
 {
-    let mut subscription = broker.subscribe(CHANNEL).await?;
-    Ok(async move {
-        loop {
-            let message = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                message = subscription.recv() => message,
-            };
-            let Some(message) = message else { return };
-            match serde_json::from_slice::<SessionsEnded>(&message.payload) {
-                Ok(notice) => on_notice(notice),
-                Err(error) => tracing::warn!(%error, "ignoring a malformed sessions-ended notice"),
-            }
-        }
-    })
+    notice::listen(broker, CHANNEL, shutdown, on_notice).await
 }
 
 #[cfg(test)]

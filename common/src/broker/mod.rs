@@ -17,6 +17,7 @@
 //! [`memory::MemoryBroker`] (in-process) and [`redis::RedisBroker`] (Redis pub/sub).
 
 pub mod memory;
+pub mod notice;
 pub mod redis;
 
 use std::collections::HashMap;

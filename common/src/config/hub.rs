@@ -54,6 +54,9 @@ pub struct HubConfig {
     pub presence_members_limit: usize,
     /// On shutdown or a policy close, how long the close frame may take to send.
     pub close_grace_ms: u64,
+    /// Longest the hub waits for a service it asks on a session's behalf (chat
+    /// membership, `chat.send`) before answering `unavailable`.
+    pub service_timeout_ms: u64,
 }
 
 impl Default for HubConfig {
@@ -81,6 +84,7 @@ impl Default for HubConfig {
             presence_ttl_secs: 60,
             presence_members_limit: 1_000,
             close_grace_ms: 1_000,
+            service_timeout_ms: 3_000,
         }
     }
 }
@@ -126,6 +130,9 @@ impl HubConfig {
         if self.max_subscriptions == 0 {
             return invalid("max_subscriptions", "must be positive");
         }
+        if self.service_timeout_ms == 0 {
+            return invalid("service_timeout_ms", "must be positive");
+        }
         if self.presence_ttl_secs < 3 {
             return invalid("presence_ttl_secs", "must be at least 3");
         }
@@ -170,6 +177,11 @@ impl HubConfig {
     /// [`HubConfig::close_grace_ms`] as a duration.
     pub fn close_grace(&self) -> Duration {
         Duration::from_millis(self.close_grace_ms)
+    }
+
+    /// [`HubConfig::service_timeout_ms`] as a duration.
+    pub fn service_timeout(&self) -> Duration {
+        Duration::from_millis(self.service_timeout_ms)
     }
 }
 

@@ -133,4 +133,5 @@ pub const KEYS: &[Key] = &[
     key("hub.presence_ttl_secs", Kind::Int, "60", "Presence entries of a node that stopped refreshing them expire after this long."),
     key("hub.presence_members_limit", Kind::Int, "1000", "Most members a `presence` answer lists."),
     key("hub.close_grace_ms", Kind::Int, "1000", "On shutdown or a policy close, how long the close frame may take to send."),
+    key("hub.service_timeout_ms", Kind::Int, "3000", "Longest the hub waits for a service it asks for a session (chat membership, `chat.send`) before answering `unavailable`."),
 ];

@@ -77,11 +77,17 @@ impl fmt::Display for Target {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceName {
+    /// The OAuth 2.0 authorization server.
     Auth,
+    /// Accounts and profiles.
     Users,
+    /// Exercises, plans, workouts and their analysis.
     Training,
+    /// Follows, communities, chat.
     Social,
+    /// XP, streaks, achievements.
     Gamification,
+    /// Boards and ranks.
     Leaderboards,
 }
 
@@ -173,7 +179,9 @@ pub struct LogConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// Human-readable lines.
     Text,
+    /// One JSON object per line.
     Json,
 }
 

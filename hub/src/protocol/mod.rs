@@ -15,6 +15,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::channel::Channel;
+use crate::social::ChatMessage;
+use vigor_common::Id;
 
 pub use server::{
     ack_frame, ephemeral_frame, error_frame, event_frame, event_prefix, event_suffix, ServerFrame,
@@ -28,6 +30,8 @@ pub const BEARER_PREFIX: &str = "bearer.";
 pub const MAX_EVENT_LEN: usize = 64;
 /// Longest accepted token in an `auth` frame.
 pub const MAX_TOKEN_LEN: usize = 8192;
+/// Longest accepted `client_msg_id` in a `chat.send` frame, in bytes.
+pub const MAX_CLIENT_MSG_ID_LEN: usize = 255;
 
 /// A client's request id, echoed in the answer.
 pub type RequestId = u64;
@@ -51,6 +55,9 @@ pub mod close {
     /// The access token expired and no fresh one was sent.
     pub const TOKEN_EXPIRED: u16 = 4009;
 }
+
+/// The `reason` of an `unsubscribed` frame sent because the user lost access.
+pub const ACCESS_REVOKED: &str = "access_revoked";
 
 /// Event names the hub itself emits.
 pub mod events {
@@ -94,6 +101,8 @@ pub enum ErrorCode {
     RateLimited,
     /// A backend (broker, history, presence, an owning service) is unavailable.
     Unavailable,
+    /// What the frame names does not exist (`chat.send` to no chat).
+    NotFound,
 }
 
 impl ErrorCode {
@@ -114,6 +123,7 @@ impl ErrorCode {
             ErrorCode::TooManySessions => "too_many_sessions",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
+            ErrorCode::NotFound => "not_found",
         }
     }
 }
@@ -203,6 +213,14 @@ pub enum ClientFrame {
         /// The channel (`chat:…`, `community:…` or their `presence:` channel).
         channel: Channel,
     },
+    /// `{"type":"chat.send","id":N,"channel_id":C,"body":B,"client_msg_id":K?,"reply_to":R?}`:
+    /// a chat message, stored by the social service before anyone receives it.
+    ChatSend {
+        /// Request id.
+        id: RequestId,
+        /// The message.
+        message: ChatMessage,
+    },
     /// `{"type":"ping","id":N}`.
     Ping {
         /// Request id.
@@ -220,6 +238,7 @@ impl ClientFrame {
             | ClientFrame::Publish { id, .. }
             | ClientFrame::Typing { id, .. }
             | ClientFrame::Presence { id, .. }
+            | ClientFrame::ChatSend { id, .. }
             | ClientFrame::Ping { id } => *id,
         }
     }
@@ -233,6 +252,7 @@ impl ClientFrame {
             ClientFrame::Publish { .. } => "publish",
             ClientFrame::Typing { .. } => "typing",
             ClientFrame::Presence { .. } => "presence",
+            ClientFrame::ChatSend { .. } => "chat.send",
             ClientFrame::Ping { .. } => "ping",
         }
     }
@@ -266,6 +286,12 @@ impl ClientFrame {
             | ClientFrame::Typing { channel, .. }
             | ClientFrame::Presence { channel, .. } => {
                 object.insert("channel".into(), channel.name().into());
+            }
+            ClientFrame::ChatSend { message, .. } => {
+                object.insert("channel_id".into(), message.channel_id.to_string().into());
+                if let Value::Object(body) = message.request_body() {
+                    object.extend(body);
+                }
             }
             ClientFrame::Ping { .. } => {}
         }
@@ -320,7 +346,14 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     };
     let known = matches!(
         kind.as_str(),
-        "auth" | "subscribe" | "unsubscribe" | "publish" | "typing" | "presence" | "ping"
+        "auth"
+            | "subscribe"
+            | "unsubscribe"
+            | "publish"
+            | "typing"
+            | "presence"
+            | "chat.send"
+            | "ping"
     );
     if !known {
         let shown: String = kind.chars().take(40).collect();
@@ -387,9 +420,57 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             id,
             channel: channel(&object, id)?,
         },
+        "chat.send" => {
+            let channel_id = match object.get("channel_id").map(id_field) {
+                Some(Some(channel_id)) => channel_id,
+                _ => return Err(invalid("`channel_id` must be a chat id")),
+            };
+            let body = match object.remove("body") {
+                Some(Value::String(body)) => body,
+                _ => return Err(invalid("`body` must be a string")),
+            };
+            let client_msg_id = match object.remove("client_msg_id") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(key))
+                    if !key.is_empty() && key.len() <= MAX_CLIENT_MSG_ID_LEN =>
+                {
+                    Some(key)
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "`client_msg_id` must be a string of 1 to 255 bytes",
+                    ))
+                }
+            };
+            let reply_to = match object.get("reply_to") {
+                None | Some(Value::Null) => None,
+                Some(value) => match id_field(value) {
+                    Some(reply_to) => Some(reply_to),
+                    None => return Err(invalid("`reply_to` must be a message id")),
+                },
+            };
+            ClientFrame::ChatSend {
+                id,
+                message: ChatMessage {
+                    channel_id,
+                    body,
+                    client_msg_id,
+                    reply_to,
+                },
+            }
+        }
         _ => ClientFrame::Ping { id },
     };
     Ok(frame)
+}
+
+/// A 64-bit id sent as a decimal string (as the REST API writes them) or a number.
+fn id_field(value: &Value) -> Option<Id> {
+    match value {
+        Value::String(text) => text.parse().ok(),
+        Value::Number(n) => n.as_i64().filter(|n| *n > 0).map(Id::from_i64),
+        _ => None,
+    }
 }
 
 fn channel(object: &Map<String, Value>, id: RequestId) -> Result<Channel, FrameError> {
@@ -428,6 +509,7 @@ mod tests {
             json!({"type":"typing","id":6,"channel":"chat:5"}),
             json!({"type":"presence","id":7,"channel":"presence:chat:5"}),
             json!({"type":"ping","id":8}),
+            json!({"type":"chat.send","id":9,"channel_id":"5","body":"hi","client_msg_id":"c1","reply_to":"77"}),
         ];
         for (i, frame) in frames.iter().enumerate() {
             let parsed = parse(&frame.to_string()).unwrap();
@@ -448,6 +530,30 @@ mod tests {
         let text = r#"{"type":"publish","id":5,"channel":"chat:2","event":"x","data":{"n":2.184467440737095516155}}"#;
         let frame = parse(text).unwrap();
         assert_eq!(parse(&frame.to_json().to_string()).unwrap(), frame);
+    }
+
+    #[test]
+    fn chat_send_takes_ids_as_strings_or_numbers_and_checks_its_fields() {
+        let frame = parse(r#"{"type":"chat.send","id":1,"channel_id":42,"body":"yo"}"#).unwrap();
+        let ClientFrame::ChatSend { message, .. } = frame else {
+            panic!("a chat.send frame");
+        };
+        assert_eq!(message.channel_id, Id::from_i64(42));
+        assert_eq!(message.client_msg_id, None);
+        assert_eq!(message.reply_to, None);
+        assert_eq!(message.request_body(), json!({"body":"yo"}));
+        for bad in [
+            r#"{"type":"chat.send","id":2,"body":"yo"}"#,
+            r#"{"type":"chat.send","id":2,"channel_id":"007x","body":"yo"}"#,
+            r#"{"type":"chat.send","id":2,"channel_id":0,"body":"yo"}"#,
+            r#"{"type":"chat.send","id":2,"channel_id":"5"}"#,
+            r#"{"type":"chat.send","id":2,"channel_id":"5","body":3}"#,
+            r#"{"type":"chat.send","id":2,"channel_id":"5","body":"yo","client_msg_id":""}"#,
+            r#"{"type":"chat.send","id":2,"channel_id":"5","body":"yo","client_msg_id":7}"#,
+            r#"{"type":"chat.send","id":2,"channel_id":"5","body":"yo","reply_to":"x"}"#,
+        ] {
+            assert_eq!(code(bad), (Some(2), ErrorCode::InvalidField), "{bad}");
+        }
     }
 
     #[test]
@@ -594,6 +700,24 @@ mod tests {
             (id, channel_strategy()).prop_map(|(id, channel)| ClientFrame::Typing { id, channel }),
             (id, channel_strategy())
                 .prop_map(|(id, channel)| ClientFrame::Presence { id, channel }),
+            (
+                id,
+                1i64..=i64::MAX,
+                "\\PC{0,40}",
+                proptest::option::of("[A-Za-z0-9-]{1,40}"),
+                proptest::option::of(1i64..=i64::MAX)
+            )
+                .prop_map(|(id, channel, body, client_msg_id, reply_to)| {
+                    ClientFrame::ChatSend {
+                        id,
+                        message: ChatMessage {
+                            channel_id: Id::from_i64(channel),
+                            body,
+                            client_msg_id,
+                            reply_to: reply_to.map(Id::from_i64),
+                        },
+                    }
+                }),
             id.prop_map(|id| ClientFrame::Ping { id }),
         ]
     }
@@ -606,7 +730,7 @@ mod tests {
 
         #[test]
         fn arbitrary_json_objects_never_panic(
-            kind in "(auth|subscribe|unsubscribe|publish|typing|presence|ping|\\PC{0,10})",
+            kind in "(auth|subscribe|unsubscribe|publish|typing|presence|chat\\.send|ping|\\PC{0,10})",
             id in prop_oneof![Just(json!(1)), Just(json!(-1)), Just(json!(1.5)), Just(json!("1")), Just(Value::Null)],
             fields in data_strategy(),
         ) {

@@ -51,6 +51,14 @@ pub enum ServerFrame {
         /// When the token expires, unix seconds.
         expires_at: u64,
     },
+    /// `{"type":"unsubscribed","channel":C,"reason":R}`: the server ended the
+    /// session's subscription (the user lost access); no event of it follows.
+    Unsubscribed {
+        /// The channel.
+        channel: String,
+        /// Why, e.g. `access_revoked`.
+        reason: &'static str,
+    },
 }
 
 impl ServerFrame {
@@ -146,6 +154,17 @@ mod tests {
             serde_json::from_str::<Value>(&frame).unwrap(),
             json!({"type":"event","channel":"chat:5","seq":42,"event":"chat.message","data":{"text":"hi"}})
         );
+        assert_eq!(
+            serde_json::from_str::<Value>(
+                &ServerFrame::Unsubscribed {
+                    channel: "chat:5".into(),
+                    reason: "access_revoked"
+                }
+                .to_text()
+            )
+            .unwrap(),
+            json!({"type":"unsubscribed","channel":"chat:5","reason":"access_revoked"})
+        );
         let typing = ephemeral_frame(&channel, events::TYPING, r#"{"user_id":"3"}"#);
         assert_eq!(
             serde_json::from_str::<Value>(&typing).unwrap(),
@@ -169,6 +188,7 @@ mod tests {
             ErrorCode::TooManySubscriptions,
             ErrorCode::RateLimited,
             ErrorCode::Unavailable,
+            ErrorCode::NotFound,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

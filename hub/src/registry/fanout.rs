@@ -132,16 +132,13 @@ impl ChannelTask {
                 let outcome = self.join(link, since, request).await;
                 let _ = reply.send(outcome);
             }
-            Command::Leave { session, ack } => {
+            Command::Leave { session, farewell } => {
                 let Some(index) = self.subscribers.iter().position(|s| s.link.id == session) else {
                     return;
                 };
                 let subscriber = self.subscribers.swap_remove(index);
-                if let Some(request) = ack {
-                    let result = json!({ "channel": self.channel.name() });
-                    subscriber
-                        .link
-                        .push(protocol::ack_frame(request, result).into());
+                if let Some(frame) = farewell {
+                    subscriber.link.push(frame);
                 }
             }
         }

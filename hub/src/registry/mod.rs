@@ -53,6 +53,9 @@ pub(crate) struct SessionControl {
     reason: OnceLock<(u16, &'static str)>,
     closing: AtomicBool,
     writer: AtomicWaker,
+    /// Channels the session must leave because its user lost access to them.
+    revoked: std::sync::Mutex<Vec<Arc<str>>>,
+    revoked_signal: tokio::sync::Notify,
 }
 
 impl SessionControl {
@@ -92,6 +95,31 @@ impl SessionControl {
     /// Resolves when the session is asked to close.
     pub(crate) async fn closed(&self) {
         self.token.cancelled().await;
+    }
+
+    /// Asks the session to leave `channels` (its user lost access to them).
+    pub(crate) fn revoke(&self, channels: &[Arc<str>]) {
+        self.revoked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend(channels.iter().cloned());
+        self.revoked_signal.notify_one();
+    }
+
+    /// Waits until channels are revoked, and takes them (the session's reader only).
+    pub(crate) async fn revoked(&self) -> Vec<Arc<str>> {
+        loop {
+            let taken = std::mem::take(
+                &mut *self
+                    .revoked
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            );
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.revoked_signal.notified().await;
+        }
     }
 
     /// The same, for the session's writer only (one waker: a second waiter would
@@ -168,8 +196,12 @@ pub(crate) enum Command {
         request: RequestId,
         reply: oneshot::Sender<Result<(), JoinError>>,
     },
-    /// Remove the session; ack request `ack` when given.
-    Leave { session: Id, ack: Option<RequestId> },
+    /// Remove the session, then send it `farewell` (the `unsubscribe` ack, or an
+    /// `unsubscribed` notice) when given: after its last event of the channel.
+    Leave {
+        session: Id,
+        farewell: Option<Utf8Bytes>,
+    },
 }
 
 /// A session's attachment to a channel task.
@@ -307,6 +339,19 @@ impl Registry {
             }
         }
         closed
+    }
+
+    /// Asks every session of `user` on this node to leave `channels`; returns how
+    /// many sessions were asked.
+    pub(crate) fn revoke(&self, user: Id, channels: &[Arc<str>]) -> usize {
+        let mut asked = 0;
+        for session in self.sessions.iter() {
+            if session.user == Some(user) {
+                session.control.revoke(channels);
+                asked += 1;
+            }
+        }
+        asked
     }
 
     /// Records a presence entry of this node.

@@ -24,6 +24,7 @@ use crate::protocol::{
     self, close, events, ClientFrame, ErrorCode, EventName, FrameError, RequestId,
 };
 use crate::registry::{Command, JoinError};
+use crate::social::{self, ChatMessage};
 
 /// The answer to a frame: an ack with this result, or one already queued.
 enum Answer {
@@ -63,6 +64,7 @@ impl Session {
             }
             ClientFrame::Typing { channel, .. } => self.typing(id, &channel).await,
             ClientFrame::Presence { channel, .. } => self.presence(id, &channel).await,
+            ClientFrame::ChatSend { message, .. } => self.chat_send(id, &message).await,
         };
         match answer {
             Ok(Answer::Ack(result)) => self.send(protocol::ack_frame(id, result)),
@@ -218,10 +220,12 @@ impl Session {
                 format!("not subscribed to `{channel}`"),
             ));
         };
-        if self.leave(subscription, Some(id)).await {
+        let result = json!({ "channel": channel.name() });
+        let ack = protocol::ack_frame(id, result.clone()).into();
+        if self.leave(subscription, Some(ack)).await {
             Ok(Answer::Queued)
         } else {
-            Ok(Answer::Ack(json!({ "channel": channel.name() })))
+            Ok(Answer::Ack(result))
         }
     }
 
@@ -262,6 +266,26 @@ impl Session {
         Ok(Answer::Ack(
             json!({ "channel": channel.name(), "seq": seq }),
         ))
+    }
+
+    /// `chat.send`: stored by the social service, which also publishes it on the
+    /// chat's channel; the ack carries the stored message.
+    async fn chat_send(
+        &mut self,
+        id: RequestId,
+        message: &ChatMessage,
+    ) -> Result<Answer, FrameError> {
+        let (Some(client), Some(principal)) = (&self.hub.social, &self.principal) else {
+            return Err(FrameError::new(
+                Some(id),
+                ErrorCode::Forbidden,
+                "chat is not served here",
+            ));
+        };
+        social::send(client, principal, message)
+            .await
+            .map(Answer::Ack)
+            .map_err(|(code, text)| FrameError::new(Some(id), code, text))
     }
 
     /// `typing`: an ephemeral event to the channel's other subscribers, at most one

@@ -64,11 +64,18 @@ struct Session {
     bucket: LocalBucket,
     /// Frames refused in a row by the rate limit.
     refused: u32,
+    /// The upgrade request's `X-Request-Id`, sent with every service call.
+    request_id: Arc<str>,
 }
 
 /// Runs a connection until it closes. `bearer` is the token of a `bearer.<JWT>`
-/// subprotocol, if the client offered one.
-pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>) {
+/// subprotocol, if the client offered one; `request_id` the upgrade's request id.
+pub(crate) async fn run(
+    hub: Arc<Hub>,
+    socket: WebSocket,
+    bearer: Option<String>,
+    request_id: Option<String>,
+) {
     // Counted by the hub's tracker, so shutdown waits for this session too.
     let _tracked = hub.tracker.token();
     let (sink, stream) = socket.split();
@@ -88,6 +95,10 @@ pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>
         .tracker
         .spawn(writer::run(sink, outbound, control.clone(), settings));
     hub.registry.add_session(link.id, control.clone());
+    let request_id: Arc<str> = match request_id {
+        Some(id) => id.into(),
+        None => format!("ws-{}", link.id).into(),
+    };
     ::metrics::gauge!(metrics::WEBSOCKETS_OPEN).increment(1.0);
 
     let mut session = Session {
@@ -98,6 +109,7 @@ pub(crate) async fn run(hub: Arc<Hub>, socket: WebSocket, bearer: Option<String>
         subscriptions: HashMap::new(),
         typing: HashMap::new(),
         refused: 0,
+        request_id,
     };
     let authenticated = match bearer {
         // Rare, short-lived steps are boxed: their state would otherwise sit in
@@ -229,6 +241,10 @@ impl Session {
                     control.close(close::IDLE, "idle timeout");
                     return;
                 }
+                revoked = control.revoked() => {
+                    Box::pin(self.drop_revoked(revoked)).await;
+                    continue;
+                }
                 received = stream.next() => received,
             };
             idle.as_mut().reset(Instant::now() + idle_timeout);
@@ -271,7 +287,10 @@ impl Session {
                 _ = control.closed() => return,
                 // Boxed: executing a frame is brief, and its state (the largest of a
                 // session) need not live in every idle session's future.
-                _ = Box::pin(self.execute(frame)) => {}
+                _ = Box::pin(crate::services::with_request_id(
+                    self.request_id.clone(),
+                    self.execute(frame),
+                )) => {}
             }
             // An `auth` frame moved the deadline: from authentication to expiry, or
             // to the expiry of a fresh token.
@@ -315,18 +334,33 @@ impl Session {
         }
     }
 
-    /// Leaves one channel: tells its task (which acks `ack` when given), detaches,
-    /// and leaves its presence scope. False when the task was gone.
-    async fn leave(
-        &mut self,
-        subscription: Subscription,
-        ack: Option<protocol::RequestId>,
-    ) -> bool {
+    /// Leaves the revoked channels the session is subscribed to, telling the
+    /// client with an `unsubscribed` frame after the channel's last event.
+    async fn drop_revoked(&mut self, revoked: Vec<Arc<str>>) {
+        for name in revoked {
+            let Some(subscription) = self.subscriptions.remove(&name) else {
+                continue;
+            };
+            let farewell: Utf8Bytes = protocol::ServerFrame::Unsubscribed {
+                channel: name.to_string(),
+                reason: protocol::ACCESS_REVOKED,
+            }
+            .to_text()
+            .into();
+            if !self.leave(subscription, Some(farewell.clone())).await {
+                self.send(farewell);
+            }
+        }
+    }
+
+    /// Leaves one channel: tells its task (which sends `farewell` when given),
+    /// detaches, and leaves its presence scope. False when the task was gone.
+    async fn leave(&mut self, subscription: Subscription, farewell: Option<Utf8Bytes>) -> bool {
         let name = subscription.channel.shared_name();
         self.typing.remove(&name);
         let command = Command::Leave {
             session: self.link.id,
-            ack,
+            farewell,
         };
         let told = subscription.membership.commands.send(command).await.is_ok();
         self.hub

@@ -24,7 +24,7 @@ async fn memory_nodes() -> (TestHub, TestHub) {
 
 /// Backends of one node on the test Redis: its own connections, a shared prefix;
 /// histories expire soon after the test.
-async fn redis_backends(url: &str, prefix: &str) -> Backends {
+pub async fn redis_backends(url: &str, prefix: &str) -> Backends {
     let config = HubConfig {
         ring_ttl_secs: 60,
         ..test_config()

@@ -177,11 +177,13 @@ impl TestHub {
             history: backends.history,
             presence: backends.presence,
             ids: Arc::new(IdGenerator::new(node).unwrap()),
+            social: None,
         };
         TestHub::serve(config, parts, issuer).await
     }
 
-    async fn serve(config: HubConfig, parts: HubParts, issuer: Arc<Issuer>) -> TestHub {
+    /// Serves a hub built from `parts`.
+    pub async fn serve(config: HubConfig, parts: HubParts, issuer: Arc<Issuer>) -> TestHub {
         let shutdown = CancellationToken::new();
         let hub = Hub::new(config, parts, shutdown.clone()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -220,7 +222,23 @@ impl TestHub {
         protocols: Option<&str>,
         receive_buffer: Option<u32>,
     ) -> Result<Client, String> {
+        self.connect_with_headers(protocols, receive_buffer, &[])
+            .await
+    }
+
+    /// [`TestHub::connect_with`], the upgrade request carrying `headers` too.
+    pub async fn connect_with_headers(
+        &self,
+        protocols: Option<&str>,
+        receive_buffer: Option<u32>,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Client, String> {
         let mut request = self.url().into_client_request().unwrap();
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(*name, HeaderValue::from_str(value).unwrap());
+        }
         if let Some(protocols) = protocols {
             request.headers_mut().insert(
                 "Sec-WebSocket-Protocol",

@@ -59,7 +59,13 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         let messages = pinged.clone();
         Box::pin(async move { Ok(messages.ping().await?) })
     });
-    let service = service::SocialService::new(store, messages, ctx.live.clone(), ctx.ids.clone());
+    let service = service::SocialService::new(
+        store,
+        messages,
+        ctx.live.clone(),
+        ctx.broker.clone(),
+        ctx.ids.clone(),
+    );
     Ok(RunningService {
         router: http::router(service),
         checks: vec![("social messages".to_owned(), check)],

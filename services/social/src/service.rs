@@ -8,6 +8,9 @@
 //! - Anything about a community or channel the caller may not see is a 404 (an
 //!   invite-only community's existence is not secret — its name is on invitations
 //!   — but its channels and members are); acting beyond one's role is a 403.
+//! - Whoever loses access to a channel (leaves, is removed or banned, or the
+//!   community goes) is announced on the broker ([`vigor_common::access`]): every
+//!   hub forgets their cached grants and ends their subscriptions at once.
 //! - A message is stored before it is pushed, and pushed once per message id
 //!   (`publish_once`): a retried send (same `client_msg_id`) returns the stored
 //!   message and, if an earlier try stored but failed to push, pushes it then.
@@ -18,7 +21,9 @@ use std::time::Duration;
 use chrono::Utc;
 use moka::sync::Cache;
 use serde_json::json;
+use vigor_common::access::{self, AccessRevoked};
 use vigor_common::api::Timestamp;
+use vigor_common::broker::Broker;
 use vigor_common::live::LivePublisher;
 use vigor_common::ratelimit::LocalBucket;
 use vigor_common::{Id, IdGenerator, Problem};
@@ -41,12 +46,13 @@ pub const SEND_BURST: u32 = 20;
 
 /// The hub event of a stored message on `chat:{id}`.
 pub const CHAT_MESSAGE: &str = "chat.message";
-/// The hub event of an edited message.
-pub const CHAT_EDITED: &str = "chat.message_edited";
-/// The hub event of a deleted message.
-pub const CHAT_DELETED: &str = "chat.message_deleted";
-/// The hub event of a message's changed reactions.
-pub const CHAT_REACTIONS: &str = "chat.reactions";
+/// The hub event of an edited message (data: the message).
+pub const CHAT_EDITED: &str = "chat.edited";
+/// The hub event of a deleted message (data: `message_id`, `channel_id`).
+pub const CHAT_DELETED: &str = "chat.deleted";
+/// The hub event of a reaction added or taken back (data: `message_id`,
+/// `channel_id`, `user_id`, `emoji`, `added`, and the message's `reactions`).
+pub const CHAT_REACTION: &str = "chat.reaction";
 /// The hub event, on `user:{id}`, of the member's read state in one channel.
 pub const CHAT_READ: &str = "chat.read";
 
@@ -102,6 +108,7 @@ pub struct SocialService {
     store: Arc<dyn SocialStore>,
     messages: Arc<dyn MessageStore>,
     live: Arc<dyn LivePublisher>,
+    broker: Arc<dyn Broker>,
     ids: Arc<IdGenerator>,
     send_buckets: Cache<Id, Arc<Mutex<LocalBucket>>>,
 }
@@ -123,17 +130,20 @@ fn no_message() -> Problem {
 }
 
 impl SocialService {
-    /// The service over its stores, pushing live events through `live`.
+    /// The service over its stores, pushing live events through `live` and
+    /// access notices through `broker`.
     pub fn new(
         store: Arc<dyn SocialStore>,
         messages: Arc<dyn MessageStore>,
         live: Arc<dyn LivePublisher>,
+        broker: Arc<dyn Broker>,
         ids: Arc<IdGenerator>,
     ) -> Self {
         SocialService {
             store,
             messages,
             live,
+            broker,
             ids,
             send_buckets: Cache::builder()
                 .max_capacity(100_000)
@@ -177,6 +187,31 @@ impl SocialService {
         };
         self.store.create_community(&community, &general).await?;
         Ok(community)
+    }
+
+    /// The hub channels of a community: `community:{id}` and each of its
+    /// channels' `chat:{id}`.
+    async fn hub_channels_of(&self, community: Id) -> Result<Vec<String>, Problem> {
+        let mut channels = vec![format!("community:{community}")];
+        for channel in self.store.community_channels(community).await? {
+            channels.push(format!("chat:{}", channel.id));
+        }
+        Ok(channels)
+    }
+
+    /// Tells every hub that `users` lost `channels`. The change is stored
+    /// already, so a failure is logged, not answered: the hubs' cached grants
+    /// then expire on their own (`hub.authz_cache_ttl_ms`).
+    async fn revoke(&self, users: &[Id], channels: &[String]) {
+        for user in users {
+            let notice = AccessRevoked {
+                user_id: *user,
+                channels: channels.to_vec(),
+            };
+            if let Err(error) = access::publish(&*self.broker, &notice).await {
+                tracing::warn!(user = %user, error = %error, "cannot announce a revoked access");
+            }
+        }
     }
 
     /// A community, if it exists.
@@ -244,7 +279,9 @@ impl SocialService {
     /// Deletes a community (its owner).
     pub async fn delete_community(&self, caller: Id, id: Id) -> Result<(), Problem> {
         self.require_role(id, caller, Role::Owner).await?;
-        self.store.delete_community(id).await?;
+        let channels = self.hub_channels_of(id).await?;
+        let members = self.store.delete_community(id).await?;
+        self.revoke(&members, &channels).await;
         Ok(())
     }
 
@@ -294,6 +331,8 @@ impl SocialService {
             ));
         }
         self.store.remove_membership(id, caller).await?;
+        self.revoke(&[caller], &self.hub_channels_of(id).await?)
+            .await;
         Ok(())
     }
 
@@ -389,6 +428,7 @@ impl SocialService {
     pub async fn remove_member(&self, caller: Id, id: Id, user: Id) -> Result<(), Problem> {
         self.moderate(caller, id, user).await?;
         self.store.remove_membership(id, user).await?;
+        self.revoke(&[user], &self.hub_channels_of(id).await?).await;
         self.audit(id, caller, "member.removed", Some(user), String::new())
             .await
     }
@@ -412,6 +452,7 @@ impl SocialService {
             reason: reason.clone(),
         };
         self.store.ban(&ban).await?;
+        self.revoke(&[user], &self.hub_channels_of(id).await?).await;
         self.audit(id, caller, "member.banned", Some(user), reason)
             .await?;
         Ok(ban)
@@ -827,7 +868,7 @@ impl SocialService {
         self.push(
             channel,
             CHAT_DELETED,
-            &json!({"id": id, "channel_id": channel}),
+            &json!({"message_id": id, "channel_id": channel}),
             &format!("delete:{id}"),
         )
         .await
@@ -859,8 +900,15 @@ impl SocialService {
         let message = self.message(channel, id).await?;
         self.push(
             channel,
-            CHAT_REACTIONS,
-            &json!({"id": id, "channel_id": channel, "reactions": message.reactions}),
+            CHAT_REACTION,
+            &json!({
+                "message_id": id,
+                "channel_id": channel,
+                "user_id": user,
+                "emoji": emoji.as_str(),
+                "added": add,
+                "reactions": message.reactions,
+            }),
             &format!("react:{id}:{}", self.ids.next_id()),
         )
         .await?;

@@ -2,6 +2,10 @@
 //! direct and group chats, sending and paging history, edits, deletes,
 //! reactions, read state, bans and blocks — on SQLite and on PostgreSQL.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use vigor_common::testkit::{self, problem, Backend};

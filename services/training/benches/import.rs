@@ -2,6 +2,12 @@
 //! moving time, climb, splits, best efforts, simplified polyline). Issue 5's
 //! budget: under 200 ms. `cargo bench -p vigor-training --bench import`.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+// criterion_group! makes an undocumented public function; a bench is no library.
+#![allow(missing_docs)]
+
 #[path = "../tests/support/synthetic.rs"]
 mod synthetic;
 

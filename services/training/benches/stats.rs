@@ -3,6 +3,12 @@
 //! `.ci/test`) PostgreSQL. Issue 5's budget: under 50 ms.
 //! `cargo bench -p vigor-training --bench stats`.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+// criterion_group! makes an undocumented public function; a bench is no library.
+#![allow(missing_docs)]
+
 #[path = "../tests/common/mod.rs"]
 #[allow(unused_imports, unused_macros)]
 mod common;

@@ -1,6 +1,10 @@
 //! The caller's data as a whole: the export (`GET /v1/training/me/export`) and
 //! the erasure on `user.deleted`.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use vigor_common::on_both_backends;

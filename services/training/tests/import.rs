@@ -1,6 +1,10 @@
 //! Import of the shipped fixtures, checked against their hand-computed analysis
 //! (see `tests/fixtures/make_run_gpx.py` for the arithmetic).
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 #[path = "support/synthetic.rs"]
 mod synthetic;
 

@@ -1,6 +1,10 @@
 //! The athlete's settings (`/v1/training/me/settings`) and what they change:
 //! heart-rate zones of imports and TRIMP loads in stats.
 
+// A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
+// covers #[test] functions, not the helpers of a test crate.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use vigor_common::on_both_backends;

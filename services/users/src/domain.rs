@@ -28,7 +28,9 @@ pub const MIN_AGE: i32 = 13;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Units {
+    /// Kilometres and kilograms.
     Metric,
+    /// Miles and pounds.
     Imperial,
 }
 
@@ -36,8 +38,11 @@ pub enum Units {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Privacy {
+    /// Everyone.
     Public,
+    /// The owner's followers.
     Followers,
+    /// Only the owner.
     Private,
 }
 
@@ -47,9 +52,13 @@ pub enum Privacy {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Every account.
     User,
+    /// May coach athletes who accept.
     Coach,
+    /// May moderate communities.
     Moderator,
+    /// May act on other accounts (with the `staff` scope).
     Admin,
 }
 

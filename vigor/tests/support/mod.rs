@@ -11,6 +11,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use vigor_common::config::{env_name, ServiceName};
+
 /// A running `vigor` process.
 pub struct Vigor {
     child: Child,
@@ -219,4 +221,41 @@ pub fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client")
+}
+
+/// Starts each service as its own target and a gateway in front of them, as
+/// `compose/local-cluster` does: they share the test Redis (under a key prefix of
+/// their own) for events, agree on the token issuer, and the services take the
+/// client address the gateway decided.
+pub fn cluster(redis_url: &str, issuer: &str) -> (Vec<Vigor>, Vigor) {
+    let prefix = format!("{}:", vigor_common::testkit::unique_name("wiring"));
+    let shared = vec![
+        ("VIGOR_REDIS_URL".to_owned(), redis_url.to_owned()),
+        ("VIGOR_REDIS_PREFIX".to_owned(), prefix),
+        ("VIGOR_AUTH_ISSUER".to_owned(), issuer.to_owned()),
+    ];
+    let mut urls: Vec<(String, String)> = Vec::new();
+    let mut services = Vec::new();
+    for (i, service) in ServiceName::ALL.into_iter().enumerate() {
+        // Auth starts first; every later service reads its keys from it.
+        let mut env = shared.clone();
+        env.push(("VIGOR_HTTP_BEHIND_GATEWAY".to_owned(), "true".to_owned()));
+        env.extend(urls.iter().filter(|(k, _)| k == "VIGOR_AUTH_URL").cloned());
+        let node = (i + 1).to_string();
+        let vigor = Vigor::serve(
+            &["--target", service.as_str(), "--node-id", &node],
+            &pairs(&env),
+        );
+        urls.push((env_name(&format!("{service}.url")), vigor.url.clone()));
+        services.push(vigor);
+    }
+    let mut env = shared;
+    env.extend(urls);
+    let gateway = Vigor::serve(&["--target", "gateway", "--node-id", "100"], &pairs(&env));
+    (services, gateway)
+}
+
+/// `(name, value)` pairs borrowed, as [`Vigor::serve`] takes them.
+pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
