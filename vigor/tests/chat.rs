@@ -94,15 +94,7 @@ impl Member {
         url: String,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = support::http()
-            .request(method, url)
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        support::rest(&self.token, method, &url, body).await
     }
 }
 

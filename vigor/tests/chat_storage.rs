@@ -5,8 +5,9 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use support::{command, http, sign_up_and_get_token, Vigor};
+use reqwest::Method;
+use serde_json::json;
+use support::{command, http, rest, sign_up_and_get_token, Vigor};
 use vigor_common::config::social::{CqlConfig, MessageBackend};
 use vigor_common::config::SocialConfig;
 use vigor_common::testkit::CqlKeyspace;
@@ -35,22 +36,6 @@ fn cql_env(target: &CqlKeyspace) -> [(&'static str, &str); 3] {
         ("VIGOR_SOCIAL_CQL_NODES", &target.uri),
         ("VIGOR_SOCIAL_CQL_KEYSPACE", &target.keyspace),
     ]
-}
-
-/// The JSON answer to an authorised GET of `url`.
-async fn get_json(client: &reqwest::Client, url: &str, token: &str) -> Value {
-    let response = client
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("vigor answers");
-    assert!(
-        response.status().is_success(),
-        "GET {url}: {}",
-        response.status()
-    );
-    response.json().await.expect("a JSON body")
 }
 
 #[tokio::test]
@@ -105,24 +90,18 @@ async fn chat_messages_live_in_the_cql_store() {
     };
     let vigor = Vigor::serve(&[], &cql_env(&target));
     let base = &vigor.url;
-    let client = http();
-    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    let ready = http().get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap());
 
     let token = sign_up_and_get_token(base, "chat-cql@example.org").await;
-    let community: Value = client
-        .post(format!("{base}/v1/social/communities"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "Runners", "visibility": "public"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let communities = format!("{base}/v1/social/communities");
+    let new = json!({"name": "Runners", "visibility": "public"});
+    let (status, community) = rest(&token, Method::POST, &communities, Some(new)).await;
+    assert_eq!(status, 201, "{community}");
     let community = community["id"].as_str().expect("a community id");
-    let channels_url = format!("{base}/v1/social/communities/{community}/channels");
-    let channels = get_json(&client, &channels_url, &token).await;
+    let channels_url = format!("{communities}/{community}/channels");
+    let (status, channels) = rest(&token, Method::GET, &channels_url, None).await;
+    assert_eq!(status, 200, "{channels}");
     let channel = channels["items"]
         .as_array()
         .and_then(|items| items.iter().find(|c| c["name"] == "general"))
@@ -138,15 +117,9 @@ async fn chat_messages_live_in_the_cql_store() {
         ("two", "c-2"),
         ("three", "c-3"),
     ] {
-        let response = client
-            .post(&messages)
-            .bearer_auth(&token)
-            .json(&json!({"body": body, "client_msg_id": client_msg_id}))
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-        let message: Value = response.json().await.unwrap();
+        let send = json!({"body": body, "client_msg_id": client_msg_id});
+        let (status, message) = rest(&token, Method::POST, &messages, Some(send)).await;
+        assert!((200..300).contains(&status), "{status}: {message}");
         assert_eq!(message["body"], body);
         assert_eq!(message["channel_id"], channel.as_str());
         sent.push(message["id"].as_str().unwrap().to_owned());
@@ -157,7 +130,8 @@ async fn chat_messages_live_in_the_cql_store() {
     let mut seen = Vec::new();
     let mut url = format!("{messages}?limit=2");
     loop {
-        let page = get_json(&client, &url, &token).await;
+        let (status, page) = rest(&token, Method::GET, &url, None).await;
+        assert_eq!(status, 200, "{page}");
         for item in page["items"].as_array().expect("items") {
             seen.push(item["id"].as_str().unwrap().to_owned());
         }

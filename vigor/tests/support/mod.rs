@@ -223,6 +223,24 @@ pub fn http() -> reqwest::Client {
         .expect("client")
 }
 
+/// `method url` as the holder of `token`, with an optional JSON body: the status
+/// and the JSON answer (`null` when there is none).
+pub async fn rest(
+    token: &str,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = http().request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("vigor answers");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
 /// Starts each service as its own target and a gateway in front of them, as
 /// `compose/local-cluster` does: they share the test Redis (under a key prefix of
 /// their own) for events, agree on the token issuer, and the services take the
