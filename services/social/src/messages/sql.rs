@@ -12,22 +12,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use vigor_common::api::{Page, Timestamp};
 use vigor_common::db::Database;
-use vigor_common::Id;
+use vigor_common::{on_pool, Id};
 
 use super::{
     created_at, millis_to_time, time_to_millis, Emoji, HistoryQuery, Message, MessageBody,
     MessageStore, MessageStoreError, NewMessage, Position, ReadState, UNREAD_CAP,
 };
-
-/// Runs `$body` with `$pool` bound to the SQLite or the PostgreSQL pool.
-macro_rules! on_pool {
-    ($db:expr, |$pool:ident| $body:expr) => {
-        match $db {
-            Database::Sqlite($pool) => $body,
-            Database::Postgres($pool) => $body,
-        }
-    };
-}
 
 const COLUMNS: &str =
     "id, channel_id, author_id, body, edited_at, deleted, reply_to, client_msg_id";
@@ -87,7 +77,7 @@ impl SqlMessages {
             "SELECT {COLUMNS} FROM messages \
              WHERE channel_id = $1 AND author_id = $2 AND client_msg_id = $3"
         );
-        on_pool!(&self.db, |pool| {
+        on_pool!(&self.db, pool => {
             sqlx::query_as::<_, Row>(&sql)
                 .bind(message.channel_id.as_i64())
                 .bind(message.author_id.as_i64())
@@ -107,7 +97,7 @@ impl SqlMessages {
         user: Id,
         emoji: &Emoji,
     ) -> Result<(), MessageStoreError> {
-        on_pool!(&self.db, |pool| {
+        on_pool!(&self.db, pool => {
             sqlx::query(sql)
                 .bind(id.as_i64())
                 .bind(emoji.as_str())
@@ -135,7 +125,7 @@ impl SqlMessages {
         let sql = "SELECT message_id, emoji, COUNT(*) FROM message_reactions \
                    WHERE channel_id = $1 AND message_id BETWEEN $2 AND $3 \
                    GROUP BY message_id, emoji";
-        let counts: Vec<(i64, String, i64)> = on_pool!(&self.db, |pool| {
+        let counts: Vec<(i64, String, i64)> = on_pool!(&self.db, pool => {
             sqlx::query_as(sql)
                 .bind(channel.as_i64())
                 .bind(lo.as_i64())
@@ -164,7 +154,7 @@ impl MessageStore for SqlMessages {
         let sql = "INSERT INTO messages \
                    (id, channel_id, author_id, body, deleted, reply_to, client_msg_id) \
                    VALUES ($1, $2, $3, $4, FALSE, $5, $6) ON CONFLICT DO NOTHING";
-        let inserted = on_pool!(&self.db, |pool| {
+        let inserted = on_pool!(&self.db, pool => {
             sqlx::query(sql)
                 .bind(message.id.as_i64())
                 .bind(message.channel_id.as_i64())
@@ -206,7 +196,7 @@ impl MessageStore for SqlMessages {
 
     async fn get(&self, channel: Id, id: Id) -> Result<Option<Message>, MessageStoreError> {
         let sql = format!("SELECT {COLUMNS} FROM messages WHERE channel_id = $1 AND id = $2");
-        let row: Option<Row> = on_pool!(&self.db, |pool| {
+        let row: Option<Row> = on_pool!(&self.db, pool => {
             sqlx::query_as(&sql)
                 .bind(channel.as_i64())
                 .bind(id.as_i64())
@@ -234,7 +224,7 @@ impl MessageStore for SqlMessages {
             "SELECT {COLUMNS} FROM messages WHERE channel_id = $1 AND {condition} \
              ORDER BY id {order} LIMIT $3"
         );
-        let rows: Vec<Row> = on_pool!(&self.db, |pool| {
+        let rows: Vec<Row> = on_pool!(&self.db, pool => {
             sqlx::query_as(&sql)
                 .bind(channel.as_i64())
                 .bind(from)
@@ -255,7 +245,7 @@ impl MessageStore for SqlMessages {
     ) -> Result<(), MessageStoreError> {
         let sql = "UPDATE messages SET body = $1, edited_at = $2 \
                    WHERE channel_id = $3 AND id = $4 AND NOT deleted";
-        on_pool!(&self.db, |pool| {
+        on_pool!(&self.db, pool => {
             sqlx::query(sql)
                 .bind(body.as_str())
                 .bind(time_to_millis(at))
@@ -270,7 +260,7 @@ impl MessageStore for SqlMessages {
 
     async fn delete(&self, channel: Id, id: Id) -> Result<(), MessageStoreError> {
         let sql = "UPDATE messages SET body = '', deleted = TRUE WHERE channel_id = $1 AND id = $2";
-        on_pool!(&self.db, |pool| {
+        on_pool!(&self.db, pool => {
             sqlx::query(sql)
                 .bind(channel.as_i64())
                 .bind(id.as_i64())
@@ -320,7 +310,7 @@ impl MessageStore for SqlMessages {
              ON CONFLICT (channel_id, member_id) DO UPDATE \
              SET last_read = {greatest}(message_read_state.last_read, excluded.last_read)"
         );
-        on_pool!(&self.db, |pool| {
+        on_pool!(&self.db, pool => {
             sqlx::query(&sql)
                 .bind(channel.as_i64())
                 .bind(member.as_i64())
@@ -335,7 +325,7 @@ impl MessageStore for SqlMessages {
     async fn read_state(&self, channel: Id, member: Id) -> Result<ReadState, MessageStoreError> {
         let sql =
             "SELECT last_read FROM message_read_state WHERE channel_id = $1 AND member_id = $2";
-        let last_read: Option<i64> = on_pool!(&self.db, |pool| {
+        let last_read: Option<i64> = on_pool!(&self.db, pool => {
             sqlx::query_scalar(sql)
                 .bind(channel.as_i64())
                 .bind(member.as_i64())
@@ -345,7 +335,7 @@ impl MessageStore for SqlMessages {
         let sql = "SELECT COUNT(*) FROM (SELECT 1 FROM messages \
                    WHERE channel_id = $1 AND id > $2 AND author_id <> $3 AND NOT deleted \
                    LIMIT $4) AS unread";
-        let unread: i64 = on_pool!(&self.db, |pool| {
+        let unread: i64 = on_pool!(&self.db, pool => {
             sqlx::query_scalar(sql)
                 .bind(channel.as_i64())
                 .bind(last_read.unwrap_or(0))
