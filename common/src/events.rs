@@ -19,6 +19,8 @@
 //! | `workout.logged` | training | (gamification, social) | [`WorkoutWritten`] |
 //! | `workout.updated` | training | (gamification, social) | [`WorkoutWritten`] |
 //! | `workout.deleted` | training | (gamification, social) | [`WorkoutDeleted`] |
+//! | `social.follow_started` | social | training | [`FollowChanged`] |
+//! | `social.follow_ended` | social | training | [`FollowChanged`] |
 //!
 //! # Versioning
 //!
@@ -132,6 +134,12 @@ pub const WORKOUT_UPDATED: Topic<WorkoutWritten> = Topic::new("workout.updated")
 /// A workout was deleted.
 pub const WORKOUT_DELETED: Topic<WorkoutDeleted> = Topic::new("workout.deleted");
 
+/// Someone started following someone (by social; a follow that waited for
+/// approval starts when it is approved).
+pub const FOLLOW_STARTED: Topic<FollowChanged> = Topic::new("social.follow_started");
+/// A follow ended: unfollowed, or by a block either way.
+pub const FOLLOW_ENDED: Topic<FollowChanged> = Topic::new("social.follow_ended");
+
 /// The name of every topic above.
 pub const TOPICS: &[&str] = &[
     USER_SIGNED_UP.name(),
@@ -143,7 +151,18 @@ pub const TOPICS: &[&str] = &[
     WORKOUT_LOGGED.name(),
     WORKOUT_UPDATED.name(),
     WORKOUT_DELETED.name(),
+    FOLLOW_STARTED.name(),
+    FOLLOW_ENDED.name(),
 ];
+
+/// The data of `social.follow_started` and `social.follow_ended`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowChanged {
+    /// Who follows (or followed).
+    pub follower_id: Id,
+    /// Whom.
+    pub followee_id: Id,
+}
 
 /// The data of `user.signed_up`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

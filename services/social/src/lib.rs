@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use utoipa::OpenApi;
 use vigor_common::api::BearerSecurity;
+use vigor_common::bus::ServiceEvents;
 
 use vigor_common::config::social::MessageBackend;
 use vigor_common::config::{Config, ServiceName};
@@ -59,13 +60,15 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         let messages = pinged.clone();
         Box::pin(async move { Ok(messages.ping().await?) })
     });
+    let events = ServiceEvents::start(&ctx);
     let service = service::SocialService::new(
         store,
         messages,
         ctx.live.clone(),
         ctx.broker.clone(),
         ctx.ids.clone(),
-    );
+    )
+    .with_relay(events.relay());
     Ok(RunningService {
         router: http::router(service),
         checks: vec![("social messages".to_owned(), check)],

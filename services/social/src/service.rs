@@ -24,6 +24,8 @@ use serde_json::json;
 use vigor_common::access::{self, AccessRevoked};
 use vigor_common::api::Timestamp;
 use vigor_common::broker::Broker;
+use vigor_common::bus::outbox::OutboxRelay;
+use vigor_common::events::{FollowChanged, FOLLOW_ENDED, FOLLOW_STARTED};
 use vigor_common::live::LivePublisher;
 use vigor_common::ratelimit::LocalBucket;
 use vigor_common::{Id, IdGenerator, Problem};
@@ -110,6 +112,7 @@ pub struct SocialService {
     live: Arc<dyn LivePublisher>,
     broker: Arc<dyn Broker>,
     ids: Arc<IdGenerator>,
+    relay: Option<OutboxRelay>,
     send_buckets: Cache<Id, Arc<Mutex<LocalBucket>>>,
 }
 
@@ -145,11 +148,39 @@ impl SocialService {
             live,
             broker,
             ids,
+            relay: None,
             send_buckets: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_idle(Duration::from_secs(60))
                 .build(),
         }
+    }
+
+    /// Wakes `relay` after every committed event (the follow graph's).
+    pub fn with_relay(mut self, relay: OutboxRelay) -> Self {
+        self.relay = Some(relay);
+        self
+    }
+
+    fn committed(&self) {
+        if let Some(relay) = &self.relay {
+            relay.wake();
+        }
+    }
+
+    fn follow_event(
+        &self,
+        topic: vigor_common::events::Topic<FollowChanged>,
+        follower: Id,
+        followee: Id,
+    ) -> vigor_common::bus::Event {
+        topic.event(
+            &self.ids,
+            &FollowChanged {
+                follower_id: follower,
+                followee_id: followee,
+            },
+        )
     }
 
     /// The relational store.
@@ -955,7 +986,19 @@ impl SocialService {
             status: FollowStatus::Active,
             since: now(),
         };
-        Ok(self.store.follow(&follow).await?)
+        let started = self.follow_event(FOLLOW_STARTED, caller, other);
+        let stored = self.store.follow(&follow, &started).await?;
+        self.committed();
+        Ok(stored)
+    }
+
+    /// The caller stops following `other` (idempotent).
+    pub async fn unfollow(&self, caller: Id, other: Id) -> Result<(), Problem> {
+        let ended = self.follow_event(FOLLOW_ENDED, caller, other);
+        if self.store.unfollow(caller, other, &ended).await? {
+            self.committed();
+        }
+        Ok(())
     }
 
     /// The caller blocks `other`: follows between them end, both ways.
@@ -966,7 +1009,14 @@ impl SocialService {
                 "you cannot block yourself",
             ));
         }
-        self.store.block(caller, other, now()).await?;
+        let ended = [
+            self.follow_event(FOLLOW_ENDED, caller, other),
+            self.follow_event(FOLLOW_ENDED, other, caller),
+        ];
+        self.store
+            .block(caller, other, now(), [&ended[0], &ended[1]])
+            .await?;
+        self.committed();
         Ok(())
     }
 }

@@ -30,12 +30,17 @@
 //!   `workout.deleted` events are emitted for it: every service hears
 //!   `user.deleted` itself.
 //!
+//! - `social.follow_started` / `social.follow_ended` (from social): who follows
+//!   whom, for the `followers` privacy of workouts; the newest event of a pair
+//!   wins, whatever order they arrive in, and each is applied once.
+//!
 //! `build` joins the group before serving (a group starts with the events
 //! published after it exists); the loop runs as a tracked task until shutdown.
 
 use vigor_common::bus::{Event, Handlers};
 use vigor_common::events::{
-    MovedRecords, Topic, UserRef, WorkoutDeleted, WorkoutWritten, USER_DELETED, WORKOUT_DELETED,
+    FollowChanged, MovedRecords, Topic, UserRef, WorkoutDeleted, WorkoutWritten, FOLLOW_ENDED,
+    FOLLOW_STARTED, USER_DELETED, WORKOUT_DELETED,
 };
 use vigor_common::{Id, IdGenerator};
 
@@ -120,16 +125,33 @@ pub fn deleted(ids: &IdGenerator, w: &Workout, flags: &[RecordFlags]) -> Event {
 
 /// The handlers of the events the service consumes.
 pub fn handlers(service: crate::TrainingService) -> Handlers {
-    Handlers::new().on(USER_DELETED, move |event, UserRef { user_id: user }| {
-        let service = service.clone();
-        async move {
-            match service.erase_user(event, user).await? {
-                Some(erased) => tracing::info!(%user, ?erased, "training data erased"),
-                None => tracing::debug!(%event, "user.deleted already applied"),
+    let erasing = service.clone();
+    let starting = service.clone();
+    Handlers::new()
+        .on(USER_DELETED, move |event, UserRef { user_id: user }| {
+            let service = erasing.clone();
+            async move {
+                match service.erase_user(event, user).await? {
+                    Some(erased) => tracing::info!(%user, ?erased, "training data erased"),
+                    None => tracing::debug!(%event, "user.deleted already applied"),
+                }
+                Ok(())
             }
-            Ok(())
-        }
-    })
+        })
+        .on(FOLLOW_STARTED, move |event, change: FollowChanged| {
+            let service = starting.clone();
+            async move {
+                service.set_follow(event, change, true).await?;
+                Ok(())
+            }
+        })
+        .on(FOLLOW_ENDED, move |event, change: FollowChanged| {
+            let service = service.clone();
+            async move {
+                service.set_follow(event, change, false).await?;
+                Ok(())
+            }
+        })
 }
 
 #[cfg(test)]

@@ -98,6 +98,24 @@ impl TrainingService {
             .erase_user(crate::events::GROUP, event_id, user)
             .await
     }
+
+    /// Applies a follow event (`following`: started, else ended) once.
+    pub async fn set_follow(
+        &self,
+        event_id: vigor_common::Id,
+        change: vigor_common::events::FollowChanged,
+        following: bool,
+    ) -> StoreResult<bool> {
+        self.store
+            .set_follow(
+                crate::events::GROUP,
+                event_id,
+                change.followee_id,
+                change.follower_id,
+                following,
+            )
+            .await
+    }
 }
 
 /// Now, at the millisecond precision timestamps are stored with (so what a

@@ -42,7 +42,7 @@ pub async fn unfollow(
     caller: Caller,
     Path(user): Path<Id>,
 ) -> Result<StatusCode, Problem> {
-    service.store().unfollow(caller.user_id, user).await?;
+    service.unfollow(caller.user_id, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

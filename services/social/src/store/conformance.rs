@@ -9,6 +9,7 @@ use vigor_common::{Id, IdGenerator};
 
 use super::*;
 use crate::domain::{ChannelKind, Role, GENERAL};
+use vigor_common::events::{FollowChanged, FOLLOW_ENDED, FOLLOW_STARTED};
 
 fn now() -> Timestamp {
     // Stored to the millisecond.
@@ -20,13 +21,15 @@ fn now() -> Timestamp {
 struct Fixture {
     store: SqlStore,
     ids: IdGenerator,
+    db: Database,
 }
 
 impl Fixture {
     fn new(db: Database) -> Self {
         Fixture {
-            store: SqlStore::new(db),
+            store: SqlStore::new(db.clone()),
             ids: IdGenerator::new(4).unwrap(),
+            db,
         }
     }
 
@@ -77,6 +80,51 @@ impl Fixture {
             muted_until: None,
             since: now(),
         }
+    }
+
+    /// A follow event of `topic` for the pair.
+    fn event(
+        &self,
+        topic: vigor_common::events::Topic<FollowChanged>,
+        follower: Id,
+        followee: Id,
+    ) -> vigor_common::bus::Event {
+        topic.event(
+            &self.ids,
+            &FollowChanged {
+                follower_id: follower,
+                followee_id: followee,
+            },
+        )
+    }
+
+    async fn start(&self, follow: &Follow) -> Follow {
+        let started = self.event(FOLLOW_STARTED, follow.follower_id, follow.followee_id);
+        self.store.follow(follow, &started).await.unwrap()
+    }
+
+    async fn block(&self, blocker: Id, blocked: Id) -> Vec<Follow> {
+        let a = self.event(FOLLOW_ENDED, blocker, blocked);
+        let b = self.event(FOLLOW_ENDED, blocked, blocker);
+        self.store
+            .block(blocker, blocked, now(), [&a, &b])
+            .await
+            .unwrap()
+    }
+
+    /// The outbox: each event's topic and its (follower, followee).
+    async fn outbox(&self) -> Vec<(String, Id, Id)> {
+        let sql = "SELECT topic, CAST(event AS TEXT) FROM outbox ORDER BY id";
+        let rows: Vec<(String, String)> = vigor_common::on_pool!(&self.db, pool => {
+            sqlx::query_as(sql).fetch_all(pool).await.unwrap()
+        });
+        rows.into_iter()
+            .map(|(topic, payload)| {
+                let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
+                let data: FollowChanged = serde_json::from_value(event["data"].clone()).unwrap();
+                (topic, data.follower_id, data.followee_id)
+            })
+            .collect()
     }
 
     fn follow(&self, follower: Id, followee: Id, status: FollowStatus) -> Follow {
@@ -280,10 +328,11 @@ async fn follows_are_one_per_pair_and_blocks_end_them_both_ways(db: Database) {
     let f = Fixture::new(db);
     let (ann, bob, carol) = (f.id(), f.id(), f.id());
     let first = f.follow(ann, bob, FollowStatus::Pending);
-    assert_eq!(f.store.follow(&first).await.unwrap(), first);
+    assert_eq!(f.start(&first).await, first);
     // Asking again changes nothing: the stored follow comes back.
     let again = f.follow(ann, bob, FollowStatus::Active);
-    assert_eq!(f.store.follow(&again).await.unwrap(), first);
+    assert_eq!(f.start(&again).await, first);
+    assert!(f.outbox().await.is_empty(), "a request starts no follow");
     assert!(f.store.following(ann, None, 10).await.unwrap().is_empty());
     assert_eq!(
         f.store
@@ -292,14 +341,14 @@ async fn follows_are_one_per_pair_and_blocks_end_them_both_ways(db: Database) {
             .unwrap(),
         vec![first.clone()]
     );
-    assert!(f.store.approve_follow(ann, bob).await.unwrap());
-    assert!(!f.store.approve_follow(ann, bob).await.unwrap());
+    let started = f.event(FOLLOW_STARTED, ann, bob);
+    assert!(f.store.approve_follow(ann, bob, &started).await.unwrap());
+    assert!(!f.store.approve_follow(ann, bob, &started).await.unwrap());
+    let started = (FOLLOW_STARTED.name().to_owned(), ann, bob);
+    assert_eq!(f.outbox().await, vec![started.clone()]);
     let active = f.store.follow_of(ann, bob).await.unwrap().unwrap();
     assert_eq!(active.status, FollowStatus::Active);
-    f.store
-        .follow(&f.follow(carol, bob, FollowStatus::Active))
-        .await
-        .unwrap();
+    f.start(&f.follow(carol, bob, FollowStatus::Active)).await;
     let followers = f
         .store
         .followers(bob, FollowStatus::Active, None, 10)
@@ -317,12 +366,13 @@ async fn follows_are_one_per_pair_and_blocks_end_them_both_ways(db: Database) {
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].follower_id, carol);
 
-    f.store
-        .follow(&f.follow(bob, ann, FollowStatus::Active))
-        .await
-        .unwrap();
-    let ended = f.store.block(bob, ann, now()).await.unwrap();
+    f.start(&f.follow(bob, ann, FollowStatus::Active)).await;
+    let ended = f.block(bob, ann).await;
     assert_eq!(ended.len(), 2, "both directions end");
+    let topics = f.outbox().await;
+    let tail: Vec<_> = topics[topics.len() - 2..].to_vec();
+    assert!(tail.contains(&(FOLLOW_ENDED.name().to_owned(), ann, bob)));
+    assert!(tail.contains(&(FOLLOW_ENDED.name().to_owned(), bob, ann)));
     assert!(f.store.blocked_between(ann, bob).await.unwrap());
     assert!(f.store.blocked_between(bob, ann).await.unwrap());
     assert!(!f.store.blocked_between(ann, carol).await.unwrap());
@@ -331,8 +381,22 @@ async fn follows_are_one_per_pair_and_blocks_end_them_both_ways(db: Database) {
     assert_eq!(f.store.blocks_of(bob).await.unwrap(), vec![ann]);
     assert!(f.store.unblock(bob, ann).await.unwrap());
     assert!(!f.store.blocked_between(ann, bob).await.unwrap());
-    assert!(f.store.unfollow(carol, bob).await.unwrap());
-    assert!(!f.store.unfollow(carol, bob).await.unwrap());
+    let ended = f.event(FOLLOW_ENDED, carol, bob);
+    assert!(f.store.unfollow(carol, bob, &ended).await.unwrap());
+    assert!(!f.store.unfollow(carol, bob, &ended).await.unwrap());
+    let outbox = f.outbox().await;
+    assert_eq!(
+        outbox.last(),
+        Some(&(FOLLOW_ENDED.name().to_owned(), carol, bob))
+    );
+    assert_eq!(
+        outbox
+            .iter()
+            .filter(|(t, ..)| t == FOLLOW_ENDED.name())
+            .count(),
+        3,
+        "an unfollow of no follow announces nothing"
+    );
 }
 
 async fn the_audit_log_reads_newest_first(db: Database) {
@@ -376,15 +440,9 @@ async fn an_erased_user_leaves_nothing_behind(db: Database) {
         .put_membership(&f.member(other.id, ann, MemberStatus::Active))
         .await
         .unwrap();
-    f.store
-        .follow(&f.follow(ann, bob, FollowStatus::Active))
-        .await
-        .unwrap();
-    f.store
-        .follow(&f.follow(bob, ann, FollowStatus::Active))
-        .await
-        .unwrap();
-    f.store.block(ann, f.id(), now()).await.unwrap();
+    f.start(&f.follow(ann, bob, FollowStatus::Active)).await;
+    f.start(&f.follow(bob, ann, FollowStatus::Active)).await;
+    f.block(ann, f.id()).await;
     let (dm, _) = f
         .store
         .dm_channel(&f.channel(ChannelKind::Dm, None, None), ann, bob)

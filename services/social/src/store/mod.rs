@@ -18,6 +18,7 @@ mod conformance;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use vigor_common::api::Timestamp;
+use vigor_common::bus::Event;
 use vigor_common::Id;
 
 use crate::domain::{
@@ -150,16 +151,26 @@ pub trait SocialStore: Send + Sync {
     async fn channels_of(&self, user: Id) -> StoreResult<Vec<Channel>>;
 
     /// Stores `follow` unless the pair has one; returns the pair's follow.
-    async fn follow(&self, follow: &Follow) -> StoreResult<Follow>;
+    /// `started` (a `social.follow_started`) goes into the outbox with it when
+    /// an active follow is stored now.
+    async fn follow(&self, follow: &Follow, started: &Event) -> StoreResult<Follow>;
 
-    /// Ends a follow (or withdraws a request); whether there was one.
-    async fn unfollow(&self, follower: Id, followee: Id) -> StoreResult<bool>;
+    /// Ends a follow (or withdraws a request); whether there was one. `ended`
+    /// (a `social.follow_ended`) goes into the outbox with it when an active
+    /// follow ended.
+    async fn unfollow(&self, follower: Id, followee: Id, ended: &Event) -> StoreResult<bool>;
 
     /// The follow of a pair.
     async fn follow_of(&self, follower: Id, followee: Id) -> StoreResult<Option<Follow>>;
 
-    /// Approves a pending follow; whether there was one.
-    async fn approve_follow(&self, follower: Id, followee: Id) -> StoreResult<bool>;
+    /// Approves a pending follow; whether there was one (then `started` goes
+    /// into the outbox with it).
+    async fn approve_follow(
+        &self,
+        follower: Id,
+        followee: Id,
+        started: &Event,
+    ) -> StoreResult<bool>;
 
     /// Who follows `user` (or asks to), by follower id, after `after`.
     async fn followers(
@@ -174,8 +185,16 @@ pub trait SocialStore: Send + Sync {
     async fn following(&self, user: Id, after: Option<Id>, limit: u32) -> StoreResult<Vec<Follow>>;
 
     /// `blocker` blocks `blocked`: follows between them end, both ways; returns
-    /// the follows that ended.
-    async fn block(&self, blocker: Id, blocked: Id, at: Timestamp) -> StoreResult<Vec<Follow>>;
+    /// the follows that ended. `ended` holds the `social.follow_ended` of
+    /// blocker → blocked and of blocked → blocker: each goes into the outbox when
+    /// that active follow ended.
+    async fn block(
+        &self,
+        blocker: Id,
+        blocked: Id,
+        at: Timestamp,
+        ended: [&Event; 2],
+    ) -> StoreResult<Vec<Follow>>;
 
     /// Lifts a block; whether there was one.
     async fn unblock(&self, blocker: Id, blocked: Id) -> StoreResult<bool>;

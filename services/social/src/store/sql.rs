@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use vigor_common::api::Timestamp;
-use vigor_common::db::{Database, UniqueKey};
+use vigor_common::bus::Event;
+use vigor_common::db::{Database, TxEvents, UniqueKey};
 use vigor_common::{in_tx, on_pool, Id};
 
 use super::{AuditEntry, SocialStore, StoreError, StoreResult};
@@ -562,12 +563,12 @@ impl SocialStore for SqlStore {
         all(rows, ChannelRow::into_channel)
     }
 
-    async fn follow(&self, follow: &Follow) -> StoreResult<Follow> {
+    async fn follow(&self, follow: &Follow, started: &Event) -> StoreResult<Follow> {
         let select = format!(
             "SELECT {FOLLOW_COLUMNS} FROM follows WHERE follower_id = $1 AND followee_id = $2"
         );
         let row: FollowRow = in_tx!(&self.db, tx => {
-            sqlx::query(&format!(
+            let inserted = sqlx::query(&format!(
                 "INSERT INTO follows ({FOLLOW_COLUMNS}) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (follower_id, followee_id) DO NOTHING"
             ))
@@ -576,7 +577,12 @@ impl SocialStore for SqlStore {
             .bind(follow.status.as_str())
             .bind(millis(follow.since))
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+                > 0;
+            if inserted && follow.status == FollowStatus::Active {
+                tx.enqueue(started).await?;
+            }
             sqlx::query_as(&select)
                 .bind(follow.follower_id)
                 .bind(follow.followee_id)
@@ -586,16 +592,21 @@ impl SocialStore for SqlStore {
         row.into_follow()
     }
 
-    async fn unfollow(&self, follower: Id, followee: Id) -> StoreResult<bool> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
-                .bind(follower)
-                .bind(followee)
-                .execute(pool)
-                .await?
-                .rows_affected()
+    async fn unfollow(&self, follower: Id, followee: Id, ended: &Event) -> StoreResult<bool> {
+        let status: Option<String> = in_tx!(&self.db, tx => {
+            let status: Option<String> = sqlx::query_scalar(
+                "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING status",
+            )
+            .bind(follower)
+            .bind(followee)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if status.as_deref() == Some(FollowStatus::Active.as_str()) {
+                tx.enqueue(ended).await?;
+            }
+            status
         });
-        Ok(done > 0)
+        Ok(status.is_some())
     }
 
     async fn follow_of(&self, follower: Id, followee: Id) -> StoreResult<Option<Follow>> {
@@ -608,19 +619,29 @@ impl SocialStore for SqlStore {
         row.map(FollowRow::into_follow).transpose()
     }
 
-    async fn approve_follow(&self, follower: Id, followee: Id) -> StoreResult<bool> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query(
+    async fn approve_follow(
+        &self,
+        follower: Id,
+        followee: Id,
+        started: &Event,
+    ) -> StoreResult<bool> {
+        let done = in_tx!(&self.db, tx => {
+            let done = sqlx::query(
                 "UPDATE follows SET status = 'active' \
                  WHERE follower_id = $1 AND followee_id = $2 AND status = 'pending'",
             )
             .bind(follower)
             .bind(followee)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
+                > 0;
+            if done {
+                tx.enqueue(started).await?;
+            }
+            done
         });
-        Ok(done > 0)
+        Ok(done)
     }
 
     async fn followers(
@@ -664,7 +685,13 @@ impl SocialStore for SqlStore {
         all(rows, FollowRow::into_follow)
     }
 
-    async fn block(&self, blocker: Id, blocked: Id, at: Timestamp) -> StoreResult<Vec<Follow>> {
+    async fn block(
+        &self,
+        blocker: Id,
+        blocked: Id,
+        at: Timestamp,
+        notices: [&Event; 2],
+    ) -> StoreResult<Vec<Follow>> {
         let select = format!(
             "SELECT {FOLLOW_COLUMNS} FROM follows \
              WHERE (follower_id = $1 AND followee_id = $2) OR (follower_id = $2 AND followee_id = $1)"
@@ -692,6 +719,16 @@ impl SocialStore for SqlStore {
             .bind(blocked)
             .execute(&mut *tx)
             .await?;
+            for row in &ended {
+                if row.status == FollowStatus::Active.as_str() {
+                    let event = if row.follower_id == blocker.as_i64() {
+                        notices[0]
+                    } else {
+                        notices[1]
+                    };
+                    tx.enqueue(event).await?;
+                }
+            }
             ended
         });
         all(ended, FollowRow::into_follow)

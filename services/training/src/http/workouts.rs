@@ -130,14 +130,20 @@ impl From<&Workout> for WorkoutView {
     }
 }
 
-/// Whether `caller` may read `w`: its owner, anyone when it is public, and the
-/// owner's accepted coach whatever its privacy.
+/// Whether `caller` may read `w`: its owner, anyone when it is public, its
+/// owner's followers when it is for followers, and the owner's accepted coach
+/// whatever its privacy.
 async fn can_view(
     service: &TrainingService,
     w: &Workout,
     caller: &Caller,
 ) -> Result<bool, Problem> {
     if w.owner_id == caller.user_id || w.content.privacy == Privacy::Public {
+        return Ok(true);
+    }
+    if w.content.privacy == Privacy::Followers
+        && service.store.follows(caller.user_id, w.owner_id).await?
+    {
         return Ok(true);
     }
     Ok(caller.has_role(crate::domain::coaching::COACH_ROLE)

@@ -283,6 +283,22 @@ pub trait TrainingStore: Send + Sync + 'static {
     /// Whether `coach` coaches `athlete` (an accepted relationship).
     async fn coaches(&self, coach: Id, athlete: Id) -> StoreResult<bool>;
 
+    /// Records, as consumer group `group` handling event `event_id`, that
+    /// `follower` follows `owner` now (`following`) or no longer does; an event
+    /// older than the pair's last one changes nothing. `false` when the event was
+    /// processed before.
+    async fn set_follow(
+        &self,
+        group: &str,
+        event_id: Id,
+        owner: Id,
+        follower: Id,
+        following: bool,
+    ) -> StoreResult<bool>;
+
+    /// Whether `follower` follows `owner`.
+    async fn follows(&self, follower: Id, owner: Id) -> StoreResult<bool>;
+
     /// `user`'s settings (all unset when never saved).
     async fn settings(&self, user: Id) -> StoreResult<AthleteSettings>;
 

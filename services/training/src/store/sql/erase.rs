@@ -21,6 +21,7 @@ macro_rules! erase_statements {
         let exercises = run("DELETE FROM exercises WHERE owner_id = $1").execute(&mut *$tx).await?.rows_affected();
         run("DELETE FROM coach_links WHERE coach_id = $1 OR athlete_id = $1").execute(&mut *$tx).await?;
         run("DELETE FROM athlete_settings WHERE user_id = $1").execute(&mut *$tx).await?;
+        run("DELETE FROM followers WHERE owner_id = $1 OR follower_id = $1").execute(&mut *$tx).await?;
         // Plans they assigned as a coach stay with their athletes, unattributed.
         run("UPDATE plans SET assigned_by = NULL WHERE assigned_by = $1").execute(&mut *$tx).await?;
         // Stored answers of their idempotent requests hold their data too.

@@ -1,6 +1,7 @@
 //! [`TrainingStore`] on SQL: SQLite (all-in-one) and PostgreSQL (distributed),
 //! one module per aggregate: [`exercises`], [`workouts`] (with their record
-//! flags), [`plans`] (with schedules), [`coaching`], [`settings`] and [`erase`].
+//! flags), [`plans`] (with schedules), [`coaching`], [`followers`], [`settings`]
+//! and [`erase`].
 //!
 //! Statements are written once with `$n` parameters, which both sqlx drivers
 //! accept, and run on whichever pool the [`Database`] holds through the seam of
@@ -13,6 +14,7 @@
 mod coaching;
 mod erase;
 mod exercises;
+mod followers;
 mod plans;
 mod settings;
 mod workouts;
@@ -163,6 +165,21 @@ impl TrainingStore for SqlStore {
 
     async fn coaches(&self, coach: Id, athlete: Id) -> StoreResult<bool> {
         coaching::coaches(&self.db, coach, athlete).await
+    }
+
+    async fn set_follow(
+        &self,
+        group: &str,
+        event_id: Id,
+        owner: Id,
+        follower: Id,
+        following: bool,
+    ) -> StoreResult<bool> {
+        followers::set_follow(&self.db, group, event_id, owner, follower, following).await
+    }
+
+    async fn follows(&self, follower: Id, owner: Id) -> StoreResult<bool> {
+        followers::follows(&self.db, follower, owner).await
     }
 
     async fn plan(&self, id: Id) -> StoreResult<Option<Plan>> {
