@@ -40,6 +40,14 @@ impl SqlStore {
     pub fn new(db: Database) -> Self {
         SqlStore { db }
     }
+
+    /// Runs `sql`, a `DELETE` keyed by two ids, and says whether it deleted a row.
+    async fn delete_pair(&self, sql: &'static str, a: Id, b: Id) -> StoreResult<bool> {
+        let done = on_pool!(&self.db, pool => {
+            sqlx::query(sql).bind(a).bind(b).execute(pool).await?.rows_affected()
+        });
+        Ok(done > 0)
+    }
 }
 
 fn millis(at: Timestamp) -> i64 {
@@ -322,15 +330,12 @@ impl SocialStore for SqlStore {
     }
 
     async fn remove_membership(&self, community: Id, user: Id) -> StoreResult<bool> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
-                .bind(community)
-                .bind(user)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done > 0)
+        self.delete_pair(
+            "DELETE FROM community_members WHERE community_id = $1 AND user_id = $2",
+            community,
+            user,
+        )
+        .await
     }
 
     async fn members(
@@ -380,15 +385,12 @@ impl SocialStore for SqlStore {
     }
 
     async fn unban(&self, community: Id, user: Id) -> StoreResult<bool> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM community_bans WHERE community_id = $1 AND user_id = $2")
-                .bind(community)
-                .bind(user)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done > 0)
+        self.delete_pair(
+            "DELETE FROM community_bans WHERE community_id = $1 AND user_id = $2",
+            community,
+            user,
+        )
+        .await
     }
 
     async fn ban_of(&self, community: Id, user: Id) -> StoreResult<Option<Ban>> {
@@ -536,15 +538,12 @@ impl SocialStore for SqlStore {
     }
 
     async fn remove_channel_member(&self, channel: Id, user: Id) -> StoreResult<bool> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2")
-                .bind(channel)
-                .bind(user)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done > 0)
+        self.delete_pair(
+            "DELETE FROM channel_members WHERE channel_id = $1 AND user_id = $2",
+            channel,
+            user,
+        )
+        .await
     }
 
     async fn channels_of(&self, user: Id) -> StoreResult<Vec<Channel>> {
@@ -735,15 +734,12 @@ impl SocialStore for SqlStore {
     }
 
     async fn unblock(&self, blocker: Id, blocked: Id) -> StoreResult<bool> {
-        let done = on_pool!(&self.db, pool => {
-            sqlx::query("DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2")
-                .bind(blocker)
-                .bind(blocked)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(done > 0)
+        self.delete_pair(
+            "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
+            blocker,
+            blocked,
+        )
+        .await
     }
 
     async fn blocked_between(&self, a: Id, b: Id) -> StoreResult<bool> {
