@@ -110,6 +110,8 @@ pub async fn migrate_messages(config: &Config) -> anyhow::Result<bool> {
         http::communities::audit,
         http::chats::direct,
         http::chats::group,
+        http::chats::add_members,
+        http::chats::remove_member,
         http::chats::mine,
         http::chats::access,
         http::chats::history,

@@ -675,6 +675,60 @@ impl SocialService {
         Ok(channel)
     }
 
+    /// A group chat the caller is in, for changing its members.
+    async fn group_of(&self, caller: Id, id: Id) -> Result<Channel, Problem> {
+        let (channel, _) = self.channel_for(caller, id).await?;
+        if channel.kind != ChannelKind::Group {
+            return Err(Problem::conflict("only group chats have members to change"));
+        }
+        Ok(channel)
+    }
+
+    /// A member adds people to a group chat (at most [`MAX_GROUP_MEMBERS`] in
+    /// all; nobody with a block between them and the caller).
+    pub async fn add_group_members(
+        &self,
+        caller: Id,
+        id: Id,
+        users: Vec<Id>,
+    ) -> Result<Vec<Id>, Problem> {
+        self.group_of(caller, id).await?;
+        for user in &users {
+            if self.store.blocked_between(caller, *user).await? {
+                return Err(Problem::forbidden(format!(
+                    "you cannot add {user} to a chat"
+                )));
+            }
+        }
+        if !self
+            .store
+            .add_channel_members(id, &users, now(), MAX_GROUP_MEMBERS)
+            .await?
+        {
+            return Err(Problem::invalid_field(
+                "user_ids",
+                format!("a group has at most {MAX_GROUP_MEMBERS} members"),
+            ));
+        }
+        Ok(self.store.channel_members(id).await?)
+    }
+
+    /// Takes someone out of a group chat: oneself (leaving), or anyone by the
+    /// one who made it. They stop receiving it at once.
+    pub async fn remove_group_member(&self, caller: Id, id: Id, user: Id) -> Result<(), Problem> {
+        let channel = self.group_of(caller, id).await?;
+        if user != caller && channel.created_by != caller {
+            return Err(Problem::forbidden(
+                "only the one who made the group removes others",
+            ));
+        }
+        if !self.store.remove_channel_member(id, user).await? {
+            return Err(Problem::not_found("no such member"));
+        }
+        self.revoke(&[user], &[format!("chat:{id}")]).await;
+        Ok(())
+    }
+
     /// A channel and what `user` may do in it; 404 when they may not see it.
     pub async fn channel_for(&self, user: Id, id: Id) -> Result<(Channel, ChannelAccess), Problem> {
         let channel = self.store.channel(id).await?.ok_or_else(no_channel)?;

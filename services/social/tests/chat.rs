@@ -833,4 +833,125 @@ vigor_common::on_both_backends!(crate::App::spawn;
     direct_messages_are_one_per_pair_and_blocks_stop_them,
     bad_input_is_a_clear_problem,
     sending_too_fast_is_refused_with_retry_after,
+    group_chats_grow_to_fifty_and_members_leave,
 );
+
+async fn group_chats_grow_to_fifty_and_members_leave(app: App) {
+    let (ann, bob, carol) = (
+        app.person("ann").await,
+        app.person("bob").await,
+        app.person("carol").await,
+    );
+    let group = app
+        .json(
+            &ann,
+            Method::POST,
+            "/v1/social/groups",
+            Some(json!({"user_ids": [bob.id]})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = group["id"].as_str().unwrap();
+    let members = format!("/v1/social/groups/{id}/members");
+    // Bob, a member, adds Carol; Carol can read.
+    let now = app
+        .json(
+            &bob,
+            Method::POST,
+            &members,
+            Some(json!({"user_ids": [carol.id]})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(now["items"].as_array().unwrap().len(), 3);
+    app.json(
+        &carol,
+        Method::GET,
+        &format!("/v1/social/channels/{id}/messages"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    // Past 50 in all: refused, nobody added.
+    let crowd: Vec<String> = (0..48).map(|n| format!("{}", 1_000_000 + n)).collect();
+    problem(
+        app.send(
+            &ann,
+            Method::POST,
+            &members,
+            Some(json!({"user_ids": crowd})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let crowd: Vec<String> = (0..47).map(|n| format!("{}", 1_000_000 + n)).collect();
+    let full = app
+        .json(
+            &ann,
+            Method::POST,
+            &members,
+            Some(json!({"user_ids": crowd})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(full["items"].as_array().unwrap().len(), 50);
+    // Carol cannot remove Bob; she leaves; Ann (who made it) removes Bob.
+    problem(
+        app.send(
+            &carol,
+            Method::DELETE,
+            &format!("{members}/{}", bob.id),
+            None,
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let left = app
+        .send(
+            &carol,
+            Method::DELETE,
+            &format!("{members}/{}", carol.id),
+            None,
+        )
+        .await;
+    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    problem(
+        app.send(
+            &carol,
+            Method::GET,
+            &format!("/v1/social/channels/{id}/messages"),
+            None,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let removed = app
+        .send(&ann, Method::DELETE, &format!("{members}/{}", bob.id), None)
+        .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    // A direct chat has no members to change.
+    let dm = app
+        .json(
+            &ann,
+            Method::POST,
+            "/v1/social/dms",
+            Some(json!({"user_id": carol.id})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let dm_members = format!("/v1/social/groups/{}/members", dm["id"].as_str().unwrap());
+    problem(
+        app.send(
+            &ann,
+            Method::POST,
+            &dm_members,
+            Some(json!({"user_ids": [bob.id]})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+}

@@ -132,6 +132,55 @@ pub async fn group(
     Ok((StatusCode::CREATED, ApiJson(channel)).into_response())
 }
 
+/// A member adds people to a group chat.
+#[utoipa::path(
+    post, path = "/v1/social/groups/{id}/members", tag = "social",
+    security(("bearer" = ["social:write"])),
+    params(("id" = Id, Path, description = "The group chat.")),
+    request_body = GroupRequest,
+    responses(
+        (status = 200, description = "Its members now, by id.", body = Items<Id>),
+        (status = 403, description = "A block with someone named.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such chat of the caller's.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a group chat.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "More than 50 members.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn add_members(
+    State(service): State<SocialService>,
+    caller: Caller,
+    Path(id): Path<Id>,
+    ApiJson(request): ApiJson<GroupRequest>,
+) -> Result<ApiJson<Items<Id>>, Problem> {
+    let items = service
+        .add_group_members(caller.user_id, id, request.user_ids)
+        .await?;
+    Ok(ApiJson(Items { items }))
+}
+
+/// Leaves a group chat (oneself), or takes someone out (the one who made it).
+#[utoipa::path(
+    delete, path = "/v1/social/groups/{id}/members/{user_id}", tag = "social",
+    security(("bearer" = ["social:write"])),
+    params(("id" = Id, Path, description = "The group chat."), ("user_id" = Id, Path, description = "The member.")),
+    responses(
+        (status = 204, description = "Out of the group; they stop receiving it."),
+        (status = 403, description = "Someone else, and the caller did not make the group.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such chat or member.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a group chat.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn remove_member(
+    State(service): State<SocialService>,
+    caller: Caller,
+    Path((id, user)): Path<(Id, Id)>,
+) -> Result<StatusCode, Problem> {
+    service
+        .remove_group_member(caller.user_id, id, user)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The caller's channels, with how much is unread in each.
 #[utoipa::path(
     get, path = "/v1/social/channels", tag = "social",

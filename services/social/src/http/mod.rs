@@ -104,6 +104,11 @@ pub fn router(service: SocialService) -> Router {
         .route("/v1/social/communities/{id}/audit", get(communities::audit))
         .route("/v1/social/dms", post(chats::direct))
         .route("/v1/social/groups", post(chats::group))
+        .route("/v1/social/groups/{id}/members", post(chats::add_members))
+        .route(
+            "/v1/social/groups/{id}/members/{user_id}",
+            axum::routing::delete(chats::remove_member),
+        )
         .route("/v1/social/channels", get(chats::mine))
         .route("/v1/social/channels/{id}/access", get(chats::access))
         .route(

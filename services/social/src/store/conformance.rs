@@ -307,10 +307,17 @@ async fn group_chats_keep_their_members(db: Database) {
     let (ann, bob, carol) = (f.id(), f.id(), f.id());
     let group = f.channel(ChannelKind::Group, None, None);
     f.store.create_channel(&group, &[ann, bob]).await.unwrap();
-    f.store
-        .add_channel_members(group.id, &[bob, carol], now())
+    assert!(f
+        .store
+        .add_channel_members(group.id, &[bob, carol], now(), 3)
         .await
-        .unwrap();
+        .unwrap());
+    // A fourth member would pass a maximum of three: nobody is added.
+    assert!(!f
+        .store
+        .add_channel_members(group.id, &[f.id()], now(), 3)
+        .await
+        .unwrap());
     assert_eq!(
         f.store.channel_members(group.id).await.unwrap(),
         vec![ann, bob, carol]

@@ -135,13 +135,15 @@ pub trait SocialStore: Send + Sync {
     /// The members of a direct or group chat, by id.
     async fn channel_members(&self, channel: Id) -> StoreResult<Vec<Id>>;
 
-    /// Adds people to a group chat (those already in it stay).
+    /// Adds people to a group chat (those already in it stay), unless the chat
+    /// would then have more than `max` members (`false`: nobody is added).
     async fn add_channel_members(
         &self,
         channel: Id,
         users: &[Id],
         at: Timestamp,
-    ) -> StoreResult<()>;
+        max: usize,
+    ) -> StoreResult<bool>;
 
     /// Takes a person out of a direct or group chat; whether they were in it.
     async fn remove_channel_member(&self, channel: Id, user: Id) -> StoreResult<bool>;

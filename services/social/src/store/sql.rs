@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use vigor_common::api::Timestamp;
 use vigor_common::bus::Event;
 use vigor_common::db::{Database, TxEvents, UniqueKey};
-use vigor_common::{in_tx, on_pool, Id};
+use vigor_common::{in_owner_tx, in_tx, on_pool, Id};
 
 use super::{AuditEntry, SocialStore, StoreError, StoreResult};
 use crate::domain::{
@@ -520,21 +520,38 @@ impl SocialStore for SqlStore {
         channel: Id,
         users: &[Id],
         at: Timestamp,
-    ) -> StoreResult<()> {
-        in_tx!(&self.db, tx => {
+        max: usize,
+    ) -> StoreResult<bool> {
+        // Serialised per channel, so concurrent adds cannot pass `max` together.
+        let added = in_owner_tx!(&self.db, channel, tx => {
+            let mut members: Vec<i64> =
+                sqlx::query_scalar("SELECT user_id FROM channel_members WHERE channel_id = $1")
+                    .bind(channel)
+                    .fetch_all(&mut *tx)
+                    .await?;
             for user in users {
-                sqlx::query(
-                    "INSERT INTO channel_members (channel_id, user_id, since) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(channel)
-                .bind(*user)
-                .bind(millis(at))
-                .execute(&mut *tx)
-                .await?;
+                if !members.contains(&user.as_i64()) {
+                    members.push(user.as_i64());
+                }
+            }
+            if members.len() > max {
+                false
+            } else {
+                for user in users {
+                    sqlx::query(
+                        "INSERT INTO channel_members (channel_id, user_id, since) \
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(channel)
+                    .bind(*user)
+                    .bind(millis(at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                true
             }
         });
-        Ok(())
+        Ok(added)
     }
 
     async fn remove_channel_member(&self, channel: Id, user: Id) -> StoreResult<bool> {
