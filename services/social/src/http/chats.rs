@@ -325,8 +325,19 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn emoji(text: String) -> Result<Emoji, Problem> {
-    Emoji::parse(text).map_err(|e| Problem::invalid_field("emoji", e.to_string()))
+/// Adds (`true`) or takes back the caller's reaction named in the path.
+async fn reaction(
+    service: SocialService,
+    caller: Caller,
+    (id, message_id, raw): (Id, Id, String),
+    add: bool,
+) -> Result<ApiJson<Message>, Problem> {
+    let emoji = Emoji::parse(raw).map_err(|e| Problem::invalid_field("emoji", e.to_string()))?;
+    Ok(ApiJson(
+        service
+            .react(caller.user_id, id, message_id, emoji, add)
+            .await?,
+    ))
 }
 
 /// Reacts to a message (once per emoji).
@@ -343,14 +354,9 @@ fn emoji(text: String) -> Result<Emoji, Problem> {
 pub async fn react(
     State(service): State<SocialService>,
     caller: Caller,
-    Path((id, message_id, raw)): Path<(Id, Id, String)>,
+    Path(path): Path<(Id, Id, String)>,
 ) -> Result<ApiJson<Message>, Problem> {
-    let emoji = emoji(raw)?;
-    Ok(ApiJson(
-        service
-            .react(caller.user_id, id, message_id, emoji, true)
-            .await?,
-    ))
+    reaction(service, caller, path, true).await
 }
 
 /// Takes back a reaction.
@@ -366,14 +372,9 @@ pub async fn react(
 pub async fn unreact(
     State(service): State<SocialService>,
     caller: Caller,
-    Path((id, message_id, raw)): Path<(Id, Id, String)>,
+    Path(path): Path<(Id, Id, String)>,
 ) -> Result<ApiJson<Message>, Problem> {
-    let emoji = emoji(raw)?;
-    Ok(ApiJson(
-        service
-            .react(caller.user_id, id, message_id, emoji, false)
-            .await?,
-    ))
+    reaction(service, caller, path, false).await
 }
 
 /// Records how far the caller has read; their other sessions hear `chat.read`
