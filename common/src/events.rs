@@ -21,6 +21,13 @@
 //! | `workout.deleted` | training | (gamification, social) | [`WorkoutDeleted`] |
 //! | `social.follow_started` | social | training | [`FollowChanged`] |
 //! | `social.follow_ended` | social | training | [`FollowChanged`] |
+//! | `social.kudos_given` | social | gamification | [`KudosGiven`] |
+//! | `social.comment_added` | social | gamification | [`CommentAdded`] |
+//! | `social.community_joined` | social | gamification | [`CommunityJoined`] |
+//! | `gamification.achievement_unlocked` | gamification | social (feed) | [`AchievementUnlocked`] |
+//! | `gamification.level_up` | gamification | social (feed) | [`LevelUp`] |
+//! | `gamification.challenge_completed` | gamification | social (feed) | [`ChallengeCompleted`] |
+//! | `leaderboard.scores_changed` | gamification | leaderboards (live updates) | [`ScoresChanged`] |
 //!
 //! # Versioning
 //!
@@ -140,6 +147,26 @@ pub const FOLLOW_STARTED: Topic<FollowChanged> = Topic::new("social.follow_start
 /// A follow ended: unfollowed, or by a block either way.
 pub const FOLLOW_ENDED: Topic<FollowChanged> = Topic::new("social.follow_ended");
 
+/// Someone gave kudos to a feed item (once per person and item).
+pub const KUDOS_GIVEN: Topic<KudosGiven> = Topic::new("social.kudos_given");
+/// Someone commented on a feed item.
+pub const COMMENT_ADDED: Topic<CommentAdded> = Topic::new("social.comment_added");
+/// Someone became a member of a community (joined, was approved or accepted an
+/// invitation).
+pub const COMMUNITY_JOINED: Topic<CommunityJoined> = Topic::new("social.community_joined");
+
+/// A user earned an achievement (exactly once per user, achievement and tier).
+pub const ACHIEVEMENT_UNLOCKED: Topic<AchievementUnlocked> =
+    Topic::new("gamification.achievement_unlocked");
+/// A user reached a new level.
+pub const LEVEL_UP: Topic<LevelUp> = Topic::new("gamification.level_up");
+/// A user completed a challenge.
+pub const CHALLENGE_COMPLETED: Topic<ChallengeCompleted> =
+    Topic::new("gamification.challenge_completed");
+/// Gamification changed entries of leaderboard instances (after writing them to
+/// its score log and to the board store); leaderboards pushes the live updates.
+pub const SCORES_CHANGED: Topic<ScoresChanged> = Topic::new("leaderboard.scores_changed");
+
 /// The name of every topic above.
 pub const TOPICS: &[&str] = &[
     USER_SIGNED_UP.name(),
@@ -153,7 +180,125 @@ pub const TOPICS: &[&str] = &[
     WORKOUT_DELETED.name(),
     FOLLOW_STARTED.name(),
     FOLLOW_ENDED.name(),
+    KUDOS_GIVEN.name(),
+    COMMENT_ADDED.name(),
+    COMMUNITY_JOINED.name(),
+    ACHIEVEMENT_UNLOCKED.name(),
+    LEVEL_UP.name(),
+    CHALLENGE_COMPLETED.name(),
+    SCORES_CHANGED.name(),
 ];
+
+/// The data of `social.kudos_given`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KudosGiven {
+    /// The feed item.
+    pub item_id: Id,
+    /// What the item is (`workout`, `achievement`, `challenge`, `post`).
+    pub item_kind: String,
+    /// The item's owner, who receives the kudos.
+    pub owner_id: Id,
+    /// Who gave it.
+    pub giver_id: Id,
+}
+
+/// The data of `social.comment_added`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentAdded {
+    /// The comment.
+    pub comment_id: Id,
+    /// The feed item it is on.
+    pub item_id: Id,
+    /// What the item is (`workout`, `achievement`, `challenge`, `post`).
+    pub item_kind: String,
+    /// The item's owner.
+    pub owner_id: Id,
+    /// Who wrote the comment.
+    pub author_id: Id,
+}
+
+/// The data of `social.community_joined`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunityJoined {
+    /// The community.
+    pub community_id: Id,
+    /// The new member.
+    pub user_id: Id,
+}
+
+/// The data of `gamification.achievement_unlocked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AchievementUnlocked {
+    /// The user.
+    pub user_id: Id,
+    /// The achievement's key in the rules file (`first_workout`).
+    pub achievement: String,
+    /// Its display name.
+    pub name: String,
+    /// The tier reached (1 for achievements without tiers).
+    pub tier: u32,
+    /// Reward points it granted.
+    pub points: i64,
+    /// When it was earned.
+    pub unlocked_at: Timestamp,
+}
+
+/// The data of `gamification.level_up`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelUp {
+    /// The user.
+    pub user_id: Id,
+    /// The level reached.
+    pub level: u32,
+    /// The user's XP total then.
+    pub xp: i64,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The data of `gamification.challenge_completed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeCompleted {
+    /// The user.
+    pub user_id: Id,
+    /// The challenge.
+    pub challenge_id: Id,
+    /// Its name.
+    pub name: String,
+    /// The community it belongs to, if any.
+    pub community_id: Option<Id>,
+    /// When the goal was reached.
+    pub completed_at: Timestamp,
+}
+
+/// The data of `leaderboard.scores_changed`: the entries one user's change moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoresChanged {
+    /// The user whose entries changed.
+    pub user_id: Id,
+    /// One per board instance whose entry changed.
+    pub changes: Vec<ScoreChange>,
+}
+
+/// One board instance's changed entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScoreChange {
+    /// The board (`xp`, `distance`, …).
+    pub board: String,
+    /// The window (`daily`, `weekly`, `monthly`, `all_time`).
+    pub window: String,
+    /// Whose ranking (`global`, `community:{id}`, `challenge:{id}`).
+    pub scope: String,
+    /// The instance's period label (`2026-W49`), naming the instance together
+    /// with board and scope.
+    pub period: String,
+    /// The score before (`null`: no entry).
+    pub old: Option<i64>,
+    /// The score now (`null`: the entry was removed).
+    pub new: Option<i64>,
+    /// When the new score was reached.
+    pub at: Timestamp,
+}
 
 /// The data of `social.follow_started` and `social.follow_ended`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
