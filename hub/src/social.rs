@@ -103,6 +103,8 @@ pub struct ChatMessage {
     pub client_msg_id: Option<String>,
     /// The message this one answers.
     pub reply_to: Option<Id>,
+    /// Members to notify (`chat.mention`), at most 20.
+    pub mentions: Vec<Id>,
 }
 
 impl ChatMessage {
@@ -115,6 +117,10 @@ impl ChatMessage {
         }
         if let Some(reply_to) = self.reply_to {
             body.insert("reply_to".into(), reply_to.to_string().into());
+        }
+        if !self.mentions.is_empty() {
+            let ids = self.mentions.iter().map(|id| Value::from(id.to_string()));
+            body.insert("mentions".into(), Value::Array(ids.collect()));
         }
         Value::Object(body)
     }

@@ -32,6 +32,8 @@ pub const MAX_EVENT_LEN: usize = 64;
 pub const MAX_TOKEN_LEN: usize = 8192;
 /// Longest accepted `client_msg_id` in a `chat.send` frame, in bytes.
 pub const MAX_CLIENT_MSG_ID_LEN: usize = 255;
+/// Most members one `chat.send` may mention.
+pub const MAX_MENTIONS: usize = 20;
 
 /// A client's request id, echoed in the answer.
 pub type RequestId = u64;
@@ -213,7 +215,7 @@ pub enum ClientFrame {
         /// The channel (`chat:…`, `community:…` or their `presence:` channel).
         channel: Channel,
     },
-    /// `{"type":"chat.send","id":N,"channel_id":C,"body":B,"client_msg_id":K?,"reply_to":R?}`:
+    /// `{"type":"chat.send","id":N,"channel_id":C,"body":B,"client_msg_id":K?,"reply_to":R?,"mentions":[U]?}`:
     /// a chat message, stored by the social service before anyone receives it.
     ChatSend {
         /// Request id.
@@ -449,6 +451,20 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
                     None => return Err(invalid("`reply_to` must be a message id")),
                 },
             };
+            let mentions = match object.get("mentions") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(items)) if items.len() <= MAX_MENTIONS => {
+                    match items.iter().map(id_field).collect::<Option<Vec<Id>>>() {
+                        Some(ids) => ids,
+                        None => return Err(invalid("`mentions` must be user ids")),
+                    }
+                }
+                Some(_) => {
+                    return Err(invalid(
+                        "`mentions` must be an array of at most 20 user ids",
+                    ))
+                }
+            };
             ClientFrame::ChatSend {
                 id,
                 message: ChatMessage {
@@ -456,6 +472,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
                     body,
                     client_msg_id,
                     reply_to,
+                    mentions,
                 },
             }
         }
@@ -705,9 +722,10 @@ mod tests {
                 1i64..=i64::MAX,
                 "\\PC{0,40}",
                 proptest::option::of("[A-Za-z0-9-]{1,40}"),
-                proptest::option::of(1i64..=i64::MAX)
+                proptest::option::of(1i64..=i64::MAX),
+                proptest::collection::vec(1i64..=i64::MAX, 0..=3)
             )
-                .prop_map(|(id, channel, body, client_msg_id, reply_to)| {
+                .prop_map(|(id, channel, body, client_msg_id, reply_to, mentions)| {
                     ClientFrame::ChatSend {
                         id,
                         message: ChatMessage {
@@ -715,6 +733,7 @@ mod tests {
                             body,
                             client_msg_id,
                             reply_to: reply_to.map(Id::from_i64),
+                            mentions: mentions.into_iter().map(Id::from_i64).collect(),
                         },
                     }
                 }),

@@ -97,6 +97,8 @@ macro_rules! text_enum {
     };
 }
 
+pub(crate) use text_enum;
+
 text_enum!(Visibility { Public => "public", InviteOnly => "invite_only" });
 text_enum!(Role { Member => "member", Moderator => "moderator", Admin => "admin", Owner => "owner" });
 text_enum!(MemberStatus { Active => "active", Requested => "requested", Invited => "invited" });

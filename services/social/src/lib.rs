@@ -2,16 +2,22 @@
 //!
 //! It owns its own database (`social`: PostgreSQL distributed, SQLite embedded) with the
 //! shared tables (event outbox, processed events, idempotency keys) already migrated;
-//! its routes live under `/v1/social` and arrive with the issues that build the service.
+//! its routes live under `/v1/social`.
 //!
 //! - [`domain`]: communities, memberships, channels, follows, as valid values;
 //! - [`store`]: the relational storage ([`store::SocialStore`] on SQL);
 //! - [`messages`]: chat messages, reactions and read state behind the
 //!   [`messages::MessageStore`] trait, on SQL or on ScyllaDB/Cassandra;
+//! - [`feed`]: feed items, kudos, comments and reports, as valid values (stored
+//!   behind [`store::FeedStore`]);
 //! - [`service`]: who may do what, and the live pushes;
+//! - [`events`]: the events it consumes (workouts and gamification's news for
+//!   the feed, deleted users);
 //! - [`http`]: the REST API.
 
 pub mod domain;
+pub mod events;
+pub mod feed;
 pub mod http;
 pub mod messages;
 pub mod service;
@@ -62,6 +68,7 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     });
     let events = ServiceEvents::start(&ctx);
     let service = service::SocialService::new(
+        store.clone(),
         store,
         messages,
         ctx.live.clone(),
@@ -69,6 +76,12 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         ctx.ids.clone(),
     )
     .with_relay(events.relay());
+    events
+        .consume(
+            crate::events::GROUP,
+            crate::events::handlers(service.clone()),
+        )
+        .await?;
     Ok(RunningService {
         router: http::router(service),
         checks: vec![("social messages".to_owned(), check)],
@@ -128,6 +141,21 @@ pub async fn migrate_messages(config: &Config) -> anyhow::Result<bool> {
         http::graph::block,
         http::graph::unblock,
         http::graph::blocks,
+        http::feed::feed,
+        http::feed::community_feed,
+        http::feed::post,
+        http::feed::item,
+        http::feed::delete_item,
+        http::feed::give_kudos,
+        http::feed::take_kudos,
+        http::feed::kudos,
+        http::feed::comment,
+        http::feed::comments,
+        http::feed::delete_comment,
+        http::feed::report,
+        http::feed::community_reports,
+        http::feed::chat_reports,
+        http::feed::resolve,
     ),
     components(schemas(
         domain::Community,
@@ -157,11 +185,22 @@ pub async fn migrate_messages(config: &Config) -> anyhow::Result<bool> {
         http::chats::SendRequest,
         http::chats::EditRequest,
         http::chats::ReadRequest,
+        http::feed::TextRequest,
+        http::feed::ReportRequest,
+        http::feed::ResolveRequest,
+        feed::FeedItem,
+        feed::ItemKind,
+        feed::ItemPrivacy,
+        feed::Comment,
+        feed::Kudos,
+        feed::Report,
+        feed::ReportStatus,
+        service::Resolution,
         vigor_common::problem::Problem,
     )),
     modifiers(&BearerSecurity),
     tags(
-        (name = "social", description = "Communities, chats and their messages, follows and blocks."),
+        (name = "social", description = "Communities, chats and their messages, follows and blocks, the feed with kudos and comments, and moderation."),
     )
 )]
 struct ApiDoc;

@@ -25,7 +25,9 @@ use vigor_common::access::{self, AccessRevoked};
 use vigor_common::api::Timestamp;
 use vigor_common::broker::Broker;
 use vigor_common::bus::outbox::OutboxRelay;
-use vigor_common::events::{FollowChanged, FOLLOW_ENDED, FOLLOW_STARTED};
+use vigor_common::events::{
+    CommunityJoined, FollowChanged, COMMUNITY_JOINED, FOLLOW_ENDED, FOLLOW_STARTED,
+};
 use vigor_common::live::LivePublisher;
 use vigor_common::ratelimit::LocalBucket;
 use vigor_common::{Id, IdGenerator, Problem};
@@ -38,7 +40,13 @@ use crate::messages::{
     Emoji, HistoryQuery, Message, MessageBody, MessageStore, MessageStoreError, NewMessage,
     ReadState,
 };
-use crate::store::{AuditEntry, SocialStore, StoreError};
+use crate::store::{AuditEntry, FeedStore, SocialStore, StoreError};
+
+mod feed;
+mod moderation;
+
+pub use feed::{FEED_COMMENT, FEED_KUDOS, FEED_PAGES, ITEM_PAGES};
+pub use moderation::{Resolution, CHAT_MENTION, MAX_MENTIONS, REPORT_PAGES};
 use vigor_common::api::Page;
 
 /// Messages a person may send per second, on average, and in a burst.
@@ -108,6 +116,7 @@ pub struct MyChannel {
 #[derive(Clone)]
 pub struct SocialService {
     store: Arc<dyn SocialStore>,
+    feed: Arc<dyn FeedStore>,
     messages: Arc<dyn MessageStore>,
     live: Arc<dyn LivePublisher>,
     broker: Arc<dyn Broker>,
@@ -137,6 +146,7 @@ impl SocialService {
     /// access notices through `broker`.
     pub fn new(
         store: Arc<dyn SocialStore>,
+        feed: Arc<dyn FeedStore>,
         messages: Arc<dyn MessageStore>,
         live: Arc<dyn LivePublisher>,
         broker: Arc<dyn Broker>,
@@ -144,6 +154,7 @@ impl SocialService {
     ) -> Self {
         SocialService {
             store,
+            feed,
             messages,
             live,
             broker,
@@ -345,8 +356,26 @@ impl SocialService {
             muted_until: None,
             since: now(),
         };
-        self.store.put_membership(&membership).await?;
+        let joined = membership
+            .is_active()
+            .then(|| self.joined_event(id, caller));
+        self.store
+            .put_membership(&membership, joined.as_ref())
+            .await?;
+        if joined.is_some() {
+            self.committed();
+        }
         Ok(membership)
+    }
+
+    fn joined_event(&self, community: Id, user: Id) -> vigor_common::bus::Event {
+        COMMUNITY_JOINED.event(
+            &self.ids,
+            &CommunityJoined {
+                community_id: community,
+                user_id: user,
+            },
+        )
     }
 
     /// Leaves a community (its owner cannot: they delete it or hand it over).
@@ -383,7 +412,7 @@ impl SocialService {
             muted_until: None,
             since: now(),
         };
-        self.store.put_membership(&membership).await?;
+        self.store.put_membership(&membership, None).await?;
         self.audit(id, caller, "member.invited", Some(user), String::new())
             .await?;
         Ok(membership)
@@ -400,7 +429,11 @@ impl SocialService {
             .ok_or_else(|| Problem::not_found("no such request to join"))?;
         membership.status = MemberStatus::Active;
         membership.since = now();
-        self.store.put_membership(&membership).await?;
+        let joined = self.joined_event(id, user);
+        self.store
+            .put_membership(&membership, Some(&joined))
+            .await?;
+        self.committed();
         self.audit(id, caller, "member.approved", Some(user), String::new())
             .await?;
         Ok(membership)
@@ -426,7 +459,7 @@ impl SocialService {
             ));
         }
         theirs.role = role;
-        self.store.put_membership(&theirs).await?;
+        self.store.put_membership(&theirs, None).await?;
         self.audit(
             id,
             caller,
@@ -511,7 +544,7 @@ impl SocialService {
         let until = chrono::Duration::from_std(duration)
             .map_err(|_| Problem::invalid_field("duration_secs", "is too long"))?;
         theirs.muted_until = Some(now() + until);
-        self.store.put_membership(&theirs).await?;
+        self.store.put_membership(&theirs, None).await?;
         self.audit(
             id,
             caller,
@@ -833,7 +866,14 @@ impl SocialService {
         body: MessageBody,
         client_msg_id: Option<crate::messages::ClientMsgId>,
         reply_to: Option<Id>,
+        mentions: &[Id],
     ) -> Result<(Message, bool), Problem> {
+        if mentions.len() > MAX_MENTIONS {
+            return Err(Problem::invalid_field(
+                "mentions",
+                "must name at most 20 members",
+            ));
+        }
         let (_, access) = self.channel_for(author, channel_id).await?;
         if !access.write {
             return Err(Problem::forbidden("you cannot write in this channel"));
@@ -862,6 +902,7 @@ impl SocialService {
         let created = message.id == id;
         self.push(channel_id, CHAT_MESSAGE, &message, &message.id.to_string())
             .await?;
+        self.notify_mentions(&message, mentions).await;
         Ok((message, created))
     }
 
@@ -949,6 +990,11 @@ impl SocialService {
             )
             .await?;
         }
+        self.remove_message(channel, id).await
+    }
+
+    /// Deletes a message (a tombstone) and tells the channel.
+    async fn remove_message(&self, channel: Id, id: Id) -> Result<(), Problem> {
         self.messages.delete(channel, id).await?;
         self.push(
             channel,

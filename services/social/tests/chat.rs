@@ -8,66 +8,13 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use vigor_common::testkit::{self, problem, Backend};
+use vigor_common::testkit::problem;
 
-struct App {
-    app: testkit::TestApp,
-}
+mod support;
 
-impl std::ops::Deref for App {
-    type Target = testkit::TestApp;
-    fn deref(&self) -> &testkit::TestApp {
-        &self.app
-    }
-}
-
-/// A signed-in person: their id and access token.
-struct Person {
-    id: String,
-    token: String,
-}
+use support::{App, Person};
 
 impl App {
-    async fn spawn(backend: Backend) -> Option<App> {
-        let app = vigor_auth::testkit::stack(backend)
-            .service(vigor_social::spec())
-            .spawn()
-            .await?;
-        Some(App { app })
-    }
-
-    async fn person(&self, name: &str) -> Person {
-        let email = format!("{name}@example.com");
-        let id = self.sign_up(&email, name).await;
-        let token = self.access_token(&email).await;
-        Person { id, token }
-    }
-
-    async fn send(
-        &self,
-        who: &Person,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        self.call(method, &who.token, path, body.as_ref()).await
-    }
-
-    async fn json(
-        &self,
-        who: &Person,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        status: StatusCode,
-    ) -> Value {
-        let response = self.send(who, method.clone(), path, body).await;
-        let got = response.status();
-        let text = response.text().await.unwrap();
-        assert_eq!(got, status, "{method} {path}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
     /// A community of `owner` with `members` joined; its `general` channel id.
     async fn community_with(&self, owner: &Person, members: &[&Person]) -> (String, String) {
         let community = self

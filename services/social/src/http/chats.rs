@@ -44,6 +44,12 @@ pub struct SendRequest {
     pub client_msg_id: Option<String>,
     /// The message this one answers, in the same channel.
     pub reply_to: Option<Id>,
+    /// Up to 20 members to notify with `chat.mention` on their `user:` channel
+    /// (those who cannot read the channel, or have a block with the sender, are
+    /// skipped).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub mentions: Vec<Id>,
 }
 
 /// A new text for a message.
@@ -267,7 +273,14 @@ pub async fn send(
         .transpose()
         .map_err(|e| Problem::invalid_field("client_msg_id", e.to_string()))?;
     let (message, created) = service
-        .send(caller.user_id, id, text, client_msg_id, request.reply_to)
+        .send(
+            caller.user_id,
+            id,
+            text,
+            client_msg_id,
+            request.reply_to,
+            &request.mentions,
+        )
         .await?;
     let location = format!("/v1/social/channels/{id}/messages/{}", message.id);
     let status = if created {

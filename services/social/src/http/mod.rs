@@ -1,5 +1,6 @@
 //! The REST API under `/v1/social`: communities ([`communities`]), chats and
-//! their messages ([`chats`]), and the follow graph ([`graph`]). Every handler
+//! their messages ([`chats`]), the follow graph ([`graph`]), and the feed with
+//! kudos, comments, posts and the reports queue ([`feed`]). Every handler
 //! takes a [`vigor_common::auth::Caller`], answers problem+json on error and is in
 //! the OpenAPI document ([`crate::openapi`]).
 //!
@@ -8,6 +9,7 @@
 
 pub mod chats;
 pub mod communities;
+pub mod feed;
 pub mod graph;
 
 use std::sync::Arc;
@@ -124,6 +126,40 @@ pub fn router(service: SocialService) -> Router {
             put(chats::react).delete(chats::unreact),
         )
         .route("/v1/social/channels/{id}/read", post(chats::read))
+        .route("/v1/social/feed", get(feed::feed))
+        .route(
+            "/v1/social/feed/items/{id}",
+            get(feed::item).delete(feed::delete_item),
+        )
+        .route(
+            "/v1/social/feed/items/{id}/kudos",
+            get(feed::kudos)
+                .put(feed::give_kudos)
+                .delete(feed::take_kudos),
+        )
+        .route(
+            "/v1/social/feed/items/{id}/comments",
+            get(feed::comments).post(feed::comment),
+        )
+        .route(
+            "/v1/social/feed/items/{id}/comments/{comment_id}",
+            axum::routing::delete(feed::delete_comment),
+        )
+        .route(
+            "/v1/social/communities/{id}/feed",
+            get(feed::community_feed),
+        )
+        .route("/v1/social/communities/{id}/posts", post(feed::post))
+        .route(
+            "/v1/social/communities/{id}/reports",
+            get(feed::community_reports),
+        )
+        .route(
+            "/v1/social/channels/{id}/messages/{message_id}/report",
+            post(feed::report),
+        )
+        .route("/v1/social/reports", get(feed::chat_reports))
+        .route("/v1/social/reports/{id}/resolve", post(feed::resolve))
         .route(
             "/v1/social/following/{user_id}",
             put(graph::follow).delete(graph::unfollow),

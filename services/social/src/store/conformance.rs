@@ -9,6 +9,7 @@ use vigor_common::{Id, IdGenerator};
 
 use super::*;
 use crate::domain::{ChannelKind, Role, GENERAL};
+use crate::feed::{Comment, ItemKind, ItemPrivacy, NewItem, Report, ReportStatus};
 use vigor_common::events::{FollowChanged, FOLLOW_ENDED, FOLLOW_STARTED};
 
 fn now() -> Timestamp {
@@ -151,11 +152,11 @@ async fn a_community_keeps_its_members_and_channels(db: Database) {
     );
 
     f.store
-        .put_membership(&f.member(community.id, ann, MemberStatus::Active))
+        .put_membership(&f.member(community.id, ann, MemberStatus::Active), None)
         .await
         .unwrap();
     f.store
-        .put_membership(&f.member(community.id, bob, MemberStatus::Requested))
+        .put_membership(&f.member(community.id, bob, MemberStatus::Requested), None)
         .await
         .unwrap();
     let stored = f.store.community(community.id).await.unwrap().unwrap();
@@ -190,7 +191,7 @@ async fn a_community_keeps_its_members_and_channels(db: Database) {
     // Approving a request replaces it; a mute is kept.
     let mut approved = f.member(community.id, bob, MemberStatus::Active);
     approved.muted_until = Some(now() + Duration::minutes(10));
-    f.store.put_membership(&approved).await.unwrap();
+    f.store.put_membership(&approved, None).await.unwrap();
     assert_eq!(
         f.store.membership(community.id, bob).await.unwrap(),
         Some(approved)
@@ -241,7 +242,7 @@ async fn a_ban_ends_the_membership_until_lifted(db: Database) {
     let (owner, ann) = (f.id(), f.id());
     let (community, _) = f.community(owner, Visibility::Public).await;
     f.store
-        .put_membership(&f.member(community.id, ann, MemberStatus::Active))
+        .put_membership(&f.member(community.id, ann, MemberStatus::Active), None)
         .await
         .unwrap();
     let ban = Ban {
@@ -444,7 +445,7 @@ async fn an_erased_user_leaves_nothing_behind(db: Database) {
     let (owned, owned_general) = f.community(ann, Visibility::Public).await;
     let (other, _) = f.community(bob, Visibility::Public).await;
     f.store
-        .put_membership(&f.member(other.id, ann, MemberStatus::Active))
+        .put_membership(&f.member(other.id, ann, MemberStatus::Active), None)
         .await
         .unwrap();
     f.start(&f.follow(ann, bob, FollowStatus::Active)).await;
@@ -456,7 +457,9 @@ async fn an_erased_user_leaves_nothing_behind(db: Database) {
         .await
         .unwrap();
 
-    f.store.erase_user(ann).await.unwrap();
+    let event = f.id();
+    assert!(f.store.erase_user("social", event, ann).await.unwrap());
+    assert!(!f.store.erase_user("social", event, ann).await.unwrap());
     assert_eq!(f.store.community(owned.id).await.unwrap(), None);
     assert_eq!(f.store.channel(owned_general.id).await.unwrap(), None);
     assert_eq!(f.store.membership(other.id, ann).await.unwrap(), None);
@@ -477,6 +480,399 @@ async fn an_erased_user_leaves_nothing_behind(db: Database) {
     );
 }
 
+// ---- the feed ----
+
+fn item(
+    f: &Fixture,
+    owner: Id,
+    privacy: ItemPrivacy,
+    community: Option<Id>,
+    at_ms: i64,
+) -> NewItem {
+    let id = f.id();
+    NewItem {
+        id,
+        owner_id: owner,
+        kind: if community.is_some() {
+            ItemKind::Post
+        } else {
+            ItemKind::Workout
+        },
+        source_key: format!("test:{id}"),
+        community_id: community,
+        privacy,
+        occurred_at: chrono::DateTime::from_timestamp_millis(at_ms).unwrap(),
+        data: serde_json::json!({"n": at_ms}),
+        version: 1,
+    }
+}
+
+async fn feed_ids(f: &Fixture, viewer: Id, page: u32) -> Vec<Id> {
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let rows = f.store.feed(viewer, after, page).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        after = Some(FeedPosition {
+            occurred_at_ms: last.occurred_at.timestamp_millis(),
+            id: last.id,
+        });
+        all.extend(rows.iter().map(|r| r.id));
+    }
+    all
+}
+
+async fn the_feed_shows_what_the_viewer_may_see_newest_first(db: Database) {
+    let f = Fixture::new(db);
+    let (ann, bob, cid, dan) = (f.id(), f.id(), f.id(), f.id());
+    f.start(&f.follow(ann, bob, FollowStatus::Active)).await;
+    f.start(&f.follow(ann, dan, FollowStatus::Pending)).await;
+    let (mine, _) = f.community(cid, Visibility::Public).await;
+    f.store
+        .put_membership(&f.member(mine.id, ann, MemberStatus::Active), None)
+        .await
+        .unwrap();
+    let (theirs, _) = f.community(cid, Visibility::InviteOnly).await;
+
+    let bob_public = item(&f, bob, ItemPrivacy::Public, None, 1_000);
+    let bob_followers = item(&f, bob, ItemPrivacy::Followers, None, 2_000);
+    let bob_private = item(&f, bob, ItemPrivacy::Private, None, 3_000);
+    let stranger = item(&f, cid, ItemPrivacy::Public, None, 4_000);
+    let ann_private = item(&f, ann, ItemPrivacy::Private, None, 5_000);
+    let post_here = item(&f, cid, ItemPrivacy::Community, Some(mine.id), 6_000);
+    let post_there = item(&f, cid, ItemPrivacy::Community, Some(theirs.id), 7_000);
+    let pending = item(&f, dan, ItemPrivacy::Public, None, 8_000);
+    // Same instant as bob_followers: the id breaks the tie.
+    let same_time = item(&f, bob, ItemPrivacy::Public, None, 2_000);
+    for i in [
+        &bob_public,
+        &bob_followers,
+        &bob_private,
+        &stranger,
+        &ann_private,
+        &post_here,
+        &post_there,
+        &pending,
+        &same_time,
+    ] {
+        f.store.put_item(None, i).await.unwrap();
+    }
+
+    let expected = vec![
+        post_here.id,
+        ann_private.id,
+        same_time.id,
+        bob_followers.id,
+        bob_public.id,
+    ];
+    for page in [1, 2, 3, 50] {
+        assert_eq!(feed_ids(&f, ann, page).await, expected, "page size {page}");
+    }
+    // Single items follow the same rule.
+    assert!(f.store.item(ann, bob_followers.id).await.unwrap().is_some());
+    assert!(f.store.item(ann, bob_private.id).await.unwrap().is_none());
+    assert!(f.store.item(ann, post_there.id).await.unwrap().is_none());
+    assert!(
+        f.store.item(ann, stranger.id).await.unwrap().is_some(),
+        "public items are seen by anyone, though only followers get them in the feed"
+    );
+    assert!(f.store.item(bob, bob_private.id).await.unwrap().is_some());
+    // Someone who follows nobody sees their own only.
+    assert!(feed_ids(&f, f.id(), 10).await.is_empty());
+
+    // A block either way hides the blocked person's items at once.
+    f.block(bob, ann).await;
+    let after_block = feed_ids(&f, ann, 10).await;
+    assert_eq!(after_block, vec![post_here.id, ann_private.id]);
+    assert!(f.store.item(ann, bob_public.id).await.unwrap().is_none());
+
+    // The community feed: its items, not private ones, without blocked people.
+    let community = f
+        .store
+        .community_feed(mine.id, ann, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        community.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![post_here.id]
+    );
+}
+
+async fn source_events_apply_once_newest_version_winning(db: Database) {
+    let f = Fixture::new(db);
+    let (ann, bob) = (f.id(), f.id());
+    f.start(&f.follow(bob, ann, FollowStatus::Active)).await;
+    let mut v1 = item(&f, ann, ItemPrivacy::Public, None, 1_000);
+    v1.source_key = "workout:77".into();
+    let (e1, e2, e3) = (f.id(), f.id(), f.id());
+    assert_eq!(
+        f.store.put_item(Some(("social", e1)), &v1).await.unwrap(),
+        Applied::Done
+    );
+    assert_eq!(
+        f.store.put_item(Some(("social", e1)), &v1).await.unwrap(),
+        Applied::Nothing
+    );
+    let stored = f.store.item(ann, v1.id).await.unwrap().unwrap();
+
+    // A newer version replaces the content and keeps the id.
+    let mut v3 = v1.clone();
+    v3.id = f.id();
+    v3.version = 3;
+    v3.privacy = ItemPrivacy::Private;
+    v3.data = serde_json::json!({"n": 3});
+    f.store.put_item(Some(("social", e3)), &v3).await.unwrap();
+    // An older one arriving late changes nothing.
+    let mut v2 = v1.clone();
+    v2.id = f.id();
+    v2.version = 2;
+    v2.data = serde_json::json!({"n": 2});
+    f.store.put_item(Some(("social", e2)), &v2).await.unwrap();
+    let newest = f.store.item(ann, stored.id).await.unwrap().unwrap();
+    assert_eq!(newest.data, serde_json::json!({"n": 3}));
+    assert_eq!(newest.privacy, ItemPrivacy::Private);
+    assert!(
+        f.store.item(bob, stored.id).await.unwrap().is_none(),
+        "now private"
+    );
+
+    // Kudos and comments go with a removed source, which stays removed.
+    let kudos = f.id();
+    let given = f.event(FOLLOW_STARTED, kudos, kudos);
+    f.store
+        .give_kudos(stored.id, bob, now(), &given)
+        .await
+        .unwrap();
+    let given = f.event(FOLLOW_STARTED, kudos, kudos);
+    let comment = Comment {
+        id: f.id(),
+        item_id: stored.id,
+        author_id: bob,
+        body: "nice".into(),
+        created_at: now(),
+    };
+    f.store.add_comment(&comment, &given).await.unwrap();
+    let gone = f.id();
+    assert_eq!(
+        f.store
+            .remove_source("social", gone, "workout:77")
+            .await
+            .unwrap(),
+        Applied::Done
+    );
+    assert_eq!(
+        f.store
+            .remove_source("social", gone, "workout:77")
+            .await
+            .unwrap(),
+        Applied::Nothing
+    );
+    assert!(f.store.item(ann, stored.id).await.unwrap().is_none());
+    assert_eq!(f.store.comment(comment.id).await.unwrap(), None);
+    let mut v4 = v1.clone();
+    v4.version = 4;
+    f.store
+        .put_item(Some(("social", f.id())), &v4)
+        .await
+        .unwrap();
+    assert!(
+        feed_ids(&f, ann, 10).await.is_empty(),
+        "a removed source stays removed"
+    );
+}
+
+async fn kudos_are_once_per_person_and_comments_keep_their_order(db: Database) {
+    let f = Fixture::new(db);
+    let (ann, bob, cy) = (f.id(), f.id(), f.id());
+    let it = item(&f, ann, ItemPrivacy::Public, None, 1_000);
+    f.store.put_item(None, &it).await.unwrap();
+    let given = |who: Id| f.event(FOLLOW_STARTED, who, ann);
+    assert!(f
+        .store
+        .give_kudos(it.id, bob, now(), &given(bob))
+        .await
+        .unwrap());
+    assert!(!f
+        .store
+        .give_kudos(it.id, bob, now(), &given(bob))
+        .await
+        .unwrap());
+    assert!(f
+        .store
+        .give_kudos(it.id, cy, now(), &given(cy))
+        .await
+        .unwrap());
+    // One outbox event per kudos given, none for the repeat.
+    assert_eq!(f.outbox().await.len(), 2);
+    let seen = f.store.item(bob, it.id).await.unwrap().unwrap();
+    assert_eq!((seen.kudos_count, seen.kudoed), (2, true));
+    let owner_view = f.store.item(ann, it.id).await.unwrap().unwrap();
+    assert!(!owner_view.kudoed);
+    let page = f.store.kudos(it.id, None, 1).await.unwrap();
+    let rest = f
+        .store
+        .kudos(it.id, Some(page[0].user_id), 10)
+        .await
+        .unwrap();
+    let mut users: Vec<Id> = page.iter().chain(&rest).map(|k| k.user_id).collect();
+    users.sort();
+    let mut expected = vec![bob, cy];
+    expected.sort();
+    assert_eq!(users, expected);
+    assert!(f.store.take_kudos(it.id, bob).await.unwrap());
+    assert!(!f.store.take_kudos(it.id, bob).await.unwrap());
+    assert_eq!(
+        f.store.item(ann, it.id).await.unwrap().unwrap().kudos_count,
+        1
+    );
+
+    let mut ids = Vec::new();
+    for (n, who) in [bob, cy, bob].into_iter().enumerate() {
+        let c = Comment {
+            id: f.id(),
+            item_id: it.id,
+            author_id: who,
+            body: format!("comment {n}"),
+            created_at: now(),
+        };
+        f.store.add_comment(&c, &given(who)).await.unwrap();
+        ids.push(c.id);
+    }
+    let first = f.store.comments(it.id, None, 2).await.unwrap();
+    let second = f.store.comments(it.id, Some(first[1].id), 2).await.unwrap();
+    let read: Vec<Id> = first.iter().chain(&second).map(|c| c.id).collect();
+    assert_eq!(read, ids);
+    assert_eq!(
+        f.store
+            .item(ann, it.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .comment_count,
+        3
+    );
+    assert!(f.store.delete_comment(ids[1]).await.unwrap());
+    assert_eq!(f.store.comment(ids[1]).await.unwrap(), None);
+    assert_eq!(
+        f.store
+            .item(ann, it.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .comment_count,
+        2
+    );
+    assert!(f.store.delete_item(it.id).await.unwrap());
+    assert!(f.store.comments(it.id, None, 10).await.unwrap().is_empty());
+}
+
+async fn reports_are_once_per_reporter_and_resolve_together(db: Database) {
+    let f = Fixture::new(db);
+    let (community, channel, message, author) = (f.id(), f.id(), f.id(), f.id());
+    let report = |reporter: Id, community: Option<Id>, message: Id| Report {
+        id: f.id(),
+        channel_id: channel,
+        message_id: message,
+        community_id: community,
+        author_id: author,
+        reporter_id: reporter,
+        reason: "spam".into(),
+        status: ReportStatus::Open,
+        created_at: now(),
+        resolved_by: None,
+        resolved_at: None,
+    };
+    let (ann, bob) = (f.id(), f.id());
+    let first = f
+        .store
+        .report(&report(ann, Some(community), message))
+        .await
+        .unwrap();
+    let again = f
+        .store
+        .report(&report(ann, Some(community), message))
+        .await
+        .unwrap();
+    assert_eq!(first, again, "one report per reporter and message");
+    let second = f
+        .store
+        .report(&report(bob, Some(community), message))
+        .await
+        .unwrap();
+    let private = f.store.report(&report(ann, None, f.id())).await.unwrap();
+
+    let open = f
+        .store
+        .reports(Some(community), ReportStatus::Open, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(open, vec![first.clone(), second.clone()]);
+    let page = f
+        .store
+        .reports(Some(community), ReportStatus::Open, Some(first.id), 10)
+        .await
+        .unwrap();
+    assert_eq!(page, vec![second.clone()]);
+    assert_eq!(
+        f.store
+            .reports(None, ReportStatus::Open, None, 10)
+            .await
+            .unwrap(),
+        vec![private.clone()]
+    );
+
+    let moderator = f.id();
+    let done = f
+        .store
+        .resolve_reports(message, ReportStatus::Removed, moderator, now())
+        .await
+        .unwrap();
+    assert_eq!(done, 2);
+    assert!(f
+        .store
+        .reports(Some(community), ReportStatus::Open, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let resolved = f.store.report_by_id(first.id).await.unwrap().unwrap();
+    assert_eq!(resolved.status, ReportStatus::Removed);
+    assert_eq!(resolved.resolved_by, Some(moderator));
+    assert_eq!(
+        f.store
+            .resolve_reports(message, ReportStatus::Dismissed, moderator, now())
+            .await
+            .unwrap(),
+        0,
+        "only open reports resolve"
+    );
+}
+
+async fn an_erased_user_s_feed_kudos_and_comments_go(db: Database) {
+    let f = Fixture::new(db);
+    let (ann, bob) = (f.id(), f.id());
+    f.start(&f.follow(bob, ann, FollowStatus::Active)).await;
+    let anns = item(&f, ann, ItemPrivacy::Public, None, 1_000);
+    let bobs = item(&f, bob, ItemPrivacy::Public, None, 2_000);
+    f.store.put_item(None, &anns).await.unwrap();
+    f.store.put_item(None, &bobs).await.unwrap();
+    let e = f.event(FOLLOW_STARTED, ann, bob);
+    f.store.give_kudos(bobs.id, ann, now(), &e).await.unwrap();
+    let e = f.event(FOLLOW_STARTED, ann, bob);
+    let c = Comment {
+        id: f.id(),
+        item_id: bobs.id,
+        author_id: ann,
+        body: "hi".into(),
+        created_at: now(),
+    };
+    f.store.add_comment(&c, &e).await.unwrap();
+
+    assert!(f.store.erase_user("social", f.id(), ann).await.unwrap());
+    assert!(f.store.item(bob, anns.id).await.unwrap().is_none());
+    let left = f.store.item(bob, bobs.id).await.unwrap().unwrap();
+    assert_eq!((left.kudos_count, left.comment_count), (0, 0));
+}
+
 vigor_common::sql_conformance!(
     Some(&crate::MIGRATIONS);
     a_community_keeps_its_members_and_channels,
@@ -486,4 +882,9 @@ vigor_common::sql_conformance!(
     follows_are_one_per_pair_and_blocks_end_them_both_ways,
     the_audit_log_reads_newest_first,
     an_erased_user_leaves_nothing_behind,
+    the_feed_shows_what_the_viewer_may_see_newest_first,
+    source_events_apply_once_newest_version_winning,
+    kudos_are_once_per_person_and_comments_keep_their_order,
+    reports_are_once_per_reporter_and_resolve_together,
+    an_erased_user_s_feed_kudos_and_comments_go,
 );

@@ -1,5 +1,6 @@
 //! The social service's relational storage: communities, memberships, bans,
-//! channels and their members, the follow graph, blocks and the audit log.
+//! channels and their members, the follow graph, blocks and the audit log
+//! ([`SocialStore`]); the feed, kudos, comments and reports ([`FeedStore`]).
 //!
 //! [`SocialStore`] is the seam (see `vigor_common::db`): one implementation on
 //! SQL ([`sql::SqlStore`], SQLite all-in-one and PostgreSQL distributed), pinned
@@ -10,6 +11,7 @@
 //! community's channel names, one direct-message channel per pair, one follow per
 //! pair); who may do what is decided by [`crate::service`], which reads first.
 
+pub mod feed;
 pub mod sql;
 
 #[cfg(test)]
@@ -25,6 +27,7 @@ use crate::domain::{
     Ban, Channel, Community, Follow, FollowStatus, MemberStatus, Membership, Visibility,
 };
 
+pub use feed::{Applied, FeedPosition, FeedStore};
 pub use sql::SqlStore;
 
 /// A failure of the store.
@@ -94,8 +97,13 @@ pub trait SocialStore: Send + Sync {
     /// A person's membership (active, requested or invited).
     async fn membership(&self, community: Id, user: Id) -> StoreResult<Option<Membership>>;
 
-    /// Stores a membership, replacing the person's earlier one.
-    async fn put_membership(&self, membership: &Membership) -> StoreResult<()>;
+    /// Stores a membership, replacing the person's earlier one; `joined` (a
+    /// `social.community_joined`) goes into the outbox with it.
+    async fn put_membership(
+        &self,
+        membership: &Membership,
+        joined: Option<&Event>,
+    ) -> StoreResult<()>;
 
     /// Removes a membership; whether there was one.
     async fn remove_membership(&self, community: Id, user: Id) -> StoreResult<bool>;
@@ -218,8 +226,11 @@ pub trait SocialStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<AuditEntry>>;
 
-    /// Forgets a deleted user: their follows and blocks both ways, memberships,
-    /// bans and chat memberships. Communities they owned are deleted with their
-    /// channels.
-    async fn erase_user(&self, user: Id) -> StoreResult<()>;
+    /// Forgets a deleted user, once per `user.deleted` event `event_id` of
+    /// consumer group `group` (`false`: done before): their follows and blocks
+    /// both ways, memberships, bans and chat memberships, their feed items with
+    /// the kudos and comments on them, the kudos and comments they gave, and the
+    /// reports they made or that name their messages. Communities they owned are
+    /// deleted with their channels.
+    async fn erase_user(&self, group: &str, event_id: Id, user: Id) -> StoreResult<bool>;
 }

@@ -32,7 +32,7 @@ const AUDIT_COLUMNS: &str = "id, community_id, actor_id, action, target_user, de
 /// The social store on the service's SQL database.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    db: Database,
+    pub(super) db: Database,
 }
 
 impl SqlStore {
@@ -42,7 +42,7 @@ impl SqlStore {
     }
 
     /// Runs `sql`, a `DELETE` keyed by two ids, and says whether it deleted a row.
-    async fn delete_pair(&self, sql: &'static str, a: Id, b: Id) -> StoreResult<bool> {
+    pub(super) async fn delete_pair(&self, sql: &'static str, a: Id, b: Id) -> StoreResult<bool> {
         let done = on_pool!(&self.db, pool => {
             sqlx::query(sql).bind(a).bind(b).execute(pool).await?.rows_affected()
         });
@@ -50,16 +50,16 @@ impl SqlStore {
     }
 }
 
-fn millis(at: Timestamp) -> i64 {
+pub(super) fn millis(at: Timestamp) -> i64 {
     at.timestamp_millis()
 }
 
-fn time(millis: i64) -> StoreResult<Timestamp> {
+pub(super) fn time(millis: i64) -> StoreResult<Timestamp> {
     chrono::DateTime::from_timestamp_millis(millis)
         .ok_or_else(|| StoreError::Corrupt(format!("time {millis} out of range")))
 }
 
-fn parsed<T>(value: Option<T>, what: &str, text: &str) -> StoreResult<T> {
+pub(super) fn parsed<T>(value: Option<T>, what: &str, text: &str) -> StoreResult<T> {
     value.ok_or_else(|| StoreError::Corrupt(format!("unknown {what} {text:?}")))
 }
 
@@ -189,12 +189,12 @@ struct AuditRow {
     at: i64,
 }
 
-fn all<R, T>(rows: Vec<R>, convert: fn(R) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+pub(super) fn all<R, T>(rows: Vec<R>, convert: fn(R) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.into_iter().map(convert).collect()
 }
 
 /// `after` as the lower bound of an id-ordered page (`-1`: from the start).
-fn lower_bound(after: Option<Id>) -> i64 {
+pub(super) fn lower_bound(after: Option<Id>) -> i64 {
     after.map_or(-1, Id::as_i64)
 }
 
@@ -309,13 +309,13 @@ impl SocialStore for SqlStore {
         row.map(MemberRow::into_membership).transpose()
     }
 
-    async fn put_membership(&self, m: &Membership) -> StoreResult<()> {
+    async fn put_membership(&self, m: &Membership, joined: Option<&Event>) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO community_members ({MEMBER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (community_id, user_id) DO UPDATE SET role = excluded.role, \
              status = excluded.status, muted_until = excluded.muted_until, since = excluded.since"
         );
-        on_pool!(&self.db, pool => {
+        in_tx!(&self.db, tx => {
             sqlx::query(&sql)
                 .bind(m.community_id)
                 .bind(m.user_id)
@@ -323,8 +323,11 @@ impl SocialStore for SqlStore {
                 .bind(m.status.as_str())
                 .bind(m.muted_until.map(millis))
                 .bind(millis(m.since))
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            if let Some(joined) = joined {
+                tx.enqueue(joined).await?;
+            }
         });
         Ok(())
     }
@@ -834,19 +837,27 @@ impl SocialStore for SqlStore {
             .collect()
     }
 
-    async fn erase_user(&self, user: Id) -> StoreResult<()> {
-        in_tx!(&self.db, tx => {
-            for sql in [
-                "DELETE FROM communities WHERE owner_id = $1",
-                "DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1",
-                "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
-                "DELETE FROM community_members WHERE user_id = $1",
-                "DELETE FROM community_bans WHERE user_id = $1",
-                "DELETE FROM channel_members WHERE user_id = $1",
-            ] {
-                sqlx::query(sql).bind(user).execute(&mut *tx).await?;
+    async fn erase_user(&self, group: &str, event_id: Id, user: Id) -> StoreResult<bool> {
+        let erased = in_tx!(&self.db, tx => {
+            let first = tx.mark_processed(group, event_id).await?;
+            if first {
+                for sql in [
+                    "DELETE FROM communities WHERE owner_id = $1",
+                    "DELETE FROM follows WHERE follower_id = $1 OR followee_id = $1",
+                    "DELETE FROM blocks WHERE blocker_id = $1 OR blocked_id = $1",
+                    "DELETE FROM community_members WHERE user_id = $1",
+                    "DELETE FROM community_bans WHERE user_id = $1",
+                    "DELETE FROM channel_members WHERE user_id = $1",
+                    "DELETE FROM feed_items WHERE owner_id = $1",
+                    "DELETE FROM kudos WHERE user_id = $1",
+                    "DELETE FROM comments WHERE author_id = $1",
+                    "DELETE FROM reports WHERE reporter_id = $1 OR author_id = $1",
+                ] {
+                    sqlx::query(sql).bind(user).execute(&mut *tx).await?;
+                }
             }
+            first
         });
-        Ok(())
+        Ok(erased)
     }
 }
