@@ -15,7 +15,8 @@
 //! | `user.roles_changed` | users | auth | [`RolesChanged`] |
 //! | `user.deactivated` | users | auth | [`UserRef`] |
 //! | `user.reactivated` | users | auth | [`UserRef`] |
-//! | `user.deleted` | users | auth, training | [`UserRef`] |
+//! | `user.deleted` | users | auth, training, social | [`UserRef`] |
+//! | `user.privacy_changed` | users | social | [`PrivacyChanged`] |
 //! | `workout.logged` | training | (gamification, social) | [`WorkoutWritten`] |
 //! | `workout.updated` | training | (gamification, social) | [`WorkoutWritten`] |
 //! | `workout.deleted` | training | (gamification, social) | [`WorkoutDeleted`] |
@@ -134,6 +135,9 @@ pub const USER_DEACTIVATED: Topic<UserRef> = Topic::new("user.deactivated");
 pub const USER_REACTIVATED: Topic<UserRef> = Topic::new("user.reactivated");
 /// An account was deleted: every service erases or anonymises the user's data.
 pub const USER_DELETED: Topic<UserRef> = Topic::new("user.deleted");
+/// The owner set who may see their profile (social asks followers of a
+/// profile that is not public for approval).
+pub const USER_PRIVACY_CHANGED: Topic<PrivacyChanged> = Topic::new("user.privacy_changed");
 /// A workout was created (logged or imported).
 pub const WORKOUT_LOGGED: Topic<WorkoutWritten> = Topic::new("workout.logged");
 /// A workout was changed.
@@ -175,6 +179,7 @@ pub const TOPICS: &[&str] = &[
     USER_DEACTIVATED.name(),
     USER_REACTIVATED.name(),
     USER_DELETED.name(),
+    USER_PRIVACY_CHANGED.name(),
     WORKOUT_LOGGED.name(),
     WORKOUT_UPDATED.name(),
     WORKOUT_DELETED.name(),
@@ -346,6 +351,15 @@ pub struct RolesChanged {
 pub struct UserRef {
     /// The user.
     pub user_id: Id,
+}
+
+/// The data of `user.privacy_changed`: the setting now (not a difference).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivacyChanged {
+    /// The user.
+    pub user_id: Id,
+    /// Who may see the profile: `public`, `followers` or `private`.
+    pub profile_visibility: String,
 }
 
 /// The data of `workout.logged` and `workout.updated`: the numbers consumers

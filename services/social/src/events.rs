@@ -13,15 +13,18 @@
 //!   challenge also in its community's feed).
 //! - `user.deleted` (users): everything of the user goes
 //!   ([`crate::store::SocialStore::erase_user`]).
+//! - `user.privacy_changed` (users): the profile's visibility; follows of a
+//!   profile that is not public wait for the owner's approval (the newest event
+//!   of a user wins).
 //!
 //! Each is applied once: the change and the mark that the event was processed
 //! commit together, so a redelivery changes nothing.
 
 use vigor_common::bus::Handlers;
 use vigor_common::events::{
-    AchievementUnlocked, ChallengeCompleted, LevelUp, UserRef, WorkoutDeleted, WorkoutWritten,
-    ACHIEVEMENT_UNLOCKED, CHALLENGE_COMPLETED, LEVEL_UP, USER_DELETED, WORKOUT_DELETED,
-    WORKOUT_LOGGED, WORKOUT_UPDATED,
+    AchievementUnlocked, ChallengeCompleted, LevelUp, PrivacyChanged, UserRef, WorkoutDeleted,
+    WorkoutWritten, ACHIEVEMENT_UNLOCKED, CHALLENGE_COMPLETED, LEVEL_UP, USER_DELETED,
+    USER_PRIVACY_CHANGED, WORKOUT_DELETED, WORKOUT_LOGGED, WORKOUT_UPDATED,
 };
 
 use crate::service::SocialService;
@@ -75,6 +78,15 @@ pub fn handlers(service: SocialService) -> Handlers {
         service,
         CHALLENGE_COMPLETED,
         |s, event, c: ChallengeCompleted| { s.apply_challenge(GROUP, event, &c).await? }
+    );
+    let h = on!(
+        h,
+        service,
+        USER_PRIVACY_CHANGED,
+        |s, event, p: PrivacyChanged| {
+            s.set_profile_visibility(GROUP, event, p.user_id, &p.profile_visibility)
+                .await?
+        }
     );
     on!(h, service, USER_DELETED, |s, event, u: UserRef| {
         if s.erase_user(GROUP, event, u.user_id).await? {

@@ -65,6 +65,15 @@ pub const CHAT_DELETED: &str = "chat.deleted";
 pub const CHAT_REACTION: &str = "chat.reaction";
 /// The hub event, on `user:{id}`, of the member's read state in one channel.
 pub const CHAT_READ: &str = "chat.read";
+/// The hub event, on the followee's `user:{id}`, of a new follower (data:
+/// `follower_id`).
+pub const FOLLOW_NEW: &str = "follow.started";
+/// The hub event, on the followee's `user:{id}`, of a request to follow their
+/// profile that is not public (data: `follower_id`).
+pub const FOLLOW_REQUESTED: &str = "follow.requested";
+/// The hub event, on the follower's `user:{id}`, of their request approved
+/// (data: `followee_id`).
+pub const FOLLOW_APPROVED: &str = "follow.approved";
 
 impl From<StoreError> for Problem {
     fn from(error: StoreError) -> Problem {
@@ -1068,8 +1077,10 @@ impl SocialService {
 
     // ---- the graph ----
 
-    /// The caller follows `other` (at once; a follow of someone who blocks them,
-    /// or whom they block, is refused).
+    /// The caller follows `other`: at once when `other`'s profile is public,
+    /// else as a request `other` approves (they hear of it as `follow.requested`
+    /// on `user:{id}`). A follow of someone who blocks them, or whom they block,
+    /// is refused.
     pub async fn follow(&self, caller: Id, other: Id) -> Result<Follow, Problem> {
         if caller == other {
             return Err(Problem::invalid_field(
@@ -1080,16 +1091,72 @@ impl SocialService {
         if self.store.blocked_between(caller, other).await? {
             return Err(Problem::forbidden("you cannot follow this person"));
         }
+        let public = self
+            .store
+            .profile_visibility(other)
+            .await?
+            .is_none_or(|v| v == "public");
         let follow = Follow {
             follower_id: caller,
             followee_id: other,
-            status: FollowStatus::Active,
+            status: if public {
+                FollowStatus::Active
+            } else {
+                FollowStatus::Pending
+            },
             since: now(),
         };
         let started = self.follow_event(FOLLOW_STARTED, caller, other);
         let stored = self.store.follow(&follow, &started).await?;
         self.committed();
+        let created = stored.status == follow.status
+            && stored.since.timestamp_millis() == follow.since.timestamp_millis();
+        if created {
+            let (event, data) = match stored.status {
+                FollowStatus::Active => (FOLLOW_NEW, json!({"follower_id": caller})),
+                FollowStatus::Pending => (FOLLOW_REQUESTED, json!({"follower_id": caller})),
+            };
+            self.notify(other, event, data).await;
+        }
         Ok(stored)
+    }
+
+    /// The caller approves `follower`'s request; they hear of it as
+    /// `follow.approved` on `user:{id}`.
+    pub async fn approve_follower(&self, caller: Id, follower: Id) -> Result<(), Problem> {
+        let started = self.follow_event(FOLLOW_STARTED, follower, caller);
+        if !self
+            .store
+            .approve_follow(follower, caller, &started)
+            .await?
+        {
+            return Err(Problem::not_found("no such follow request"));
+        }
+        self.committed();
+        self.notify(follower, FOLLOW_APPROVED, json!({"followee_id": caller}))
+            .await;
+        Ok(())
+    }
+
+    /// The caller declines `follower`'s request or removes a follower
+    /// (idempotent).
+    pub async fn remove_follower(&self, caller: Id, follower: Id) -> Result<(), Problem> {
+        self.unfollow(follower, caller).await
+    }
+
+    /// `user.privacy_changed`: the visibility that decides whether follows of
+    /// the user wait for approval.
+    pub async fn set_profile_visibility(
+        &self,
+        group: &str,
+        event: Id,
+        user: Id,
+        visibility: &str,
+    ) -> Result<bool, Problem> {
+        Ok(self
+            .store
+            .set_profile_visibility(group, event, user, visibility)
+            .await?)
     }
 
     /// The caller stops following `other` (idempotent).

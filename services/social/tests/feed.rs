@@ -15,9 +15,9 @@ use serde_json::{json, Value};
 use vigor_common::broker::BrokerSubscription;
 use vigor_common::bus::EventBus;
 use vigor_common::events::{
-    AchievementUnlocked, UserRef, WorkoutDeleted, WorkoutWritten, ACHIEVEMENT_UNLOCKED,
-    COMMENT_ADDED, COMMUNITY_JOINED, KUDOS_GIVEN, USER_DELETED, WORKOUT_DELETED, WORKOUT_LOGGED,
-    WORKOUT_UPDATED,
+    AchievementUnlocked, PrivacyChanged, UserRef, WorkoutDeleted, WorkoutWritten,
+    ACHIEVEMENT_UNLOCKED, COMMENT_ADDED, COMMUNITY_JOINED, KUDOS_GIVEN, USER_DELETED,
+    USER_PRIVACY_CHANGED, WORKOUT_DELETED, WORKOUT_LOGGED, WORKOUT_UPDATED,
 };
 use vigor_common::testkit::problem;
 use vigor_common::Id;
@@ -622,7 +622,110 @@ async fn reports_queue_for_moderators_and_removal_resolves_them(app: App) {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+async fn a_profile_that_is_not_public_approves_its_followers(app: App) {
+    let (ann, bob) = (app.person("ann").await, app.person("bob").await);
+    let mut anns_channel = app
+        .broker
+        .subscribe(&format!("user:{}", ann.id))
+        .await
+        .unwrap();
+    let mut bobs_channel = app
+        .broker
+        .subscribe(&format!("user:{}", bob.id))
+        .await
+        .unwrap();
+    app.publish(
+        USER_PRIVACY_CHANGED,
+        &PrivacyChanged {
+            user_id: ann.id(),
+            profile_visibility: "private".into(),
+        },
+    )
+    .await;
+    // The workout event comes after the privacy one on the same stream: once
+    // the item is there, the visibility is known.
+    app.publish(WORKOUT_LOGGED, &workout(&ann, 1, "followers", 1, 7))
+        .await;
+    app.feed_of_len(&ann, 1).await;
+
+    let follow = app
+        .json(
+            &bob,
+            Method::PUT,
+            &format!("/v1/social/following/{}", ann.id),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(follow["status"], "pending");
+    let (event, data) = next_push(&mut anns_channel).await;
+    assert_eq!(
+        (event.as_str(), &data["follower_id"]),
+        ("follow.requested", &json!(bob.id))
+    );
+    assert!(
+        app.feed(&bob).await.is_empty(),
+        "a request sees nothing yet"
+    );
+    let requests = app
+        .json(
+            &ann,
+            Method::GET,
+            "/v1/social/follow-requests",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(requests["items"][0]["follower_id"], bob.id.as_str());
+    let nobody = app
+        .call(
+            Method::POST,
+            &bob.token,
+            &format!("/v1/social/follow-requests/{}/approve", ann.id),
+            None,
+        )
+        .await;
+    problem(nobody, StatusCode::NOT_FOUND).await;
+
+    app.json(
+        &ann,
+        Method::POST,
+        &format!("/v1/social/follow-requests/{}/approve", bob.id),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let (event, data) = next_push(&mut bobs_channel).await;
+    assert_eq!(
+        (event.as_str(), &data["followee_id"]),
+        ("follow.approved", &json!(ann.id))
+    );
+    assert_eq!(app.feed_of_len(&bob, 1).await[0]["data"]["workout_id"], "1");
+    let followers = app
+        .json(
+            &ann,
+            Method::GET,
+            "/v1/social/followers",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(followers["items"][0]["follower_id"], bob.id.as_str());
+
+    // The owner removes the follower: the feed shows nothing of theirs again.
+    app.json(
+        &ann,
+        Method::DELETE,
+        &format!("/v1/social/followers/{}", bob.id),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    assert!(app.feed(&bob).await.is_empty());
+}
+
 vigor_common::on_both_backends!(crate::App::spawn;
+    a_profile_that_is_not_public_approves_its_followers,
     followers_see_workouts_at_once_and_strangers_do_not,
     kudos_and_comments_count_and_reach_the_owner,
     achievements_and_community_posts_reach_the_right_feeds,

@@ -13,7 +13,9 @@
 //! - `user.deactivated`: auth refuses sign-in and ends sessions;
 //! - `user.reactivated`: an admin restored the account; auth allows sign-in again;
 //! - `user.deleted`: every service erases or anonymises the user's data (auth
-//!   deletes the credentials and sessions).
+//!   deletes the credentials and sessions);
+//! - `user.privacy_changed`: the profile's visibility now, whenever a change
+//!   sets it; social asks followers of a profile that is not public for approval.
 //!
 //! `build` joins the group before serving (a group starts with the events
 //! published after it exists); the loop runs as a tracked task until shutdown.
@@ -23,8 +25,9 @@ use std::sync::Arc;
 use chrono::Utc;
 use vigor_common::bus::{Event, Handlers};
 use vigor_common::events::{
-    EmailChanged, RolesChanged, UserRef, UserSignedUp, USER_DEACTIVATED, USER_DELETED,
-    USER_EMAIL_CHANGED, USER_REACTIVATED, USER_ROLES_CHANGED, USER_SIGNED_UP,
+    EmailChanged, PrivacyChanged, RolesChanged, UserRef, UserSignedUp, USER_DEACTIVATED,
+    USER_DELETED, USER_EMAIL_CHANGED, USER_PRIVACY_CHANGED, USER_REACTIVATED, USER_ROLES_CHANGED,
+    USER_SIGNED_UP,
 };
 use vigor_common::{Id, IdGenerator};
 
@@ -51,6 +54,15 @@ pub fn deactivated(ids: &IdGenerator, user_id: Id) -> Event {
 /// The `user.reactivated` event.
 pub fn reactivated(ids: &IdGenerator, user_id: Id) -> Event {
     USER_REACTIVATED.event(ids, &UserRef { user_id })
+}
+
+/// The `user.privacy_changed` event.
+pub fn privacy_changed(ids: &IdGenerator, user_id: Id, visibility: &str) -> Event {
+    let data = PrivacyChanged {
+        user_id,
+        profile_visibility: visibility.to_owned(),
+    };
+    USER_PRIVACY_CHANGED.event(ids, &data)
 }
 
 /// The `user.deleted` event.

@@ -7,7 +7,7 @@ use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::db::Database;
 use vigor_common::{Id, IdGenerator};
 
-use crate::domain::{Roles, Status};
+use crate::domain::{ProfileChanges, Roles, Status};
 use crate::events;
 use crate::export::Exporter;
 use crate::store::{Profile, SqlStore, StoreResult, UserStore};
@@ -47,6 +47,29 @@ impl UsersService {
         if let Some(relay) = &self.relay {
             relay.wake();
         }
+    }
+
+    /// Applies the owner's `changes` to their profile; a change that sets the
+    /// profile's visibility emits `user.privacy_changed`. `None` when there is
+    /// no profile.
+    pub async fn update_profile(
+        &self,
+        user_id: Id,
+        changes: &ProfileChanges,
+    ) -> StoreResult<Option<Profile>> {
+        let events: Vec<_> = changes
+            .profile_visibility
+            .map(|v| events::privacy_changed(&self.ids, user_id, v.as_str()))
+            .into_iter()
+            .collect();
+        let profile = self
+            .store
+            .update_profile(user_id, changes, &events, Utc::now())
+            .await?;
+        if profile.is_some() && !events.is_empty() {
+            self.events_written();
+        }
+        Ok(profile)
     }
 
     /// Replaces a user's roles and emits `user.roles_changed`, so auth puts them in

@@ -1,5 +1,5 @@
 //! The follow graph over HTTP: follow and unfollow, followers and following,
-//! block and unblock.
+//! follow requests to profiles that are not public, block and unblock.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -84,6 +84,61 @@ pub async fn followers(
         .followers(caller.user_id, FollowStatus::Active, after, limit + 1)
         .await?;
     Ok(ApiJson(user_paged(rows, limit, |f| f.follower_id)))
+}
+
+/// Who asks to follow the caller (whose profile is not public).
+#[utoipa::path(
+    get, path = "/v1/social/follow-requests", tag = "social",
+    security(("bearer" = ["social:read"])),
+    params(PageParams),
+    responses((status = 200, description = "Pending follows by follower id.", body = Page<Follow>))
+)]
+pub async fn follow_requests(
+    State(service): State<SocialService>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<ApiJson<Page<Follow>>, Problem> {
+    let (limit, after) = user_page(&params)?;
+    let rows = service
+        .store()
+        .followers(caller.user_id, FollowStatus::Pending, after, limit + 1)
+        .await?;
+    Ok(ApiJson(user_paged(rows, limit, |f| f.follower_id)))
+}
+
+/// Approves a request to follow the caller.
+#[utoipa::path(
+    post, path = "/v1/social/follow-requests/{user_id}/approve", tag = "social",
+    security(("bearer" = ["social:write"])),
+    params(("user_id" = Id, Path, description = "Who asked.")),
+    responses(
+        (status = 204, description = "They follow the caller now."),
+        (status = 404, description = "No such request.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn approve(
+    State(service): State<SocialService>,
+    caller: Caller,
+    Path(user): Path<Id>,
+) -> Result<StatusCode, Problem> {
+    service.approve_follower(caller.user_id, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a follower of the caller, or declines their request; idempotent.
+#[utoipa::path(
+    delete, path = "/v1/social/followers/{user_id}", tag = "social",
+    security(("bearer" = ["social:write"])),
+    params(("user_id" = Id, Path, description = "The follower.")),
+    responses((status = 204, description = "They do not follow (or ask to follow) the caller now."))
+)]
+pub async fn remove_follower(
+    State(service): State<SocialService>,
+    caller: Caller,
+    Path(user): Path<Id>,
+) -> Result<StatusCode, Problem> {
+    service.remove_follower(caller.user_id, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Blocks someone: they cannot follow, message or see the caller, and follows

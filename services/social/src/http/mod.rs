@@ -165,6 +165,15 @@ pub fn router(service: SocialService) -> Router {
             put(graph::follow).delete(graph::unfollow),
         )
         .route("/v1/social/following", get(graph::following))
+        .route("/v1/social/follow-requests", get(graph::follow_requests))
+        .route(
+            "/v1/social/follow-requests/{user_id}/approve",
+            post(graph::approve),
+        )
+        .route(
+            "/v1/social/followers/{user_id}",
+            axum::routing::delete(graph::remove_follower),
+        )
         .route("/v1/social/followers", get(graph::followers))
         .route(
             "/v1/social/blocks/{user_id}",

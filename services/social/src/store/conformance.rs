@@ -873,6 +873,35 @@ async fn an_erased_user_s_feed_kudos_and_comments_go(db: Database) {
     assert_eq!((left.kudos_count, left.comment_count), (0, 0));
 }
 
+async fn the_newest_privacy_event_of_a_user_wins(db: Database) {
+    let f = Fixture::new(db);
+    let ann = f.id();
+    assert_eq!(f.store.profile_visibility(ann).await.unwrap(), None);
+    let (older, newer) = (f.id(), f.id());
+    assert!(f
+        .store
+        .set_profile_visibility("social", newer, ann, "private")
+        .await
+        .unwrap());
+    assert!(!f
+        .store
+        .set_profile_visibility("social", newer, ann, "private")
+        .await
+        .unwrap());
+    // An older event arriving late is marked processed but changes nothing.
+    assert!(f
+        .store
+        .set_profile_visibility("social", older, ann, "public")
+        .await
+        .unwrap());
+    assert_eq!(
+        f.store.profile_visibility(ann).await.unwrap().as_deref(),
+        Some("private")
+    );
+    f.store.erase_user("social", f.id(), ann).await.unwrap();
+    assert_eq!(f.store.profile_visibility(ann).await.unwrap(), None);
+}
+
 vigor_common::sql_conformance!(
     Some(&crate::MIGRATIONS);
     a_community_keeps_its_members_and_channels,
@@ -887,4 +916,5 @@ vigor_common::sql_conformance!(
     kudos_are_once_per_person_and_comments_keep_their_order,
     reports_are_once_per_reporter_and_resolve_together,
     an_erased_user_s_feed_kudos_and_comments_go,
+    the_newest_privacy_event_of_a_user_wins,
 );

@@ -215,6 +215,20 @@ pub trait SocialStore: Send + Sync {
     /// Whom `user` blocks, by id.
     async fn blocks_of(&self, user: Id) -> StoreResult<Vec<Id>>;
 
+    /// Applies `user.privacy_changed` event `event_id` of `group` once: the
+    /// profile's visibility, unless a newer event set it; whether it applied.
+    async fn set_profile_visibility(
+        &self,
+        group: &str,
+        event_id: Id,
+        user: Id,
+        visibility: &str,
+    ) -> StoreResult<bool>;
+
+    /// The visibility of `user`'s profile as users last announced it (`None`:
+    /// never announced, i.e. public).
+    async fn profile_visibility(&self, user: Id) -> StoreResult<Option<String>>;
+
     /// Appends to a community's audit log.
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
 

@@ -786,6 +786,43 @@ impl SocialStore for SqlStore {
         Ok(ids.into_iter().map(Id::from_i64).collect())
     }
 
+    async fn set_profile_visibility(
+        &self,
+        group: &str,
+        event_id: Id,
+        user: Id,
+        visibility: &str,
+    ) -> StoreResult<bool> {
+        // The newest event of a user wins, whatever order they arrive in.
+        let sql = "INSERT INTO profile_privacy (user_id, visibility, event_id) \
+                   VALUES ($1, $2, $3) ON CONFLICT (user_id) DO UPDATE \
+                   SET visibility = excluded.visibility, event_id = excluded.event_id \
+                   WHERE profile_privacy.event_id < excluded.event_id";
+        let applied = in_tx!(&self.db, tx => {
+            let first = tx.mark_processed(group, event_id).await?;
+            if first {
+                sqlx::query(sql)
+                    .bind(user)
+                    .bind(visibility)
+                    .bind(event_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            first
+        });
+        Ok(applied)
+    }
+
+    async fn profile_visibility(&self, user: Id) -> StoreResult<Option<String>> {
+        let found = on_pool!(&self.db, pool => {
+            sqlx::query_scalar("SELECT visibility FROM profile_privacy WHERE user_id = $1")
+                .bind(user)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(found)
+    }
+
     async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let sql =
             format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
@@ -852,6 +889,7 @@ impl SocialStore for SqlStore {
                     "DELETE FROM kudos WHERE user_id = $1",
                     "DELETE FROM comments WHERE author_id = $1",
                     "DELETE FROM reports WHERE reporter_id = $1 OR author_id = $1",
+                    "DELETE FROM profile_privacy WHERE user_id = $1",
                 ] {
                     sqlx::query(sql).bind(user).execute(&mut *tx).await?;
                 }

@@ -49,11 +49,10 @@ pub async fn update_me(
     caller: Caller,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> Result<ApiJson<MyProfile>, Problem> {
-    let now = chrono::Utc::now();
-    let changes = ProfileChanges::parse(patch, now.year()).map_err(Problem::validation)?;
+    let changes =
+        ProfileChanges::parse(patch, chrono::Utc::now().year()).map_err(Problem::validation)?;
     let profile = users
-        .store
-        .update_profile(caller.user_id, &changes, now)
+        .update_profile(caller.user_id, &changes)
         .await
         .map_err(Problem::internal)?
         .ok_or_else(|| Problem::not_found("you have no profile (yet)"))?;

@@ -117,7 +117,7 @@ async fn updates_change_only_what_they_name(db: Database) {
         activity_privacy: Some(Privacy::Private),
     };
     let updated = store
-        .update_profile(ann.user_id, &changes, at(10))
+        .update_profile(ann.user_id, &changes, &[], at(10))
         .await
         .unwrap()
         .unwrap();
@@ -148,7 +148,7 @@ async fn updates_change_only_what_they_name(db: Database) {
         ..ProfileChanges::default()
     };
     let cleared = store
-        .update_profile(ann.user_id, &clear, at(20))
+        .update_profile(ann.user_id, &clear, &[], at(20))
         .await
         .unwrap()
         .unwrap();
@@ -162,7 +162,7 @@ async fn updates_change_only_what_they_name(db: Database) {
     assert_eq!(store.profile(bob.user_id).await.unwrap(), Some(bob));
     assert_eq!(
         store
-            .update_profile(ids.next_id(), &changes, at(30))
+            .update_profile(ids.next_id(), &changes, &[], at(30))
             .await
             .unwrap(),
         None
@@ -293,7 +293,7 @@ async fn search_pages_go_on_when_the_cursor_profile_is_renamed_or_gone(db: Datab
         ..ProfileChanges::default()
     };
     store
-        .update_profile(p[3].user_id, &rename, at(10))
+        .update_profile(p[3].user_id, &rename, &[], at(10))
         .await
         .unwrap()
         .unwrap();

@@ -125,11 +125,13 @@ pub trait UserStore: Send + Sync + 'static {
     async fn set_email(&self, user_id: Id, email: &str, now: Timestamp) -> StoreResult<bool>;
     /// A profile.
     async fn profile(&self, user_id: Id) -> StoreResult<Option<Profile>>;
-    /// Applies `changes`; the new profile, or `None` when there is none.
+    /// Applies `changes` and enqueues `events`; the new profile, or `None` (and
+    /// nothing enqueued) when there is none.
     async fn update_profile(
         &self,
         user_id: Id,
         changes: &ProfileChanges,
+        events: &[Event],
         now: Timestamp,
     ) -> StoreResult<Option<Profile>>;
     /// Replaces the roles and enqueues `events`; the new profile, or `None` (and

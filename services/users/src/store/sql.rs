@@ -174,6 +174,7 @@ impl UserStore for SqlStore {
         &self,
         user_id: Id,
         c: &ProfileChanges,
+        events: &[Event],
         now: Timestamp,
     ) -> StoreResult<Option<Profile>> {
         // One statement: absent fields keep their column (COALESCE for required
@@ -201,7 +202,8 @@ impl UserStore for SqlStore {
         let birth_year = patch(&c.birth_year);
         let height = patch(&c.height_cm);
         let weight = patch(&c.weight_kg);
-        let row: Option<ProfileRow> = on_pool!(&self.db, pool => sqlx::query_as(&sql)
+        let row: Option<ProfileRow> = in_tx!(&self.db, tx => {
+            let out = sqlx::query_as(&sql)
             .bind(user_id)
             .bind(&name)
             .bind(&key)
@@ -220,8 +222,13 @@ impl UserStore for SqlStore {
             .bind(c.profile_visibility.map(|p| p.as_str()))
             .bind(c.activity_privacy.map(|p| p.as_str()))
             .bind(now.timestamp_millis())
-            .fetch_optional(pool)
-            .await)?;
+            .fetch_optional(&mut *tx)
+            .await?;
+            if out.is_some() {
+                tx.enqueue_all(events).await?;
+            }
+            out
+        });
         convert(row)
     }
 

@@ -11,7 +11,45 @@ crate::on_both_backends!(
     validation_names_every_invalid_field,
     the_public_view_honours_privacy_and_never_shows_the_email,
     requests_without_a_token_are_refused,
+    setting_the_visibility_tells_the_other_services,
 );
+
+async fn setting_the_visibility_tells_the_other_services(app: TestApp) {
+    let ann = app.user("ann@example.com", "Ann").await;
+    let mut changed = app.listen(&["user.privacy_changed"]).await;
+    // A change that does not touch the visibility emits nothing.
+    let response = app
+        .patch("/v1/users/me", &ann, json!({"bio": "Runs."}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app
+        .patch(
+            "/v1/users/me",
+            &ann,
+            json!({"profile_visibility": "private"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let delivery = tokio::time::timeout(std::time::Duration::from_secs(10), changed.next())
+        .await
+        .expect("user.privacy_changed is published")
+        .unwrap();
+    assert_eq!(
+        delivery.event.data,
+        json!({"user_id": ann.id, "profile_visibility": "private"})
+    );
+    // A refused change emits nothing either.
+    let response = app
+        .patch(
+            "/v1/users/me",
+            &ann,
+            json!({"profile_visibility": "friends"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let more = tokio::time::timeout(std::time::Duration::from_millis(300), changed.next()).await;
+    assert!(more.is_err(), "one event for one change: {more:?}");
+}
 
 async fn a_new_account_has_a_profile_with_defaults(app: TestApp) {
     let ann = app.user("ann@example.com", "Ann").await;
