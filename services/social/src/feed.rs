@@ -171,6 +171,16 @@ pub struct Kudos {
     pub at: Timestamp,
 }
 
+/// Kudos given, as the giver's export lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GivenKudos {
+    /// The item.
+    pub item_id: Id,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+}
+
 /// A reported message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Report {

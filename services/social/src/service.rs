@@ -42,9 +42,11 @@ use crate::messages::{
 };
 use crate::store::{AuditEntry, FeedStore, SocialStore, StoreError};
 
+mod export;
 mod feed;
 mod moderation;
 
+pub use export::SocialExport;
 pub use feed::{FEED_COMMENT, FEED_KUDOS, FEED_PAGES, ITEM_PAGES};
 pub use moderation::{Resolution, CHAT_MENTION, MAX_MENTIONS, REPORT_PAGES};
 use vigor_common::api::Page;

@@ -19,7 +19,7 @@ use vigor_common::events::{
     ACHIEVEMENT_UNLOCKED, COMMENT_ADDED, COMMUNITY_JOINED, KUDOS_GIVEN, USER_DELETED,
     USER_PRIVACY_CHANGED, WORKOUT_DELETED, WORKOUT_LOGGED, WORKOUT_UPDATED,
 };
-use vigor_common::testkit::problem;
+use vigor_common::testkit::{self, problem};
 use vigor_common::Id;
 
 mod support;
@@ -724,7 +724,165 @@ async fn a_profile_that_is_not_public_approves_its_followers(app: App) {
     assert!(app.feed(&bob).await.is_empty());
 }
 
+async fn the_export_holds_what_the_caller_made(app: App) {
+    let (ann, bob) = (app.person("ann").await, app.person("bob").await);
+    app.follow(&ann, &bob).await;
+    app.follow(&bob, &ann).await;
+    app.publish(WORKOUT_LOGGED, &workout(&bob, 1, "public", 1, 7))
+        .await;
+    let item = app.feed_of_len(&ann, 1).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/social/feed/items/{item}");
+    app.json(
+        &ann,
+        Method::PUT,
+        &format!("{path}/kudos"),
+        None,
+        StatusCode::CREATED,
+    )
+    .await;
+    app.json(
+        &ann,
+        Method::POST,
+        &format!("{path}/comments"),
+        Some(json!({"body": "Nice"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let community = app
+        .json(
+            &bob,
+            Method::POST,
+            "/v1/social/communities",
+            Some(json!({"name": "Club", "visibility": "public"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = community["id"].as_str().unwrap();
+    app.json(
+        &ann,
+        Method::POST,
+        &format!("/v1/social/communities/{id}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let channels = app
+        .json(
+            &ann,
+            Method::GET,
+            &format!("/v1/social/communities/{id}/channels"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let general = channels["items"][0]["id"].as_str().unwrap();
+    let messages = format!("/v1/social/channels/{general}/messages");
+    // More than one history page of the export's walk, hers among five others'
+    // (each under the per-person send burst).
+    let mut others = Vec::new();
+    for name in ["cy", "dee", "eli", "fay"] {
+        let other = app.person(name).await;
+        app.json(
+            &other,
+            Method::POST,
+            &format!("/v1/social/communities/{id}/join"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        others.push(other);
+    }
+    let mut hers = Vec::new();
+    for n in 0..105 {
+        let who = match n % 6 {
+            0 => &ann,
+            1 => &bob,
+            k => &others[k - 2],
+        };
+        let sent = app
+            .json(
+                who,
+                Method::POST,
+                &messages,
+                Some(json!({"body": format!("m{n}")})),
+                StatusCode::CREATED,
+            )
+            .await;
+        if n % 6 == 0 {
+            hers.push(sent["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let bobs = app
+        .json(
+            &bob,
+            Method::GET,
+            &format!("{messages}?limit=1"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    let report = format!(
+        "{messages}/{}/report",
+        bobs["items"][0]["id"].as_str().unwrap()
+    );
+    app.json(
+        &ann,
+        Method::POST,
+        &report,
+        Some(json!({"reason": "rude"})),
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let export = app
+        .json(
+            &ann,
+            Method::GET,
+            "/v1/social/me/export",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(export["user_id"], ann.id.as_str());
+    assert_eq!(export["following"][0]["followee_id"], bob.id.as_str());
+    assert_eq!(export["followers"][0]["follower_id"], bob.id.as_str());
+    assert_eq!(export["memberships"][0]["community_id"], id);
+    assert_eq!(export["kudos"][0]["item_id"], item.as_str());
+    assert_eq!(export["comments"][0]["body"], "Nice");
+    assert_eq!(export["reports"][0]["reason"], "rude");
+    assert_eq!(export["items"], json!([]), "the workout is Bob's");
+    let mut exported: Vec<String> = export["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["author_id"], ann.id.as_str());
+            m["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    exported.sort();
+    hers.sort();
+    assert_eq!(exported, hers);
+    // The export needs the `account` scope, like every part of it.
+    let token = app
+        .token_with_scopes("ann@example.com", &["social:read"])
+        .await;
+    let narrow = app
+        .call(
+            Method::GET,
+            &testkit::app::access(&token),
+            "/v1/social/me/export",
+            None,
+        )
+        .await;
+    assert_eq!(narrow.status(), StatusCode::FORBIDDEN);
+}
+
 vigor_common::on_both_backends!(crate::App::spawn;
+    the_export_holds_what_the_caller_made,
     a_profile_that_is_not_public_approves_its_followers,
     followers_see_workouts_at_once_and_strangers_do_not,
     kudos_and_comments_count_and_reach_the_owner,

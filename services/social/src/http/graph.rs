@@ -1,15 +1,16 @@
 //! The follow graph over HTTP: follow and unfollow, followers and following,
-//! follow requests to profiles that are not public, block and unblock.
+//! follow requests to profiles that are not public, block and unblock; and the
+//! caller's social data for the account export.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use vigor_common::api::{ApiJson, ApiQuery, Page, PageParams};
-use vigor_common::auth::Caller;
+use vigor_common::auth::{Caller, RecentSignIn};
 use vigor_common::{Id, Problem};
 
 use super::{user_page, user_paged, Items};
 use crate::domain::{Follow, FollowStatus};
-use crate::service::SocialService;
+use crate::service::{SocialExport, SocialService};
 
 /// Follows someone.
 #[utoipa::path(
@@ -189,4 +190,20 @@ pub async fn blocks(
 ) -> Result<ApiJson<Items<Id>>, Problem> {
     let items = service.store().blocks_of(caller.user_id).await?;
     Ok(ApiJson(Items { items }))
+}
+
+/// All of the caller's social data, for the account export.
+#[utoipa::path(
+    get, path = "/v1/social/me/export", tag = "social",
+    security(("bearer" = ["account"])),
+    responses(
+        (status = 200, description = "The caller's follows, blocks, memberships, feed items, comments, kudos, reports and chat messages.", body = SocialExport),
+        (status = 401, description = "No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`).", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn export(
+    State(service): State<SocialService>,
+    RecentSignIn(caller): RecentSignIn,
+) -> Result<ApiJson<SocialExport>, Problem> {
+    Ok(ApiJson(service.export(caller.user_id).await?))
 }

@@ -23,9 +23,14 @@ use vigor_common::{Id, Problem};
 
 use crate::service::SocialService;
 
-/// The scope each route needs: `social:read` to read, `social:write` otherwise.
+/// The scope each route needs: `social:read` to read, `social:write` otherwise,
+/// `account` for the account export.
 pub fn scope_policy() -> ScopePolicy {
-    ScopePolicy::new(scopes::SOCIAL_READ, scopes::SOCIAL_WRITE)
+    ScopePolicy::new(scopes::SOCIAL_READ, scopes::SOCIAL_WRITE).except(
+        axum::http::Method::GET,
+        "/v1/social/me/export",
+        scopes::ACCOUNT,
+    )
 }
 
 /// A list of items that is not paged.
@@ -166,6 +171,7 @@ pub fn router(service: SocialService) -> Router {
         )
         .route("/v1/social/following", get(graph::following))
         .route("/v1/social/follow-requests", get(graph::follow_requests))
+        .route("/v1/social/me/export", get(graph::export))
         .route(
             "/v1/social/follow-requests/{user_id}/approve",
             post(graph::approve),

@@ -867,8 +867,45 @@ async fn an_erased_user_s_feed_kudos_and_comments_go(db: Database) {
     };
     f.store.add_comment(&c, &e).await.unwrap();
 
+    // What the export reads, one person's rows at a time.
+    let items = f.store.items_of(ann, None, 10).await.unwrap();
+    assert_eq!(
+        items.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![anns.id]
+    );
+    assert!(f
+        .store
+        .items_of(ann, Some(anns.id), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        f.store.comments_by(ann, None, 10).await.unwrap(),
+        vec![c.clone()]
+    );
+    let kudos = f.store.kudos_by(ann, None, 10).await.unwrap();
+    assert_eq!(
+        kudos.iter().map(|k| k.item_id).collect::<Vec<_>>(),
+        vec![bobs.id]
+    );
+    assert!(f.store.kudos_by(bob, None, 10).await.unwrap().is_empty());
+    let (club, _) = f.community(bob, Visibility::Public).await;
+    f.store
+        .put_membership(&f.member(club.id, ann, MemberStatus::Invited), None)
+        .await
+        .unwrap();
+    let memberships = f.store.memberships_of(ann).await.unwrap();
+    assert_eq!(
+        memberships
+            .iter()
+            .map(|m| (m.community_id, m.status))
+            .collect::<Vec<_>>(),
+        vec![(club.id, MemberStatus::Invited)]
+    );
+
     assert!(f.store.erase_user("social", f.id(), ann).await.unwrap());
     assert!(f.store.item(bob, anns.id).await.unwrap().is_none());
+    assert!(f.store.memberships_of(ann).await.unwrap().is_empty());
     let left = f.store.item(bob, bobs.id).await.unwrap().unwrap();
     assert_eq!((left.kudos_count, left.comment_count), (0, 0));
 }

@@ -18,7 +18,9 @@ use vigor_common::{in_tx, on_pool, Id};
 
 use super::sql::{all, lower_bound, millis, parsed, time, SqlStore};
 use super::{StoreError, StoreResult};
-use crate::feed::{Comment, FeedItem, ItemKind, ItemPrivacy, Kudos, NewItem, Report, ReportStatus};
+use crate::feed::{
+    Comment, FeedItem, GivenKudos, ItemKind, ItemPrivacy, Kudos, NewItem, Report, ReportStatus,
+};
 
 /// Where a feed page resumes: after the item that happened at `occurred_at`
 /// with id `id` (the feed is ordered newest first by both).
@@ -109,6 +111,38 @@ pub trait FeedStore: Send + Sync {
 
     /// Deletes a comment; whether there was one.
     async fn delete_comment(&self, id: Id) -> StoreResult<bool>;
+
+    /// `owner`'s items (as they see them), by id after `after` (the export).
+    async fn items_of(
+        &self,
+        owner: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<FeedItem>>;
+
+    /// The comments `author` wrote, by id after `after` (the export).
+    async fn comments_by(
+        &self,
+        author: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<Comment>>;
+
+    /// The kudos `user` gave, by item id after `after` (the export).
+    async fn kudos_by(
+        &self,
+        user: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<GivenKudos>>;
+
+    /// The reports `reporter` made, by id after `after` (the export).
+    async fn reports_by(
+        &self,
+        reporter: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<Report>>;
 
     /// Files `report` unless its reporter reported the message before; returns
     /// the report on file.
@@ -286,6 +320,32 @@ impl SqlStore {
             query.fetch_all(pool).await?
         });
         all(rows, FeedRow::into_item)
+    }
+
+    /// The rows of `sql`, a query of one person's rows by id: `$1` the person,
+    /// `$2` the id to resume after, `$3` the limit.
+    async fn by_owner<R>(
+        &self,
+        sql: &str,
+        owner: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<R>>
+    where
+        R: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        let rows = on_pool!(&self.db, pool => {
+            sqlx::query_as(sql)
+                .bind(owner)
+                .bind(lower_bound(after))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
     }
 
     async fn report_where(&self, sql: &str, id: Id) -> StoreResult<Option<Report>> {
@@ -529,6 +589,67 @@ impl FeedStore for SqlStore {
                 .rows_affected()
         });
         Ok(done > 0)
+    }
+
+    async fn items_of(
+        &self,
+        owner: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<FeedItem>> {
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM feed_items f WHERE f.owner_id = $1 AND f.id > $2 \
+             ORDER BY f.id LIMIT $3"
+        );
+        let rows: Vec<FeedRow> = self.by_owner(&sql, owner, after, limit).await?;
+        all(rows, FeedRow::into_item)
+    }
+
+    async fn comments_by(
+        &self,
+        author: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<Comment>> {
+        let sql = format!(
+            "SELECT {COMMENT_COLUMNS} FROM comments WHERE author_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<CommentRow> = self.by_owner(&sql, author, after, limit).await?;
+        all(rows, CommentRow::into_comment)
+    }
+
+    async fn kudos_by(
+        &self,
+        user: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<GivenKudos>> {
+        let sql = "SELECT item_id, at FROM kudos WHERE user_id = $1 AND item_id > $2 \
+                   ORDER BY item_id LIMIT $3";
+        let rows: Vec<(i64, i64)> = self.by_owner(sql, user, after, limit).await?;
+        rows.into_iter()
+            .map(|(item, at)| {
+                Ok(GivenKudos {
+                    item_id: Id::from_i64(item),
+                    at: time(at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn reports_by(
+        &self,
+        reporter: Id,
+        after: Option<Id>,
+        limit: u32,
+    ) -> StoreResult<Vec<Report>> {
+        let sql = format!(
+            "SELECT {REPORT_COLUMNS} FROM reports WHERE reporter_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<ReportRow> = self.by_owner(&sql, reporter, after, limit).await?;
+        all(rows, ReportRow::into_report)
     }
 
     async fn report(&self, report: &Report) -> StoreResult<Report> {

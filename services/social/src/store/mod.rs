@@ -117,6 +117,9 @@ pub trait SocialStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<Membership>>;
 
+    /// A person's memberships (active, requested or invited), by community id.
+    async fn memberships_of(&self, user: Id) -> StoreResult<Vec<Membership>>;
+
     /// Bans a person (replacing an earlier ban) and ends their membership.
     async fn ban(&self, ban: &Ban) -> StoreResult<()>;
 

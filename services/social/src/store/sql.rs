@@ -364,6 +364,17 @@ impl SocialStore for SqlStore {
         all(rows, MemberRow::into_membership)
     }
 
+    async fn memberships_of(&self, user: Id) -> StoreResult<Vec<Membership>> {
+        let sql = format!(
+            "SELECT {MEMBER_COLUMNS} FROM community_members WHERE user_id = $1 \
+             ORDER BY community_id"
+        );
+        let rows: Vec<MemberRow> = on_pool!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(user).fetch_all(pool).await?
+        });
+        all(rows, MemberRow::into_membership)
+    }
+
     async fn ban(&self, ban: &Ban) -> StoreResult<()> {
         in_tx!(&self.db, tx => {
             sqlx::query(

@@ -1,5 +1,5 @@
-//! `TestApp`: the auth and users services (and training, whose part the account
-//! export gathers) on `vigor_common::testkit`'s harness, wired like all-in-one
+//! `TestApp`: the auth and users services (and training and social, whose parts
+//! the account export gathers) on `vigor_common::testkit`'s harness, wired like all-in-one
 //! mode (one event bus, one HTTP server, one verifier in every request) on fresh
 //! SQLite or PostgreSQL databases, with one helper per endpoint. Users sign up
 //! and sign in for real: every token is issued by the running auth service.
@@ -54,6 +54,7 @@ impl TestApp {
         let app = vigor_auth::testkit::stack(backend)
             .service(vigor_users::spec())
             .service(vigor_training::spec())
+            .service(vigor_social::spec())
             .spawn()
             .await?;
         let exporter = Exporter::from_config(&app.config).unwrap();

@@ -106,10 +106,16 @@ async fn deactivation_hides_the_profile_and_ends_sign_in(app: TestApp) {
 
 async fn the_export_gathers_users_and_auth_data(app: TestApp) {
     let ann = app.user("ann@example.com", "Ann").await;
+    let bob = app.user("bob@example.com", "Bob").await;
     let response = app
         .patch("/v1/users/me", &ann, json!({"bio": "Hi", "height_cm": 170}))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
+    let follow = format!("/v1/social/following/{}", bob.id);
+    assert_eq!(
+        app.put(&follow, &ann, json!({})).await.status(),
+        StatusCode::OK
+    );
     let export = app.get_json("/v1/users/me/export", &ann).await;
     assert_eq!(export["user_id"], ann.id.as_str());
     assert!(export["exported_at"].is_string());
@@ -122,12 +128,16 @@ async fn the_export_gathers_users_and_auth_data(app: TestApp) {
     assert_eq!(auth["roles"], json!(["user"]));
     assert_eq!(auth["status"], "active");
     let sessions = auth["sessions"].as_array().unwrap();
-    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
     assert_eq!(sessions[0]["client_id"], "vigor-web");
     // The training part, served by the training service.
     let training = &export["training"];
     assert_eq!(training["user_id"], ann.id.as_str());
     assert_eq!(training["workouts"], json!([]));
+    // The social part, served by the social service.
+    let social = &export["social"];
+    assert_eq!(social["user_id"], ann.id.as_str());
+    assert_eq!(social["following"][0]["followee_id"], bob.id.as_str());
     // Secrets are not data about the user: no password hash, no token hashes.
     let text = export.to_string();
     assert!(!text.contains("argon2"), "{text}");
