@@ -787,8 +787,9 @@ impl SocialService {
     pub async fn access_to(&self, user: Id, channel: &Channel) -> Result<ChannelAccess, Problem> {
         match (channel.kind, channel.community_id) {
             (ChannelKind::Community, Some(community)) => {
+                // Typing is writing: a muted member reads but does not type.
                 let mut access = self.community_access(user, community).await?;
-                access.typing = access.subscribe;
+                access.typing = access.write;
                 Ok(access)
             }
             (ChannelKind::Community, None) => Ok(ChannelAccess::NONE),
@@ -976,7 +977,9 @@ impl SocialService {
             channel,
             CHAT_EDITED,
             &edited,
-            &format!("edit:{id}:{}", at.timestamp_millis()),
+            // Each edit is its own event: two edits within one millisecond
+            // must not share a key.
+            &format!("edit:{id}:{}", self.ids.next_id()),
         )
         .await?;
         Ok(edited)

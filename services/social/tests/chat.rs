@@ -251,6 +251,13 @@ async fn edits_deletes_reactions_and_unread_counts(app: App) {
         StatusCode::FORBIDDEN,
     )
     .await;
+    // Edits in quick succession (within one millisecond, often) each succeed.
+    let quick = format!("{messages}/{m2}");
+    let (a, b) = tokio::join!(
+        app.send(&bob, Method::PATCH, &quick, Some(json!({"body": "a"}))),
+        app.send(&bob, Method::PATCH, &quick, Some(json!({"body": "b"}))),
+    );
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
     let edited = app
         .json(
             &bob,

@@ -72,6 +72,11 @@ pub struct CqlMessages {
     keyspace: String,
     width: BucketWidth,
     statements: Statements,
+    /// The `(channel, bucket)` rows of `channel_buckets` this process wrote:
+    /// a send into a bucket already recorded skips that write (channel ids are
+    /// never reused, so a remembered row cannot have gone away under a live
+    /// channel).
+    recorded: moka::sync::Cache<(i64, i64), ()>,
 }
 
 impl fmt::Debug for CqlMessages {
@@ -204,6 +209,10 @@ impl CqlMessages {
             keyspace: settings.keyspace.clone(),
             width: settings.bucket_width,
             statements,
+            recorded: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(std::time::Duration::from_secs(600))
+                .build(),
         })
     }
 
@@ -380,12 +389,17 @@ impl CqlMessages {
                 write_time(id),
             ),
         );
+        if self.recorded.contains_key(&(channel, b)) {
+            insert.await.map_err(cql)?;
+            return Ok(());
+        }
         let bucket = self
             .session
             .execute_unpaged(&self.statements.insert_bucket, (channel, b));
         let (inserted, recorded) = futures::join!(insert, bucket);
         inserted.map_err(cql)?;
         recorded.map_err(cql)?;
+        self.recorded.insert((channel, b), ());
         Ok(())
     }
 }
