@@ -58,6 +58,9 @@ pub struct FanoutConfig {
     pub payload_bytes: usize,
     /// The event name of Vigor publishes.
     pub event: String,
+    /// Chat (`ws-chat`): make `channels` group chats of this many members, who
+    /// subscribe to them and send through social (the template is unused).
+    pub chat_members: Option<usize>,
     /// Tokens for Vigor connections (unused for the baseline).
     pub tokens: Option<TokenPool>,
     /// The token Vigor publishes with: a client-credentials token with the
@@ -99,6 +102,7 @@ impl FanoutConfig {
             per_publisher_rate: DEFAULT_PER_PUBLISHER_RATE,
             payload_bytes: 0,
             event: "loadtest.stamp".to_owned(),
+            chat_members: None,
             tokens: None,
             publish_token: None,
             server_pid: None,
@@ -186,14 +190,29 @@ pub async fn run(config: FanoutConfig) -> anyhow::Result<FanoutReport> {
     if config.endpoint.target == Target::Vigor && config.tokens.is_none() {
         bail!("Vigor runs need tokens (sign users up or pass --tokens)");
     }
-    if config.endpoint.target == Target::Vigor && config.publish_token.is_none() {
+    if config.endpoint.target == Target::Vigor
+        && config.publish_token.is_none()
+        && config.chat_members.is_none()
+    {
         bail!("Vigor runs need a publish token (--client-id and --client-secret, or --publish-token-file)");
     }
-    let channels = ChannelNames::new(
-        &config.channel_template,
-        config.channel_base,
-        config.channels,
-    )?;
+    let (channels, chat) = match (config.chat_members, &config.tokens) {
+        (Some(members), Some(tokens)) => {
+            let (names, targets) =
+                crate::chat::create_groups(&config.endpoint, tokens, config.channels, members)
+                    .await?;
+            (ChannelNames::from_names(names)?, Some(targets))
+        }
+        (Some(_), None) => bail!("chat runs need tokens"),
+        (None, _) => (
+            ChannelNames::new(
+                &config.channel_template,
+                config.channel_base,
+                config.channels,
+            )?,
+            None,
+        ),
+    };
     let clock = Clock::start();
     let run = crate::run_tag();
     let stop = CancellationToken::new();
@@ -247,9 +266,14 @@ pub async fn run(config: FanoutConfig) -> anyhow::Result<FanoutReport> {
         .unwrap_or_else(|| (config.rate / config.per_publisher_rate.max(0.1)).ceil() as usize)
         .max(1);
     let total = (config.rate * config.duration.as_secs_f64()).round() as u64;
-    let http = match (config.endpoint.target, &config.publish_token) {
-        (Target::Vigor, Some(token)) => {
+    // Chat requests carry each channel's member token; the pool's own header
+    // is then unused.
+    let http = match (config.endpoint.target, &config.publish_token, &chat) {
+        (Target::Vigor, Some(token), _) => {
             Some(HttpPublish::new(&config.endpoint, token, publishers)?)
+        }
+        (Target::Vigor, None, Some(_)) => {
+            Some(HttpPublish::new(&config.endpoint, "chat", publishers)?)
         }
         _ => None,
     };
@@ -261,6 +285,7 @@ pub async fn run(config: FanoutConfig) -> anyhow::Result<FanoutReport> {
         run,
         clock,
         http,
+        chat,
     });
     // Concurrently, so that the HTTP pool opens one connection per publisher.
     let buffer_bytes = config.buffer_bytes;

@@ -19,6 +19,7 @@
 //! every phase is bounded by a duration or a count.
 
 pub mod accounts;
+pub mod chat;
 pub mod connections;
 pub mod fanout;
 pub mod lean;

@@ -1,4 +1,4 @@
-//! The `vigor-loadtest` command line: `ws-fanout` and `ws-connections`, against
+//! The `vigor-loadtest` command line: `ws-fanout`, `ws-chat` and `ws-connections`, against
 //! Vigor (`/v1/ws`) or, with `--baseline`, the Node broadcast server in
 //! `loadtest/peers/`. Prints a report for people, or JSON with `--json`
 //! (`--json-out FILE` writes the JSON too, beside the report for people).
@@ -27,6 +27,9 @@ struct Cli {
 enum Scenario {
     /// Subscribers on channels, publishers at a fixed total rate: delivery and latency.
     WsFanout(FanoutArgs),
+    /// Group chats of the social service, members subscribed over the hub and
+    /// sending through social: send → stored → delivered latency.
+    WsChat(ChatArgs),
     /// Idle authenticated, subscribed connections: server memory per connection.
     WsConnections(ConnectionsArgs),
     /// Signs users up and writes their access tokens, one per line (for --tokens).
@@ -143,6 +146,36 @@ struct FanoutArgs {
 }
 
 #[derive(Debug, Args)]
+struct ChatArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Group chats.
+    #[arg(long, default_value_t = 500)]
+    channels: usize,
+    /// Members of each (all subscribed; one of them sends its messages).
+    #[arg(long, default_value_t = 10)]
+    members: usize,
+    /// Messages per second, all chats together.
+    #[arg(long)]
+    rate: f64,
+    /// How long to send, seconds.
+    #[arg(long, value_parser = seconds)]
+    duration: Duration,
+    /// Concurrent senders (default: enough to keep each at --per-publisher-rate).
+    #[arg(long)]
+    publishers: Option<usize>,
+    /// Highest rate per sender when --publishers is not given.
+    #[arg(long, default_value_t = fanout::DEFAULT_PER_PUBLISHER_RATE)]
+    per_publisher_rate: f64,
+    /// Padding bytes per message body.
+    #[arg(long, default_value_t = 0)]
+    payload_bytes: usize,
+    /// Longest wait for in-flight deliveries after sending, seconds.
+    #[arg(long, value_parser = seconds, default_value = "5")]
+    drain: Duration,
+}
+
+#[derive(Debug, Args)]
 struct ConnectionsArgs {
     #[command(flatten)]
     common: Common,
@@ -169,6 +202,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let threads = match &cli.scenario {
         Scenario::WsFanout(a) => a.common.threads,
+        Scenario::WsChat(a) => a.common.threads,
         Scenario::WsConnections(a) => a.common.threads,
         Scenario::SignUp(_) => None,
     };
@@ -233,6 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 per_publisher_rate: args.per_publisher_rate,
                 payload_bytes: args.payload_bytes,
                 event: args.event,
+                chat_members: None,
                 tokens,
                 publish_token,
                 server_pid: args.common.server_pid,
@@ -242,6 +277,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 drain: args.drain,
             })
             .await?;
+            output(&args.common, &report, &report.human())?;
+        }
+        Scenario::WsChat(args) => {
+            if args.common.baseline {
+                anyhow::bail!("ws-chat runs against Vigor only (the baseline has no chats)");
+            }
+            let (endpoint, tokens) = prepare(&args.common).await?;
+            let mut config = FanoutConfig::new(
+                endpoint,
+                args.channels * args.members,
+                args.rate,
+                args.duration,
+            );
+            config.channels = args.channels;
+            config.chat_members = Some(args.members);
+            config.publishers = args.publishers;
+            config.per_publisher_rate = args.per_publisher_rate;
+            config.payload_bytes = args.payload_bytes;
+            config.tokens = tokens;
+            config.server_pid = args.common.server_pid;
+            config.conns_per_task = args.common.conns_per_task;
+            config.connect_concurrency = args.common.connect_concurrency;
+            config.buffer_bytes = args.common.client_buffer;
+            config.drain = args.drain;
+            let report = fanout::run(config).await?;
             output(&args.common, &report, &report.human())?;
         }
         Scenario::WsConnections(args) => {

@@ -29,6 +29,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
+use crate::chat::ChatTargets;
 use crate::session::{self, Endpoint, Target, Ws};
 use crate::stamp::{Clock, Stamp};
 use crate::subscribers::ChannelNames;
@@ -184,6 +185,9 @@ pub struct Shared {
     pub clock: Clock,
     /// The server API client (Vigor only).
     pub http: Option<HttpPublish>,
+    /// Chat: each channel's messages go to social as one of its members,
+    /// instead of to the hub's publish endpoint.
+    pub chat: Option<ChatTargets>,
 }
 
 impl Publisher {
@@ -247,7 +251,9 @@ fn channel_of(schedule: &Schedule, k: u64) -> usize {
     schedule.channels[(k % schedule.channels.len() as u64) as usize]
 }
 
-/// Vigor: one `POST /v1/hub/publish` at a time, each stamped just before it is sent.
+/// Vigor: one `POST /v1/hub/publish` (chat: one `POST
+/// /v1/social/channels/{id}/messages`) at a time, each stamped just before it is
+/// sent.
 async fn run_http(
     http: &HttpPublish,
     shared: &Shared,
@@ -269,16 +275,32 @@ async fn run_http(
             _ = tokio::time::sleep_until(due) => {}
         }
         let channel = channel_of(schedule, k);
-        let mut body = String::with_capacity(capacity);
         let stamp = Stamp {
             run: shared.run,
             sent_nanos: shared.clock.now_nanos(),
         };
-        write_message(shared, channel, stamp, &mut body);
+        let (url, authorization, body, accepted) = match &shared.chat {
+            Some(chat) => (
+                &chat.urls[channel],
+                &chat.authorizations[channel],
+                ChatTargets::body(stamp, &shared.padding),
+                reqwest::StatusCode::CREATED,
+            ),
+            None => {
+                let mut body = String::with_capacity(capacity);
+                write_message(shared, channel, stamp, &mut body);
+                (
+                    &http.url,
+                    &http.authorization,
+                    body,
+                    reqwest::StatusCode::ACCEPTED,
+                )
+            }
+        };
         let request = http
             .client
-            .post(&http.url)
-            .header(AUTHORIZATION, http.authorization.clone())
+            .post(url)
+            .header(AUTHORIZATION, authorization.clone())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(body)
             .send();
@@ -289,7 +311,7 @@ async fn run_http(
             response = request => response,
         };
         match response {
-            Ok(response) if response.status() == reqwest::StatusCode::ACCEPTED => {
+            Ok(response) if response.status() == accepted => {
                 // Read to the end so that the connection goes back to the pool.
                 let _ = response.bytes().await;
                 sent.acked += 1;
@@ -432,6 +454,7 @@ mod tests {
             run: 9,
             clock: Clock::start(),
             http: None,
+            chat: None,
         }
     }
 

@@ -20,6 +20,9 @@ use memchr::memmem;
 
 /// What precedes the two numbers of a stamp.
 pub const MARKER: &str = "\"lt\":[";
+/// The marker inside a JSON string (a chat message's body carries the stamp
+/// as its text, so the frame has it escaped).
+pub const ESCAPED_MARKER: &str = "\\\"lt\\\":[";
 
 /// The monotonic clock publishers and subscribers share: nanoseconds since an origin.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +67,7 @@ impl Stamp {
 #[derive(Clone)]
 pub struct StampFinder {
     marker: memmem::Finder<'static>,
+    escaped: memmem::Finder<'static>,
 }
 
 impl Default for StampFinder {
@@ -77,12 +81,17 @@ impl StampFinder {
     pub fn new() -> StampFinder {
         StampFinder {
             marker: memmem::Finder::new(MARKER.as_bytes()),
+            escaped: memmem::Finder::new(ESCAPED_MARKER.as_bytes()),
         }
     }
 
-    /// The first well-formed stamp in `frame`, if any.
+    /// The first well-formed stamp in `frame`, if any (as a member, else inside
+    /// a string).
     pub fn find(&self, frame: &[u8]) -> Option<Stamp> {
-        let start = self.marker.find(frame)? + MARKER.len();
+        let start = match self.marker.find(frame) {
+            Some(at) => at + MARKER.len(),
+            None => self.escaped.find(frame)? + ESCAPED_MARKER.len(),
+        };
         let rest = &frame[start..];
         let (run, used) = read_decimal(rest, b',')?;
         let (sent_nanos, _) = read_decimal(&rest[used..], b']')?;

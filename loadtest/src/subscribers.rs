@@ -65,6 +65,16 @@ impl ChannelNames {
         Ok(ChannelNames { names })
     }
 
+    /// Channels with these names (at least one).
+    pub fn from_names(names: Vec<String>) -> anyhow::Result<ChannelNames> {
+        if names.is_empty() {
+            anyhow::bail!("no channels");
+        }
+        Ok(ChannelNames {
+            names: names.into(),
+        })
+    }
+
     /// The name of channel `index`.
     pub fn name(&self, index: usize) -> &str {
         &self.names[index]

@@ -5,6 +5,10 @@
 //!   `POST /v1/hub/publish` with a client-credentials token: every message reaches
 //!   every subscriber of its channel, with sane latencies; a token without the
 //!   `hub.publish` scope is refused and nothing is expected.
+//! - `ws-chat`: group chats of the social service, their members subscribed to
+//!   `chat:` channels, messages sent through social as members: every stored
+//!   message reaches every member once; over the per-person send rate, social
+//!   refuses with 429 and nothing of the refused is expected.
 //! - `ws-connections`: every connection authenticates and subscribes, and the
 //!   server's memory per connection is measured.
 
@@ -127,6 +131,62 @@ async fn ws_fanout_delivers_every_published_message_to_every_subscriber() {
         report.notes.iter().any(|n| n.contains("http_403")),
         "{human}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_chat_delivers_every_stored_message_to_every_member() {
+    let data = tempfile::tempdir().unwrap();
+    let vigor = Vigor::serve_in(
+        data.path(),
+        &[],
+        &[
+            ("VIGOR_RATE_LIMIT_ENABLED", "false"),
+            ("VIGOR_SOCIAL_SEND_RATE_PER_SEC", "0"),
+        ],
+    );
+    let ws = vigor.url.replacen("http://", "ws://", 1);
+    let endpoint = Endpoint::parse(&ws, Target::Vigor).expect("a loopback URL");
+    // 5 users (prime) for 4 chats of 3: every chat has distinct members.
+    let users = TokenPool::sign_up(&endpoint.http_base, 5, vigor_loadtest::run_tag())
+        .await
+        .expect("sign-ups");
+    let mut config = FanoutConfig::new(endpoint, 12, 20.0, Duration::from_secs(2));
+    config.channels = 4;
+    config.chat_members = Some(3);
+    config.tokens = Some(users);
+    config.server_pid = Some(vigor.pid());
+    let report = fanout::run(config).await.expect("the run");
+    let human = report.human();
+    assert_eq!(report.connect.count, 12, "{human}");
+    assert_eq!(report.connect_failures, 0, "{human}");
+    assert_eq!(report.sent, 40, "{human}");
+    assert!(report.refused.is_empty(), "{human}");
+    assert_eq!(report.expected, 120, "{human}");
+    assert_eq!(report.delivered, 120, "{human}");
+    assert_eq!(report.delivery_ratio, 1.0, "{human}");
+    assert!(report.latency.max_ms < 2_000.0, "{human}");
+    drop(vigor);
+
+    // With the default send rate (5/s, bursts of 20) one sender per chat at 40/s
+    // is refused beyond it: refusals are counted, never expected.
+    let data = tempfile::tempdir().unwrap();
+    let (vigor, endpoint) = serve(data.path());
+    let users = TokenPool::sign_up(&endpoint.http_base, 3, vigor_loadtest::run_tag())
+        .await
+        .expect("sign-ups");
+    let mut config = FanoutConfig::new(endpoint, 2, 40.0, Duration::from_secs(1));
+    config.channels = 1;
+    config.chat_members = Some(2);
+    config.tokens = Some(users);
+    config.drain = Duration::from_millis(500);
+    let report = fanout::run(config).await.expect("the run");
+    let human = report.human();
+    let refused = report.refused.get("http_429").copied().unwrap_or(0);
+    assert!(refused > 0, "{human}");
+    assert_eq!(report.sent, 40, "{human}");
+    assert_eq!(report.expected, (40 - refused) * 2, "{human}");
+    assert_eq!(report.delivered, report.expected, "{human}");
+    drop(vigor);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,6 +103,8 @@ pub const KEYS: &[Key] = &[
     key("social.url", Kind::Str, "", "Where the gateway reaches the social target."),
     key("social.messages", Kind::Str, "sql", "Where chat messages are stored: `sql` (the social database) or `cql` (a ScyllaDB or Cassandra keyspace at social.cql.nodes)."),
     key("social.chat_bucket_hours", Kind::Int, "24", "Time window of one CQL message partition (a channel's messages of this many hours); fixed once messages are stored."),
+    key("social.send_rate_per_sec", Kind::Int, "5", "Chat messages, posts and comments one person may send per second on average (429 beyond); 0 turns the limit off (load tests)."),
+    key("social.send_burst", Kind::Int, "20", "How many of them may come at once."),
     key("social.cql.nodes", Kind::List, "127.0.0.1:9042", "CQL contact points of the chat store (host:port), comma-separated."),
     key("social.cql.keyspace", Kind::Str, "vigor_social", "Keyspace of the chat tables; `vigor migrate` creates it and them."),
     key("social.cql.replication", Kind::Str, "SimpleStrategy:1", "Replication of the chat keyspace when `vigor migrate` creates it: `SimpleStrategy:<factor>` or `NetworkTopologyStrategy:<dc>=<factor>,…`."),

@@ -23,6 +23,11 @@ pub struct SocialConfig {
     pub messages: MessageBackend,
     /// Width of one CQL message partition (a channel's messages of this many hours).
     pub chat_bucket_hours: u32,
+    /// Messages (and posts and comments) one person may send per second on
+    /// average; 0 turns the limit off (load tests).
+    pub send_rate_per_sec: u32,
+    /// How many of them may come at once.
+    pub send_burst: u32,
     /// The CQL cluster of `messages = "cql"`.
     pub cql: CqlConfig,
 }
@@ -34,6 +39,8 @@ impl Default for SocialConfig {
             url: None,
             messages: MessageBackend::Sql,
             chat_bucket_hours: 24,
+            send_rate_per_sec: 5,
+            send_burst: 20,
             cql: CqlConfig::default(),
         }
     }
@@ -200,6 +207,12 @@ pub fn valid_keyspace(name: &str) -> bool {
 impl SocialConfig {
     /// Checks what serde cannot: `(key, message)` of the first problem.
     pub(crate) fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.send_rate_per_sec > 0 && self.send_burst == 0 {
+            return Err((
+                "social.send_burst",
+                "must be positive while social.send_rate_per_sec is".to_owned(),
+            ));
+        }
         if self.chat_bucket_hours == 0 {
             return Err(("social.chat_bucket_hours", "must be positive".to_owned()));
         }

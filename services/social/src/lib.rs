@@ -75,7 +75,8 @@ async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
         ctx.broker.clone(),
         ctx.ids.clone(),
     )
-    .with_relay(events.relay());
+    .with_relay(events.relay())
+    .with_send_rate(config.social.send_rate_per_sec, config.social.send_burst);
     events
         .consume(
             crate::events::GROUP,
