@@ -39,17 +39,33 @@ find_redis_server() {
     fi
 }
 
-# Checks that PostgreSQL and Redis are installed; sets PG_BIN and REDIS_BIN, or says
-# exactly what to install and returns 1.
-# shellcheck disable=SC2034 # PG_BIN and REDIS_BIN are for the caller
+# Prints the path of haproxy: $HAPROXY when set, else the one on PATH (Debian puts it
+# in /usr/sbin, which a user's PATH may lack).
+find_haproxy() {
+    local bin=${HAPROXY:-haproxy}
+    if [ -x "$bin" ]; then
+        printf '%s\n' "$bin"
+    elif [[ $bin != */* ]] && command -v "$bin" >/dev/null 2>&1; then
+        command -v "$bin"
+    elif [[ $bin != */* ]] && [ -x "/usr/sbin/$bin" ]; then
+        printf '%s\n' "/usr/sbin/$bin"
+    else
+        return 1
+    fi
+}
+
+# Checks that PostgreSQL, Redis and HAProxy are installed; sets PG_BIN, REDIS_BIN and
+# HAPROXY_BIN, or says exactly what to install and returns 1.
+# shellcheck disable=SC2034 # PG_BIN, REDIS_BIN and HAPROXY_BIN are for the caller
 require_servers() {
     local missing=()
     PG_BIN=$(find_pg_bindir) || missing+=(postgresql)
     REDIS_BIN=$(find_redis_server) || missing+=(redis-server)
+    HAPROXY_BIN=$(find_haproxy) || missing+=(haproxy)
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "error: ${missing[*]} not found (PostgreSQL's initdb/pg_ctl/postgres, redis-server)." >&2
+        echo "error: ${missing[*]} not found (PostgreSQL's initdb/pg_ctl/postgres, redis-server, haproxy)." >&2
         echo "Install the Debian packages: apt-get install -y ${missing[*]}" >&2
-        echo "(or point PG_BINDIR / REDIS_SERVER at existing binaries)" >&2
+        echo "(or point PG_BINDIR / REDIS_SERVER / HAPROXY at existing binaries)" >&2
         return 1
     fi
 }
