@@ -175,3 +175,39 @@ process_alive() {
     stat=${stat##*) }
     [ "${stat:0:1}" != Z ]
 }
+
+# python_tools_venv NAME REQUIREMENTS: prints the path of a venv under the tools
+# cache (${VIGOR_TOOLS_DIR:-~/.cache/vigor-tools}) holding the pinned REQUIREMENTS,
+# made once per Python version and requirements file (a change to the file makes a
+# fresh one). It is made aside and moved into place, so an interrupted or concurrent
+# run never leaves half a venv behind. Says what it does and what fails on stderr;
+# returns 1 when it cannot make the venv. $PYTHON picks the interpreter.
+python_tools_venv() {
+    local name=$1 requirements=$2 python=${PYTHON:-python3} pyver tools_dir venv staging
+    pyver=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || {
+        echo "error: $python not found; on Debian: apt-get install -y python3 python3-venv" >&2
+        return 1
+    }
+    tools_dir=${VIGOR_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigor-tools}
+    venv=$tools_dir/$name-py$pyver-$(sha256sum "$requirements" | cut -c1-16)
+    if [ ! -f "$venv/.complete" ]; then
+        echo "installing the tools of $requirements into $venv (once)" >&2
+        mkdir -p "$tools_dir"
+        rm -rf "$venv"
+        staging=$(mktemp -d "$tools_dir/.staging.XXXXXX")
+        if ! "$python" -m venv "$staging" >&2; then
+            rm -rf "$staging"
+            echo "error: cannot make a venv with $python; on Debian: apt-get install -y python3-venv" >&2
+            return 1
+        fi
+        if ! "$staging/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+            --require-virtualenv -r "$requirements" >&2; then
+            rm -rf "$staging"
+            echo "error: cannot install the tools of $requirements from PyPI" >&2
+            return 1
+        fi
+        touch "$staging/.complete"
+        mv -T "$staging" "$venv" 2>/dev/null || rm -rf "$staging" # another run was first
+    fi
+    printf '%s\n' "$venv"
+}

@@ -430,39 +430,41 @@ async def main():
     moved = [c.name for _, c in clients if c.connections < 2]
     report.check("every client reconnected through the balancer", not moved,
                  f"connected once only: {moved}")
+    def not_exactly_once(what, acknowledged, received):
+        """What of `acknowledged` is missing from `received` or in it twice, said."""
+        lost = acknowledged - set(received)
+        twice = {item for item in received if received.count(item) > 1}
+        return [f"{what}: missing {sorted(lost)} twice {sorted(twice)}"] if lost or twice else []
+
     missing = []
     for n, client in clients:
         channel = f"user:{users[n]['id']}"
-        seqs = client.seqs(channel)
-        lost = published[channel] - set(seqs)
-        twice = {s for s in seqs if seqs.count(s) > 1}
-        if lost or twice:
-            missing.append(f"{client.name} {channel}: missing {sorted(lost)} twice {sorted(twice)}")
+        missing += not_exactly_once(f"{client.name} {channel}", published[channel],
+                                    client.seqs(channel))
     report.check(f"every acknowledged publish ({sum(map(len, published.values()))}) reached "
                  "its user's clients exactly once", not missing, "\n".join(missing))
     missing = []
     for _, client in clients:
-        ids = client.chat_ids(chat)
-        lost = messages["acked"] - set(ids)
-        twice = {i for i in ids if ids.count(i) > 1}
-        if lost or twice:
-            missing.append(f"{client.name}: missing {sorted(lost)} twice {sorted(twice)}")
+        missing += not_exactly_once(client.name, messages["acked"], client.chat_ids(chat))
     report.check(f"every acknowledged chat message ({len(messages['acked'])}) reached every "
                  "member's clients exactly once", not missing, "\n".join(missing))
 
     # Stored: read back through the balancer.
-    lost = []
-    for n, user in enumerate(users):
+    async def every_id(path, token):
+        """The ids of every item of a list, page after page."""
         ids, cursor = [], None
         while True:
             query = "?limit=100" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
-            status, page = await http.call("GET", f"/v1/training/workouts{query}",
-                                           token=user["token"])
+            status, page = await http.call("GET", path + query, token=token)
             assert status == 200, (status, page)
             ids += [item["id"] for item in page["items"]]
             cursor = page.get("next_cursor")
             if not cursor:
-                break
+                return ids
+
+    lost = []
+    for n, user in enumerate(users):
+        ids = await every_id("/v1/training/workouts", user["token"])
         acked = workouts[n]["acked"]
         if not acked <= set(ids) or len(ids) != len(set(ids)) \
                 or len(ids) > workouts[n]["attempted"]:
@@ -471,16 +473,7 @@ async def main():
                         f"missing {sorted(acked - set(ids))}")
     report.check(f"every acknowledged workout ({sum(len(w['acked']) for w in workouts.values())}) "
                  "is stored once", not lost, "\n".join(lost))
-    ids, cursor = [], None
-    while True:
-        query = "?limit=100" + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
-        status, page = await http.call("GET", f"/v1/social/channels/{general}/messages{query}",
-                                       token=users[0]["token"])
-        assert status == 200, (status, page)
-        ids += [item["id"] for item in page["items"]]
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
+    ids = await every_id(f"/v1/social/channels/{general}/messages", users[0]["token"])
     report.check("every acknowledged chat message is stored once",
                  messages["acked"] <= set(ids) and len(ids) == len(set(ids))
                  and len(ids) <= messages["attempted"],

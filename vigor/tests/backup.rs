@@ -72,6 +72,20 @@ async fn log_workout(base: &str, token: &str, n: usize) -> Option<String> {
     (status == 201).then(|| body["id"].as_str().unwrap().to_owned())
 }
 
+/// The writes acknowledged before `began`.
+fn acknowledged_before(
+    acknowledged: &Mutex<Vec<(String, std::time::Instant)>>,
+    began: std::time::Instant,
+) -> Vec<String> {
+    acknowledged
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, at)| *at < began)
+        .map(|(write, _)| write.clone())
+        .collect()
+}
+
 async fn workout_ids(base: &str, token: &str) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();
     let mut cursor: Option<String> = None;
@@ -167,19 +181,9 @@ async fn a_backup_under_write_load_restores_every_acknowledged_write_and_the_key
     for writer in writers {
         writer.await.unwrap();
     }
-    let accounts: Vec<String> = acknowledged_accounts
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(_, at)| *at < began)
-        .map(|(email, _)| email.clone())
-        .collect();
-    let mut workouts: BTreeSet<String> = acknowledged_workouts
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(_, at)| *at < began)
-        .map(|(id, _)| id.clone())
+    let accounts: Vec<String> = acknowledged_before(&acknowledged_accounts, began);
+    let mut workouts: BTreeSet<String> = acknowledged_before(&acknowledged_workouts, began)
+        .into_iter()
         .collect();
     workouts.insert(before_id);
     assert!(
