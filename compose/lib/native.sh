@@ -39,17 +39,33 @@ find_redis_server() {
     fi
 }
 
-# Checks that PostgreSQL and Redis are installed; sets PG_BIN and REDIS_BIN, or says
-# exactly what to install and returns 1.
-# shellcheck disable=SC2034 # PG_BIN and REDIS_BIN are for the caller
+# Prints the path of haproxy: $HAPROXY when set, else the one on PATH (Debian puts it
+# in /usr/sbin, which a user's PATH may lack).
+find_haproxy() {
+    local bin=${HAPROXY:-haproxy}
+    if [ -x "$bin" ]; then
+        printf '%s\n' "$bin"
+    elif [[ $bin != */* ]] && command -v "$bin" >/dev/null 2>&1; then
+        command -v "$bin"
+    elif [[ $bin != */* ]] && [ -x "/usr/sbin/$bin" ]; then
+        printf '%s\n' "/usr/sbin/$bin"
+    else
+        return 1
+    fi
+}
+
+# Checks that PostgreSQL, Redis and HAProxy are installed; sets PG_BIN, REDIS_BIN and
+# HAPROXY_BIN, or says exactly what to install and returns 1.
+# shellcheck disable=SC2034 # PG_BIN, REDIS_BIN and HAPROXY_BIN are for the caller
 require_servers() {
     local missing=()
     PG_BIN=$(find_pg_bindir) || missing+=(postgresql)
     REDIS_BIN=$(find_redis_server) || missing+=(redis-server)
+    HAPROXY_BIN=$(find_haproxy) || missing+=(haproxy)
     if [ ${#missing[@]} -gt 0 ]; then
-        echo "error: ${missing[*]} not found (PostgreSQL's initdb/pg_ctl/postgres, redis-server)." >&2
+        echo "error: ${missing[*]} not found (PostgreSQL's initdb/pg_ctl/postgres, redis-server, haproxy)." >&2
         echo "Install the Debian packages: apt-get install -y ${missing[*]}" >&2
-        echo "(or point PG_BINDIR / REDIS_SERVER at existing binaries)" >&2
+        echo "(or point PG_BINDIR / REDIS_SERVER / HAPROXY at existing binaries)" >&2
         return 1
     fi
 }
@@ -158,4 +174,40 @@ process_alive() {
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
     stat=${stat##*) }
     [ "${stat:0:1}" != Z ]
+}
+
+# python_tools_venv NAME REQUIREMENTS: prints the path of a venv under the tools
+# cache (${VIGOR_TOOLS_DIR:-~/.cache/vigor-tools}) holding the pinned REQUIREMENTS,
+# made once per Python version and requirements file (a change to the file makes a
+# fresh one). It is made aside and moved into place, so an interrupted or concurrent
+# run never leaves half a venv behind. Says what it does and what fails on stderr;
+# returns 1 when it cannot make the venv. $PYTHON picks the interpreter.
+python_tools_venv() {
+    local name=$1 requirements=$2 python=${PYTHON:-python3} pyver tools_dir venv staging
+    pyver=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || {
+        echo "error: $python not found; on Debian: apt-get install -y python3 python3-venv" >&2
+        return 1
+    }
+    tools_dir=${VIGOR_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigor-tools}
+    venv=$tools_dir/$name-py$pyver-$(sha256sum "$requirements" | cut -c1-16)
+    if [ ! -f "$venv/.complete" ]; then
+        echo "installing the tools of $requirements into $venv (once)" >&2
+        mkdir -p "$tools_dir"
+        rm -rf "$venv"
+        staging=$(mktemp -d "$tools_dir/.staging.XXXXXX")
+        if ! "$python" -m venv "$staging" >&2; then
+            rm -rf "$staging"
+            echo "error: cannot make a venv with $python; on Debian: apt-get install -y python3-venv" >&2
+            return 1
+        fi
+        if ! "$staging/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+            --require-virtualenv -r "$requirements" >&2; then
+            rm -rf "$staging"
+            echo "error: cannot install the tools of $requirements from PyPI" >&2
+            return 1
+        fi
+        touch "$staging/.complete"
+        mv -T "$staging" "$venv" 2>/dev/null || rm -rf "$staging" # another run was first
+    fi
+    printf '%s\n' "$venv"
 }

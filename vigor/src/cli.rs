@@ -32,6 +32,25 @@ enum Command {
         #[command(subcommand)]
         command: crate::admin::AdminCommand,
     },
+    /// Take an online, consistent backup of every embedded store (SQLite) while
+    /// Vigor serves, with a manifest of checksums.
+    Backup {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The new (or empty) directory to write the backup into.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
+    /// Restore a backup into a new data directory, after checking every file
+    /// against its manifest (a damaged or partial backup is refused).
+    Restore {
+        /// The backup directory (made by `vigor backup`).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The new (or empty) data directory to restore into.
+        #[arg(long, value_name = "NEW")]
+        data_dir: PathBuf,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -119,6 +138,21 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate(args) => with_config(&args, Vec::new(), |config| {
             runtime()?.block_on(crate::serve::migrate(config))
         }),
+        Command::Backup { common, to } => with_config(&common, Vec::new(), |config| {
+            runtime()?.block_on(crate::backup::backup(&config, &to))?;
+            println!("backup written to {}", to.display());
+            Ok(())
+        }),
+        Command::Restore { from, data_dir } => match crate::backup::restore(&from, &data_dir) {
+            Ok(()) => {
+                println!("restored {} into {}", from.display(), data_dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vigor: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Admin { common, command } => with_config(&common, Vec::new(), |config| {
             runtime()?.block_on(crate::admin::run(config, command))
         }),

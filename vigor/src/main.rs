@@ -7,6 +7,7 @@
 //! targets, and nothing else in the workspace knows which mode it runs in.
 
 mod admin;
+mod backup;
 mod cli;
 mod serve;
 
