@@ -137,3 +137,52 @@ pub const KEYS: &[Key] = &[
     key("hub.close_grace_ms", Kind::Int, "1000", "On shutdown or a policy close, how long the close frame may take to send."),
     key("hub.service_timeout_ms", Kind::Int, "3000", "Longest the hub waits for a service it asks for a session (chat membership, `chat.send`) before answering `unavailable`."),
 ];
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::KEYS;
+    use crate::config::Config;
+
+    /// A default as the registry writes it.
+    fn written(value: &Value) -> String {
+        match value {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Array(items) => items.iter().map(written).collect::<Vec<_>>().join(","),
+            other => other.to_string(),
+        }
+    }
+
+    /// Each default is written twice (the `Default` impls, which the program
+    /// uses, and this registry, which documents them and makes the README
+    /// table): they must agree.
+    #[test]
+    fn every_documented_default_is_the_default() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let mut wrong = Vec::new();
+        for key in KEYS {
+            let value = key
+                .path
+                .split('.')
+                .try_fold(&defaults, |v, part| v.get(part));
+            let Some(value) = value else {
+                wrong.push(format!("{}: not in Config", key.path));
+                continue;
+            };
+            // Unset in `Config` and derived at start (`<data_dir>/auth.db`,
+            // `<cores>`): the registry describes the derivation.
+            let derived = value.is_null() && key.default.contains('<');
+            if !derived && written(value) != key.default {
+                wrong.push(format!(
+                    "{}: {:?} vs {:?}",
+                    key.path,
+                    written(value),
+                    key.default
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+}
