@@ -2,7 +2,9 @@
 //! own process behind a gateway: members of a community channel receive every
 //! message exactly once whether it was sent over REST or the hub's `chat.send`;
 //! a retried send does not duplicate; a non-member cannot subscribe; a banned
-//! member's subscription ends at once.
+//! member's subscription ends at once; edits, deletes, reactions, typing and
+//! mentions reach the other members live, and reading on one session updates
+//! the member's other sessions and their unread counts.
 
 // A failing unwrap here is a failing test: clippy.toml's allow-unwrap-in-tests
 // covers #[test] functions, not the helpers of a test crate.
@@ -44,6 +46,11 @@ async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<Value> {
 impl Member {
     async fn join(base: &str, email: &str) -> Member {
         let token = sign_up_and_get_token(base, email).await;
+        Member::connect(base, token).await
+    }
+
+    /// Another session of a signed-in person.
+    async fn connect(base: &str, token: String) -> Member {
         let url = format!("{}/v1/ws", base.replacen("http", "ws", 1));
         let mut request = url.as_str().into_client_request().unwrap();
         request.headers_mut().insert(
@@ -266,6 +273,191 @@ async fn members_receive_each_message_once(base: &str, tag: &str) {
         .ask(json!({"type": "subscribe", "channel": channel}), &mut late)
         .await;
     assert_eq!(again["code"], "forbidden", "{again}");
+}
+
+/// The next event named `event` on `channel` that `member` receives (other
+/// frames go by), within 5 s.
+async fn event_of(member: &mut Member, channel: &str, event: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = next_frame(&mut member.ws, left)
+            .await
+            .unwrap_or_else(|| panic!("no {event} on {channel} within 5 s"));
+        if frame["type"] == "event" && frame["channel"] == channel && frame["event"] == event {
+            return frame["data"].clone();
+        }
+    }
+}
+
+async fn changes_reach_members_live(base: &str, tag: &str) {
+    let mut ann = Member::join(base, &format!("ann-live-{tag}@example.org")).await;
+    let mut bob = Member::join(base, &format!("bob-live-{tag}@example.org")).await;
+    let mut bobs_phone = Member::connect(base, bob.token.clone()).await;
+    let (status, community) = ann
+        .rest(
+            reqwest::Method::POST,
+            format!("{base}/v1/social/communities"),
+            Some(json!({"name": "Live", "visibility": "public"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{community}");
+    let community = community["id"].as_str().unwrap().to_owned();
+    let (status, _) = bob
+        .rest(
+            reqwest::Method::POST,
+            format!("{base}/v1/social/communities/{community}/join"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, channels) = ann
+        .rest(
+            reqwest::Method::GET,
+            format!("{base}/v1/social/communities/{community}/channels"),
+            None,
+        )
+        .await;
+    let general = channels["items"][0]["id"].as_str().unwrap().to_owned();
+    let channel = format!("chat:{general}");
+    let own = format!("user:{}", bob.id);
+    let mut seen = Vec::new();
+    for (member, name) in [
+        (&mut ann, &channel),
+        (&mut bob, &channel),
+        (&mut bobs_phone, &own),
+    ] {
+        let ack = member
+            .ask(json!({"type": "subscribe", "channel": name}), &mut seen)
+            .await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+    }
+    let messages = format!("{base}/v1/social/channels/{general}/messages");
+
+    // A message that mentions Bob: his other session hears of it.
+    let (status, sent) = ann
+        .rest(
+            reqwest::Method::POST,
+            messages.clone(),
+            Some(json!({"body": "hi @bob", "mentions": [bob.id]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["id"].as_str().unwrap().to_owned();
+    assert_eq!(event_of(&mut bob, &channel, "chat.message").await["id"], id);
+    let mention = event_of(&mut bobs_phone, &own, "chat.mention").await;
+    assert_eq!(mention["message"]["id"], id);
+
+    // Typing, an edit, a reaction and a delete, each live.
+    let ack = ann
+        .ask(json!({"type": "typing", "channel": channel}), &mut seen)
+        .await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(
+        event_of(&mut bob, &channel, "typing").await["user_id"],
+        ann.id.as_str()
+    );
+    let (status, _) = ann
+        .rest(
+            reqwest::Method::PATCH,
+            format!("{messages}/{id}"),
+            Some(json!({"body": "hi @bob!"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let edited = event_of(&mut bob, &channel, "chat.edited").await;
+    assert_eq!(
+        (edited["id"].as_str(), edited["body"].as_str()),
+        (Some(id.as_str()), Some("hi @bob!"))
+    );
+    let (status, _) = bob
+        .rest(
+            reqwest::Method::PUT,
+            format!("{messages}/{id}/reactions/👍"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let reaction = event_of(&mut ann, &channel, "chat.reaction").await;
+    assert_eq!(
+        (reaction["user_id"].as_str(), reaction["added"].as_bool()),
+        (Some(bob.id.as_str()), Some(true))
+    );
+    let (status, _) = ann
+        .rest(reqwest::Method::DELETE, format!("{messages}/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        event_of(&mut bob, &channel, "chat.deleted").await["message_id"],
+        id
+    );
+
+    // Two more from Ann: Bob's channel list says 2 unread; reading them on one
+    // session tells the other and clears the count.
+    let mut last = String::new();
+    for body in ["one", "two"] {
+        let (status, sent) = ann
+            .rest(
+                reqwest::Method::POST,
+                messages.clone(),
+                Some(json!({"body": body})),
+            )
+            .await;
+        assert_eq!(status, 201);
+        last = sent["id"].as_str().unwrap().to_owned();
+    }
+    let unread = |list: &Value| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == general)
+            .map(|c| c["read"]["unread"].clone())
+    };
+    let (_, mine) = bob
+        .rest(
+            reqwest::Method::GET,
+            format!("{base}/v1/social/channels"),
+            None,
+        )
+        .await;
+    assert_eq!(unread(&mine), Some(json!(2)), "{mine}");
+    let (status, _) = bob
+        .rest(
+            reqwest::Method::POST,
+            format!("{base}/v1/social/channels/{general}/read"),
+            Some(json!({"message_id": last})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let read = event_of(&mut bobs_phone, &own, "chat.read").await;
+    assert_eq!(
+        (read["last_read"].as_str(), read["unread"].as_u64()),
+        (Some(last.as_str()), Some(0))
+    );
+    let (_, mine) = bob
+        .rest(
+            reqwest::Method::GET,
+            format!("{base}/v1/social/channels"),
+            None,
+        )
+        .await;
+    assert_eq!(unread(&mine), Some(json!(0)), "{mine}");
+}
+
+#[tokio::test]
+async fn all_in_one_changes_reach_members_live() {
+    let vigor = Vigor::serve(&[], &[]);
+    changes_reach_members_live(&vigor.url, "solo").await;
+}
+
+#[tokio::test]
+async fn behind_a_gateway_changes_reach_members_live() {
+    let Some(redis) = vigor_common::testkit::redis_url() else {
+        return;
+    };
+    let (_services, gateway) = support::cluster(&redis, "http://vigor.test");
+    changes_reach_members_live(&gateway.url, "cluster").await;
 }
 
 #[tokio::test]
