@@ -1,0 +1,36 @@
+/** `/callback`: where Vigor's login page sends the browser back with a code. */
+import { useEffect, useRef, useState } from "react";
+import { useNavigate } from "react-router";
+import { useTranslation } from "react-i18next";
+import { completeSignIn } from "../auth/session";
+
+export function Callback() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const [error, setError] = useState<string | null>(null);
+  const started = useRef(false);
+
+  useEffect(() => {
+    // A code is good for one exchange: never twice (StrictMode runs effects twice).
+    if (started.current) return;
+    started.current = true;
+    completeSignIn(new URL(location.href))
+      .then((next) => navigate(next, { replace: true }))
+      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  }, [navigate]);
+
+  return (
+    <main id="content" className="center">
+      {error ? (
+        <div className="card">
+          <p className="error" role="alert">
+            {t("auth.callbackFailed", { message: error })}
+          </p>
+          <a href="/">{t("auth.signIn")}</a>
+        </div>
+      ) : (
+        <p role="status">{t("auth.signingIn")}</p>
+      )}
+    </main>
+  );
+}

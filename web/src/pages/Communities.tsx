@@ -1,0 +1,132 @@
+/**
+ * Communities and chats: the communities there are (create one, join one),
+ * every chat the user is in with its unread count, and a chat with its history
+ * and live messages (`chat:{id}` on the hub, resumed after a reconnect).
+ */
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { Link, useParams } from "react-router";
+import { useTranslation } from "react-i18next";
+import { api, unwrap, type components } from "../api/client";
+import { useHub } from "../hub/context";
+import { useLoad } from "../components/useLoad";
+import { Status } from "../components/Status";
+import { mergeMessages } from "../social/messages";
+
+type Message = components["schemas"]["Message"];
+
+function Chat({ channelId }: { channelId: string }) {
+  const { t } = useTranslation();
+  const hub = useHub();
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [text, setText] = useState("");
+  const list = useRef<HTMLOListElement>(null);
+
+  useEffect(() => {
+    let cancelled = false;
+    let unsubscribe: (() => Promise<void>) | null = null;
+    const fetchHistory = async () => {
+      const page = unwrap(
+        await api.GET("/v1/social/channels/{id}/messages", { params: { path: { id: channelId }, query: { limit: 50 } } }),
+      );
+      if (!cancelled) setMessages((m) => mergeMessages(m, page.items));
+    };
+    const start = async () => {
+      await hub.connect();
+      // Subscribe first, then fetch: nothing sent in between is missed.
+      const sub = await hub.subscribe(
+        `chat:${channelId}`,
+        (event) => {
+          if (event.event === "chat.message" || event.event === "chat.edited") {
+            setMessages((m) => mergeMessages(m, [event.data as Message]));
+          }
+        },
+        { onGap: () => void fetchHistory() },
+      );
+      if (cancelled) return void sub.unsubscribe();
+      unsubscribe = sub.unsubscribe;
+      await fetchHistory();
+    };
+    start().catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+    return () => {
+      cancelled = true;
+      void unsubscribe?.();
+    };
+  }, [channelId, hub]);
+
+  useEffect(() => {
+    list.current?.lastElementChild?.scrollIntoView({ block: "end" });
+  }, [messages]);
+
+  async function send(event: FormEvent) {
+    event.preventDefault();
+    const body = text.trim();
+    if (!body) return;
+    try {
+      const sent = unwrap(
+        await api.POST("/v1/social/channels/{id}/messages", {
+          params: { path: { id: channelId } },
+          body: { body, client_msg_id: crypto.randomUUID() },
+        }),
+      );
+      setMessages((m) => mergeMessages(m, [sent]));
+      setText("");
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="chat-title">
+      <h2 id="chat-title">{t("social.chat")}</h2>
+      {messages.length === 0 && <p className="muted">{t("social.noMessages")}</p>}
+      <ol className="plain chat" ref={list} aria-live="polite" data-testid="messages">
+        {messages.map((m) => (
+          <li key={m.id}>
+            <span className="muted">{new Date(m.created_at).toLocaleTimeString()}</span> {m.deleted ? "—" : m.body}
+          </li>
+        ))}
+      </ol>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <form className="row" onSubmit={(e) => void send(e)}>
+        <div>
+          <label htmlFor="chat-text">{t("social.message")}</label>
+          <input id="chat-text" value={text} onChange={(e) => setText(e.target.value)} autoComplete="off" />
+        </div>
+        <button type="submit">{t("social.send")}</button>
+      </form>
+    </section>
+  );
+}
+
+export default function Communities() {
+  const { t } = useTranslation();
+  const { id } = useParams();
+  const channels = useLoad(async () => unwrap(await api.GET("/v1/social/channels")), []);
+
+  return (
+    <>
+      <h1>{t("social.title")}</h1>
+      <div className="grid">
+        <section className="card" aria-labelledby="my-chats">
+          <h2 id="my-chats">{t("social.chat")}</h2>
+          <Status loaded={channels} />
+          {channels.data && channels.data.items.length === 0 && <p className="muted">{t("social.noCommunities")}</p>}
+          <ul className="plain">
+            {channels.data?.items.map((c) => (
+              <li key={c.id}>
+                <Link to={`/communities/${c.id}`}>{c.name ?? c.kind}</Link>
+                {c.read.unread > 0 && <strong> ({c.read.unread})</strong>}
+              </li>
+            ))}
+          </ul>
+        </section>
+        {id && <Chat channelId={id} />}
+      </div>
+    </>
+  );
+}
