@@ -174,8 +174,56 @@ try {
     await accessible(page, "profile");
     await screenshot(page, "profile");
     await page.goto(`${vigor.url}/communities`);
-    await page.getByRole("heading", { name: "Communities" }).waitFor();
+    await page.getByRole("heading", { name: "Communities", exact: true }).waitFor();
     await accessible(page, "communities");
+  });
+
+  await test("two people chat live in a community channel; a server restart loses no message", async () => {
+    await page.goto(`${vigor.url}/communities`);
+    await page.getByLabel("Community name").fill("Morning runners");
+    await page.getByRole("button", { name: "Create a community" }).click();
+    await page.waitForURL(/\/communities\/\d+/);
+    const invite = await page.getByTestId("invite").getAttribute("href");
+    expect(invite?.startsWith("/join/"), `no invite link: ${invite}`);
+    await accessible(page, "chat");
+    await screenshot(page, "chat");
+
+    const bobEmail = `bob-${Date.now()}@example.org`;
+    const bobContext = await browser.newContext({ locale: "en-US" });
+    const bob = await bobContext.newPage();
+    await signUpAndIn(bob, `${vigor.url}${invite}`, bobEmail, "Bob");
+    await bob.getByRole("button", { name: "Join this community" }).click();
+    await bob.waitForURL(/\/communities\/\d+/);
+
+    const say = async (who, text) => {
+      await who.getByLabel("Message").fill(text);
+      await who.getByRole("button", { name: "Send" }).click();
+    };
+    const sees = (who, text) => who.getByTestId("messages").getByText(text).waitFor({ timeout: 10_000 });
+    await say(page, "Hello from Ann");
+    await sees(bob, "Hello from Ann");
+    await say(bob, "Hi Ann, Bob here");
+    await sees(page, "Hi Ann, Bob here");
+
+    // The server restarts (same port and data); a message sent as soon as it
+    // is back must reach Ann, live or by the resume's refetch.
+    await vigor.restart();
+    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: bobEmail, password: PASSWORD }),
+    }).then((r) => r.json());
+    const channel = new URL(page.url()).pathname.split("/").pop();
+    const sent = await fetch(`${vigor.url}/v1/social/channels/${channel}/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${grant.access_token}`, "content-type": "application/json" },
+      body: JSON.stringify({ body: "Sent while you were reconnecting" }),
+    });
+    expect(sent.status === 201, `sending answered ${sent.status}`);
+    await page.getByTestId("messages").getByText("Sent while you were reconnecting").waitFor({ timeout: 45_000 });
+    // And live again after the restart, both ways.
+    await say(page, "Still here");
+    await sees(bob, "Still here");
+    await bobContext.close();
   });
 
   await test("the Russian locale", async () => {

@@ -19,6 +19,7 @@ const LogWorkout = lazy(() => import("./pages/LogWorkout"));
 const Workout = lazy(() => import("./pages/Workout"));
 const Profile = lazy(() => import("./pages/Profile"));
 const Communities = lazy(() => import("./pages/Communities"));
+const Join = lazy(() => import("./pages/Join"));
 
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, hasSession, () => false);
@@ -92,6 +93,7 @@ function SignedIn() {
             <Route path="/profile" element={<Profile />} />
             <Route path="/communities" element={<Communities />} />
             <Route path="/communities/:id" element={<Communities />} />
+            <Route path="/join/:id" element={<Join />} />
             <Route path="*" element={<Today />} />
           </Routes>
         </Suspense>

@@ -96,6 +96,12 @@ const en = {
     signOutHint: "Signing out ends this session on the server too.",
   },
   social: {
+    communities: "Your communities",
+    create: "Create a community",
+    name: "Community name",
+    invite: "Invite link",
+    join: "Join this community",
+    joining: "Joining…",
     title: "Communities",
     noCommunities: "No community yet.",
     chat: "Chat",

@@ -1,10 +1,12 @@
 /**
- * Communities and chats: the communities there are (create one, join one),
- * every chat the user is in with its unread count, and a chat with its history
- * and live messages (`chat:{id}` on the hub, resumed after a reconnect).
+ * Communities and chats: create a community (it starts with its `general`
+ * channel), share its invite link (`/join/{id}`), every chat the user is in
+ * with its unread count, and a chat with its history and live messages
+ * (`chat:{id}` on the hub, resumed after a reconnect; when the server cannot
+ * replay what was missed, the history is fetched again).
  */
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { Link, useParams } from "react-router";
+import { Link, useNavigate, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { api, unwrap, type components } from "../api/client";
 import { useHub } from "../hub/context";
@@ -14,7 +16,13 @@ import { mergeMessages } from "../social/messages";
 
 type Message = components["schemas"]["Message"];
 
-function Chat({ channelId }: { channelId: string }) {
+/** The first (`general`) channel of a community. */
+export async function generalChannel(communityId: string): Promise<string | null> {
+  const channels = unwrap(await api.GET("/v1/social/communities/{id}/channels", { params: { path: { id: communityId } } }));
+  return channels.items[0]?.id ?? null;
+}
+
+function Chat({ channelId, communityId }: { channelId: string; communityId: string | null }) {
   const { t } = useTranslation();
   const hub = useHub();
   const [messages, setMessages] = useState<Message[]>([]);
@@ -41,7 +49,7 @@ function Chat({ channelId }: { channelId: string }) {
             setMessages((m) => mergeMessages(m, [event.data as Message]));
           }
         },
-        { onGap: () => void fetchHistory() },
+        { onGap: () => void fetchHistory().catch(() => undefined) },
       );
       if (cancelled) return void sub.unsubscribe();
       unsubscribe = sub.unsubscribe;
@@ -79,6 +87,11 @@ function Chat({ channelId }: { channelId: string }) {
   return (
     <section className="card" aria-labelledby="chat-title">
       <h2 id="chat-title">{t("social.chat")}</h2>
+      {communityId && (
+        <p>
+          {t("social.invite")}: <a href={`/join/${communityId}`} data-testid="invite">{`${location.origin}/join/${communityId}`}</a>
+        </p>
+      )}
       {messages.length === 0 && <p className="muted">{t("social.noMessages")}</p>}
       <ol className="plain chat" ref={list} aria-live="polite" data-testid="messages">
         {messages.map((m) => (
@@ -103,17 +116,53 @@ function Chat({ channelId }: { channelId: string }) {
   );
 }
 
+function CreateCommunity() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const [error, setError] = useState<string | null>(null);
+
+  async function create(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const name = String(new FormData(event.currentTarget).get("name")).trim();
+    setError(null);
+    try {
+      const community = unwrap(await api.POST("/v1/social/communities", { body: { name, visibility: "public" } }));
+      const general = await generalChannel(community.id);
+      if (general) navigate(`/communities/${general}`);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  return (
+    <form className="card" onSubmit={(e) => void create(e)}>
+      <h2>{t("social.create")}</h2>
+      <label htmlFor="community-name">{t("social.name")}</label>
+      <input id="community-name" name="name" required maxLength={80} />
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <p>
+        <button type="submit">{t("social.create")}</button>
+      </p>
+    </form>
+  );
+}
+
 export default function Communities() {
   const { t } = useTranslation();
   const { id } = useParams();
-  const channels = useLoad(async () => unwrap(await api.GET("/v1/social/channels")), []);
+  const channels = useLoad(async () => unwrap(await api.GET("/v1/social/channels")), [id]);
+  const open = channels.data?.items.find((c) => c.id === id);
 
   return (
     <>
       <h1>{t("social.title")}</h1>
       <div className="grid">
         <section className="card" aria-labelledby="my-chats">
-          <h2 id="my-chats">{t("social.chat")}</h2>
+          <h2 id="my-chats">{t("social.communities")}</h2>
           <Status loaded={channels} />
           {channels.data && channels.data.items.length === 0 && <p className="muted">{t("social.noCommunities")}</p>}
           <ul className="plain">
@@ -125,7 +174,7 @@ export default function Communities() {
             ))}
           </ul>
         </section>
-        {id && <Chat channelId={id} />}
+        {id ? <Chat channelId={id} communityId={open?.community_id ?? null} /> : <CreateCommunity />}
       </div>
     </>
   );
