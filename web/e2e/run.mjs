@@ -107,7 +107,7 @@ try {
     await screenshot(page, "today");
   });
 
-  await test("a reload stays signed in (silent refresh)", async () => {
+  await test("a reload stays signed in", async () => {
     await page.reload();
     await page.getByRole("heading", { name: "Hello, Ann" }).waitFor();
   });
@@ -224,6 +224,23 @@ try {
     await say(page, "Still here");
     await sees(bob, "Still here");
     await bobContext.close();
+  });
+
+  await test("the shell works offline (service worker)", async () => {
+    await page.goto(vigor.url);
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+    });
+    await page.reload();
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await context.setOffline(true);
+    try {
+      await page.goto(`${vigor.url}/training`);
+      await page.getByRole("navigation").waitFor();
+      await page.getByText("You are offline").waitFor();
+    } finally {
+      await context.setOffline(false);
+    }
   });
 
   await test("the Russian locale", async () => {

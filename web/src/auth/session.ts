@@ -6,9 +6,11 @@
  * - `startSignIn` sends the browser to `/v1/oauth/authorize` (Vigor's login
  *   page) with a fresh verifier and state kept in `sessionStorage`;
  *   `completeSignIn` checks the state at `/callback` and trades the code.
- * - The access token lives in memory only; the refresh token in `localStorage`
- *   so that a reload stays signed in. `accessToken()` refreshes silently when
- *   the token is near expiry. Refresh tokens rotate and the reuse of a rotated
+ * - The tokens live in `localStorage`, so that a reload or another tab stays
+ *   signed in without a refresh: a page load that refreshed every time could be
+ *   unloaded after the server rotated the token and before the new one was
+ *   kept, and the next use of the old one would end the session.
+ *   `accessToken()` refreshes silently when the token is near expiry. Refresh tokens rotate and the reuse of a rotated
  *   one revokes the whole family, so every refresh — from any tab — runs under
  *   one Web Lock and re-reads the stored token inside it.
  * - `signOut` revokes the refresh token (RFC 7009) before forgetting it.
@@ -18,6 +20,7 @@ import { challengeOf, randomToken } from "./pkce";
 
 export const CLIENT_ID = "vigor-web";
 const REFRESH_KEY = "vigor.refresh";
+const ACCESS_KEY = "vigor.access";
 const PENDING_KEY = "vigor.pkce";
 /** Refresh when the access token has less than this left. */
 const REFRESH_MARGIN_MS = 90_000;
@@ -53,7 +56,18 @@ export function redirectUri(): string {
   return `${location.origin}/callback`;
 }
 
-let current: Tokens | null = null;
+/** The kept tokens, if they belong to the kept refresh token. */
+function storedTokens(): Tokens | null {
+  try {
+    const raw = localStorage.getItem(ACCESS_KEY);
+    const tokens = raw ? (JSON.parse(raw) as Tokens) : null;
+    return tokens && tokens.refreshToken === localStorage.getItem(REFRESH_KEY) ? tokens : null;
+  } catch {
+    return null;
+  }
+}
+
+let current: Tokens | null = typeof localStorage === "undefined" ? null : storedTokens();
 const listeners = new Set<() => void>();
 
 function notify(): void {
@@ -113,6 +127,7 @@ async function tokenRequest(form: Record<string, string>): Promise<Tokens> {
 function keep(tokens: Tokens): void {
   current = tokens;
   localStorage.setItem(REFRESH_KEY, tokens.refreshToken);
+  localStorage.setItem(ACCESS_KEY, JSON.stringify(tokens));
   notify();
 }
 
@@ -157,7 +172,7 @@ async function refresh(): Promise<Tokens | null> {
       return null;
     }
     // Another tab may have refreshed while this one waited for the lock.
-    if (current && current.refreshToken !== stored) current = null;
+    if (!current || current.refreshToken !== stored) current = storedTokens();
     if (current && current.expiresAt - Date.now() > REFRESH_MARGIN_MS) return current;
     try {
       const tokens = await tokenRequest({ grant_type: "refresh_token", refresh_token: stored });
@@ -186,6 +201,7 @@ export async function accessToken(): Promise<string | null> {
 function forget(): void {
   current = null;
   localStorage.removeItem(REFRESH_KEY);
+  localStorage.removeItem(ACCESS_KEY);
   notify();
 }
 

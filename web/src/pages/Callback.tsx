@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from "react";
 import { useNavigate } from "react-router";
 import { useTranslation } from "react-i18next";
 import { completeSignIn } from "../auth/session";
+import { messageOf } from "../components/ErrorLine";
 
 export function Callback() {
   const { t } = useTranslation();
@@ -16,7 +17,7 @@ export function Callback() {
     started.current = true;
     completeSignIn(new URL(location.href))
       .then((next) => navigate(next, { replace: true }))
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => setError(messageOf(e)));
   }, [navigate]);
 
   return (

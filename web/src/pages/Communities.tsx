@@ -13,6 +13,7 @@ import { useHub } from "../hub/context";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
 import { mergeMessages } from "../social/messages";
+import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 type Message = components["schemas"]["Message"];
 
@@ -55,7 +56,7 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
       unsubscribe = sub.unsubscribe;
       await fetchHistory();
     };
-    start().catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+    start().catch((e: unknown) => setError(messageOf(e)));
     return () => {
       cancelled = true;
       void unsubscribe?.();
@@ -80,7 +81,7 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
       setMessages((m) => mergeMessages(m, [sent]));
       setText("");
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
     }
   }
 
@@ -100,11 +101,7 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
           </li>
         ))}
       </ol>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <form className="row" onSubmit={(e) => void send(e)}>
         <div>
           <label htmlFor="chat-text">{t("social.message")}</label>
@@ -130,7 +127,7 @@ function CreateCommunity() {
       const general = await generalChannel(community.id);
       if (general) navigate(`/communities/${general}`);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
     }
   }
 
@@ -139,11 +136,7 @@ function CreateCommunity() {
       <h2>{t("social.create")}</h2>
       <label htmlFor="community-name">{t("social.name")}</label>
       <input id="community-name" name="name" required maxLength={80} />
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <p>
         <button type="submit">{t("social.create")}</button>
       </p>

@@ -4,6 +4,7 @@ import { useNavigate, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import { generalChannel } from "./Communities";
+import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 export default function Join() {
   const { t } = useTranslation();
@@ -20,7 +21,7 @@ export default function Join() {
       const general = await generalChannel(id);
       navigate(general ? `/communities/${general}` : "/communities");
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
       setBusy(false);
     }
   }
@@ -32,11 +33,7 @@ export default function Join() {
         <button type="button" disabled={busy} onClick={() => void join()}>
           {busy ? t("social.joining") : t("social.join")}
         </button>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
       </div>
     </>
   );

@@ -9,6 +9,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import { addSet, clearDraft, loadDraft, newDraft, removeSet, saveDraft, toWorkout, type Draft } from "../training/draft";
 import { useLoad } from "../components/useLoad";
+import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 export default function LogWorkout() {
   const { t } = useTranslation();
@@ -48,7 +49,7 @@ export default function LogWorkout() {
       clearDraft(localStorage);
       navigate(`/workouts/${saved.id}`);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
     } finally {
       setSaving(false);
     }
@@ -108,11 +109,7 @@ export default function LogWorkout() {
             </ol>
           </div>
         ))}
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
         <p className="row">
           <button type="button" disabled={saving || draft.exercises.length === 0} onClick={() => void finish()}>
             {t("log.finish")}

@@ -5,6 +5,7 @@ import { api, unwrap } from "../api/client";
 import { signOut } from "../auth/session";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
+import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 export default function Profile() {
   const { t } = useTranslation();
@@ -31,7 +32,7 @@ export default function Profile() {
       setMessage(t("profile.saved"));
       loaded.reload();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
     }
   }
 
@@ -46,7 +47,7 @@ export default function Profile() {
       link.click();
       URL.revokeObjectURL(url);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
     }
   }
 
@@ -73,11 +74,7 @@ export default function Profile() {
           {message && <p role="status">{message}</p>}
         </form>
       )}
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <section className="card">
         <p className="row">
           <button type="button" className="secondary" onClick={() => void exportData()}>

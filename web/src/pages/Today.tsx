@@ -8,6 +8,7 @@ import { useTranslation } from "react-i18next";
 import { api, unwrap, type components } from "../api/client";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
+import { Stat } from "../components/Stat";
 
 type Schemas = components["schemas"];
 type Part = Schemas["Part"];
@@ -79,18 +80,9 @@ export default function Today() {
               unavailable
             ) : (
               <dl className="row">
-                <div>
-                  <dt className="muted">{t("today.workouts")}</dt>
-                  <dd className="stat">{totals.sessions}</dd>
-                </div>
-                <div>
-                  <dt className="muted">{t("today.volume")}</dt>
-                  <dd className="stat">{Math.round(totals.volume)}</dd>
-                </div>
-                <div>
-                  <dt className="muted">{t("today.distance")}</dt>
-                  <dd className="stat">{(totals.distance / 1000).toFixed(1)}</dd>
-                </div>
+                <Stat label={t("today.workouts")}>{totals.sessions}</Stat>
+                <Stat label={t("today.volume")}>{Math.round(totals.volume)}</Stat>
+                <Stat label={t("today.distance")}>{(totals.distance / 1000).toFixed(1)}</Stat>
               </dl>
             )}
           </section>

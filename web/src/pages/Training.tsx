@@ -9,6 +9,7 @@ import { api, unwrap } from "../api/client";
 import { accessToken, problemError } from "../auth/session";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
+import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 const WeeklyCharts = lazy(() => import("../training/WeeklyCharts"));
 
@@ -62,7 +63,7 @@ function Import() {
       const id = (body as { id?: unknown }).id;
       if (typeof id === "string") navigate(`/workouts/${id}`);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
     } finally {
       setBusy(false);
       event.target.value = "";
@@ -74,11 +75,7 @@ function Import() {
       <h2 id="import">{t("training.import")}</h2>
       <label htmlFor="import-file">{t("training.import")}</label>
       <input id="import-file" type="file" accept=".gpx,.fit,application/gpx+xml" disabled={busy} onChange={(e) => void upload(e)} />
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
     </section>
   );
 }

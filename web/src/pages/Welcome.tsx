@@ -7,6 +7,7 @@ import { useLocation } from "react-router";
 import { useTranslation } from "react-i18next";
 import { signUp, startSignIn } from "../auth/session";
 import { LanguageSwitch } from "../components/LanguageSwitch";
+import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 export function Welcome() {
   const { t } = useTranslation();
@@ -25,7 +26,7 @@ export function Welcome() {
       await signUp(String(form.get("email")), String(form.get("password")), String(form.get("display_name")));
       setMode("done");
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(messageOf(e));
     } finally {
       setBusy(false);
     }
@@ -64,11 +65,7 @@ export function Welcome() {
             <input id="su-email" name="email" type="email" required autoComplete="email" />
             <label htmlFor="su-password">{t("auth.password")}</label>
             <input id="su-password" name="password" type="password" required minLength={10} autoComplete="new-password" />
-            {error && (
-              <p className="error" role="alert">
-                {error}
-              </p>
-            )}
+            <ErrorLine error={error} />
             <p className="row">
               <button type="submit" disabled={busy}>
                 {t("auth.signUp")}

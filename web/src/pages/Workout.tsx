@@ -5,6 +5,7 @@ import { api, unwrap } from "../api/client";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
 import { decodePolyline, formatDuration, formatPace, trackPath } from "../training/polyline";
+import { Stat } from "../components/Stat";
 
 export default function Workout() {
   const { t } = useTranslation();
@@ -28,27 +29,15 @@ export default function Workout() {
       {w && (
         <>
           <dl className="card row">
-            <div>
-              <dt className="muted">{t("workout.duration")}</dt>
-              <dd className="stat">{formatDuration(w.duration_s)}</dd>
-            </div>
+            <Stat label={t("workout.duration")}>{formatDuration(w.duration_s)}</Stat>
             {w.distance_m != null && (
-              <div>
-                <dt className="muted">{t("workout.distance")}</dt>
-                <dd className="stat">{(w.distance_m / 1000).toFixed(2)} km</dd>
-              </div>
+              <Stat label={t("workout.distance")}>{(w.distance_m / 1000).toFixed(2)} km</Stat>
             )}
             {w.avg_pace_s_per_km != null && (
-              <div>
-                <dt className="muted">{t("workout.pace")}</dt>
-                <dd className="stat">{formatPace(w.avg_pace_s_per_km)}</dd>
-              </div>
+              <Stat label={t("workout.pace")}>{formatPace(w.avg_pace_s_per_km)}</Stat>
             )}
             {w.avg_heart_rate != null && (
-              <div>
-                <dt className="muted">{t("workout.heartRate")}</dt>
-                <dd className="stat">{w.avg_heart_rate}</dd>
-              </div>
+              <Stat label={t("workout.heartRate")}>{w.avg_heart_rate}</Stat>
             )}
           </dl>
           {w.track && (
