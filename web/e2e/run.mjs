@@ -200,6 +200,11 @@ try {
       await who.getByRole("button", { name: "Send" }).click();
     };
     const sees = (who, text) => who.getByTestId("messages").getByText(text).waitFor({ timeout: 10_000 });
+    // Typing shows on the other side, once both are subscribed to the chat.
+    await bob.locator("[data-testid=messages][data-live=true]").waitFor();
+    await page.locator("[data-testid=messages][data-live=true]").waitFor();
+    await page.getByLabel("Message").fill("H");
+    await bob.getByTestId("typing").getByText("Someone is typing…").waitFor({ timeout: 10_000 });
     await say(page, "Hello from Ann");
     await sees(bob, "Hello from Ann");
     await say(bob, "Hi Ann, Bob here");

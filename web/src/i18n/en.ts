@@ -96,6 +96,7 @@ const en = {
     signOutHint: "Signing out ends this session on the server too.",
   },
   social: {
+    typing: "Someone is typing…",
     communities: "Your communities",
     create: "Create a community",
     name: "Community name",

@@ -98,6 +98,7 @@ const ru: Catalogue = {
     signOutHint: "Выход завершает и сессию на сервере.",
   },
   social: {
+    typing: "Кто-то печатает…",
     communities: "Ваши сообщества",
     create: "Создать сообщество",
     name: "Название сообщества",

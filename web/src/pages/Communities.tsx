@@ -29,6 +29,9 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
   const [messages, setMessages] = useState<Message[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [text, setText] = useState("");
+  const [typingUntil, setTypingUntil] = useState(0);
+  const [live, setLive] = useState(false);
+  const lastTyping = useRef(0);
   const list = useRef<HTMLOListElement>(null);
 
   useEffect(() => {
@@ -48,12 +51,16 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
         (event) => {
           if (event.event === "chat.message" || event.event === "chat.edited") {
             setMessages((m) => mergeMessages(m, [event.data as Message]));
+            setTypingUntil(0);
+          } else if (event.event === "typing" && (event.data as { user_id?: string }).user_id !== hub.userId) {
+            setTypingUntil(Date.now() + 3000);
           }
         },
         { onGap: () => void fetchHistory().catch(() => undefined) },
       );
       if (cancelled) return void sub.unsubscribe();
       unsubscribe = sub.unsubscribe;
+      setLive(true);
       await fetchHistory();
     };
     start().catch((e: unknown) => setError(messageOf(e)));
@@ -66,6 +73,23 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
   useEffect(() => {
     list.current?.lastElementChild?.scrollIntoView({ block: "end" });
   }, [messages]);
+
+  // The typing note goes away by itself when no new typing event came.
+  useEffect(() => {
+    if (typingUntil === 0) return;
+    const timer = setTimeout(() => setTypingUntil(0), Math.max(0, typingUntil - Date.now()));
+    return () => clearTimeout(timer);
+  }, [typingUntil]);
+
+  function edit(value: string) {
+    setText(value);
+    // The hub keeps one typing event per second per channel; send at most every 2 s.
+    const now = Date.now();
+    if (value && now - lastTyping.current > 2000) {
+      lastTyping.current = now;
+      hub.typing(`chat:${channelId}`).catch(() => undefined);
+    }
+  }
 
   async function send(event: FormEvent) {
     event.preventDefault();
@@ -94,18 +118,21 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
         </p>
       )}
       {messages.length === 0 && <p className="muted">{t("social.noMessages")}</p>}
-      <ol className="plain chat" ref={list} aria-live="polite" data-testid="messages">
+      <ol className="plain chat" ref={list} aria-live="polite" data-testid="messages" data-live={live}>
         {messages.map((m) => (
           <li key={m.id}>
             <span className="muted">{new Date(m.created_at).toLocaleTimeString()}</span> {m.deleted ? "—" : m.body}
           </li>
         ))}
       </ol>
+      <p className="muted" role="status" data-testid="typing">
+        {typingUntil > 0 ? t("social.typing") : ""}
+      </p>
       <ErrorLine error={error} />
       <form className="row" onSubmit={(e) => void send(e)}>
         <div>
           <label htmlFor="chat-text">{t("social.message")}</label>
-          <input id="chat-text" value={text} onChange={(e) => setText(e.target.value)} autoComplete="off" />
+          <input id="chat-text" value={text} onChange={(e) => edit(e.target.value)} autoComplete="off" />
         </div>
         <button type="submit">{t("social.send")}</button>
       </form>
@@ -167,7 +194,7 @@ export default function Communities() {
             ))}
           </ul>
         </section>
-        {id ? <Chat channelId={id} communityId={open?.community_id ?? null} /> : <CreateCommunity />}
+        {id ? <Chat key={id} channelId={id} communityId={open?.community_id ?? null} /> : <CreateCommunity />}
       </div>
     </>
   );
