@@ -171,6 +171,14 @@ try {
   await test("profile and settings", async () => {
     await page.goto(`${vigor.url}/profile`);
     await page.getByLabel("Time zone").waitFor();
+    await page.getByLabel("Who sees my workouts").selectOption("private");
+    await page.getByRole("button", { name: "Save" }).first().click();
+    await page.getByText("Saved.").first().waitFor();
+    await page.getByLabel("Maximum heart rate (bpm)").fill("185");
+    await page.getByRole("button", { name: "Save" }).nth(1).click();
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector("#hr-max")?.value === "185");
+    expect((await page.getByLabel("Who sees my workouts").inputValue()) === "private", "privacy not kept");
     await accessible(page, "profile");
     await screenshot(page, "profile");
     await page.goto(`${vigor.url}/communities`);

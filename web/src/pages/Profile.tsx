@@ -7,38 +7,142 @@ import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
 import { ErrorLine, messageOf } from "../components/ErrorLine";
 
+const PRIVACY = ["public", "followers", "private"] as const;
+
+function PrivacySelect({ id, name, value }: { id: string; name: string; value: string }) {
+  const { t } = useTranslation();
+  return (
+    <select id={id} name={name} defaultValue={value}>
+      {PRIVACY.map((p) => (
+        <option key={p} value={p}>
+          {t(`profile.${p}`)}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** Runs a form's action, with its saved note or error. */
+function useAction() {
+  const [note, setNote] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  async function run(action: () => Promise<string>) {
+    setNote(null);
+    setError(null);
+    try {
+      setNote(await action());
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  }
+  return { note, error, run };
+}
+
+function HeartRate() {
+  const { t } = useTranslation();
+  const settings = useLoad(async () => unwrap(await api.GET("/v1/training/me/settings")), []);
+  const { note, error, run } = useAction();
+  const number = (v: FormDataEntryValue | null) => (v === null || String(v).trim() === "" ? null : Number(v));
+  return (
+    <form
+      className="card"
+      key={`${settings.data?.effective_max_hr}-${settings.data?.effective_resting_hr}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        const form = new FormData(e.currentTarget);
+        void run(async () => {
+          unwrap(
+            await api.PUT("/v1/training/me/settings", {
+              body: { max_hr: number(form.get("max_hr")), resting_hr: number(form.get("resting_hr")) },
+            }),
+          );
+          settings.reload();
+          return t("profile.saved");
+        });
+      }}
+    >
+      <h2>{t("profile.heartRate")}</h2>
+      <Status loaded={settings} />
+      <div className="row">
+        <div>
+          <label htmlFor="hr-max">{t("profile.maxHr")}</label>
+          <input id="hr-max" name="max_hr" type="number" min="100" max="230" defaultValue={settings.data?.effective_max_hr} />
+        </div>
+        <div>
+          <label htmlFor="hr-rest">{t("profile.restingHr")}</label>
+          <input id="hr-rest" name="resting_hr" type="number" min="25" max="120" defaultValue={settings.data?.effective_resting_hr} />
+        </div>
+        <button type="submit">{t("profile.save")}</button>
+      </div>
+      {note && <p role="status">{note}</p>}
+      <ErrorLine error={error} />
+    </form>
+  );
+}
+
+function Password() {
+  const { t } = useTranslation();
+  const { note, error, run } = useAction();
+  return (
+    <form
+      className="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const formElement = e.currentTarget;
+        const form = new FormData(formElement);
+        void run(async () => {
+          unwrap(
+            await api.PUT("/v1/auth/me/password", {
+              body: { current_password: String(form.get("current")), new_password: String(form.get("new")) },
+            }),
+          );
+          formElement.reset();
+          return t("profile.passwordChanged");
+        });
+      }}
+    >
+      <h2>{t("profile.password")}</h2>
+      <label htmlFor="pw-current">{t("profile.currentPassword")}</label>
+      <input id="pw-current" name="current" type="password" autoComplete="current-password" required />
+      <label htmlFor="pw-new">{t("profile.newPassword")}</label>
+      <input id="pw-new" name="new" type="password" autoComplete="new-password" minLength={10} required />
+      <p>
+        <button type="submit">{t("profile.changePassword")}</button>
+      </p>
+      {note && <p role="status">{note}</p>}
+      <ErrorLine error={error} />
+    </form>
+  );
+}
+
 export default function Profile() {
   const { t } = useTranslation();
   const loaded = useLoad(async () => unwrap(await api.GET("/v1/users/me")), []);
-  const [message, setMessage] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { note, error, run } = useAction();
   const profile = loaded.data;
 
-  async function save(event: FormEvent<HTMLFormElement>) {
+  function save(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = new FormData(event.currentTarget);
-    setMessage(null);
-    setError(null);
-    try {
+    void run(async () => {
       unwrap(
         await api.PATCH("/v1/users/me", {
           body: {
             display_name: String(form.get("display_name")),
             units: String(form.get("units")),
             time_zone: String(form.get("time_zone")),
+            profile_visibility: String(form.get("profile_visibility")),
+            activity_privacy: String(form.get("activity_privacy")),
           },
         }),
       );
-      setMessage(t("profile.saved"));
       loaded.reload();
-    } catch (e) {
-      setError(messageOf(e));
-    }
+      return t("profile.saved");
+    });
   }
 
-  async function exportData() {
-    setError(null);
-    try {
+  function exportData() {
+    void run(async () => {
       const data = unwrap(await api.GET("/v1/users/me/export"));
       const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
       const link = document.createElement("a");
@@ -46,9 +150,8 @@ export default function Profile() {
       link.download = "vigor-export.json";
       link.click();
       URL.revokeObjectURL(url);
-    } catch (e) {
-      setError(messageOf(e));
-    }
+      return "";
+    });
   }
 
   return (
@@ -56,7 +159,7 @@ export default function Profile() {
       <h1>{t("profile.title")}</h1>
       <Status loaded={loaded} />
       {profile && (
-        <form className="card" onSubmit={(e) => void save(e)} key={profile.updated_at}>
+        <form className="card" onSubmit={save} key={profile.updated_at}>
           <label htmlFor="p-name">{t("profile.displayName")}</label>
           <input id="p-name" name="display_name" defaultValue={profile.display_name} required />
           <label htmlFor="p-email">{t("profile.email")}</label>
@@ -68,16 +171,23 @@ export default function Profile() {
           </select>
           <label htmlFor="p-tz">{t("profile.timeZone")}</label>
           <input id="p-tz" name="time_zone" defaultValue={profile.time_zone} required />
+          <h2>{t("profile.privacy")}</h2>
+          <label htmlFor="p-visibility">{t("profile.profileVisibility")}</label>
+          <PrivacySelect id="p-visibility" name="profile_visibility" value={profile.profile_visibility} />
+          <label htmlFor="p-activity">{t("profile.activityPrivacy")}</label>
+          <PrivacySelect id="p-activity" name="activity_privacy" value={profile.activity_privacy} />
           <p>
             <button type="submit">{t("profile.save")}</button>
           </p>
-          {message && <p role="status">{message}</p>}
+          {note && <p role="status">{note}</p>}
+          <ErrorLine error={error} />
         </form>
       )}
-      <ErrorLine error={error} />
+      <HeartRate />
+      <Password />
       <section className="card">
         <p className="row">
-          <button type="button" className="secondary" onClick={() => void exportData()}>
+          <button type="button" className="secondary" onClick={exportData}>
             {t("profile.export")}
           </button>
           <button type="button" onClick={() => void signOut()}>
