@@ -236,6 +236,17 @@ try {
     // And live again after the restart, both ways.
     await say(page, "Still here");
     await sees(bob, "Still here");
+
+    // A direct message: Bob finds Ann by name and writes; Ann opens the pair's chat.
+    await bob.goto(`${vigor.url}/communities`);
+    await bob.getByLabel("Find people by name").fill("Ann");
+    await bob.getByRole("button", { name: "Write to Ann" }).first().click();
+    await bob.waitForURL(/\/communities\/\d+/);
+    await bob.locator("[data-testid=messages][data-live=true]").waitFor();
+    await say(bob, "Just between us");
+    await page.goto(bob.url());
+    await sees(page, "Just between us");
+    await accessible(bob, "direct message");
     await bobContext.close();
   });
 

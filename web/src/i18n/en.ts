@@ -110,6 +110,10 @@ const en = {
     signOutHint: "Signing out ends this session on the server too.",
   },
   social: {
+    directMessage: "Message someone",
+    findPeople: "Find people by name",
+    noPeople: "Nobody by that name.",
+    write: "Write to {{name}}",
     typing: "Someone is typing…",
     communities: "Your communities",
     create: "Create a community",

@@ -112,6 +112,10 @@ const ru: Catalogue = {
     signOutHint: "Выход завершает и сессию на сервере.",
   },
   social: {
+    directMessage: "Написать человеку",
+    findPeople: "Найти людей по имени",
+    noPeople: "Никого с таким именем.",
+    write: "Написать {{name}}",
     typing: "Кто-то печатает…",
     communities: "Ваши сообщества",
     create: "Создать сообщество",

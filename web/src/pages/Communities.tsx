@@ -171,6 +171,47 @@ function CreateCommunity() {
   );
 }
 
+/** Direct messages: find a person by name and open the pair's chat. */
+function DirectMessage() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const [q, setQ] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const people = useLoad(
+    async () => (q.trim() ? unwrap(await api.GET("/v1/users", { params: { query: { q: q.trim(), limit: 10 } } })).items : []),
+    [q],
+  );
+
+  async function open(userId: string) {
+    setError(null);
+    try {
+      const channel = unwrap(await api.POST("/v1/social/dms", { body: { user_id: userId } }));
+      navigate(`/communities/${channel.id}`);
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  }
+
+  return (
+    <section className="card" aria-labelledby="dm-title">
+      <h2 id="dm-title">{t("social.directMessage")}</h2>
+      <label htmlFor="dm-q">{t("social.findPeople")}</label>
+      <input id="dm-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} autoComplete="off" />
+      {q.trim() && people.data?.length === 0 && <p className="muted">{t("social.noPeople")}</p>}
+      <ul className="plain">
+        {people.data?.map((p) => (
+          <li key={p.id}>
+            <button type="button" className="secondary" onClick={() => void open(p.id)}>
+              {t("social.write", { name: p.display_name })}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <ErrorLine error={error} />
+    </section>
+  );
+}
+
 export default function Communities() {
   const { t } = useTranslation();
   const { id } = useParams();
@@ -194,7 +235,14 @@ export default function Communities() {
             ))}
           </ul>
         </section>
-        {id ? <Chat key={id} channelId={id} communityId={open?.community_id ?? null} /> : <CreateCommunity />}
+        {id ? (
+          <Chat key={id} channelId={id} communityId={open?.community_id ?? null} />
+        ) : (
+          <>
+            <CreateCommunity />
+            <DirectMessage />
+          </>
+        )}
       </div>
     </>
   );
