@@ -151,6 +151,28 @@ try {
     await screenshot(page, "training");
   });
 
+  await test("build a plan, save it, and find it again", async () => {
+    await page.goto(`${vigor.url}/training/plans/new`);
+    await page.getByLabel("Plan name").fill("Strength A");
+    await page.getByLabel("Name of day 1").fill("Lower");
+    const add = page.getByLabel("Add an exercise to day 1");
+    await page.waitForFunction(() => document.querySelectorAll("#add-0 option").length > 1);
+    await add.selectOption(await add.locator("option").nth(1).getAttribute("value"));
+    await page.getByLabel("Sets").fill("4");
+    await page.getByLabel("Weight (kg)").fill("60");
+    await page.getByLabel("Add kg when every set reaches the top").fill("2.5");
+    await accessible(page, "plan editor");
+    await screenshot(page, "plan");
+    await page.getByRole("button", { name: "Save plan" }).click();
+    await page.waitForURL(/\/training\/plans\/\d+/);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelector("#d0x0-sets")?.value === "4");
+    expect((await page.getByLabel("Weight (kg)").inputValue()) === "60", "the weight was not kept");
+    expect((await page.getByLabel("Name of day 1").inputValue()) === "Lower", "the day was not kept");
+    await page.goto(`${vigor.url}/training`);
+    await page.getByRole("link", { name: "Strength A" }).waitFor();
+  });
+
   await test("an achievement pushed on user:{id} appears live as a toast", async () => {
     await page.goto(vigor.url);
     await page.getByRole("heading", { name: "Hello, Ann" }).waitFor();

@@ -17,6 +17,7 @@ const Today = lazy(() => import("./pages/Today"));
 const Training = lazy(() => import("./pages/Training"));
 const LogWorkout = lazy(() => import("./pages/LogWorkout"));
 const Workout = lazy(() => import("./pages/Workout"));
+const PlanEditor = lazy(() => import("./pages/PlanEditor"));
 const Profile = lazy(() => import("./pages/Profile"));
 const Communities = lazy(() => import("./pages/Communities"));
 const Join = lazy(() => import("./pages/Join"));
@@ -90,6 +91,8 @@ function SignedIn() {
             <Route path="/training" element={<Training />} />
             <Route path="/training/log" element={<LogWorkout />} />
             <Route path="/workouts/:id" element={<Workout />} />
+            <Route path="/training/plans/new" element={<PlanEditor />} />
+            <Route path="/training/plans/:id" element={<PlanEditor />} />
             <Route path="/profile" element={<Profile />} />
             <Route path="/communities" element={<Communities />} />
             <Route path="/communities/:id" element={<Communities />} />

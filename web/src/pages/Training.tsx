@@ -114,9 +114,12 @@ export default function Training() {
           {plans.data && plans.data.items.length === 0 && <p className="muted">{t("training.noPlans")}</p>}
           <ul className="plain">
             {plans.data?.items.map((p) => (
-              <li key={p.id}>{p.name}</li>
+              <li key={p.id}>
+                <Link to={`/training/plans/${p.id}`}>{p.name}</Link>
+              </li>
             ))}
           </ul>
+          <Link to="/training/plans/new">{t("plan.new")}</Link>
         </section>
         <ExerciseSearch />
         <Import />
