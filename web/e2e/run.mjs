@@ -268,6 +268,28 @@ try {
     await say(bob, "Just between us");
     await page.goto(bob.url());
     await sees(page, "Just between us");
+
+    // Scroll-back: more than a page of history, the oldest reached by "Older messages".
+    const dm = new URL(bob.url()).pathname.split("/").pop();
+    for (let i = 1; i <= 55; i += 1) {
+      let posted;
+      // The service allows 5 sends a second (burst 20): wait when told to.
+      for (;;) {
+        posted = await fetch(`${vigor.url}/v1/social/channels/${dm}/messages`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${grant.access_token}`, "content-type": "application/json" },
+          body: JSON.stringify({ body: `History ${i}.`, client_msg_id: `history-${i}` }),
+        });
+        if (posted.status !== 429) break;
+        await new Promise((r) => setTimeout(r, 1000 * Number(posted.headers.get("retry-after") ?? 1)));
+      }
+      expect(posted.status === 201, `history message ${i} answered ${posted.status}`);
+    }
+    await page.reload();
+    await sees(page, "History 55.");
+    expect((await page.getByTestId("messages").getByText("History 1.", { exact: true }).count()) === 0, "the first page holds everything");
+    await page.getByRole("button", { name: "Older messages" }).click();
+    await sees(page, "History 1.");
     await accessible(bob, "direct message");
     await bobContext.close();
   });

@@ -67,10 +67,15 @@ export async function startVigor({ env = {}, dataDir } = {}) {
 
   const stopChild = () =>
     new Promise((resolve) => {
-      if (!child || child.exitCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+      // This process, not whichever a restart starts next.
+      const stopping = child;
+      if (!stopping || stopping.exitCode !== null) return resolve();
+      const kill = setTimeout(() => stopping.kill("SIGKILL"), 10_000);
+      stopping.once("exit", () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      stopping.kill("SIGTERM");
     });
 
   url = await launch("127.0.0.1:0");

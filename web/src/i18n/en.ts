@@ -129,6 +129,7 @@ const en = {
     signOutHint: "Signing out ends this session on the server too.",
   },
   social: {
+    older: "Older messages",
     directMessage: "Message someone",
     findPeople: "Find people by name",
     noPeople: "Nobody by that name.",

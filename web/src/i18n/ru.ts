@@ -131,6 +131,7 @@ const ru: Catalogue = {
     signOutHint: "Выход завершает и сессию на сервере.",
   },
   social: {
+    older: "Более ранние сообщения",
     directMessage: "Написать человеку",
     findPeople: "Найти людей по имени",
     noPeople: "Никого с таким именем.",

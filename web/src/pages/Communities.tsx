@@ -31,6 +31,7 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
   const [text, setText] = useState("");
   const [typingUntil, setTypingUntil] = useState(0);
   const [live, setLive] = useState(false);
+  const [more, setMore] = useState(false);
   const lastTyping = useRef(0);
   const list = useRef<HTMLOListElement>(null);
 
@@ -41,7 +42,10 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
       const page = unwrap(
         await api.GET("/v1/social/channels/{id}/messages", { params: { path: { id: channelId }, query: { limit: 50 } } }),
       );
-      if (!cancelled) setMessages((m) => mergeMessages(m, page.items));
+      if (!cancelled) {
+        setMessages((m) => mergeMessages(m, page.items));
+        setMore((had) => had || page.next_cursor != null);
+      }
     };
     const start = async () => {
       await hub.connect();
@@ -91,6 +95,23 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
     }
   }
 
+  /** Scroll-back: the page before the oldest message shown. */
+  async function older() {
+    const oldest = messages[0];
+    if (!oldest) return;
+    try {
+      const page = unwrap(
+        await api.GET("/v1/social/channels/{id}/messages", {
+          params: { path: { id: channelId }, query: { limit: 50, before: oldest.id } },
+        }),
+      );
+      setMessages((m) => mergeMessages(m, page.items));
+      setMore(page.next_cursor != null);
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  }
+
   async function send(event: FormEvent) {
     event.preventDefault();
     const body = text.trim();
@@ -118,7 +139,12 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
         </p>
       )}
       {messages.length === 0 && <p className="muted">{t("social.noMessages")}</p>}
-      <ol className="plain chat" ref={list} aria-live="polite" data-testid="messages" data-live={live}>
+      {more && (
+        <button type="button" className="secondary" onClick={() => void older()}>
+          {t("social.older")}
+        </button>
+      )}
+      <ol className="plain chat" ref={list} aria-live="polite" tabIndex={0} aria-labelledby="chat-title" data-testid="messages" data-live={live}>
         {messages.map((m) => (
           <li key={m.id}>
             <span className="muted">{new Date(m.created_at).toLocaleTimeString()}</span> {m.deleted ? "—" : m.body}
