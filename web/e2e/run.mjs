@@ -201,6 +201,15 @@ try {
     await page.reload();
     await page.waitForFunction(() => document.querySelector("#hr-max")?.value === "185");
     expect((await page.getByLabel("Who sees my workouts").inputValue()) === "private", "privacy not kept");
+    // The password changes (and the same one comes back, for the tests after).
+    for (const [from, to] of [[PASSWORD, `${PASSWORD}!`], [`${PASSWORD}!`, PASSWORD]]) {
+      await page.getByLabel("Current password").fill(from);
+      await page.getByLabel("New password").fill(to);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText("Password changed.").waitFor();
+      await page.reload();
+      await page.getByLabel("Current password").waitFor();
+    }
     await accessible(page, "profile");
     await screenshot(page, "profile");
     await page.goto(`${vigor.url}/communities`);
@@ -330,6 +339,26 @@ try {
       body: new URLSearchParams({ grant_type: "refresh_token", client_id: "vigor-web", refresh_token: refresh ?? "" }),
     });
     expect(answer.status === 400, `a revoked refresh token answered ${answer.status}`);
+  });
+
+  await test("delete my account, confirmed with the password", async () => {
+    const carolContext = await browser.newContext({ locale: "en-US" });
+    const carol = await carolContext.newPage();
+    const carolEmail = `carol-${Date.now()}@example.org`;
+    await signUpAndIn(carol, vigor.url, carolEmail, "Carol");
+    await carol.goto(`${vigor.url}/profile`);
+    await carol.getByLabel("Your password").fill(PASSWORD);
+    await carol.getByRole("button", { name: "Delete my account" }).click();
+    await carol.getByRole("button", { name: "Sign in" }).waitFor({ timeout: 10_000 }).catch(async (error) => {
+      const alerts = await carol.getByRole("alert").allTextContents();
+      throw new Error(`${error.message}; alerts: ${alerts.join(" | ")}`);
+    });
+    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: carolEmail, password: PASSWORD }),
+    });
+    expect(grant.status === 400, `the deleted account still signs in (${grant.status})`);
+    await carolContext.close();
   });
 
   await context.close();

@@ -93,7 +93,8 @@ export async function startSignIn(returnTo = "/"): Promise<void> {
     response_type: "code",
     client_id: CLIENT_ID,
     redirect_uri: redirectUri(),
-    scope: "api",
+    // The whole API and the account itself (password, export, deletion).
+    scope: "api account",
     state: pending.state,
     code_challenge: await challengeOf(pending.verifier),
     code_challenge_method: "S256",
@@ -180,7 +181,7 @@ async function refresh(): Promise<Tokens | null> {
       return tokens;
     } catch (error) {
       if (error instanceof AuthError && error.code === "invalid_grant") {
-        forget();
+        forgetSession();
         return null;
       }
       throw error;
@@ -198,17 +199,35 @@ export async function accessToken(): Promise<string | null> {
   return tokens?.accessToken ?? null;
 }
 
-function forget(): void {
+/** Forgets the session here without asking the server (signed out, or the account is gone). */
+export function forgetSession(): void {
   current = null;
   localStorage.removeItem(REFRESH_KEY);
   localStorage.removeItem(ACCESS_KEY);
   notify();
 }
 
+/**
+ * An access token with a fresh sign-in time, for what needs a recent sign-in
+ * (deleting the account): `POST /v1/auth/reauthenticate` with the password.
+ */
+export async function reauthenticate(password: string): Promise<string> {
+  const token = await accessToken();
+  const response = await fetch("/v1/auth/reauthenticate", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token ?? ""}` },
+    body: JSON.stringify({ password }),
+  });
+  const body: unknown = await response.json().catch(() => null);
+  const access = typeof body === "object" && body !== null ? (body as { access_token?: unknown }).access_token : undefined;
+  if (!response.ok || typeof access !== "string") throw problemError(body, response.status);
+  return access;
+}
+
 /** Revokes the refresh token on the server, then forgets the session. */
 export async function signOut(): Promise<void> {
   const stored = localStorage.getItem(REFRESH_KEY);
-  forget();
+  forgetSession();
   if (stored) {
     await fetch("/v1/oauth/revoke", {
       method: "POST",

@@ -102,6 +102,9 @@ const en = {
     sets: "Sets",
   },
   profile: {
+    deleteAccount: "Delete my account",
+    deleteHint: "This removes your account and your data for good. Confirm with your password.",
+    confirmPassword: "Your password",
     privacy: "Privacy",
     profileVisibility: "Who sees my profile",
     activityPrivacy: "Who sees my workouts",

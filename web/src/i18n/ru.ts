@@ -104,6 +104,9 @@ const ru: Catalogue = {
     sets: "Подходы",
   },
   profile: {
+    deleteAccount: "Удалить мой аккаунт",
+    deleteHint: "Аккаунт и данные будут удалены навсегда. Подтвердите паролем.",
+    confirmPassword: "Ваш пароль",
     privacy: "Приватность",
     profileVisibility: "Кто видит мой профиль",
     activityPrivacy: "Кто видит мои тренировки",

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
-import { signOut } from "../auth/session";
+import { forgetSession, problemError, reauthenticate, signOut } from "../auth/session";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
 import { ErrorLine, messageOf } from "../components/ErrorLine";
@@ -115,6 +115,36 @@ function Password() {
   );
 }
 
+function DeleteAccount() {
+  const { t } = useTranslation();
+  const { error, run } = useAction();
+  return (
+    <form
+      className="card"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const password = String(new FormData(e.currentTarget).get("password"));
+        void run(async () => {
+          const token = await reauthenticate(password);
+          const response = await fetch("/v1/users/me", { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+          if (!response.ok) throw problemError(await response.json().catch(() => null), response.status);
+          forgetSession();
+          return "";
+        });
+      }}
+    >
+      <h2>{t("profile.deleteAccount")}</h2>
+      <p className="muted">{t("profile.deleteHint")}</p>
+      <label htmlFor="delete-password">{t("profile.confirmPassword")}</label>
+      <input id="delete-password" name="password" type="password" autoComplete="current-password" required />
+      <p>
+        <button type="submit">{t("profile.deleteAccount")}</button>
+      </p>
+      <ErrorLine error={error} />
+    </form>
+  );
+}
+
 export default function Profile() {
   const { t } = useTranslation();
   const loaded = useLoad(async () => unwrap(await api.GET("/v1/users/me")), []);
@@ -196,6 +226,7 @@ export default function Profile() {
         </p>
         <p className="muted">{t("profile.signOutHint")}</p>
       </section>
+      <DeleteAccount />
     </>
   );
 }
