@@ -14,7 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import AxeBuilder from "@axe-core/playwright";
-import { publishAs, registerPusher, startVigor } from "../scripts/vigor.mjs";
+import { publishAs, registerPusher, setRoles, startVigor } from "../scripts/vigor.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(here, "..", "dist");
@@ -86,6 +86,8 @@ try {
   const context = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const email = `ann-${Date.now()}@example.org`;
+  /** What one test leaves for the next. */
+  const people = {};
 
   await test("the shell renders in under a second", async () => {
     await page.goto(vigor.url);
@@ -184,6 +186,7 @@ try {
     const me = await fetch(`${vigor.url}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } }).then((r) => r.json());
     const id = me.id;
     expect(typeof id === "string", `no user id: ${JSON.stringify(me)}`);
+    people.annId = id;
     // The app is subscribed to user:{id} once its toasts region says it is live.
     await page.locator(".toasts[data-live=true]").waitFor({ state: "attached" });
     await publishAs(vigor.url, pusher, `user:${id}`, "achievement.unlocked", { name: "First workout" });
@@ -300,6 +303,28 @@ try {
     await page.getByRole("button", { name: "Older messages" }).click();
     await sees(page, "History 1.");
     await accessible(bob, "direct message");
+    people.bob = bob;
+    people.bobContext = bobContext;
+  });
+
+  await test("a coach invites an athlete, who accepts; the coach sees the athlete's workouts", async () => {
+    const { bob, bobContext } = people;
+    expect(bob, "no second user (the chat test failed)");
+    // An operator makes Ann a coach; her next token carries the role.
+    await setRoles(data, people.annId, ["user", "coach"]);
+    await page.evaluate(() => localStorage.removeItem("vigor.access"));
+    await page.goto(`${vigor.url}/coaching`);
+    await page.getByLabel("Find people by name").fill("Bob");
+    await page.getByRole("button", { name: "Invite Bob" }).first().click();
+    await page.getByText("Invitation sent.").waitFor();
+    await bob.goto(`${vigor.url}/coaching`);
+    await bob.getByRole("button", { name: "Accept Ann" }).click();
+    await bob.getByRole("heading", { name: "My athletes" }).waitFor();
+    await page.reload();
+    await page.getByRole("link", { name: "Bob" }).click();
+    await page.getByRole("heading", { name: "Workouts of Bob" }).waitFor();
+    await page.getByText("No workout logged yet.").waitFor();
+    await accessible(page, "coaching");
     await bobContext.close();
   });
 

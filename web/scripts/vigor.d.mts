@@ -25,3 +25,4 @@ export function publishAs(
   event: string,
   data: Record<string, unknown>,
 ): Promise<{ seq: string }>;
+export function setRoles(dataDir: string, userId: string, roles: string[]): Promise<void>;

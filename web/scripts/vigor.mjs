@@ -153,3 +153,14 @@ export async function publishAs(url, pusher, channel, event, data) {
   if (published.status !== 202) throw new Error(`publish answered ${published.status}: ${await published.text()}`);
   return published.json();
 }
+
+/** Gives a user roles, the way an operator does it (`vigor admin users set-roles`). */
+export async function setRoles(dataDir, userId, roles) {
+  const { execFile } = await import("node:child_process");
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("VIGOR_")));
+  await new Promise((resolve, reject) =>
+    execFile(vigorBinary(), ["admin", "--data-dir", dataDir, "users", "set-roles", userId, ...roles], { env: clean }, (error, out, err) =>
+      error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+    ),
+  );
+}

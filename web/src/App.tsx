@@ -21,6 +21,7 @@ const PlanEditor = lazy(() => import("./pages/PlanEditor"));
 const Profile = lazy(() => import("./pages/Profile"));
 const Communities = lazy(() => import("./pages/Communities"));
 const Join = lazy(() => import("./pages/Join"));
+const Coaching = lazy(() => import("./pages/Coaching"));
 
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, hasSession, () => false);
@@ -97,6 +98,8 @@ function SignedIn() {
             <Route path="/communities" element={<Communities />} />
             <Route path="/communities/:id" element={<Communities />} />
             <Route path="/join/:id" element={<Join />} />
+            <Route path="/coaching" element={<Coaching />} />
+            <Route path="/coaching/:id" element={<Coaching />} />
             <Route path="*" element={<Today />} />
           </Routes>
         </Suspense>

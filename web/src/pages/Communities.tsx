@@ -13,6 +13,7 @@ import { useHub } from "../hub/context";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
 import { mergeMessages } from "../social/messages";
+import { PeopleSearch } from "../components/PeopleSearch";
 import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 type Message = components["schemas"]["Message"];
@@ -201,12 +202,7 @@ function CreateCommunity() {
 function DirectMessage() {
   const { t } = useTranslation();
   const navigate = useNavigate();
-  const [q, setQ] = useState("");
   const [error, setError] = useState<string | null>(null);
-  const people = useLoad(
-    async () => (q.trim() ? unwrap(await api.GET("/v1/users", { params: { query: { q: q.trim(), limit: 10 } } })).items : []),
-    [q],
-  );
 
   async function open(userId: string) {
     setError(null);
@@ -221,18 +217,7 @@ function DirectMessage() {
   return (
     <section className="card" aria-labelledby="dm-title">
       <h2 id="dm-title">{t("social.directMessage")}</h2>
-      <label htmlFor="dm-q">{t("social.findPeople")}</label>
-      <input id="dm-q" type="search" value={q} onChange={(e) => setQ(e.target.value)} autoComplete="off" />
-      {q.trim() && people.data?.length === 0 && <p className="muted">{t("social.noPeople")}</p>}
-      <ul className="plain">
-        {people.data?.map((p) => (
-          <li key={p.id}>
-            <button type="button" className="secondary" onClick={() => void open(p.id)}>
-              {t("social.write", { name: p.display_name })}
-            </button>
-          </li>
-        ))}
-      </ul>
+      <PeopleSearch id="dm-q" action={(p) => ({ label: t("social.write", { name: p.display_name }), run: () => void open(p.id) })} />
       <ErrorLine error={error} />
     </section>
   );

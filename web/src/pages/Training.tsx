@@ -92,7 +92,8 @@ export default function Training() {
       <p>
         <Link className="button" to="/training/log">
           {t("training.logWorkout")}
-        </Link>
+        </Link>{" "}
+        <Link to="/coaching">{t("training.coaching")}</Link>
       </p>
       <div className="grid">
         <section className="card" aria-labelledby="recent">
