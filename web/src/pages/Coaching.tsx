@@ -2,13 +2,13 @@
  * Coaching: a coach sees the athletes who accepted and their workouts, and
  * invites more; an athlete accepts a coach's invitation.
  */
-import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
-import { ErrorLine, messageOf } from "../components/ErrorLine";
+import { ErrorLine } from "../components/ErrorLine";
+import { useAction } from "../components/useAction";
 import { PeopleSearch } from "../components/PeopleSearch";
 
 /** Display names of users, by id. */
@@ -47,8 +47,7 @@ function AthleteWorkouts({ athleteId }: { athleteId: string }) {
 export default function Coaching() {
   const { t } = useTranslation();
   const { id } = useParams();
-  const [note, setNote] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { note, error, run } = useAction();
   const loaded = useLoad(async () => {
     const [me, links] = await Promise.all([
       (async () => unwrap(await api.GET("/v1/users/me")))(),
@@ -58,16 +57,12 @@ export default function Coaching() {
     return { me: me.id, links: links.items, names };
   }, []);
 
-  async function act(action: () => Promise<unknown>, done: string) {
-    setNote(null);
-    setError(null);
-    try {
+  function act(action: () => Promise<unknown>, done: string) {
+    return run(async () => {
       await action();
-      setNote(done);
       loaded.reload();
-    } catch (e) {
-      setError(messageOf(e));
-    }
+      return done;
+    });
   }
 
   const data = loaded.data;

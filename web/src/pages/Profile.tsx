@@ -1,11 +1,12 @@
 /** Profile and settings: name, units, time zone; export of my data; sign-out. */
-import { useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import { useTranslation } from "react-i18next";
 import { api, unwrap } from "../api/client";
 import { forgetSession, problemError, reauthenticate, signOut } from "../auth/session";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
-import { ErrorLine, messageOf } from "../components/ErrorLine";
+import { ErrorLine } from "../components/ErrorLine";
+import { useAction } from "../components/useAction";
 
 const PRIVACY = ["public", "followers", "private"] as const;
 
@@ -20,22 +21,6 @@ function PrivacySelect({ id, name, value }: { id: string; name: string; value: s
       ))}
     </select>
   );
-}
-
-/** Runs a form's action, with its saved note or error. */
-function useAction() {
-  const [note, setNote] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  async function run(action: () => Promise<string>) {
-    setNote(null);
-    setError(null);
-    try {
-      setNote(await action());
-    } catch (e) {
-      setError(messageOf(e));
-    }
-  }
-  return { note, error, run };
 }
 
 function HeartRate() {
