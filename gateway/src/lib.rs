@@ -17,9 +17,11 @@
 //! 7. the request timeout (504) and body limit (413).
 //!
 //! `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json` and `/docs` are served by
-//! every target. Serving (TLS, HTTP/2, graceful shutdown) is in [`server`].
+//! every target; the edge also serves the web app at `/` ([`web`]) and the
+//! aggregated `GET /v1/dashboard` ([`dashboard`]). Serving (TLS, HTTP/2, graceful shutdown) is in [`server`].
 
 pub mod auth;
+pub mod dashboard;
 pub mod docs;
 pub mod health;
 pub mod metrics;
@@ -29,6 +31,7 @@ pub mod ratelimit;
 pub mod request_id;
 pub mod server;
 pub mod tls;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,11 +108,31 @@ pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
         };
     }
 
+    // The edge answers the web app's Today page from the services' routes, and
+    // serves the app itself at `/`.
+    let mut openapi = parts.openapi;
+    let app = if parts.edge {
+        openapi.merge(dashboard::openapi());
+        let routes = app.clone();
+        let web = Arc::new(web::WebApp::new(config.http.web_dir.clone()));
+        if !web.dir().join("index.html").is_file() {
+            tracing::info!(
+                dir = %web.dir().display(),
+                "no built web app there (http.web_dir): `/` answers 404; build it with `npm run build` in web/"
+            );
+        }
+        app.merge(dashboard::router(routes))
+            .fallback(move |request: axum::extract::Request| {
+                let web = web.clone();
+                async move { web.respond(request).await }
+            })
+    } else {
+        app.fallback(problems::not_found)
+    };
     let app = app
-        .merge(docs::router(parts.openapi))
+        .merge(docs::router(openapi))
         .merge(health::router(parts.checks))
         .route("/metrics", get(metrics::render))
-        .fallback(problems::not_found)
         .method_not_allowed_fallback(problems::method_not_allowed);
 
     let timeout = Duration::from_secs(config.http.request_timeout_secs);

@@ -68,6 +68,7 @@ pub const KEYS: &[Key] = &[
     key("http.cors_origins", Kind::List, "", "Origins allowed by CORS, comma-separated; `*` allows any."),
     key("http.trust_forwarded_for", Kind::Bool, "false", "Take the client address from X-Forwarded-For (only behind a trusted load balancer)."),
     key("http.behind_gateway", Kind::Bool, "false", "A service target behind Vigor's gateway: take the client address from the gateway's X-Vigor-Client-Address header (never expose such a target to clients directly)."),
+    key("http.web_dir", Kind::Str, "web/dist", "Directory of the built web app (`npm run build` in `web/`), served at `/` with a fallback to its `index.html` for the app's own routes; relative to the working directory. When it is missing, `/` answers 404."),
     key("rate_limit.enabled", Kind::Bool, "true", "Rate-limit requests per client (token bucket; Redis when redis.url is set)."),
     key("rate_limit.per_second", Kind::Int, "50", "Sustained requests per second per client."),
     key("rate_limit.burst", Kind::Int, "100", "Requests a client may burst above the sustained rate."),

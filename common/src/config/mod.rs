@@ -216,6 +216,9 @@ pub struct HttpConfig {
     /// A service target behind the gateway: the client address comes from the
     /// gateway's `X-Vigor-Client-Address` header.
     pub behind_gateway: bool,
+    /// The built web app (`web/dist`), served at `/` by the edge; a relative
+    /// path is taken from the working directory. Missing: `/` answers 404.
+    pub web_dir: PathBuf,
 }
 
 /// Per-client token-bucket rate limit.
@@ -489,6 +492,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             trust_forwarded_for: false,
             behind_gateway: false,
+            web_dir: PathBuf::from("web/dist"),
         }
     }
 }
