@@ -70,20 +70,20 @@ pub fn rules(config: &Config) -> anyhow::Result<domain::Rules> {
     }
 }
 
-/// The service over `db`, submitting to `boards` (for `vigor admin` and
-/// `build`).
+/// The service on `db` as `config` sets it up, submitting to `boards`, without
+/// notifications (`vigor admin`; `build` adds them).
 pub fn service(
-    ctx: &ServiceContext,
+    config: &Config,
+    db: vigor_common::db::Database,
     boards: Arc<dyn vigor_leaderboards::BoardStore>,
+    ids: Arc<vigor_common::IdGenerator>,
 ) -> anyhow::Result<GamificationService> {
     Ok(GamificationService::new(
-        Arc::new(store::SqlStore::new(ctx.database().clone())),
-        rules(&ctx.config)?,
+        Arc::new(store::SqlStore::new(db)),
+        rules(config)?,
         boards,
-        ctx.bus.clone(),
-        ctx.live.clone(),
-        ctx.ids.clone(),
-        ctx.config.gamification.streak_rest_days,
+        ids,
+        config.gamification.streak_rest_days,
     ))
 }
 
@@ -91,7 +91,14 @@ pub fn service(
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let boards = vigor_leaderboards::store::shared(&ctx).await?;
     let events = ServiceEvents::start(&ctx);
-    let service = service(&ctx, boards.clone())?.with_relay(events.relay());
+    let service = service(
+        &ctx.config,
+        ctx.database().clone(),
+        boards.clone(),
+        ctx.ids.clone(),
+    )?
+    .with_notifications(ctx.bus.clone(), ctx.live.clone())
+    .with_relay(events.relay());
     let rebuilt = service
         .rebuild(true, ctx.config.leaderboards.window_grace())
         .await

@@ -55,8 +55,9 @@ pub struct GamificationService {
     pub rules: Arc<Rules>,
     /// The leaderboard store (shared with the leaderboards service in one process).
     pub boards: Arc<dyn BoardStore>,
-    bus: Arc<dyn EventBus>,
-    live: Arc<dyn LivePublisher>,
+    /// Where score changes and live pushes go; `None` (`vigor admin`): nowhere,
+    /// the committed changes and outbox events are all there is.
+    notify: Option<(Arc<dyn EventBus>, Arc<dyn LivePublisher>)>,
     ids: Arc<IdGenerator>,
     relay: Option<OutboxRelay>,
     default_rest_days: u32,
@@ -79,8 +80,6 @@ impl GamificationService {
         store: Arc<dyn GamificationStore>,
         rules: Rules,
         boards: Arc<dyn BoardStore>,
-        bus: Arc<dyn EventBus>,
-        live: Arc<dyn LivePublisher>,
         ids: Arc<IdGenerator>,
         default_rest_days: u32,
     ) -> Self {
@@ -88,12 +87,22 @@ impl GamificationService {
             store,
             rules: Arc::new(rules),
             boards,
-            bus,
-            live,
+            notify: None,
             ids,
             relay: None,
             default_rest_days,
         }
+    }
+
+    /// Publishes `leaderboard.scores_changed` on `bus` and pushes unlocks and
+    /// level-ups through `live`.
+    pub fn with_notifications(
+        mut self,
+        bus: Arc<dyn EventBus>,
+        live: Arc<dyn LivePublisher>,
+    ) -> Self {
+        self.notify = Some((bus, live));
+        self
     }
 
     /// Wakes `relay` after every committed event.
@@ -295,6 +304,7 @@ impl GamificationService {
                 }
             }
         }
+        let Some((bus, _)) = &self.notify else { return };
         if changes.is_empty() {
             return;
         }
@@ -305,7 +315,7 @@ impl GamificationService {
                 changes,
             },
         );
-        if let Err(e) = self.bus.publish(&event).await {
+        if let Err(e) = bus.publish(&event).await {
             tracing::warn!(%user, error = %e, "scores_changed not published");
         }
     }
@@ -313,6 +323,9 @@ impl GamificationService {
     /// Pushes the unlocks and level-ups of `applied` on `user:{id}`, once per
     /// event id.
     async fn push(&self, user: Id, applied: &Applied) {
+        let Some((_, live)) = &self.notify else {
+            return;
+        };
         let channel = format!("user:{user}");
         let level_ups = applied.events.iter().filter(|e| LEVEL_UP.is(e));
         let pushes = applied
@@ -321,8 +334,7 @@ impl GamificationService {
             .map(|e| (LIVE_UNLOCKED, e))
             .chain(level_ups.map(|e| (LIVE_LEVEL_UP, e)));
         for (name, event) in pushes {
-            if let Err(e) = self
-                .live
+            if let Err(e) = live
                 .publish_once(&channel, name, &event.data, &event.id.to_string())
                 .await
             {

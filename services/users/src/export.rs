@@ -26,6 +26,7 @@ use vigor_common::config::{Config, ServiceName};
 pub const PARTS: &[(ServiceName, &str)] = &[
     (ServiceName::Auth, "/v1/auth/me/export"),
     (ServiceName::Training, "/v1/training/me/export"),
+    (ServiceName::Gamification, "/v1/gamification/me/export"),
 ];
 
 /// One service's part, fetched over HTTP.

@@ -54,6 +54,7 @@ impl TestApp {
         let app = vigor_auth::testkit::stack(backend)
             .service(vigor_users::spec())
             .service(vigor_training::spec())
+            .service(vigor_gamification::spec())
             .spawn()
             .await?;
         let exporter = Exporter::from_config(&app.config).unwrap();
