@@ -12,28 +12,13 @@ mod support;
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
-use support::{rest, sign_up_and_get_token, Vigor};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use support::{next_frame, rest, sign_up_and_get_token, Vigor};
 use tokio_tungstenite::tungstenite::Message;
 use vigor_common::config::{BoardStoreKind, Config};
 use vigor_common::Id;
 use vigor_leaderboards::{BoardDef, Scope, Window};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(wait, ws.next()).await {
-            Err(_) => return None,
-            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("the session ended: {other:?}"),
-        }
-    }
-}
 
 #[tokio::test]
 async fn a_logged_workout_unlocks_first_workout_live_and_ranks_on_the_xp_board() {
@@ -51,14 +36,7 @@ async fn a_logged_workout_unlocks_first_workout_live_and_ranks_on_the_xp_board()
     );
     let base = &vigor.url;
     let token = sign_up_and_get_token(base, "gam-e2e@example.org").await;
-    let url = format!("{}/v1/ws", base.replacen("http", "ws", 1));
-    let mut request = url.as_str().into_client_request().unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        format!("vigor.v1, bearer.{token}").parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let welcome = next_frame(&mut ws, Duration::from_secs(10)).await.unwrap();
+    let (mut ws, welcome) = support::connect(base, &token).await;
     let user = welcome["user_id"].as_str().unwrap().to_owned();
     let channel = format!("user:{user}");
     ws.send(Message::text(

@@ -365,19 +365,7 @@ impl GamificationService {
                 report.skipped += 1;
                 continue;
             }
-            let rows = self.store.scores_of(&key).await?;
-            let seeds = rows
-                .iter()
-                .map(|r| {
-                    Ok(Seed {
-                        user: r.user_id,
-                        score: Score::new(r.score)?,
-                        achieved_at: r.achieved_at,
-                    })
-                })
-                .collect::<Result<Vec<_>, vigor_leaderboards::StoreError>>()?;
-            report.entries += seeds.len() as u64;
-            self.boards.load(&window, Seeds::new(seeds)?).await?;
+            report.entries += self.reload(&key, &window).await?;
             report.instances += 1;
         }
         Ok(report)
@@ -419,9 +407,17 @@ impl GamificationService {
         }
         let def = challenge_board(metric);
         let window = def.window_at(Window::AllTime, Scope::Challenge(id), starts_at)?;
-        let key = score_key(&window, starts_at);
-        let rows = self.store.scores_of(&key).await?;
-        let seeds = rows
+        self.reload(&score_key(&window, starts_at), &window).await?;
+        Ok(true)
+    }
+
+    /// Replaces the board store's instance `window` with the score log's
+    /// entries of `key`; how many.
+    async fn reload(&self, key: &ScoreKey, window: &BoardWindow) -> anyhow::Result<u64> {
+        let seeds = self
+            .store
+            .scores_of(key)
+            .await?
             .iter()
             .map(|r| {
                 Ok(Seed {
@@ -431,8 +427,9 @@ impl GamificationService {
                 })
             })
             .collect::<Result<Vec<_>, vigor_leaderboards::StoreError>>()?;
-        self.boards.load(&window, Seeds::new(seeds)?).await?;
-        Ok(true)
+        let entries = seeds.len() as u64;
+        self.boards.load(window, Seeds::new(seeds)?).await?;
+        Ok(entries)
     }
 }
 

@@ -130,25 +130,16 @@ macro_rules! read_snapshot {
         .bind(user)
         .fetch_all($conn)
         .await?;
-        let joined: Vec<(
-            i64,
-            i64,
-            Option<i64>,
-            Id,
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<Id>,
-            i64,
-            Id,
-            i64,
-        )> = sqlx::query_as(&format!(
-            "SELECT p.joined_at, p.progress, p.completed_at, {CHALLENGE_COLUMNS} \
-                 FROM challenge_participants p JOIN challenges c ON c.id = p.challenge_id \
-                 WHERE p.user_id = $1 ORDER BY c.id"
+        let joined: Vec<(Id, i64, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT challenge_id, joined_at, progress, completed_at FROM challenge_participants \
+             WHERE user_id = $1 ORDER BY challenge_id",
+        )
+        .bind(user)
+        .fetch_all($conn)
+        .await?;
+        let joined_challenges: Vec<ChallengeRow> = sqlx::query_as(&format!(
+            "SELECT {CHALLENGE_COLUMNS} FROM challenges c \
+             JOIN challenge_participants p ON p.challenge_id = c.id WHERE p.user_id = $1"
         ))
         .bind(user)
         .fetch_all($conn)
@@ -185,17 +176,25 @@ macro_rules! read_snapshot {
                 })
             })
             .collect::<StoreResult<_>>()?;
+        let mut by_id = std::collections::HashMap::new();
+        for row in joined_challenges {
+            let c = challenge(row)?;
+            by_id.insert(c.id, c);
+        }
+        // Read outside a transaction, a challenge joined between the two reads
+        // is left out until the next read.
         snapshot.challenges = joined
             .into_iter()
-            .map(|r| {
-                Ok(Participation {
-                    joined_at: at(r.0)?,
-                    progress: r.1,
-                    completed_at: r.2.map(at).transpose()?,
-                    challenge: challenge((
-                        r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13,
-                    ))?,
-                })
+            .filter_map(|(id, joined_at, progress, completed_at)| {
+                let challenge = by_id.remove(&id)?;
+                Some(at(joined_at).and_then(|joined_at| {
+                    Ok(Participation {
+                        challenge,
+                        joined_at,
+                        progress,
+                        completed_at: completed_at.map(at).transpose()?,
+                    })
+                }))
             })
             .collect::<StoreResult<_>>()?;
         snapshot
