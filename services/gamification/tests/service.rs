@@ -317,6 +317,39 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
     assert_eq!((again.instances, again.skipped), (0, 8));
 }
 
+async fn a_backfill_applies_rules_added_later_once(app: App) {
+    let (_, token) = app.user("gus").await;
+    app.log(&token, 30, 5000).await;
+    app.xp_becomes(&token, 65).await;
+    // A deployment adds an achievement the user already qualifies for.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rules.toml");
+    let rules = format!(
+        "{}\n[[achievements]]\nkey = \"five_k\"\nname = \"Five k\"\nmetric = \"distance_m\"\ntiers = [{{ threshold = 5000, points = 25 }}]\n",
+        vigor_gamification::domain::rules::BUILTIN
+    );
+    std::fs::write(&path, rules).unwrap();
+    let mut config = (*app.config).clone();
+    config.gamification.rules_file = Some(path.display().to_string());
+    let db = app.database(ServiceName::Gamification).database.clone();
+    let ids = Arc::new(IdGenerator::new(8).unwrap());
+    let service = vigor_gamification::service(&config, db, app.boards.clone(), ids).unwrap();
+    assert_eq!(service.backfill().await.unwrap(), 1);
+    assert_eq!(service.backfill().await.unwrap(), 0);
+    let ledger = app.get_json(&token, "/v1/gamification/me/ledger").await;
+    let sources: Vec<&str> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources.iter().filter(|s| **s == "five_k:1").count(),
+        1,
+        "{sources:?}"
+    );
+}
+
 async fn a_deleted_user_s_game_and_entries_go(app: App) {
     let (id, token) = app.user("cy").await;
     app.log(&token, 30, 5000).await;
@@ -508,6 +541,7 @@ vigor_common::on_both_backends!(crate::App::spawn;
     an_edited_or_deleted_workout_moves_xp_and_scores_back,
     a_flushed_board_store_is_rebuilt_from_the_score_log,
     a_deleted_user_s_game_and_entries_go,
+    a_backfill_applies_rules_added_later_once,
     challenges_are_made_joined_and_completed,
     settings_are_checked_and_shape_streaks,
 );
