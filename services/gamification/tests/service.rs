@@ -154,6 +154,7 @@ async fn a_logged_workout_earns_xp_and_unlocks_first_workout_once(app: App) {
     let mut live = app.broker.subscribe(&format!("user:{id}")).await.unwrap();
     let mut logged = app.listen(&["workout.logged"]).await;
     let mut unlocked = app.listen(&["gamification.achievement_unlocked"]).await;
+    let mut scores = app.listen(&["leaderboard.scores_changed"]).await;
 
     app.log(&token, 30, 5000).await;
     // 10 for the workout, 30 minutes, 5 km × 5.
@@ -222,6 +223,26 @@ async fn a_logged_workout_earns_xp_and_unlocks_first_workout_once(app: App) {
     if app.boards_visible() {
         app.board_becomes("xp", &id, Some(65)).await;
         app.board_becomes("distance", &id, Some(5000)).await;
+    }
+
+    // The changed entries are announced for live updates: every window of both boards.
+    if app.boards_visible() {
+        let changed = scores.next().await.unwrap().event;
+        assert_eq!(changed.data["user_id"], id.as_str());
+        let changes = changed.data["changes"].as_array().unwrap();
+        assert_eq!(changes.len(), 8, "{changed:?}");
+        let weekly_xp = changes
+            .iter()
+            .find(|c| c["board"] == "xp" && c["window"] == "weekly")
+            .unwrap();
+        assert_eq!(
+            (
+                weekly_xp["old"].clone(),
+                weekly_xp["new"].clone(),
+                weekly_xp["scope"].clone()
+            ),
+            (Value::Null, json!(65), json!("global"))
+        );
     }
 
     // A long run: 10 + 120 + 150 = 280 XP more, 345 in all: level 3, pushed.
