@@ -330,6 +330,19 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
         .unwrap();
     assert_eq!((rebuilt.instances, rebuilt.entries), (8, 16));
     assert_eq!(app.boards.top(&weekly, None, 10).await.unwrap(), before);
+    // A new in-memory store (an all-in-one start) is filled the same way.
+    let memory: Arc<dyn BoardStore> = Arc::new(vigor_leaderboards::MemoryBoardStore::new(
+        app.config.leaderboards.window_grace(),
+    ));
+    let db = app.database(ServiceName::Gamification).database.clone();
+    let ids = Arc::new(IdGenerator::new(9).unwrap());
+    let at_start = vigor_gamification::service(&app.config, db, memory.clone(), ids).unwrap();
+    let filled = at_start
+        .rebuild(true, app.config.leaderboards.window_grace())
+        .await
+        .unwrap();
+    assert_eq!((filled.instances, filled.entries), (8, 16));
+    assert_eq!(memory.top(&weekly, None, 10).await.unwrap(), before);
     // A store that holds its entries is left alone at start.
     let again = service
         .rebuild(true, app.config.leaderboards.window_grace())
