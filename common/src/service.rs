@@ -8,6 +8,8 @@
 //! context from configuration, and the gateway either mounts the router or proxies
 //! the prefixes to the service's URL.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -44,6 +46,40 @@ pub struct ServiceContext {
     pub shutdown: CancellationToken,
     /// Background tasks; the binary waits for them on shutdown.
     pub tasks: TaskTracker,
+    /// What the services of one process share (one per process).
+    pub shared: Shared,
+}
+
+/// Resources that every service of one process shares, one per type, made by
+/// whichever service asks first: in all-in-one mode the gamification and the
+/// leaderboards services use one board store (an in-memory store must be the
+/// same instance for both to see the same boards). `vigor-common` cannot name
+/// the types of the crates that depend on it, so the slot is keyed by type.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<tokio::sync::Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>>);
+
+impl Shared {
+    /// The shared `T`, made with `make` the first time (`make` runs at most
+    /// once per process when it succeeds; an error is returned and not kept).
+    pub async fn get_or_try_init<T, E, F, Fut>(&self, make: F) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        // A tokio mutex, held across `make`: the services of a process start one
+        // after another, and a second asker must wait for the first one's value.
+        let mut slots = self.0.lock().await;
+        if let Some(value) = slots
+            .get(&TypeId::of::<T>())
+            .and_then(|v| v.downcast_ref::<T>())
+        {
+            return Ok(value.clone());
+        }
+        let value = make().await?;
+        slots.insert(TypeId::of::<T>(), Box::new(value.clone()));
+        Ok(value)
+    }
 }
 
 impl ServiceContext {
@@ -89,4 +125,25 @@ pub struct ServiceSpec {
     pub openapi: fn() -> utoipa::openapi::OpenApi,
     /// Starts it.
     pub build: fn(ServiceContext) -> BuildFuture,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_shared_value_is_made_once_per_type() {
+        let shared = Shared::default();
+        let first: Result<Arc<u32>, ()> =
+            shared.get_or_try_init(|| async { Ok(Arc::new(1)) }).await;
+        let again: Result<Arc<u32>, ()> =
+            shared.get_or_try_init(|| async { Ok(Arc::new(2)) }).await;
+        assert!(Arc::ptr_eq(&first.unwrap(), &again.unwrap()));
+        let failed: Result<String, &str> = shared.get_or_try_init(|| async { Err("no") }).await;
+        assert_eq!(failed, Err("no"));
+        let other: Result<String, &str> = shared
+            .get_or_try_init(|| async { Ok("made".to_owned()) })
+            .await;
+        assert_eq!(other.unwrap(), "made");
+    }
 }

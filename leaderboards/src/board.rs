@@ -334,6 +334,34 @@ impl BoardDef {
         }
     }
 
+    /// The board of every challenge counting `metric`: id `challenge-<metric>`
+    /// (`challenge-distance`), one all-time window, scoped per challenge; the
+    /// gamification service sets each participant's progress (`set`).
+    pub fn challenge(metric: Metric) -> BoardDef {
+        BoardDef {
+            id: BoardId(format!("challenge-{}", metric.as_str())),
+            metric,
+            order: Order::Descending,
+            operator: Operator::Set,
+            windows: vec![Window::AllTime],
+            time_zone: Tz::UTC,
+            scope: ScopeKind::Challenge,
+        }
+    }
+
+    /// The definition of a board the code defines (the built-ins and the
+    /// challenge boards), by id.
+    pub fn known(id: &str) -> Option<BoardDef> {
+        BoardDef::builtins()
+            .into_iter()
+            .chain(
+                [Metric::Xp, Metric::Distance, Metric::Workouts]
+                    .into_iter()
+                    .map(BoardDef::challenge),
+            )
+            .find(|def| def.id.as_str() == id)
+    }
+
     /// Parses a time zone name for [`BoardDef::time_zone`].
     pub fn parse_time_zone(raw: &str) -> Result<Tz, BoardError> {
         raw.parse()
@@ -450,6 +478,22 @@ mod tests {
         assert_eq!("incr".parse::<Operator>(), Ok(Operator::Incr));
         assert!("max".parse::<Operator>().is_err());
         assert!(BoardDef::parse_time_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn challenge_boards_are_known_by_id_and_scoped_per_challenge() {
+        let def = BoardDef::known("challenge-distance").unwrap();
+        assert_eq!(def, BoardDef::challenge(Metric::Distance));
+        let t = at("2026-12-05T10:00:00Z");
+        let w = def
+            .window_at(Window::AllTime, Scope::Challenge(Id::from_i64(7)), t)
+            .unwrap();
+        assert_eq!(w.name(), "challenge-distance:all:challenge:7");
+        assert!(def
+            .window_at(Window::Weekly, Scope::Challenge(Id::from_i64(7)), t)
+            .is_err());
+        assert_eq!(BoardDef::known("xp"), Some(BoardDef::xp()));
+        assert_eq!(BoardDef::known("nope"), None);
     }
 
     #[test]

@@ -15,6 +15,14 @@
 //!   deliveries, read from and replayed to the Redis bus of a distributed
 //!   deployment. The all-in-one bus lives in the memory of its `vigor serve`
 //!   process, out of this command's reach: there it refuses and says so.
+//! - `vigor admin leaderboards rebuild`: reloads every leaderboard instance of
+//!   the Redis board store from the gamification score log (the durable truth);
+//!   an in-memory store lives in its `vigor serve` process, which fills it from
+//!   the log at every start, so there the command refuses and says so.
+//! - `vigor admin achievements backfill`: judges every player against the
+//!   achievement rules again, so rules or tiers added since reach those who
+//!   already qualify (unlocks, ledger rows and feed events, each once; no live
+//!   pushes from this process).
 
 use clap::Subcommand;
 use std::sync::Arc;
@@ -52,6 +60,77 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Leaderboards: rebuild the board store from the score log.
+    Leaderboards {
+        #[command(subcommand)]
+        command: LeaderboardsCommand,
+    },
+    /// Achievements: apply the rules to every player again.
+    Achievements {
+        #[command(subcommand)]
+        command: AchievementsCommand,
+    },
+}
+
+/// `vigor admin leaderboards …`.
+#[derive(Debug, Subcommand)]
+pub enum LeaderboardsCommand {
+    /// Reload every board instance of the Redis board store from the
+    /// gamification score log.
+    Rebuild,
+}
+
+/// `vigor admin achievements …`.
+#[derive(Debug, Subcommand)]
+pub enum AchievementsCommand {
+    /// Judge every player against the current rules (retroactive unlocks).
+    Backfill,
+}
+
+/// What `vigor admin leaderboards rebuild` says for an in-memory board store.
+const IN_PROCESS_BOARDS: &str = "the board store is the in-memory one (leaderboards.store = memory, or no Redis URL): it lives in the running `vigor serve` process, which fills it from the gamification score log at every start. Set leaderboards.redis_url (or redis.url) as the deployment does to rebuild a Redis board store.";
+
+/// The gamification service on its database, as `vigor admin` runs it.
+async fn gamification(
+    config: &Config,
+    boards: Arc<dyn vigor_leaderboards::BoardStore>,
+) -> anyhow::Result<vigor_gamification::GamificationService> {
+    let db = Database::connect(&config.database_url(ServiceName::Gamification)).await?;
+    db.migrate(Some(&vigor_gamification::MIGRATIONS)).await?;
+    let ids = Arc::new(IdGenerator::new(config.node_id)?);
+    vigor_gamification::service(config, db, boards, ids)
+}
+
+/// `vigor admin leaderboards …` and `vigor admin achievements …`.
+async fn game(config: &Config, command: AdminCommand) -> anyhow::Result<()> {
+    use vigor_common::config::BoardStoreKind;
+    match command {
+        AdminCommand::Leaderboards {
+            command: LeaderboardsCommand::Rebuild,
+        } => {
+            if config.leaderboards.store_kind(&config.redis) == BoardStoreKind::Memory {
+                anyhow::bail!(IN_PROCESS_BOARDS);
+            }
+            let boards = vigor_leaderboards::store::open(config).await?;
+            let rebuilt = gamification(config, boards)
+                .await?
+                .rebuild(false, config.leaderboards.window_grace())
+                .await?;
+            println!(
+                "rebuilt {} board instances with {} entries from the score log ({} expired or unknown left out)",
+                rebuilt.instances, rebuilt.entries, rebuilt.skipped
+            );
+        }
+        AdminCommand::Achievements {
+            command: AchievementsCommand::Backfill,
+        } => {
+            let boards = vigor_leaderboards::store::open(config).await?;
+            let unlocked = gamification(config, boards).await?.backfill().await?;
+            println!("backfill done: {unlocked} new unlocks");
+        }
+        _ => anyhow::bail!("not a gamification command"),
+    }
+    Ok(())
 }
 
 /// `vigor admin events …`.
@@ -162,9 +241,19 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     {
         return dead_letters(&config, command).await;
     }
+    if matches!(
+        command,
+        AdminCommand::Leaderboards { .. } | AdminCommand::Achievements { .. }
+    ) {
+        return game(&config, command).await;
+    }
     let auth = AuthService::connect(&config).await?;
     match command {
-        AdminCommand::Events { .. } => unreachable!("events commands returned above"),
+        AdminCommand::Events { .. }
+        | AdminCommand::Leaderboards { .. }
+        | AdminCommand::Achievements { .. } => {
+            unreachable!("events and game commands returned above")
+        }
         AdminCommand::Users {
             command: UsersCommand::SetRoles { id, roles },
         } => {

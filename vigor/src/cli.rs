@@ -286,13 +286,10 @@ fn redacted(config: &Config) -> Config {
     if shown.auth.key_encryption_key().is_some() {
         shown.auth.key_encryption_key = Some("<redacted>".to_owned());
     }
-    for section in [
-        &mut shown.users,
-        &mut shown.training,
-        &mut shown.gamification,
-    ] {
+    for section in [&mut shown.users, &mut shown.training] {
         redact(&mut section.database_url);
     }
     redact(&mut shown.social.database_url);
+    redact(&mut shown.gamification.database_url);
     shown
 }

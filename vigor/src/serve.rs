@@ -25,7 +25,7 @@ use vigor_common::bus::EventBus;
 use vigor_common::config::{Config, ServiceName, Target};
 use vigor_common::db::{redact, Database};
 use vigor_common::live::LivePublisher;
-use vigor_common::service::{ReadinessCheck, ServiceContext, ServiceSpec};
+use vigor_common::service::{ReadinessCheck, ServiceContext, ServiceSpec, Shared};
 use vigor_common::{telemetry, IdGenerator};
 use vigor_gateway::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use vigor_gateway::{GatewayParts, Mount};
@@ -119,6 +119,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut databases = Vec::new();
     let mut auth_db = None;
     let mut social_router = None;
+    let shared = Shared::default();
     for spec in specs() {
         if config.target.runs(spec.name) {
             let db = if spec.sql {
@@ -148,6 +149,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 ids: ids.clone(),
                 shutdown: shutdown.clone(),
                 tasks: tasks.clone(),
+                shared: shared.clone(),
             };
             let running = (spec.build)(context)
                 .await

@@ -15,32 +15,16 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
-use support::{sign_up_and_get_token, Vigor};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use support::{next_frame, sign_up_and_get_token, Socket, Vigor};
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A signed-in person with an open hub session.
 struct Member {
     id: String,
     token: String,
     ws: Socket,
     next_request: u64,
-}
-
-async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(wait, ws.next()).await {
-            Err(_) => return None,
-            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("the session ended: {other:?}"),
-        }
-    }
 }
 
 impl Member {
@@ -51,15 +35,7 @@ impl Member {
 
     /// Another session of a signed-in person.
     async fn connect(base: &str, token: String) -> Member {
-        let url = format!("{}/v1/ws", base.replacen("http", "ws", 1));
-        let mut request = url.as_str().into_client_request().unwrap();
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            format!("vigor.v1, bearer.{token}").parse().unwrap(),
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-        let welcome = next_frame(&mut ws, Duration::from_secs(10)).await.unwrap();
-        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        let (ws, welcome) = support::connect(base, &token).await;
         Member {
             id: welcome["user_id"].as_str().unwrap().to_owned(),
             token,

@@ -14,6 +14,8 @@
 //! | `training:write` | log, change and delete workouts; plans, schedule, coaching | `api` |
 //! | `social:read` | read the social side: live channels over the WebSocket | `api` |
 //! | `social:write` | post, follow, chat (the social service's writes) | `api` |
+//! | `gamification:read` | read the user's XP, achievements, challenges and rewards | `api` |
+//! | `gamification:write` | join and make challenges, change game settings | `api` |
 //! | `api` | everything above, on behalf of the user | — |
 //! | `account` | export, deactivate and delete the account; change its email or password | — |
 //! | `staff` | staff actions on other accounts (roles, reactivation, deletion) — still only for users with the admin role | — |
@@ -56,6 +58,10 @@ pub const TRAINING_WRITE: &str = "training:write";
 pub const SOCIAL_READ: &str = "social:read";
 /// Act on the social side.
 pub const SOCIAL_WRITE: &str = "social:write";
+/// Read the user's game: XP, levels, streaks, achievements, challenges, rewards.
+pub const GAMIFICATION_READ: &str = "gamification:read";
+/// Act in the game: join and make challenges, change game settings.
+pub const GAMIFICATION_WRITE: &str = "gamification:write";
 /// The whole API on behalf of the user, except [`ACCOUNT`] and [`STAFF`].
 pub const API: &str = "api";
 /// The account itself: export, deactivation, deletion, email and password changes.
@@ -83,7 +89,7 @@ pub struct ScopeInfo {
 }
 
 /// Every scope Vigor knows, in the order the metadata and the consent page list them.
-pub const ALL: [ScopeInfo; 11] = [
+pub const ALL: [ScopeInfo; 13] = [
     ScopeInfo {
         name: API,
         description: "Use Vigor on your behalf: your profile, training and social activity",
@@ -94,6 +100,8 @@ pub const ALL: [ScopeInfo; 11] = [
             TRAINING_WRITE,
             SOCIAL_READ,
             SOCIAL_WRITE,
+            GAMIFICATION_READ,
+            GAMIFICATION_WRITE,
         ],
     },
     ScopeInfo {
@@ -124,6 +132,16 @@ pub const ALL: [ScopeInfo; 11] = [
     ScopeInfo {
         name: SOCIAL_WRITE,
         description: "Post, follow, comment and chat as you",
+        implies: &[],
+    },
+    ScopeInfo {
+        name: GAMIFICATION_READ,
+        description: "See your XP, achievements, challenges and rewards",
+        implies: &[],
+    },
+    ScopeInfo {
+        name: GAMIFICATION_WRITE,
+        description: "Join and make challenges and change your game settings",
         implies: &[],
     },
     ScopeInfo {

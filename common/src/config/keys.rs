@@ -112,6 +112,8 @@ pub const KEYS: &[Key] = &[
     key("social.cql.consistency", Kind::Str, "LOCAL_QUORUM", "Consistency of chat reads and writes: ONE, TWO, THREE, QUORUM, ALL, LOCAL_QUORUM, EACH_QUORUM, LOCAL_ONE or ANY."),
     key("gamification.database_url", Kind::Str, "sqlite: <data_dir>/gamification.db", "Gamification database: postgres://… or sqlite://…"),
     key("gamification.url", Kind::Str, "", "Where the gateway reaches the gamification target."),
+    key("gamification.rules_file", Kind::Str, "", "A TOML file of achievement rules in place of the built-in ones (format: services/gamification/src/domain/rules.rs); a bad file stops the start, naming the line and the rule."),
+    key("gamification.streak_rest_days", Kind::Int, "1", "Days without activity a daily streak survives (0-6), for users who did not set their own."),
     key("leaderboards.url", Kind::Str, "", "Where the gateway reaches the leaderboards target."),
     key("leaderboards.store", Kind::Str, "<redis with a Redis URL, else memory>", "Where boards are kept: `memory` (this process; rebuilt from the gamification score log) or `redis` (sorted sets)."),
     key("leaderboards.redis_url", Kind::Str, "<redis.url>", "Redis of the boards; `redis-cluster://host:port?node=host:port&node=…` shards them over a Redis Cluster."),

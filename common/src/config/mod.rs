@@ -158,7 +158,7 @@ pub struct Config {
     /// The social service (and where chat messages live).
     pub social: SocialConfig,
     /// The gamification service.
-    pub gamification: ServiceConfig,
+    pub gamification: GamificationConfig,
     /// The leaderboards service (its store is Redis or memory, not SQL).
     pub leaderboards: LeaderboardsConfig,
     /// The real-time hub (WebSockets at `/v1/ws`).
@@ -387,6 +387,37 @@ impl Default for AuthConfig {
 /// The longest access-token lifetime `auth.access_token_ttl_secs` accepts.
 pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 900;
 
+/// The gamification service: its storage and URL like every service, its
+/// achievement rules and the streak allowance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GamificationConfig {
+    /// `postgres://…` or `sqlite://…`; unset: SQLite under `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the gateway reaches the service when it runs as its own target.
+    pub url: Option<String>,
+    /// A TOML file of achievement rules in place of the built-in ones; unset:
+    /// the built-in rules.
+    pub rules_file: Option<String>,
+    /// Days without activity a daily streak survives, for users who did not
+    /// choose their own.
+    pub streak_rest_days: u32,
+}
+
+/// The most rest days a streak may allow.
+pub const MAX_STREAK_REST_DAYS: u32 = 6;
+
+impl Default for GamificationConfig {
+    fn default() -> Self {
+        GamificationConfig {
+            database_url: None,
+            url: None,
+            rules_file: None,
+            streak_rest_days: 1,
+        }
+    }
+}
+
 /// Where the leaderboards keep their boards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -466,7 +497,7 @@ impl Default for Config {
             users: ServiceConfig::default(),
             training: ServiceConfig::default(),
             social: SocialConfig::default(),
-            gamification: ServiceConfig::default(),
+            gamification: GamificationConfig::default(),
             leaderboards: LeaderboardsConfig::default(),
             hub: HubConfig::default(),
         }
@@ -687,6 +718,12 @@ impl Config {
             }
         }
         self.validate_leaderboards()?;
+        if self.gamification.streak_rest_days > MAX_STREAK_REST_DAYS {
+            return Err(ConfigError::invalid(
+                "gamification.streak_rest_days",
+                format!("must be at most {MAX_STREAK_REST_DAYS}"),
+            ));
+        }
         if self.bus.max_delivery_attempts == 0 {
             return Err(ConfigError::invalid(
                 "bus.max_delivery_attempts",
@@ -1100,14 +1137,13 @@ mod tests {
         config.auth.jwks_url = Some("http://x/jwks".into());
         config.auth.key_encryption_key = Some("x".into());
         config.auth.hash_concurrency = Some(2);
-        for s in [
-            &mut config.users,
-            &mut config.training,
-            &mut config.gamification,
-        ] {
+        for s in [&mut config.users, &mut config.training] {
             s.database_url = Some("sqlite://x".into());
             s.url = Some("http://x".into());
         }
+        config.gamification.database_url = Some("sqlite://x".into());
+        config.gamification.url = Some("http://x".into());
+        config.gamification.rules_file = Some("rules.toml".into());
         config.social.database_url = Some("sqlite://x".into());
         config.social.url = Some("http://x".into());
         config.leaderboards.url = Some("http://x".into());

@@ -153,6 +153,7 @@ impl Stack {
         let ids = Arc::new(IdGenerator::new(1).expect("node 1 is valid"));
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let shared = crate::service::Shared::default();
         let context = |db: &TestDatabase| ServiceContext {
             config: config.clone(),
             db: Some(db.database.clone()),
@@ -162,6 +163,7 @@ impl Stack {
             ids: ids.clone(),
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
+            shared: shared.clone(),
         };
         let mut builds: Vec<Build> =
             vec![self.auth_build.unwrap_or_else(|| Box::new(self.auth.build))];

@@ -262,6 +262,16 @@ pub async fn open(config: &Config) -> Result<Arc<dyn BoardStore>, StoreError> {
     }
 }
 
+/// The store of this process: opened from `ctx`'s configuration by the first
+/// service that asks (gamification or leaderboards) and shared with the other
+/// through [`vigor_common::service::Shared`], so that all-in-one both see one
+/// in-memory store.
+pub async fn shared(
+    ctx: &vigor_common::service::ServiceContext,
+) -> Result<Arc<dyn BoardStore>, StoreError> {
+    ctx.shared.get_or_try_init(|| open(&ctx.config)).await
+}
+
 /// A `/readyz` check of `store`, for the service's `RunningService::checks`.
 pub fn readiness_check(store: Arc<dyn BoardStore>) -> ReadinessCheck {
     Arc::new(move || {

@@ -27,6 +27,7 @@ pub const PARTS: &[(ServiceName, &str)] = &[
     (ServiceName::Auth, "/v1/auth/me/export"),
     (ServiceName::Training, "/v1/training/me/export"),
     (ServiceName::Social, "/v1/social/me/export"),
+    (ServiceName::Gamification, "/v1/gamification/me/export"),
 ];
 
 /// One service's part, fetched over HTTP.
@@ -171,9 +172,13 @@ mod tests {
         config.training.url = Some("https://training.internal:8443/".to_owned());
         let exporter = Exporter::from_config(&config).unwrap();
         let own: Vec<(&str, bool)> = exporter.parts.iter().map(|p| (p.name, p.own)).collect();
-        // Auth is served here (its issuer is this process); training elsewhere,
-        // so its certificate is checked.
-        assert_eq!(own, vec![("auth", true), ("training", false)]);
+        // Auth is served here (its issuer is this process), and so is
+        // gamification (no URL of its own); training elsewhere, so its
+        // certificate is checked.
+        assert_eq!(
+            own,
+            vec![("auth", true), ("training", false), ("gamification", true)]
+        );
         assert_eq!(
             exporter.parts[0].url,
             "https://127.0.0.1:8080/v1/auth/me/export"

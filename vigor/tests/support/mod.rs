@@ -277,3 +277,46 @@ pub fn cluster(redis_url: &str, issuer: &str) -> (Vec<Vigor>, Vigor) {
 pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
+
+/// A WebSocket session of a test.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text frame within `wait` (`None`: quiet that long); panics when
+/// the session ends.
+pub async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<serde_json::Value> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                return Some(serde_json::from_str(&text).expect("a JSON frame"))
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("the session ended: {other:?}"),
+        }
+    }
+}
+
+/// A WebSocket session at `base`'s `/v1/ws` signed in with `token` (through
+/// the `Sec-WebSocket-Protocol` header), and its welcome frame.
+pub async fn connect(base: &str, token: &str) -> (Socket, serde_json::Value) {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/v1/ws", base.replacen("http", "ws", 1));
+    let mut request = url.as_str().into_client_request().expect("a WebSocket URL");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("vigor.v1, bearer.{token}")
+            .parse()
+            .expect("a header value"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the WebSocket connects");
+    let welcome = next_frame(&mut ws, Duration::from_secs(10))
+        .await
+        .expect("a welcome within 10 s");
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    (ws, welcome)
+}

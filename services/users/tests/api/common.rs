@@ -55,6 +55,7 @@ impl TestApp {
             .service(vigor_users::spec())
             .service(vigor_training::spec())
             .service(vigor_social::spec())
+            .service(vigor_gamification::spec())
             .spawn()
             .await?;
         let exporter = Exporter::from_config(&app.config).unwrap();

@@ -138,6 +138,11 @@ async fn the_export_gathers_users_and_auth_data(app: TestApp) {
     let social = &export["social"];
     assert_eq!(social["user_id"], ann.id.as_str());
     assert_eq!(social["following"][0]["followee_id"], bob.id.as_str());
+    // The gamification part, served by the gamification service.
+    let game = &export["gamification"];
+    assert_eq!(game["user_id"], ann.id.as_str());
+    assert_eq!(game["game"]["xp"], 0);
+    assert_eq!(game["ledger"], json!([]));
     // Secrets are not data about the user: no password hash, no token hashes.
     let text = export.to_string();
     assert!(!text.contains("argon2"), "{text}");
