@@ -247,6 +247,14 @@ async fn the_score_log_keeps_each_entry_and_what_changed(db: Database) {
     assert_eq!(rows.len(), 1);
     assert_eq!(s.snapshot(a).await.unwrap(), Snapshot::empty(a));
     assert_eq!(s.players().await.unwrap(), vec![b]);
+    // A late event of the erased user (from another stream) starts nothing.
+    let late = s
+        .apply(a, None, &Change::Social(SocialAct::KudosGiven), &keep)
+        .await
+        .unwrap();
+    assert!(late.is_none());
+    assert_eq!(s.snapshot(a).await.unwrap(), Snapshot::empty(a));
+    assert_eq!(s.players().await.unwrap(), vec![b]);
 }
 
 async fn social_acts_settings_and_memberships_are_kept(db: Database) {

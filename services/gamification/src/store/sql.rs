@@ -9,7 +9,7 @@ use chrono::DateTime;
 use vigor_common::api::Timestamp;
 use vigor_common::db::{Database, TxEvents};
 use vigor_common::Id;
-use vigor_common::{in_owner_tx, in_tx, on_pool};
+use vigor_common::{in_owner_tx, on_pool};
 
 use super::{
     Applied, Change, Decide, Erased, GamificationStore, LedgerEntry, Participation, SavedSettings,
@@ -234,6 +234,14 @@ impl GamificationStore for SqlStore {
                 if !tx.mark_processed(group, event).await? {
                     return Ok(None);
                 }
+            }
+            let erased: Option<i64> =
+                sqlx::query_scalar("SELECT user_id FROM erased_users WHERE user_id = $1")
+                    .bind(user)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if erased.is_some() {
+                return Ok(None);
             }
             let now = ms(chrono::Utc::now());
             sqlx::query(
@@ -629,7 +637,7 @@ impl GamificationStore for SqlStore {
 
     async fn erase_user(&self, user: Id) -> StoreResult<Erased> {
         // The score log first: nothing is submitted for the user once it is gone.
-        const ERASE: [&str; 7] = [
+        const ERASE: [&str; 8] = [
             "DELETE FROM scores WHERE user_id = $1",
             "DELETE FROM contributions WHERE user_id = $1",
             "DELETE FROM unlocks WHERE user_id = $1",
@@ -637,8 +645,12 @@ impl GamificationStore for SqlStore {
             "DELETE FROM challenge_participants WHERE user_id = $1",
             "DELETE FROM memberships WHERE user_id = $1",
             "DELETE FROM player_state WHERE user_id = $1",
+            // Last: from now on, no event of the user starts a game again.
+            "INSERT INTO erased_users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
         ];
-        in_tx!(&self.db, tx => {
+        // Under the user's lock, like every change of theirs: no event of the
+        // user is half applied around the erasure.
+        in_owner_tx!(&self.db, user, tx => {
             let mut counts = [0u64; ERASE.len()];
             for (sql, count) in ERASE.iter().zip(&mut counts) {
                 *count = sqlx::query(sql).bind(user).execute(&mut *tx).await?.rows_affected();

@@ -906,6 +906,14 @@ async fn an_erased_user_s_feed_kudos_and_comments_go(db: Database) {
     assert!(f.store.erase_user("social", f.id(), ann).await.unwrap());
     assert!(f.store.item(bob, anns.id).await.unwrap().is_none());
     assert!(f.store.memberships_of(ann).await.unwrap().is_empty());
+    // A late event of the erased user (another stream) brings nothing back.
+    let mut late = item(&f, ann, ItemPrivacy::Public, None, 3_000);
+    late.source_key = "workout:late".into();
+    f.store
+        .put_item(Some(("social", f.id())), &late)
+        .await
+        .unwrap();
+    assert!(f.store.items_of(ann, None, 10).await.unwrap().is_empty());
     let left = f.store.item(bob, bobs.id).await.unwrap().unwrap();
     assert_eq!((left.kudos_count, left.comment_count), (0, 0));
 }

@@ -46,7 +46,7 @@ pub enum Applied {
 pub trait FeedStore: Send + Sync {
     /// Stores `item`, replacing the stored item of its source unless that has a
     /// newer version (keeping its id, kudos and comments); nothing when the
-    /// source was removed. With `event` (consumer group, event id), once per
+    /// source was removed or its owner's data erased. With `event` (consumer group, event id), once per
     /// event: a source event; without, an item made here (a community post).
     async fn put_item(&self, event: Option<(&str, Id)>, item: &NewItem) -> StoreResult<Applied>;
 
@@ -363,6 +363,7 @@ impl FeedStore for SqlStore {
              (id, owner_id, kind, source_key, community_id, privacy, occurred_at, data, version) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
              WHERE NOT EXISTS (SELECT 1 FROM feed_tombstones WHERE source_key = $4) \
+             AND NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $2) \
              ON CONFLICT (source_key) DO UPDATE SET \
                privacy = excluded.privacy, occurred_at = excluded.occurred_at, \
                data = excluded.data, version = excluded.version, \

@@ -901,6 +901,7 @@ impl SocialStore for SqlStore {
                     "DELETE FROM comments WHERE author_id = $1",
                     "DELETE FROM reports WHERE reporter_id = $1 OR author_id = $1",
                     "DELETE FROM profile_privacy WHERE user_id = $1",
+                    "INSERT INTO erased_users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING",
                 ] {
                     sqlx::query(sql).bind(user).execute(&mut *tx).await?;
                 }
