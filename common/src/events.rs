@@ -25,6 +25,7 @@
 //! | `social.kudos_given` | social | gamification | [`KudosGiven`] |
 //! | `social.comment_added` | social | gamification | [`CommentAdded`] |
 //! | `social.community_joined` | social | gamification | [`CommunityJoined`] |
+//! | `social.community_left` | social | gamification | [`CommunityLeft`] |
 //! | `gamification.achievement_unlocked` | gamification | social (feed) | [`AchievementUnlocked`] |
 //! | `gamification.level_up` | gamification | social (feed) | [`LevelUp`] |
 //! | `gamification.challenge_completed` | gamification | social (feed) | [`ChallengeCompleted`] |
@@ -159,6 +160,10 @@ pub const COMMENT_ADDED: Topic<CommentAdded> = Topic::new("social.comment_added"
 /// invitation).
 pub const COMMUNITY_JOINED: Topic<CommunityJoined> = Topic::new("social.community_joined");
 
+/// Someone stopped being a member of a community (left, was removed or
+/// banned, or the community was deleted).
+pub const COMMUNITY_LEFT: Topic<CommunityLeft> = Topic::new("social.community_left");
+
 /// A user earned an achievement (exactly once per user, achievement and tier).
 pub const ACHIEVEMENT_UNLOCKED: Topic<AchievementUnlocked> =
     Topic::new("gamification.achievement_unlocked");
@@ -188,6 +193,7 @@ pub const TOPICS: &[&str] = &[
     KUDOS_GIVEN.name(),
     COMMENT_ADDED.name(),
     COMMUNITY_JOINED.name(),
+    COMMUNITY_LEFT.name(),
     ACHIEVEMENT_UNLOCKED.name(),
     LEVEL_UP.name(),
     CHALLENGE_COMPLETED.name(),
@@ -228,6 +234,15 @@ pub struct CommunityJoined {
     /// The community.
     pub community_id: Id,
     /// The new member.
+    pub user_id: Id,
+}
+
+/// The data of `social.community_left`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommunityLeft {
+    /// The community.
+    pub community_id: Id,
+    /// The former member.
     pub user_id: Id,
 }
 

@@ -11,6 +11,7 @@
 //! | `social.kudos_given` | the owner's kudos received and the giver's kudos given count one more |
 //! | `social.comment_added` | the author's comments count one more |
 //! | `social.community_joined` | the member's communities count one more (once per community), and they may see and join its challenges |
+//! | `social.community_left` | the membership ends: its challenges are no longer theirs to see or join (the count stays) |
 //! | `user.deleted` | the user's game goes: score log first, then everything else, then their board entries |
 //!
 //! After each change the user's game is judged again (XP, level, streaks,
@@ -25,9 +26,9 @@
 
 use vigor_common::bus::Handlers;
 use vigor_common::events::{
-    CommentAdded, CommunityJoined, KudosGiven, UserRef, WorkoutDeleted, WorkoutWritten,
-    COMMENT_ADDED, COMMUNITY_JOINED, KUDOS_GIVEN, USER_DELETED, WORKOUT_DELETED, WORKOUT_LOGGED,
-    WORKOUT_UPDATED,
+    CommentAdded, CommunityJoined, CommunityLeft, KudosGiven, UserRef, WorkoutDeleted,
+    WorkoutWritten, COMMENT_ADDED, COMMUNITY_JOINED, COMMUNITY_LEFT, KUDOS_GIVEN, USER_DELETED,
+    WORKOUT_DELETED, WORKOUT_LOGGED, WORKOUT_UPDATED,
 };
 use vigor_common::Id;
 
@@ -81,7 +82,8 @@ async fn once(
 
 /// The handlers of the events the service consumes.
 pub fn handlers(service: GamificationService) -> Handlers {
-    let (logged, updated, removed, kudos, comments, joins) = (
+    let (logged, updated, removed, kudos, comments, joins, leaves) = (
+        service.clone(),
         service.clone(),
         service.clone(),
         service.clone(),
@@ -139,6 +141,18 @@ pub fn handlers(service: GamificationService) -> Handlers {
                     event,
                     j.user_id,
                     Change::Social(SocialAct::Joined(j.community_id)),
+                )
+                .await
+            }
+        })
+        .on(COMMUNITY_LEFT, move |event, l: CommunityLeft| {
+            let service = leaves.clone();
+            async move {
+                once(
+                    &service,
+                    event,
+                    l.user_id,
+                    Change::Social(SocialAct::Left(l.community_id)),
                 )
                 .await
             }

@@ -26,7 +26,8 @@ use vigor_common::api::Timestamp;
 use vigor_common::broker::Broker;
 use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::events::{
-    CommunityJoined, FollowChanged, COMMUNITY_JOINED, FOLLOW_ENDED, FOLLOW_STARTED,
+    CommunityJoined, CommunityLeft, FollowChanged, COMMUNITY_JOINED, COMMUNITY_LEFT, FOLLOW_ENDED,
+    FOLLOW_STARTED,
 };
 use vigor_common::live::LivePublisher;
 use vigor_common::ratelimit::LocalBucket;
@@ -339,7 +340,8 @@ impl SocialService {
     pub async fn delete_community(&self, caller: Id, id: Id) -> Result<(), Problem> {
         self.require_role(id, caller, Role::Owner).await?;
         let channels = self.hub_channels_of(id).await?;
-        let members = self.store.delete_community(id).await?;
+        let members = self.store.delete_community(id, &self.left(id)).await?;
+        self.committed();
         self.revoke(&members, &channels).await;
         Ok(())
     }
@@ -385,6 +387,20 @@ impl SocialService {
         Ok(membership)
     }
 
+    /// What makes the `social.community_left` of a member of `community`.
+    fn left(&self, community: Id) -> impl Fn(Id) -> vigor_common::bus::Event + Send + Sync {
+        let ids = self.ids.clone();
+        move |user| {
+            COMMUNITY_LEFT.event(
+                &ids,
+                &CommunityLeft {
+                    community_id: community,
+                    user_id: user,
+                },
+            )
+        }
+    }
+
     fn joined_event(&self, community: Id, user: Id) -> vigor_common::bus::Event {
         COMMUNITY_JOINED.event(
             &self.ids,
@@ -407,7 +423,10 @@ impl SocialService {
                 "the owner cannot leave; delete the community instead",
             ));
         }
-        self.store.remove_membership(id, caller).await?;
+        self.store
+            .remove_membership(id, caller, &self.left(id))
+            .await?;
+        self.committed();
         self.revoke(&[caller], &self.hub_channels_of(id).await?)
             .await;
         Ok(())
@@ -508,7 +527,10 @@ impl SocialService {
     /// Removes a member (moderators, over members below them).
     pub async fn remove_member(&self, caller: Id, id: Id, user: Id) -> Result<(), Problem> {
         self.moderate(caller, id, user).await?;
-        self.store.remove_membership(id, user).await?;
+        self.store
+            .remove_membership(id, user, &self.left(id))
+            .await?;
+        self.committed();
         self.revoke(&[user], &self.hub_channels_of(id).await?).await;
         self.audit(id, caller, "member.removed", Some(user), String::new())
             .await
@@ -532,7 +554,8 @@ impl SocialService {
             banned_by: caller,
             reason: reason.clone(),
         };
-        self.store.ban(&ban).await?;
+        self.store.ban(&ban, &self.left(id)).await?;
+        self.committed();
         self.revoke(&[user], &self.hub_channels_of(id).await?).await;
         self.audit(id, caller, "member.banned", Some(user), reason)
             .await?;

@@ -300,6 +300,18 @@ async fn social_acts_settings_and_memberships_are_kept(db: Database) {
     );
     assert_eq!(snap.settings, settings);
     assert_eq!(s.communities_of(user).await.unwrap(), vec![Id::from_i64(9)]);
+    // Leaving ends the membership (its challenges are no longer the user's to
+    // see); the count of communities joined stays.
+    s.apply(
+        user,
+        None,
+        &Change::Social(SocialAct::Left(Id::from_i64(9))),
+        &keep,
+    )
+    .await
+    .unwrap();
+    assert!(s.communities_of(user).await.unwrap().is_empty());
+    assert_eq!(s.snapshot(user).await.unwrap().social.communities_joined, 1);
 }
 
 fn challenge(id: i64, community: Option<i64>, ends_in_days: i64) -> Challenge {

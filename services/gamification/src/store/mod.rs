@@ -133,6 +133,8 @@ pub enum SocialAct {
     Commented,
     /// Joined community `.0`.
     Joined(Id),
+    /// Is no longer a member of community `.0`.
+    Left(Id),
 }
 
 /// What [`GamificationStore::apply`] changes before it decides.

@@ -321,6 +321,16 @@ impl GamificationStore for SqlStore {
                             .await?;
                             (added.rows_affected() == 1).then_some("communities_joined")
                         }
+                        SocialAct::Left(community) => {
+                            sqlx::query(
+                                "DELETE FROM memberships WHERE community_id = $1 AND user_id = $2",
+                            )
+                            .bind(*community)
+                            .bind(user)
+                            .execute(&mut *tx)
+                            .await?;
+                            None
+                        }
                     };
                     if let Some(column) = column {
                         sqlx::query(&format!(

@@ -10,7 +10,9 @@ use vigor_common::{Id, IdGenerator};
 use super::*;
 use crate::domain::{ChannelKind, Role, GENERAL};
 use crate::feed::{Comment, ItemKind, ItemPrivacy, NewItem, Report, ReportStatus};
-use vigor_common::events::{FollowChanged, FOLLOW_ENDED, FOLLOW_STARTED};
+use vigor_common::events::{
+    CommunityLeft, FollowChanged, COMMUNITY_LEFT, FOLLOW_ENDED, FOLLOW_STARTED,
+};
 
 fn now() -> Timestamp {
     // Stored to the millisecond.
@@ -128,6 +130,36 @@ impl Fixture {
             .collect()
     }
 
+    /// What makes the `social.community_left` events of `community`.
+    fn left(&self, community: Id) -> impl Fn(Id) -> vigor_common::bus::Event + Send + Sync {
+        // Its own node: the store keeps the closure beyond the fixture's borrow.
+        let ids = IdGenerator::new(5).unwrap();
+        move |user| {
+            COMMUNITY_LEFT.event(
+                &ids,
+                &CommunityLeft {
+                    community_id: community,
+                    user_id: user,
+                },
+            )
+        }
+    }
+
+    /// The `social.community_left` events in the outbox: (community, user).
+    async fn left_events(&self) -> Vec<(Id, Id)> {
+        let sql = "SELECT CAST(event AS TEXT) FROM outbox WHERE topic = 'social.community_left' ORDER BY id";
+        let rows: Vec<String> = vigor_common::on_pool!(&self.db, pool => {
+            sqlx::query_scalar(sql).fetch_all(pool).await.unwrap()
+        });
+        rows.into_iter()
+            .map(|payload| {
+                let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
+                let data: CommunityLeft = serde_json::from_value(event["data"].clone()).unwrap();
+                (data.community_id, data.user_id)
+            })
+            .collect()
+    }
+
     fn follow(&self, follower: Id, followee: Id, status: FollowStatus) -> Follow {
         Follow {
             follower_id: follower,
@@ -223,14 +255,32 @@ async fn a_community_keeps_its_members_and_channels(db: Database) {
         .collect();
     assert_eq!(ids, vec![general.id, runs.id]);
 
-    // Leaving takes the channels away.
-    assert!(f.store.remove_membership(community.id, ann).await.unwrap());
-    assert!(!f.store.remove_membership(community.id, ann).await.unwrap());
+    // Leaving takes the channels away, and is announced once.
+    let left = f.left(community.id);
+    assert!(f
+        .store
+        .remove_membership(community.id, ann, &left)
+        .await
+        .unwrap());
+    assert!(!f
+        .store
+        .remove_membership(community.id, ann, &left)
+        .await
+        .unwrap());
     assert!(f.store.channels_of(ann).await.unwrap().is_empty());
+    assert_eq!(f.left_events().await, vec![(community.id, ann)]);
 
     // Deleting it says who was in it and leaves nothing behind.
-    let members = f.store.delete_community(community.id).await.unwrap();
+    let members = f.store.delete_community(community.id, &left).await.unwrap();
     assert_eq!(members, vec![owner, bob]);
+    assert_eq!(
+        f.left_events().await,
+        vec![
+            (community.id, ann),
+            (community.id, owner),
+            (community.id, bob)
+        ]
+    );
     assert_eq!(f.store.community(community.id).await.unwrap(), None);
     assert_eq!(f.store.channel(general.id).await.unwrap(), None);
     assert_eq!(f.store.membership(community.id, bob).await.unwrap(), None);
@@ -252,8 +302,16 @@ async fn a_ban_ends_the_membership_until_lifted(db: Database) {
         banned_by: owner,
         reason: "spam".into(),
     };
-    f.store.ban(&ban).await.unwrap();
+    f.store.ban(&ban, &f.left(community.id)).await.unwrap();
     assert_eq!(f.store.membership(community.id, ann).await.unwrap(), None);
+    assert_eq!(f.left_events().await, vec![(community.id, ann)]);
+    // Banning someone who is no member announces nothing.
+    let stranger = Ban {
+        user_id: f.id(),
+        ..ban.clone()
+    };
+    f.store.ban(&stranger, &f.left(community.id)).await.unwrap();
+    assert_eq!(f.left_events().await.len(), 1);
     assert_eq!(f.store.ban_of(community.id, ann).await.unwrap(), Some(ban));
     assert!(f.store.channels_of(ann).await.unwrap().is_empty());
     assert!(f.store.unban(community.id, ann).await.unwrap());

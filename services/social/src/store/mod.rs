@@ -68,6 +68,10 @@ pub struct AuditEntry {
     pub at: Timestamp,
 }
 
+/// Makes the `social.community_left` event of a member (by user id) whose
+/// membership ends.
+pub type Left = dyn Fn(Id) -> Event + Send + Sync;
+
 /// The storage of the social graph and communities.
 #[async_trait]
 pub trait SocialStore: Send + Sync {
@@ -91,8 +95,9 @@ pub trait SocialStore: Send + Sync {
     ) -> StoreResult<()>;
 
     /// Deletes a community with its memberships, bans and channels; returns who
-    /// its active members were.
-    async fn delete_community(&self, id: Id) -> StoreResult<Vec<Id>>;
+    /// its active members were. `left` makes the `social.community_left` of each,
+    /// which goes into the outbox with it.
+    async fn delete_community(&self, id: Id, left: &Left) -> StoreResult<Vec<Id>>;
 
     /// A person's membership (active, requested or invited).
     async fn membership(&self, community: Id, user: Id) -> StoreResult<Option<Membership>>;
@@ -105,8 +110,9 @@ pub trait SocialStore: Send + Sync {
         joined: Option<&Event>,
     ) -> StoreResult<()>;
 
-    /// Removes a membership; whether there was one.
-    async fn remove_membership(&self, community: Id, user: Id) -> StoreResult<bool>;
+    /// Removes a membership; whether there was one. When it was active, the
+    /// `social.community_left` that `left` makes goes into the outbox with it.
+    async fn remove_membership(&self, community: Id, user: Id, left: &Left) -> StoreResult<bool>;
 
     /// Memberships of one status, by user id, after `after`.
     async fn members(
@@ -120,8 +126,9 @@ pub trait SocialStore: Send + Sync {
     /// A person's memberships (active, requested or invited), by community id.
     async fn memberships_of(&self, user: Id) -> StoreResult<Vec<Membership>>;
 
-    /// Bans a person (replacing an earlier ban) and ends their membership.
-    async fn ban(&self, ban: &Ban) -> StoreResult<()>;
+    /// Bans a person (replacing an earlier ban) and ends their membership (an
+    /// active one with the `social.community_left` that `left` makes).
+    async fn ban(&self, ban: &Ban, left: &Left) -> StoreResult<()>;
 
     /// Lifts a ban; whether there was one.
     async fn unban(&self, community: Id, user: Id) -> StoreResult<bool>;

@@ -7,7 +7,7 @@ use vigor_common::bus::Event;
 use vigor_common::db::{Database, TxEvents, UniqueKey};
 use vigor_common::{in_owner_tx, in_tx, on_pool, Id};
 
-use super::{AuditEntry, SocialStore, StoreError, StoreResult};
+use super::{AuditEntry, Left, SocialStore, StoreError, StoreResult};
 use crate::domain::{
     dm_key, Ban, Channel, ChannelKind, Community, Follow, FollowStatus, MemberStatus, Membership,
     Role, Visibility,
@@ -189,6 +189,61 @@ struct AuditRow {
     at: i64,
 }
 
+/// Deletes a membership in the transaction `conn`; the status it had.
+async fn end_membership<C>(
+    conn: &mut C,
+    community: Id,
+    user: Id,
+) -> Result<Option<String>, sqlx::Error>
+where
+    C: MembershipEnd + ?Sized,
+{
+    conn.end_membership(community, user).await
+}
+
+/// `DELETE … RETURNING status` of a membership on either backend's connection.
+#[async_trait]
+trait MembershipEnd {
+    async fn end_membership(
+        &mut self,
+        community: Id,
+        user: Id,
+    ) -> Result<Option<String>, sqlx::Error>;
+}
+
+const END_MEMBERSHIP: &str =
+    "DELETE FROM community_members WHERE community_id = $1 AND user_id = $2 RETURNING status";
+
+#[async_trait]
+impl MembershipEnd for sqlx::SqliteConnection {
+    async fn end_membership(
+        &mut self,
+        community: Id,
+        user: Id,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(END_MEMBERSHIP)
+            .bind(community)
+            .bind(user)
+            .fetch_optional(self)
+            .await
+    }
+}
+
+#[async_trait]
+impl MembershipEnd for sqlx::PgConnection {
+    async fn end_membership(
+        &mut self,
+        community: Id,
+        user: Id,
+    ) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar(END_MEMBERSHIP)
+            .bind(community)
+            .bind(user)
+            .fetch_optional(self)
+            .await
+    }
+}
+
 pub(super) fn all<R, T>(rows: Vec<R>, convert: fn(R) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.into_iter().map(convert).collect()
 }
@@ -280,7 +335,7 @@ impl SocialStore for SqlStore {
         Ok(())
     }
 
-    async fn delete_community(&self, id: Id) -> StoreResult<Vec<Id>> {
+    async fn delete_community(&self, id: Id, left: &Left) -> StoreResult<Vec<Id>> {
         let members: Vec<i64> = in_tx!(&self.db, tx => {
             let members: Vec<i64> = sqlx::query_scalar(
                 "SELECT user_id FROM community_members \
@@ -294,6 +349,9 @@ impl SocialStore for SqlStore {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            for &member in &members {
+                tx.enqueue(&left(Id::from_i64(member))).await?;
+            }
             members
         });
         Ok(members.into_iter().map(Id::from_i64).collect())
@@ -332,13 +390,15 @@ impl SocialStore for SqlStore {
         Ok(())
     }
 
-    async fn remove_membership(&self, community: Id, user: Id) -> StoreResult<bool> {
-        self.delete_pair(
-            "DELETE FROM community_members WHERE community_id = $1 AND user_id = $2",
-            community,
-            user,
-        )
-        .await
+    async fn remove_membership(&self, community: Id, user: Id, left: &Left) -> StoreResult<bool> {
+        let removed: Option<String> = in_tx!(&self.db, tx => {
+            let status = end_membership(&mut *tx, community, user).await?;
+            if status.as_deref() == Some("active") {
+                tx.enqueue(&left(user)).await?;
+            }
+            status
+        });
+        Ok(removed.is_some())
     }
 
     async fn members(
@@ -375,7 +435,7 @@ impl SocialStore for SqlStore {
         all(rows, MemberRow::into_membership)
     }
 
-    async fn ban(&self, ban: &Ban) -> StoreResult<()> {
+    async fn ban(&self, ban: &Ban, left: &Left) -> StoreResult<()> {
         in_tx!(&self.db, tx => {
             sqlx::query(
                 "INSERT INTO community_bans (community_id, user_id, until, banned_by, reason) \
@@ -389,11 +449,10 @@ impl SocialStore for SqlStore {
             .bind(&ban.reason)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM community_members WHERE community_id = $1 AND user_id = $2")
-                .bind(ban.community_id)
-                .bind(ban.user_id)
-                .execute(&mut *tx)
-                .await?;
+            let status = end_membership(&mut *tx, ban.community_id, ban.user_id).await?;
+            if status.as_deref() == Some("active") {
+                tx.enqueue(&left(ban.user_id)).await?;
+            }
         });
         Ok(())
     }
