@@ -14,6 +14,7 @@
 //! | `training:write` | log, change and delete workouts; plans, schedule, coaching | `api` |
 //! | `social:read` | read the social side: live channels over the WebSocket | `api` |
 //! | `social:write` | post, follow, chat (the social service's writes) | `api` |
+//! | `leaderboards:read` | read leaderboards: tops, around-me, friends and community boards | `api` |
 //! | `api` | everything above, on behalf of the user | — |
 //! | `account` | export, deactivate and delete the account; change its email or password | — |
 //! | `staff` | staff actions on other accounts (roles, reactivation, deletion) — still only for users with the admin role | — |
@@ -56,6 +57,9 @@ pub const TRAINING_WRITE: &str = "training:write";
 pub const SOCIAL_READ: &str = "social:read";
 /// Act on the social side.
 pub const SOCIAL_WRITE: &str = "social:write";
+/// Read leaderboards (the service has no writes of its own: scores come from
+/// gamification's events).
+pub const LEADERBOARDS_READ: &str = "leaderboards:read";
 /// The whole API on behalf of the user, except [`ACCOUNT`] and [`STAFF`].
 pub const API: &str = "api";
 /// The account itself: export, deactivation, deletion, email and password changes.
@@ -83,7 +87,7 @@ pub struct ScopeInfo {
 }
 
 /// Every scope Vigor knows, in the order the metadata and the consent page list them.
-pub const ALL: [ScopeInfo; 11] = [
+pub const ALL: [ScopeInfo; 12] = [
     ScopeInfo {
         name: API,
         description: "Use Vigor on your behalf: your profile, training and social activity",
@@ -94,6 +98,7 @@ pub const ALL: [ScopeInfo; 11] = [
             TRAINING_WRITE,
             SOCIAL_READ,
             SOCIAL_WRITE,
+            LEADERBOARDS_READ,
         ],
     },
     ScopeInfo {
@@ -124,6 +129,11 @@ pub const ALL: [ScopeInfo; 11] = [
     ScopeInfo {
         name: SOCIAL_WRITE,
         description: "Post, follow, comment and chat as you",
+        implies: &[],
+    },
+    ScopeInfo {
+        name: LEADERBOARDS_READ,
+        description: "See leaderboards, your rank and your friends' ranks",
         implies: &[],
     },
     ScopeInfo {
