@@ -17,50 +17,30 @@
 // criterion_group! makes an undocumented public function; a bench is no library.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use vigor_common::broker::memory::MemoryBroker;
 use vigor_common::broker::Broker;
-use vigor_common::events::{ScoreChange, ScoresChanged};
+use vigor_common::events::ScoresChanged;
 use vigor_common::Id;
 use vigor_leaderboards::http::Boards;
-use vigor_leaderboards::live::{Live, LiveSettings};
+use vigor_leaderboards::live::{score_change, Live, LiveSettings};
 use vigor_leaderboards::store::top_page;
 use vigor_leaderboards::{
-    BoardDef, BoardStore, BoardWindow, MemoryBoardStore, RedisBoardStore, Scope, Score, Seed,
-    Seeds, Window,
+    BoardDef, BoardStore, BoardWindow, MemoryBoardStore, RedisBoardStore, Scope, Score, Window,
 };
 
 const ENTRIES: i64 = 100_000;
 const FRIENDS: usize = 100;
 const SUBSCRIBERS: usize = 1_000;
 const LIVE_ROUNDS: usize = 200;
-
-fn seeds() -> Seeds {
-    let mut rng = StdRng::seed_from_u64(14);
-    let base: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
-    Seeds::new(
-        (1..=ENTRIES)
-            .map(|u| Seed {
-                user: Id::from_i64(u),
-                score: Score::new(rng.gen_range(0..200_000)).unwrap(),
-                achieved_at: base + chrono::Duration::seconds(rng.gen_range(0..30_000_000)),
-            })
-            .collect(),
-    )
-    .unwrap()
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    (at(0.50), at(0.99))
-}
 
 fn bench_store(
     c: &mut Criterion,
@@ -71,7 +51,8 @@ fn bench_store(
     let board: BoardWindow = BoardDef::xp()
         .window_at(Window::Weekly, Scope::Global, Utc::now())
         .unwrap();
-    rt.block_on(store.load(&board, seeds())).unwrap();
+    rt.block_on(store.load(&board, support::seeds(ENTRIES)))
+        .unwrap();
     let mut rng = StdRng::seed_from_u64(7);
 
     let mut group = c.benchmark_group(format!("{name}_100k"));
@@ -125,15 +106,7 @@ fn bench_store(
             let started = Instant::now();
             live.note(&ScoresChanged {
                 user_id: leader,
-                changes: vec![ScoreChange {
-                    board: "xp".to_owned(),
-                    window: "weekly".to_owned(),
-                    scope: "global".to_owned(),
-                    period: board.period.label.clone(),
-                    old: submitted.old,
-                    new: Some(submitted.new),
-                    at: now,
-                }],
+                changes: vec![score_change(&board, &submitted, now)],
             });
             rt.block_on(async {
                 live.flush().await;
@@ -144,7 +117,7 @@ fn bench_store(
             started.elapsed()
         })
         .collect();
-    let (p50, p99) = percentiles(samples);
+    let (p50, p99) = support::percentiles(samples);
     eprintln!(
         "{name}: live update to {SUBSCRIBERS} subscribers over {LIVE_ROUNDS} rounds: p50 {p50:?}, p99 {p99:?}"
     );

@@ -39,7 +39,7 @@ use vigor_common::Id;
 
 use crate::board::{BoardId, BoardWindow, Scope, Window};
 use crate::http::Boards;
-use crate::store::{BoardStore, Entry};
+use crate::store::{BoardStore, Entry, Submission};
 
 /// The consumer group of the leaderboards service.
 pub const GROUP: &str = "leaderboards";
@@ -58,6 +58,24 @@ pub struct LiveSettings {
     pub interval: Duration,
     /// How many entries from the top a push carries.
     pub top: usize,
+}
+
+/// The `leaderboard.scores_changed` entry of a submission `submitted` to
+/// `board` at `at` (what a producer announces after writing the store).
+pub fn score_change(
+    board: &BoardWindow,
+    submitted: &Submission,
+    at: chrono::DateTime<chrono::Utc>,
+) -> ScoreChange {
+    ScoreChange {
+        board: board.board.to_string(),
+        window: board.window.to_string(),
+        scope: board.scope.to_string(),
+        period: board.period.label.clone(),
+        old: submitted.old,
+        new: Some(submitted.new),
+        at,
+    }
 }
 
 /// The hub channel of a board instance's live updates.

@@ -15,9 +15,10 @@ use chrono::Utc;
 use serde_json::Value;
 use vigor_common::broker::BrokerSubscription;
 use vigor_common::bus::EventBus;
-use vigor_common::events::{ScoreChange, ScoresChanged, SCORES_CHANGED};
+use vigor_common::events::{ScoresChanged, SCORES_CHANGED};
 use vigor_common::testkit::{self, Backend, TestApp};
 use vigor_common::Id;
+use vigor_leaderboards::live::score_change;
 use vigor_leaderboards::{
     BoardDef, BoardStore, BoardWindow, MemoryBoardStore, RedisBoardStore, Scope, Score, Window,
 };
@@ -56,15 +57,7 @@ async fn gain(app: &TestApp, store: &dyn BoardStore, user: Id, xp: i64) {
         .unwrap();
     let data = ScoresChanged {
         user_id: user,
-        changes: vec![ScoreChange {
-            board: "xp".to_owned(),
-            window: "weekly".to_owned(),
-            scope: "global".to_owned(),
-            period: board.period.label.clone(),
-            old: submitted.old,
-            new: Some(submitted.new),
-            at: now,
-        }],
+        changes: vec![score_change(&board, &submitted, now)],
     };
     app.bus
         .publish(&SCORES_CHANGED.event(&app.ids, &data))

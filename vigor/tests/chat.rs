@@ -13,14 +13,11 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
-use support::{sign_up_and_get_token, Vigor};
+use support::{next_frame, sign_up_and_get_token, Socket, Vigor};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A signed-in person with an open hub session.
 struct Member {
@@ -28,17 +25,6 @@ struct Member {
     token: String,
     ws: Socket,
     next_request: u64,
-}
-
-async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(wait, ws.next()).await {
-            Err(_) => return None,
-            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("the session ended: {other:?}"),
-        }
-    }
 }
 
 impl Member {

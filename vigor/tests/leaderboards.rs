@@ -14,30 +14,17 @@ mod support;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
-use support::{sign_up_and_get_token, Vigor};
+use support::{next_frame, sign_up_and_get_token, Socket, Vigor};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use vigor_common::bus::redis::RedisBus;
 use vigor_common::bus::EventBus;
-use vigor_common::events::{ScoreChange, ScoresChanged, SCORES_CHANGED};
+use vigor_common::events::{ScoresChanged, SCORES_CHANGED};
 use vigor_common::{testkit, Id, IdGenerator};
+use vigor_leaderboards::live::score_change;
 use vigor_leaderboards::{BoardDef, BoardStore, RedisBoardStore, Scope, Score, Window};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<Value> {
-    loop {
-        match tokio::time::timeout(wait, ws.next()).await {
-            Err(_) => return None,
-            Ok(Some(Ok(Message::Text(text)))) => return Some(serde_json::from_str(&text).unwrap()),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("the session ended: {other:?}"),
-        }
-    }
-}
 
 /// The first event `event` on `channel` within `wait`.
 async fn event_on(ws: &mut Socket, channel: &str, event: &str, wait: Duration) -> Option<Value> {
@@ -104,15 +91,7 @@ async fn a_score_change_reaches_the_board_channel_the_user_and_the_rest_board() 
     let ids = IdGenerator::new(900).unwrap();
     let changed = ScoresChanged {
         user_id: me,
-        changes: vec![ScoreChange {
-            board: "xp".to_owned(),
-            window: "weekly".to_owned(),
-            scope: "global".to_owned(),
-            period: board.period.label.clone(),
-            old: submitted.old,
-            new: Some(submitted.new),
-            at: now,
-        }],
+        changes: vec![score_change(&board, &submitted, now)],
     };
     bus.publish(&SCORES_CHANGED.event(&ids, &changed))
         .await

@@ -277,3 +277,24 @@ pub fn cluster(redis_url: &str, issuer: &str) -> (Vec<Vigor>, Vigor) {
 pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
+
+/// A client's WebSocket to the hub.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next text frame on `ws` as JSON, or `None` after `wait` of silence;
+/// panics when the session ends.
+pub async fn next_frame(ws: &mut Socket, wait: Duration) -> Option<serde_json::Value> {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await {
+            Err(_) => return None,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                return Some(serde_json::from_str(&text).expect("frames are JSON"))
+            }
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("the session ended: {other:?}"),
+        }
+    }
+}
