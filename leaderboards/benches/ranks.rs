@@ -27,9 +27,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use vigor_common::Id;
-use vigor_leaderboards::{
-    BoardDef, BoardStore, BoardWindow, MemoryBoardStore, RedisBoardStore, Scope, Score, Window,
-};
+use vigor_leaderboards::{BoardDef, BoardStore, BoardWindow, Scope, Score, Window};
 
 const ENTRIES: i64 = 1_000_000;
 const PROBES: usize = 10_000;
@@ -106,30 +104,7 @@ fn bench_store(
 }
 
 fn ranks(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    bench_store(
-        c,
-        &rt,
-        "memory",
-        Arc::new(MemoryBoardStore::new(Duration::from_secs(3600))),
-    );
-    match std::env::var("VIGOR_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => {
-            let prefix = format!("bench{}:", rand::random::<u32>());
-            let store = rt
-                .block_on(RedisBoardStore::connect(
-                    &url,
-                    &prefix,
-                    Duration::from_secs(3600),
-                ))
-                .expect("Redis connects");
-            bench_store(c, &rt, "redis", Arc::new(store));
-        }
-        _ => eprintln!("redis: skipped (VIGOR_TEST_REDIS_URL is not set)"),
-    }
+    support::on_each_store(c, bench_store);
 }
 
 criterion_group!(benches, ranks);

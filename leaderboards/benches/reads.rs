@@ -33,9 +33,7 @@ use vigor_common::Id;
 use vigor_leaderboards::http::Boards;
 use vigor_leaderboards::live::{score_change, Live, LiveSettings};
 use vigor_leaderboards::store::top_page;
-use vigor_leaderboards::{
-    BoardDef, BoardStore, BoardWindow, MemoryBoardStore, RedisBoardStore, Scope, Score, Window,
-};
+use vigor_leaderboards::{BoardDef, BoardStore, BoardWindow, Scope, Score, Window};
 
 const ENTRIES: i64 = 100_000;
 const FRIENDS: usize = 100;
@@ -125,30 +123,7 @@ fn bench_store(
 }
 
 fn reads(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    bench_store(
-        c,
-        &rt,
-        "memory",
-        Arc::new(MemoryBoardStore::new(Duration::from_secs(3600))),
-    );
-    match std::env::var("VIGOR_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => {
-            let prefix = format!("benchreads{}:", rand::random::<u32>());
-            let store = rt
-                .block_on(RedisBoardStore::connect(
-                    &url,
-                    &prefix,
-                    Duration::from_secs(3600),
-                ))
-                .unwrap();
-            bench_store(c, &rt, "redis", Arc::new(store));
-        }
-        _ => eprintln!("redis: skipped (VIGOR_TEST_REDIS_URL is not set)"),
-    }
+    support::on_each_store(c, bench_store);
 }
 
 criterion_group!(benches, reads);
