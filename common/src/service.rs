@@ -12,7 +12,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use tokio_util::sync::CancellationToken;
@@ -48,6 +48,9 @@ pub struct ServiceContext {
     pub tasks: TaskTracker,
     /// What the services of one process share (one per process).
     pub shared: Shared,
+    /// The routers of the services this process runs, for a service that asks
+    /// another one in-process (filled once every service is built).
+    pub peers: Peers,
 }
 
 /// Resources that every service of one process shares, one per type, made by
@@ -79,6 +82,56 @@ impl Shared {
         let value = make().await?;
         slots.insert(TypeId::of::<T>(), Box::new(value.clone()));
         Ok(value)
+    }
+}
+
+/// The routers of the services running in this process, ready to be called
+/// in-process by another service (with what their extractors need, e.g. the
+/// token verifier, already layered on).
+///
+/// Services are built one after the other and the verifier exists only once
+/// auth is built, so the binary fills this after building them all; a service
+/// looks a peer up when it calls it, never while it is being built. A service
+/// not running here is absent: the caller reaches it at its URL instead.
+#[derive(Clone, Default)]
+pub struct Peers {
+    routers: Arc<RwLock<HashMap<ServiceName, Router>>>,
+}
+
+impl Peers {
+    /// No peers yet.
+    pub fn new() -> Peers {
+        Peers::default()
+    }
+
+    /// Makes `router` the in-process entry of `service`.
+    pub fn insert(&self, service: ServiceName, router: Router) {
+        self.routers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(service, router);
+    }
+
+    /// The router of `service`, when it runs in this process.
+    pub fn router(&self, service: ServiceName) -> Option<Router> {
+        self.routers
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&service)
+            .cloned()
+    }
+}
+
+impl std::fmt::Debug for Peers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<ServiceName> = self
+            .routers
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        f.debug_struct("Peers").field("routers", &names).finish()
     }
 }
 

@@ -7,7 +7,9 @@
 //!
 //! - `user:{id}`: that user may subscribe, nobody else; nobody publishes (the
 //!   services push through [`crate::Hub::publish`]);
-//! - `leaderboard:{board}:{window}`: any signed-in user may subscribe;
+//! - `leaderboard:{board}:{window}` and its challenge instances
+//!   (`…:challenge:{id}`): any signed-in user may subscribe; a community's
+//!   instance (`…:community:{id}`): whoever may subscribe to `community:{id}`;
 //! - `chat:{id}` and `community:{id}`: the [`ChannelRule`] the owning service
 //!   registered (the social service: members may subscribe and type; chat
 //!   messages are published by the service after storing them, not by clients);
@@ -34,7 +36,7 @@ use tokio::time::Instant;
 use vigor_common::Id;
 
 use crate::auth::Principal;
-use crate::channel::{Channel, ChannelKind};
+use crate::channel::{BoardScope, Channel, ChannelKind};
 
 /// What a user may do on a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -142,6 +144,22 @@ impl Rules {
             None => Ok(Access::DENY),
         }
     }
+
+    /// Read access to a channel that follows `inner` (its presence, its
+    /// community's leaderboards): granted to whoever may subscribe to `inner`.
+    async fn read_with(
+        &self,
+        kind: RuleKind,
+        principal: &Principal,
+        inner: &Channel,
+    ) -> Result<Access, AuthzError> {
+        let access = self.owned(kind, principal, inner).await?;
+        Ok(if access.subscribe {
+            Access::READ
+        } else {
+            Access::DENY
+        })
+    }
 }
 
 #[async_trait]
@@ -150,6 +168,13 @@ impl ChannelAuthorizer for Rules {
         match channel.kind() {
             ChannelKind::User(id) if *id == principal.user_id => Ok(Access::READ),
             ChannelKind::User(_) => Ok(Access::DENY),
+            ChannelKind::Leaderboard {
+                scope: Some(BoardScope::Community(id)),
+                ..
+            } => {
+                self.read_with(RuleKind::Community, principal, &Channel::community(*id))
+                    .await
+            }
             ChannelKind::Leaderboard { .. } => Ok(Access::READ),
             ChannelKind::Chat(_) => self.owned(RuleKind::Chat, principal, channel).await,
             ChannelKind::Community(_) => self.owned(RuleKind::Community, principal, channel).await,
@@ -159,12 +184,7 @@ impl ChannelAuthorizer for Rules {
                     ChannelKind::Chat(_) => RuleKind::Chat,
                     _ => RuleKind::Community,
                 };
-                let access = self.owned(kind, principal, &inner).await?;
-                Ok(if access.subscribe {
-                    Access::READ
-                } else {
-                    Access::DENY
-                })
+                self.read_with(kind, principal, &inner).await
             }
         }
     }
@@ -359,6 +379,56 @@ mod tests {
                 .await
                 .unwrap(),
             Access::DENY
+        );
+    }
+
+    /// Members of community 1: users 1 and 2.
+    struct CommunityMembers;
+
+    #[async_trait]
+    impl ChannelRule for CommunityMembers {
+        async fn access(
+            &self,
+            principal: &Principal,
+            channel: &Channel,
+        ) -> Result<Access, AuthzError> {
+            let member =
+                channel.name() == "community:1" && [1, 2].contains(&principal.user_id.as_i64());
+            Ok(if member { Access::MEMBER } else { Access::DENY })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_community_board_follows_the_community_and_a_challenge_board_is_public() {
+        let rules = Rules::new();
+        let board = channel("leaderboard:xp:weekly:community:1");
+        // Without social's rule, nobody.
+        assert_eq!(
+            rules.access(&principal(1), &board).await.unwrap(),
+            Access::DENY
+        );
+        rules.register(RuleKind::Community, Arc::new(CommunityMembers));
+        assert_eq!(
+            rules.access(&principal(2), &board).await.unwrap(),
+            Access::READ
+        );
+        assert_eq!(
+            rules.access(&principal(3), &board).await.unwrap(),
+            Access::DENY
+        );
+        assert_eq!(
+            rules
+                .access(&principal(3), &channel("leaderboard:xp:weekly:community:2"))
+                .await
+                .unwrap(),
+            Access::DENY
+        );
+        assert_eq!(
+            rules
+                .access(&principal(3), &channel("leaderboard:xp:weekly:challenge:5"))
+                .await
+                .unwrap(),
+            Access::READ
         );
     }
 

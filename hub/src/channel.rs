@@ -11,6 +11,8 @@
 //! | `chat:{id}` | members of the chat (the social service's rule) |
 //! | `community:{id}` | members of the community (the social service's rule) |
 //! | `leaderboard:{board}:{window}` | any signed-in user |
+//! | `leaderboard:{board}:{window}:community:{id}` | whoever may subscribe to `community:{id}` |
+//! | `leaderboard:{board}:{window}:challenge:{id}` | any signed-in user (challenges are public) |
 //! | `presence:chat:{id}`, `presence:community:{id}` | whoever may subscribe to the inner channel |
 //!
 //! Ids are positive 64-bit integers in decimal; `board` and `window` are 1–64 of
@@ -34,15 +36,28 @@ pub enum ChannelKind {
     Chat(Id),
     /// `community:{id}`: a community's live updates.
     Community(Id),
-    /// `leaderboard:{board}:{window}`: live top-N changes of one board.
+    /// `leaderboard:{board}:{window}` (a global board) or
+    /// `leaderboard:{board}:{window}:{scope}` (one community's or challenge's
+    /// instance): live top-N changes of one board.
     Leaderboard {
         /// The board, e.g. `xp`.
         board: Box<str>,
         /// The window, e.g. `weekly`.
         window: Box<str>,
+        /// Whose ranking; `None` for global boards.
+        scope: Option<BoardScope>,
     },
     /// `presence:{scope}`: who is online in a chat or community.
     Presence(PresenceScope),
+}
+
+/// The community or challenge a scoped leaderboard channel ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BoardScope {
+    /// `…:community:{id}`: the members of one community.
+    Community(Id),
+    /// `…:challenge:{id}`: the participants of one challenge.
+    Challenge(Id),
 }
 
 /// The channel a `presence:` channel tracks.
@@ -112,7 +127,21 @@ impl Channel {
             ChannelKind::User(id) => format!("user:{id}"),
             ChannelKind::Chat(id) => format!("chat:{id}"),
             ChannelKind::Community(id) => format!("community:{id}"),
-            ChannelKind::Leaderboard { board, window } => format!("leaderboard:{board}:{window}"),
+            ChannelKind::Leaderboard {
+                board,
+                window,
+                scope: None,
+            } => format!("leaderboard:{board}:{window}"),
+            ChannelKind::Leaderboard {
+                board,
+                window,
+                scope: Some(BoardScope::Community(id)),
+            } => format!("leaderboard:{board}:{window}:community:{id}"),
+            ChannelKind::Leaderboard {
+                board,
+                window,
+                scope: Some(BoardScope::Challenge(id)),
+            } => format!("leaderboard:{board}:{window}:challenge:{id}"),
             ChannelKind::Presence(PresenceScope::Chat(id)) => format!("presence:chat:{id}"),
             ChannelKind::Presence(PresenceScope::Community(id)) => {
                 format!("presence:community:{id}")
@@ -184,14 +213,28 @@ impl FromStr for Channel {
             "chat" => ChannelKind::Chat(parse_id(rest).map_err(invalid)?),
             "community" => ChannelKind::Community(parse_id(rest).map_err(invalid)?),
             "leaderboard" => {
-                let (board, window) = rest
-                    .split_once(':')
-                    .ok_or_else(|| invalid("expected `leaderboard:{board}:{window}`"))?;
+                let expected = "expected `leaderboard:{board}:{window}`, optionally with \
+                                `:community:{id}` or `:challenge:{id}`";
+                let (board, rest) = rest.split_once(':').ok_or_else(|| invalid(expected))?;
+                let (window, scope) = match rest.split_once(':') {
+                    None => (rest, None),
+                    Some((window, scope)) => {
+                        let (kind, id) = scope.split_once(':').ok_or_else(|| invalid(expected))?;
+                        let id = parse_id(id).map_err(invalid)?;
+                        let scope = match kind {
+                            "community" => BoardScope::Community(id),
+                            "challenge" => BoardScope::Challenge(id),
+                            _ => return Err(invalid(expected)),
+                        };
+                        (window, Some(scope))
+                    }
+                };
                 check_segment(board).map_err(invalid)?;
                 check_segment(window).map_err(invalid)?;
                 ChannelKind::Leaderboard {
                     board: board.into(),
                     window: window.into(),
+                    scope,
                 }
             }
             "presence" => {
@@ -255,6 +298,8 @@ mod tests {
             "community:7",
             "leaderboard:xp:weekly",
             "leaderboard:bench-press_1rm:2024.w05",
+            "leaderboard:xp:weekly:community:7",
+            "leaderboard:distance:all_time:challenge:9",
             "presence:chat:42",
             "presence:community:7",
         ] {
@@ -289,6 +334,10 @@ mod tests {
             "leaderboard:xp:",
             "leaderboard:XP:weekly",
             "leaderboard:xp:weekly:extra",
+            "leaderboard:xp:weekly:community",
+            "leaderboard:xp:weekly:community:07",
+            "leaderboard:xp:weekly:team:7",
+            "leaderboard:xp:weekly:community:7:x",
             "leaderboard:x p:weekly",
             "presence:user:1",
             "presence:chat",
@@ -349,6 +398,8 @@ mod tests {
                 Channel::community(id),
                 Channel::presence(PresenceScope::Chat(id)),
                 Channel::leaderboard(&board, &window).unwrap(),
+                format!("leaderboard:{board}:{window}:community:{id}").parse().unwrap(),
+                format!("leaderboard:{board}:{window}:challenge:{id}").parse().unwrap(),
             ] {
                 proptest::prop_assert_eq!(channel.name().parse::<Channel>().unwrap(), channel);
             }

@@ -41,7 +41,7 @@ pub use auth::{AuthError, Authenticator, BearerToken, Principal};
 pub use authz::{
     Access, AuthzError, CachedAuthorizer, ChannelAuthorizer, ChannelRule, RuleKind, Rules,
 };
-pub use channel::{Channel, ChannelKind, InvalidChannel, PresenceScope};
+pub use channel::{BoardScope, Channel, ChannelKind, InvalidChannel, PresenceScope};
 pub use history::{History, HistoryError, Replay};
 pub use http::{openapi, router, PUBLISH_SCOPE};
 pub use hub::{Hub, HubParts, PublishError, Publisher};

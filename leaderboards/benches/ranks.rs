@@ -17,42 +17,21 @@
 // criterion_group! makes an undocumented public function; a bench is no library.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use vigor_common::Id;
-use vigor_leaderboards::{
-    BoardDef, BoardStore, BoardWindow, MemoryBoardStore, RedisBoardStore, Scope, Score, Seed,
-    Seeds, Window,
-};
+use vigor_leaderboards::{BoardDef, BoardStore, BoardWindow, Scope, Score, Window};
 
 const ENTRIES: i64 = 1_000_000;
 const PROBES: usize = 10_000;
 const RADIUS: usize = 5;
-
-fn seeds() -> Seeds {
-    let mut rng = StdRng::seed_from_u64(14);
-    let base: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().expect("a timestamp");
-    let seeds = (1..=ENTRIES)
-        .map(|u| Seed {
-            user: Id::from_i64(u),
-            // XP totals with plenty of ties, as real boards have.
-            score: Score::new(rng.gen_range(0..200_000)).expect("in range"),
-            achieved_at: base + chrono::Duration::seconds(rng.gen_range(0..30_000_000)),
-        })
-        .collect();
-    Seeds::new(seeds).expect("distinct users")
-}
-
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
-    (at(0.50), at(0.99))
-}
 
 fn bench_store(
     c: &mut Criterion,
@@ -63,7 +42,7 @@ fn bench_store(
     let board: BoardWindow = BoardDef::xp()
         .window_at(Window::AllTime, Scope::Global, Utc::now())
         .expect("xp keeps all_time");
-    let seeds = seeds();
+    let seeds = support::seeds(ENTRIES);
     let started = Instant::now();
     rt.block_on(store.load(&board, seeds)).expect("the load");
     eprintln!(
@@ -93,7 +72,7 @@ fn bench_store(
                 started.elapsed()
             })
             .collect();
-        let (p50, p99) = percentiles(samples);
+        let (p50, p99) = support::percentiles(samples);
         eprintln!("{name}: {what} over {PROBES} random users: p50 {p50:?}, p99 {p99:?}");
     }
 
@@ -125,30 +104,7 @@ fn bench_store(
 }
 
 fn ranks(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    bench_store(
-        c,
-        &rt,
-        "memory",
-        Arc::new(MemoryBoardStore::new(Duration::from_secs(3600))),
-    );
-    match std::env::var("VIGOR_TEST_REDIS_URL") {
-        Ok(url) if !url.is_empty() => {
-            let prefix = format!("bench{}:", rand::random::<u32>());
-            let store = rt
-                .block_on(RedisBoardStore::connect(
-                    &url,
-                    &prefix,
-                    Duration::from_secs(3600),
-                ))
-                .expect("Redis connects");
-            bench_store(c, &rt, "redis", Arc::new(store));
-        }
-        _ => eprintln!("redis: skipped (VIGOR_TEST_REDIS_URL is not set)"),
-    }
+    support::on_each_store(c, bench_store);
 }
 
 criterion_group!(benches, ranks);

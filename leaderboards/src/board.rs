@@ -349,9 +349,8 @@ impl BoardDef {
         }
     }
 
-    /// The definition of a board the code defines (the built-ins and the
-    /// challenge boards), by id.
-    pub fn known(id: &str) -> Option<BoardDef> {
+    /// Every board the code defines: the built-ins and the challenge boards.
+    pub fn all_known() -> Vec<BoardDef> {
         BoardDef::builtins()
             .into_iter()
             .chain(
@@ -359,6 +358,13 @@ impl BoardDef {
                     .into_iter()
                     .map(BoardDef::challenge),
             )
+            .collect()
+    }
+
+    /// The definition of a board the code defines, by id.
+    pub fn known(id: &str) -> Option<BoardDef> {
+        BoardDef::all_known()
+            .into_iter()
             .find(|def| def.id.as_str() == id)
     }
 

@@ -5,9 +5,15 @@
 //! entries behind one trait, [`BoardStore`], in memory (all-in-one) or in Redis
 //! sorted sets (distributed, also on a Redis Cluster). The store is a cache
 //! rebuilt from the durable score log in the gamification database, so this crate
-//! keeps no SQL of its own; its routes live under `/v1/leaderboards`.
+//! keeps no SQL of its own. [`http`] serves the boards under `/v1/leaderboards`
+//! (asking social and users about people through [`people`]), and [`live`] turns
+//! gamification's score changes into coalesced pushes on the hub's leaderboard
+//! and user channels.
 
 pub mod board;
+pub mod http;
+pub mod live;
+pub mod people;
 pub mod store;
 
 pub use board::{
@@ -18,7 +24,11 @@ pub use store::{
     Submission,
 };
 
-use axum::Router;
+use std::sync::Arc;
+
+use utoipa::OpenApi;
+use vigor_common::api::BearerSecurity;
+use vigor_common::bus::consumer::consumer_options;
 use vigor_common::config::ServiceName;
 use vigor_common::service::{RunningService, ServiceContext, ServiceSpec};
 
@@ -30,14 +40,72 @@ pub fn spec() -> ServiceSpec {
         uploads: &[],
         sql: false,
         migrations: None,
-        openapi: || utoipa::openapi::OpenApiBuilder::new().build(),
+        openapi,
         build: |ctx| Box::pin(build(ctx)),
     }
 }
 
-async fn build(_ctx: ServiceContext) -> anyhow::Result<RunningService> {
+/// Starts the service on the configured store: the one this process shares
+/// with gamification ([`store::shared`]), so that all-in-one both see one
+/// in-memory store.
+async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
+    let store = store::shared(&ctx).await?;
+    start(ctx, store).await
+}
+
+/// Starts the service on `store`: the built-in boards, their routes, and the
+/// live updates (its consumer group joined before it serves).
+pub async fn start(
+    ctx: ServiceContext,
+    store: Arc<dyn BoardStore>,
+) -> anyhow::Result<RunningService> {
+    let config = &ctx.config;
+    let boards = http::Boards::new(BoardDef::all_known());
+    let settings = live::LiveSettings {
+        interval: config.leaderboards.live_interval(),
+        top: config.leaderboards.live_top as usize,
+    };
+    let live = live::Live::new(store.clone(), boards.clone(), ctx.live.clone(), settings);
+    live.start(
+        ctx.bus.as_ref(),
+        &format!("{}-{}", live::GROUP, config.node_id),
+        consumer_options(config),
+        ctx.shutdown.clone(),
+        &ctx.tasks,
+    )
+    .await?;
+    let state = http::ApiState {
+        store: store.clone(),
+        boards,
+        people: people::People::new(config, ctx.peers.clone()),
+        around_radius: config.leaderboards.around_radius as usize,
+    };
     Ok(RunningService {
-        router: Router::new(),
-        checks: Vec::new(),
+        router: http::router(state),
+        checks: vec![(
+            "leaderboard store".to_owned(),
+            store::readiness_check(store),
+        )],
     })
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(http::list, http::board),
+    components(schemas(
+        http::BoardInfo,
+        http::BoardList,
+        http::RankedEntry,
+        vigor_common::problem::Problem,
+    )),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "leaderboards", description = "Boards and ranks: the top, around me, friends, communities and challenges."),
+    )
+)]
+struct ApiDoc;
+
+/// The service's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }

@@ -25,7 +25,7 @@ use vigor_common::bus::EventBus;
 use vigor_common::config::{Config, ServiceName, Target};
 use vigor_common::db::{redact, Database};
 use vigor_common::live::LivePublisher;
-use vigor_common::service::{ReadinessCheck, ServiceContext, ServiceSpec, Shared};
+use vigor_common::service::{Peers, ReadinessCheck, ServiceContext, ServiceSpec, Shared};
 use vigor_common::{telemetry, IdGenerator};
 use vigor_gateway::ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter};
 use vigor_gateway::{GatewayParts, Mount};
@@ -118,8 +118,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut docs = Vec::new();
     let mut databases = Vec::new();
     let mut auth_db = None;
-    let mut social_router = None;
     let shared = Shared::default();
+    let peers = Peers::new();
+    let mut peer_routers = Vec::new();
     for spec in specs() {
         if config.target.runs(spec.name) {
             let db = if spec.sql {
@@ -150,13 +151,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 shutdown: shutdown.clone(),
                 tasks: tasks.clone(),
                 shared: shared.clone(),
+                peers: peers.clone(),
             };
             let running = (spec.build)(context)
                 .await
                 .with_context(|| format!("starting the {} service", spec.name))?;
-            if spec.name == ServiceName::Social {
-                social_router = Some(running.router.clone());
-            }
+            peer_routers.push((spec.name, running.router.clone()));
             mounts.push(Mount::Local(running.router));
             checks.extend(running.checks);
             docs.push((spec.openapi)());
@@ -185,11 +185,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     let verifier = Arc::new(Verifier::new(VerifierConfig::from_config(&config), keys));
+    // Services asking each other in-process skip the gateway's layers: the
+    // handlers' `Caller` still finds the verifier where the gateway would put it.
+    for (name, router) in peer_routers {
+        peers.insert(
+            name,
+            router.layer(vigor_gateway::auth::extension(verifier.clone())),
+        );
+    }
 
     let edge = matches!(config.target, Target::All | Target::Gateway);
     // The real-time hub runs where clients connect: all-in-one and gateway nodes.
     let hub = if edge {
-        let social = social_client(&config, social_router, &verifier)?;
+        let social = social_client(&config, peers.router(ServiceName::Social))?;
         let hub = start_hub(
             &config,
             broker.clone(),
@@ -295,13 +303,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 fn social_client(
     config: &Config,
     router: Option<axum::Router>,
-    verifier: &Arc<Verifier>,
 ) -> anyhow::Result<Option<ServiceClient>> {
     let timeout = config.hub.service_timeout();
     if let Some(router) = router {
-        // In-process calls skip the gateway's layers: the handlers' `Caller`
-        // still finds the verifier where the gateway would put it.
-        let router = router.layer(vigor_gateway::auth::extension(verifier.clone()));
         return Ok(Some(ServiceClient::in_process(router, timeout)));
     }
     match config.service_url(ServiceName::Social) {
@@ -485,16 +489,7 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
-    use vigor_common::auth::StaticKeys;
-
     use super::*;
-
-    fn verifier() -> Arc<Verifier> {
-        Arc::new(Verifier::new(
-            VerifierConfig::new("http://vigor.test", "vigor"),
-            Arc::new(StaticKeys(Vec::new())),
-        ))
-    }
 
     fn transport(client: Option<ServiceClient>) -> Option<String> {
         client.map(|client| format!("{client:?}"))
@@ -505,20 +500,20 @@ mod tests {
         let mut config = Config::default();
         let router = || Some(axum::Router::new());
         // All-in-one: social's router, in-process.
-        let local = social_client(&config, router(), &verifier()).unwrap();
+        let local = social_client(&config, router()).unwrap();
         assert!(transport(local).unwrap().contains("in-process"));
         // A gateway node: social's URL.
         config.target = Target::Gateway;
         config.social.url = Some("http://social.internal:8084".into());
-        let remote = social_client(&config, None, &verifier()).unwrap();
+        let remote = social_client(&config, None).unwrap();
         assert!(transport(remote)
             .unwrap()
             .contains("http://social.internal:8084"));
         // Neither (a service target, or no URL): no client, chats stay denied.
         config.target = Target::Service(ServiceName::Training);
-        assert!(social_client(&config, None, &verifier()).unwrap().is_none());
+        assert!(social_client(&config, None).unwrap().is_none());
         config.target = Target::Gateway;
         config.social.url = None;
-        assert!(social_client(&config, None, &verifier()).unwrap().is_none());
+        assert!(social_client(&config, None).unwrap().is_none());
     }
 }

@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use support::{next_frame, sign_up_and_get_token, Socket, Vigor};
 use tokio_tungstenite::tungstenite::Message;
 
+/// A signed-in person with an open hub session.
 struct Member {
     id: String,
     token: String,

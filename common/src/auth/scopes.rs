@@ -16,6 +16,7 @@
 //! | `social:write` | post, follow, chat (the social service's writes) | `api` |
 //! | `gamification:read` | read the user's XP, achievements, challenges and rewards | `api` |
 //! | `gamification:write` | join and make challenges, change game settings | `api` |
+//! | `leaderboards:read` | read leaderboards: tops, around-me, friends and community boards | `api` |
 //! | `api` | everything above, on behalf of the user | — |
 //! | `account` | export, deactivate and delete the account; change its email or password | — |
 //! | `staff` | staff actions on other accounts (roles, reactivation, deletion) — still only for users with the admin role | — |
@@ -62,6 +63,9 @@ pub const SOCIAL_WRITE: &str = "social:write";
 pub const GAMIFICATION_READ: &str = "gamification:read";
 /// Act in the game: join and make challenges, change game settings.
 pub const GAMIFICATION_WRITE: &str = "gamification:write";
+/// Read leaderboards (the service has no writes of its own: scores come from
+/// gamification's events).
+pub const LEADERBOARDS_READ: &str = "leaderboards:read";
 /// The whole API on behalf of the user, except [`ACCOUNT`] and [`STAFF`].
 pub const API: &str = "api";
 /// The account itself: export, deactivation, deletion, email and password changes.
@@ -89,7 +93,7 @@ pub struct ScopeInfo {
 }
 
 /// Every scope Vigor knows, in the order the metadata and the consent page list them.
-pub const ALL: [ScopeInfo; 13] = [
+pub const ALL: [ScopeInfo; 14] = [
     ScopeInfo {
         name: API,
         description: "Use Vigor on your behalf: your profile, training and social activity",
@@ -102,6 +106,7 @@ pub const ALL: [ScopeInfo; 13] = [
             SOCIAL_WRITE,
             GAMIFICATION_READ,
             GAMIFICATION_WRITE,
+            LEADERBOARDS_READ,
         ],
     },
     ScopeInfo {
@@ -142,6 +147,11 @@ pub const ALL: [ScopeInfo; 13] = [
     ScopeInfo {
         name: GAMIFICATION_WRITE,
         description: "Join and make challenges and change your game settings",
+        implies: &[],
+    },
+    ScopeInfo {
+        name: LEADERBOARDS_READ,
+        description: "See leaderboards, your rank and your friends' ranks",
         implies: &[],
     },
     ScopeInfo {

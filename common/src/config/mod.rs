@@ -444,6 +444,14 @@ pub struct LeaderboardsConfig {
     /// How long a daily, weekly or monthly board stays readable after its
     /// period before its entries expire, in seconds.
     pub window_grace_secs: u64,
+    /// How many entries above and below the caller `?around=me` shows.
+    pub around_radius: u32,
+    /// How often at most one board instance's live update goes out, in ms.
+    pub live_interval_ms: u64,
+    /// How many entries from the top a live update carries.
+    pub live_top: u32,
+    /// Longest a lookup in another service (follows, names, membership) may take, in ms.
+    pub lookup_timeout_ms: u64,
 }
 
 impl Default for LeaderboardsConfig {
@@ -453,6 +461,10 @@ impl Default for LeaderboardsConfig {
             store: None,
             redis_url: None,
             window_grace_secs: 7 * 24 * 3600,
+            around_radius: 5,
+            live_interval_ms: 500,
+            live_top: 10,
+            lookup_timeout_ms: 3000,
         }
     }
 }
@@ -475,6 +487,16 @@ impl LeaderboardsConfig {
     /// The grace period of windowed boards.
     pub fn window_grace(&self) -> Duration {
         Duration::from_secs(self.window_grace_secs)
+    }
+
+    /// The shortest time between two live updates of one board instance.
+    pub fn live_interval(&self) -> Duration {
+        Duration::from_millis(self.live_interval_ms)
+    }
+
+    /// The longest a lookup in another service may take.
+    pub fn lookup_timeout(&self) -> Duration {
+        Duration::from_millis(self.lookup_timeout_ms)
     }
 }
 
@@ -777,6 +799,30 @@ impl Config {
             return Err(ConfigError::invalid(
                 "leaderboards.store",
                 "is redis, but neither leaderboards.redis_url nor redis.url is set",
+            ));
+        }
+        if !(1..=100).contains(&boards.around_radius) {
+            return Err(ConfigError::invalid(
+                "leaderboards.around_radius",
+                "must be 1 to 100",
+            ));
+        }
+        if !(50..=60_000).contains(&boards.live_interval_ms) {
+            return Err(ConfigError::invalid(
+                "leaderboards.live_interval_ms",
+                "must be 50 to 60000",
+            ));
+        }
+        if !(1..=100).contains(&boards.live_top) {
+            return Err(ConfigError::invalid(
+                "leaderboards.live_top",
+                "must be 1 to 100",
+            ));
+        }
+        if boards.lookup_timeout_ms == 0 {
+            return Err(ConfigError::invalid(
+                "leaderboards.lookup_timeout_ms",
+                "must be at least 1",
             ));
         }
         Ok(())

@@ -33,7 +33,7 @@ use crate::bus::{ConsumerOptions, EventBus, Subscription};
 use crate::config::{Config, ServiceName};
 use crate::db::Database;
 use crate::live::LivePublisher;
-use crate::service::{BuildFuture, ServiceContext, ServiceSpec};
+use crate::service::{BuildFuture, Peers, ServiceContext, ServiceSpec};
 use crate::IdGenerator;
 
 use super::TestDatabase;
@@ -73,6 +73,8 @@ pub struct Stack {
     auth: ServiceSpec,
     auth_build: Option<Build>,
     services: Vec<ServiceSpec>,
+    /// Builds replacing the specs' of `services`, by position.
+    service_builds: Vec<Option<Build>>,
     live: LiveFactory,
     register_app: Option<RegisterApp>,
     layer: Option<fn(Router, &Config) -> Router>,
@@ -89,6 +91,7 @@ impl Stack {
             auth,
             auth_build: None,
             services: Vec::new(),
+            service_builds: Vec::new(),
             live,
             register_app: None,
             layer: None,
@@ -99,6 +102,16 @@ impl Stack {
     /// Also starts `spec`, on its own fresh database, behind the same server.
     pub fn service(mut self, spec: ServiceSpec) -> Stack {
         self.services.push(spec);
+        self.service_builds.push(None);
+        self
+    }
+
+    /// Also starts `spec`, built with `build` instead of its spec's (a test
+    /// that hands the service a store it keeps, e.g. a leaderboard store it
+    /// seeds).
+    pub fn service_built_with(mut self, spec: ServiceSpec, build: Build) -> Stack {
+        self.services.push(spec);
+        self.service_builds.push(Some(build));
         self
     }
 
@@ -154,6 +167,7 @@ impl Stack {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let shared = crate::service::Shared::default();
+        let peers = Peers::new();
         let context = |db: &TestDatabase| ServiceContext {
             config: config.clone(),
             db: Some(db.database.clone()),
@@ -164,19 +178,23 @@ impl Stack {
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
             shared: shared.clone(),
+            peers: peers.clone(),
         };
         let mut builds: Vec<Build> =
             vec![self.auth_build.unwrap_or_else(|| Box::new(self.auth.build))];
         builds.extend(
             self.services
                 .iter()
-                .map(|spec| Box::new(spec.build) as Build),
+                .zip(self.service_builds)
+                .map(|(spec, build)| build.unwrap_or_else(|| Box::new(spec.build))),
         );
         let mut router = Router::new();
+        let mut peer_routers = Vec::new();
         for (build, (name, db)) in builds.into_iter().zip(&databases) {
             let running = build(context(db))
                 .await
                 .unwrap_or_else(|e| panic!("{name:?} starts: {e:#}"));
+            peer_routers.push((*name, running.router.clone()));
             router = router.merge(running.router);
         }
 
@@ -186,6 +204,9 @@ impl Stack {
         verifier_config.min_refresh_interval = Duration::ZERO;
         let keys = JwksUrl::new(format!("{base}/.well-known/jwks.json")).expect("a JWKS URL");
         let verifier = Arc::new(Verifier::new(verifier_config, Arc::new(keys)));
+        for (name, peer) in peer_routers {
+            peers.insert(name, peer.layer(Extension(verifier.clone())));
+        }
         router = router.layer(Extension(verifier.clone()));
         if let Some(layer) = self.layer {
             router = layer(router, &config);

@@ -2,6 +2,7 @@
 //!
 //! - [`profile`]: `GET`/`PATCH /v1/users/me`, `GET /v1/users/{id}`;
 //! - [`search`]: `GET /v1/users?q=`;
+//! - [`names`]: `GET /v1/users/names?ids=` (display names of many users at once);
 //! - [`roles`]: `PUT /v1/users/{id}/roles`, `POST /v1/users/{id}/reactivate`,
 //!   `DELETE /v1/users/{id}` (admins);
 //! - [`account`]: `POST /v1/users/me/deactivate`, `DELETE /v1/users/me`,
@@ -16,6 +17,7 @@
 //! token, so a revoked admin loses them at once rather than when the token expires.
 
 pub mod account;
+pub mod names;
 pub mod profile;
 pub mod roles;
 pub mod search;
@@ -53,6 +55,7 @@ pub fn scope_policy() -> ScopePolicy {
 pub fn router(users: UsersService) -> Router {
     Router::new()
         .route("/v1/users", get(search::search))
+        .route("/v1/users/names", get(names::names))
         .route(
             "/v1/users/me",
             get(profile::me)

@@ -10,6 +10,7 @@ use crate::common::{invalid_fields, TestApp};
 crate::on_both_backends!(
     search_pages_through_every_match_once,
     search_validates_its_parameters,
+    names_of_many_users_at_once,
 );
 
 async fn search_pages_through_every_match_once(app: TestApp) {
@@ -93,5 +94,45 @@ async fn search_validates_its_parameters(app: TestApp) {
             ["cursor"],
             "{bad}"
         );
+    }
+}
+
+async fn names_of_many_users_at_once(app: TestApp) {
+    let me = app.user("names-me@example.com", "Mia").await;
+    let ann = app.user("names-ann@example.com", "Ann").await;
+    let gone = app.user("names-gone@example.com", "Gone").await;
+    let response = app.post("/v1/users/me/deactivate", &gone).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    // Asked order, duplicates once, deactivated and unknown accounts left out.
+    let path = format!(
+        "/v1/users/names?ids={},{},{},{},424242",
+        ann.id, me.id, ann.id, gone.id
+    );
+    let page = app.get_json(&path, &me).await;
+    let items = page["items"].as_array().unwrap();
+    let pairs: Vec<(String, String)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["display_name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            (ann.id.to_string(), "Ann".to_owned()),
+            (me.id.to_string(), "Mia".to_owned())
+        ]
+    );
+    for bad in [
+        "/v1/users/names",
+        "/v1/users/names?ids=x",
+        "/v1/users/names?ids=",
+    ] {
+        let response = app.get(bad, &me).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(invalid_fields(response).await, vec!["ids".to_owned()]);
     }
 }
