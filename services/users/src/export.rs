@@ -173,11 +173,16 @@ mod tests {
         let exporter = Exporter::from_config(&config).unwrap();
         let own: Vec<(&str, bool)> = exporter.parts.iter().map(|p| (p.name, p.own)).collect();
         // Auth is served here (its issuer is this process), and so is
-        // gamification (no URL of its own); training elsewhere, so its
+        // social and gamification (no URLs of their own); training elsewhere, so its
         // certificate is checked.
         assert_eq!(
             own,
-            vec![("auth", true), ("training", false), ("gamification", true)]
+            vec![
+                ("auth", true),
+                ("training", false),
+                ("social", true),
+                ("gamification", true)
+            ]
         );
         assert_eq!(
             exporter.parts[0].url,
