@@ -56,6 +56,7 @@ impl<T> Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// How many items at most (1–100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page (opaque; absent or empty: the first page).
     pub cursor: Option<String>,
@@ -190,6 +191,16 @@ mod tests {
         assert_eq!(page.next_cursor.as_deref(), Some("2"));
         let last = Page::from_overfetch(vec![1, 2], 2, |n| n.to_string());
         assert_eq!(last.next_cursor, None);
+    }
+
+    #[test]
+    fn the_documented_limit_is_the_enforced_one() {
+        use utoipa::IntoParams;
+        let params = PageParams::into_params(|| None);
+        let limit = params.iter().find(|p| p.name == "limit").unwrap();
+        let schema = serde_json::to_value(&limit.schema).unwrap();
+        assert_eq!(schema["minimum"], 1);
+        assert_eq!(schema["maximum"], MAX_PAGE);
     }
 
     #[test]

@@ -43,6 +43,29 @@ pub const STALE_CLAIM: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(pub Option<String>);
 
+/// The longest key accepted.
+pub const MAX_KEY_LEN: usize = 255;
+
+impl IdempotencyKey {
+    /// Whether `key` is a key this extractor accepts: 1 to [`MAX_KEY_LEN`] visible
+    /// ASCII characters.
+    pub fn is_valid(key: &str) -> bool {
+        (1..=MAX_KEY_LEN).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+    }
+
+    /// The header's schema in the OpenAPI document, stating the same rule as
+    /// [`IdempotencyKey::is_valid`].
+    pub fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_KEY_LEN))
+            .pattern(Some(format!("^[\\x21-\\x7e]{{1,{MAX_KEY_LEN}}}$")))
+            .into()
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = Problem;
 
@@ -51,11 +74,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             return Ok(IdempotencyKey(None));
         };
         match value.to_str() {
-            Ok(key)
-                if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) =>
-            {
-                Ok(IdempotencyKey(Some(key.to_owned())))
-            }
+            Ok(key) if IdempotencyKey::is_valid(key) => Ok(IdempotencyKey(Some(key.to_owned()))),
             _ => Err(Problem::bad_request(
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             )),

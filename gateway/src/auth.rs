@@ -8,6 +8,11 @@
 //! a service. Requests without a token pass: a public endpoint needs none, and
 //! every protected one refuses them itself, since authorization is checked in the
 //! service that owns the data.
+//!
+//! The OAuth endpoints are the exception ([`TOKEN_BLIND`]): they never read a
+//! bearer token (they authenticate the client, RFC 6749 §2.3, or the person on the
+//! login page), and a client that attaches its access token to every request must
+//! still reach `/v1/oauth/token` to refresh it once it has expired.
 
 use std::sync::Arc;
 
@@ -16,9 +21,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use vigor_common::auth::{authenticate, bearer_token, Verifier};
 
+/// Path prefixes whose routes never read a bearer token, so a stale one is let
+/// through to them.
+pub const TOKEN_BLIND: &[&str] = &["/v1/oauth/"];
+
 /// Middleware for the edge: refuses requests whose bearer token does not verify.
 pub async fn reject_invalid_tokens(request: Request, next: Next) -> Response {
-    if bearer_token(request.headers()).is_none() {
+    let path = request.uri().path();
+    if bearer_token(request.headers()).is_none()
+        || TOKEN_BLIND.iter().any(|prefix| path.starts_with(prefix))
+    {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();

@@ -283,7 +283,7 @@ fn invalid(error: BoardError) -> Problem {
 
 /// Lists the boards with their windows and units.
 #[utoipa::path(
-    get, path = "/v1/leaderboards", tag = "leaderboards",
+    get, path = "/v1/leaderboards", operation_id = "list_boards", tag = "leaderboards",
     security(("bearer" = ["leaderboards:read"])),
     responses(
         (status = 200, description = "Every board.", body = BoardList),

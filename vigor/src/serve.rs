@@ -516,4 +516,16 @@ mod tests {
         config.social.url = None;
         assert!(social_client(&config, None).unwrap().is_none());
     }
+
+    #[test]
+    fn the_documents_merged_at_the_gateway_name_their_schemas_apart() {
+        let mut docs: Vec<_> = specs().iter().map(|spec| (spec.openapi)()).collect();
+        docs.push(vigor_hub::openapi());
+        docs.push(vigor_gateway::dashboard::openapi());
+        docs.push(vigor_gateway::docs::gateway());
+        assert_eq!(
+            vigor_gateway::docs::schema_conflicts(&docs),
+            Vec::<String>::new()
+        );
+    }
 }

@@ -98,20 +98,24 @@ fn deliveries(frames: &[Value], channel: &str) -> HashMap<String, usize> {
     counts
 }
 
-async fn members_receive_each_message_once(base: &str, tag: &str) {
-    let mut ann = Member::join(base, &format!("ann-{tag}@example.org")).await;
-    let mut bob = Member::join(base, &format!("bob-{tag}@example.org")).await;
-    let mut eve = Member::join(base, &format!("eve-{tag}@example.org")).await;
-    let (status, community) = ann
+/// A public community `name` made by `owner` and joined by `member`: its id and
+/// the id of its `general` channel.
+async fn community_with(
+    base: &str,
+    owner: &Member,
+    member: &Member,
+    name: &str,
+) -> (String, String) {
+    let (status, community) = owner
         .rest(
             reqwest::Method::POST,
             format!("{base}/v1/social/communities"),
-            Some(json!({"name": "Runners", "visibility": "public"})),
+            Some(json!({"name": name, "visibility": "public"})),
         )
         .await;
     assert_eq!(status, 201, "{community}");
     let community = community["id"].as_str().unwrap().to_owned();
-    let (status, _) = bob
+    let (status, _) = member
         .rest(
             reqwest::Method::POST,
             format!("{base}/v1/social/communities/{community}/join"),
@@ -119,7 +123,7 @@ async fn members_receive_each_message_once(base: &str, tag: &str) {
         )
         .await;
     assert_eq!(status, 200);
-    let (_, channels) = ann
+    let (_, channels) = owner
         .rest(
             reqwest::Method::GET,
             format!("{base}/v1/social/communities/{community}/channels"),
@@ -127,6 +131,14 @@ async fn members_receive_each_message_once(base: &str, tag: &str) {
         )
         .await;
     let general = channels["items"][0]["id"].as_str().unwrap().to_owned();
+    (community, general)
+}
+
+async fn members_receive_each_message_once(base: &str, tag: &str) {
+    let mut ann = Member::join(base, &format!("ann-{tag}@example.org")).await;
+    let mut bob = Member::join(base, &format!("bob-{tag}@example.org")).await;
+    let mut eve = Member::join(base, &format!("eve-{tag}@example.org")).await;
+    let (community, general) = community_with(base, &ann, &bob, "Runners").await;
     let channel = format!("chat:{general}");
 
     let (mut ann_seen, mut bob_seen, mut eve_seen) = (Vec::new(), Vec::new(), Vec::new());
@@ -271,31 +283,7 @@ async fn changes_reach_members_live(base: &str, tag: &str) {
     let mut ann = Member::join(base, &format!("ann-live-{tag}@example.org")).await;
     let mut bob = Member::join(base, &format!("bob-live-{tag}@example.org")).await;
     let mut bobs_phone = Member::connect(base, bob.token.clone()).await;
-    let (status, community) = ann
-        .rest(
-            reqwest::Method::POST,
-            format!("{base}/v1/social/communities"),
-            Some(json!({"name": "Live", "visibility": "public"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{community}");
-    let community = community["id"].as_str().unwrap().to_owned();
-    let (status, _) = bob
-        .rest(
-            reqwest::Method::POST,
-            format!("{base}/v1/social/communities/{community}/join"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let (_, channels) = ann
-        .rest(
-            reqwest::Method::GET,
-            format!("{base}/v1/social/communities/{community}/channels"),
-            None,
-        )
-        .await;
-    let general = channels["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, general) = community_with(base, &ann, &bob, "Live").await;
     let channel = format!("chat:{general}");
     let own = format!("user:{}", bob.id);
     let mut seen = Vec::new();

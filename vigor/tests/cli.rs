@@ -162,6 +162,29 @@ async fn all_in_one_serves_operations_endpoints_and_stops_on_sigterm() {
         doc["openapi"]
     );
     assert!(doc["paths"]["/readyz"].is_object());
+    // Generated clients name their functions after operation ids: one each, and
+    // every operation documents the answers of the layers it passes through.
+    let mut ids = std::collections::HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let Some(id) = operation["operationId"].as_str() else {
+                continue;
+            };
+            assert!(ids.insert(id.to_owned()), "{method} {path}: {id} twice");
+            let answers = &operation["responses"];
+            assert!(answers["429"].is_object(), "{method} {path}: no 429");
+            if operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                assert!(answers["401"].is_object(), "{method} {path}: no 401");
+            }
+            if operation["requestBody"].is_object() {
+                assert!(answers["415"].is_object(), "{method} {path}: no 415");
+            }
+        }
+    }
+    assert!(ids.len() > 100, "{} operations", ids.len());
 
     let docs = client
         .get(format!("{}/docs", vigor.url))

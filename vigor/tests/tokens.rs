@@ -79,6 +79,38 @@ async fn the_gateway_refuses_forged_tokens() {
 }
 
 #[tokio::test]
+async fn a_stale_bearer_token_does_not_block_the_refresh_that_replaces_it() {
+    let vigor = Vigor::serve(&[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
+    support::sign_up_and_get_token(&vigor.url, "refresher@example.org").await;
+    let grant = support::password_grant(&vigor.url, "vigor-web", "refresher@example.org").await;
+    let refresh = grant["refresh_token"].as_str().unwrap();
+    // A client that attaches its (here: no longer verifying) access token to
+    // every request, the token endpoint included.
+    let p = parts(grant["access_token"].as_str().unwrap());
+    let stale = format!("{}.{}.{}x", p[0], p[1], p[2]);
+    assert_eq!(status_with(&vigor.url, &stale).await.0, 401);
+    let response = http()
+        .post(format!("{}/v1/oauth/token", vigor.url))
+        .bearer_auth(&stale)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "vigor-web"),
+            ("refresh_token", refresh),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let renewed: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        status_with(&vigor.url, renewed["access_token"].as_str().unwrap())
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
 async fn a_token_for_another_audience_is_refused() {
     // Same keys (same data dir), but a deployment that expects another audience.
     let data = tempfile::tempdir().unwrap();
@@ -315,20 +347,7 @@ async fn a_profile_read_token_cannot_delete_the_account() {
     }
     assert!(profile_made, "the profile is made from user.signed_up");
 
-    let tokens: serde_json::Value = client
-        .post(format!("{}/v1/oauth/token", vigor.url))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "narrow-app"),
-            ("username", "ann@example.org"),
-            ("password", support::PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = support::password_grant(&vigor.url, "narrow-app", "ann@example.org").await;
     assert_eq!(tokens["scope"], "profile:read");
     let narrow = tokens["access_token"].as_str().unwrap();
 

@@ -30,6 +30,7 @@ pub enum Visibility {
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[schema(as = CommunityRole)]
 pub enum Role {
     /// Reads and writes in the channels.
     Member,

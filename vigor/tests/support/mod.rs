@@ -194,11 +194,21 @@ pub async fn sign_up_and_get_token(base: &str, email: &str) -> String {
 
 /// An access token for an existing account (password grant of `vigor-web`).
 pub async fn password_token(base: &str, email: &str) -> String {
-    let token: serde_json::Value = http()
+    let token = password_grant(base, "vigor-web", email).await;
+    token["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access_token in {token}"))
+        .to_owned()
+}
+
+/// The token endpoint's answer to the password grant of `client_id` for an
+/// existing account (access and refresh token, scope).
+pub async fn password_grant(base: &str, client_id: &str, email: &str) -> serde_json::Value {
+    http()
         .post(format!("{base}/v1/oauth/token"))
         .form(&[
             ("grant_type", "password"),
-            ("client_id", "vigor-web"),
+            ("client_id", client_id),
             ("username", email),
             ("password", PASSWORD),
         ])
@@ -207,11 +217,7 @@ pub async fn password_token(base: &str, email: &str) -> String {
         .expect("token endpoint answers")
         .json()
         .await
-        .expect("a JSON token response");
-    token["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no access_token in {token}"))
-        .to_owned()
+        .expect("a JSON token response")
 }
 
 /// A plain HTTP client for the tests (no proxy from the environment).

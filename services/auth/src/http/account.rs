@@ -19,12 +19,15 @@ use crate::service::AuthService;
 pub struct SignupRequest {
     /// The email to sign in with (normalised: trimmed, lowercased).
     #[serde(default)]
+    #[schema(required = true, format = Email)]
     pub email: String,
     /// At least 10 characters, and not a commonly used password.
     #[serde(default)]
+    #[schema(required = true, min_length = 10, max_length = 256)]
     pub password: String,
     /// The name other people see (1–64 characters).
     #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 64)]
     pub display_name: String,
 }
 
@@ -159,6 +162,21 @@ pub async fn logout(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_documented_bounds_are_the_enforced_ones() {
+        use crate::domain::password::{DisplayName, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(SignupRequest::schema()).unwrap();
+        let field = |name: &str| schema["properties"][name].clone();
+        assert_eq!(field("password")["minLength"], MIN_PASSWORD_CHARS);
+        assert_eq!(field("password")["maxLength"], MAX_PASSWORD_CHARS);
+        assert_eq!(field("display_name")["maxLength"], DisplayName::MAX_CHARS);
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["email", "password", "display_name"])
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -207,7 +207,10 @@ fn refusal_response(auth: &AuthService, refusal: Refusal) -> Response {
     responses(
         (status = 200, description = "The login page.", content_type = "text/html", body = String),
         (status = 302, description = "An error sent back to the client's redirect URI."),
-        (status = 400, description = "Unknown client or foreign redirect URI: an error page, no redirect.", content_type = "text/html", body = String),
+        (status = 400, description = "Unknown client or foreign redirect URI: an error page, no redirect; parameters that do not parse: a problem.", content(
+            (String = "text/html"),
+            (vigor_common::Problem = "application/problem+json"),
+        )),
     )
 )]
 pub async fn page(
@@ -264,7 +267,10 @@ fn retry_after(mut response: Response, seconds: u64) -> Response {
         description = "The authorization request's parameters, plus `email`, `password` and the page's `csrf_token` (with its `vigor_login` cookie)."),
     responses(
         (status = 302, description = "To `redirect_uri?code=…&state=…&iss=…` (codes live 60 s, single use), or an error for the client."),
-        (status = 400, description = "Unknown client or foreign redirect URI: an error page, no redirect.", content_type = "text/html", body = String),
+        (status = 400, description = "Unknown client or foreign redirect URI: an error page, no redirect; parameters that do not parse: a problem.", content(
+            (String = "text/html"),
+            (vigor_common::Problem = "application/problem+json"),
+        )),
         (status = 401, description = "Wrong email or password: the page again, with a message.", content_type = "text/html", body = String),
         (status = 403, description = "No valid anti-CSRF token (the form was not shown in this browser, or expired): the page again; nothing was checked.", content_type = "text/html", body = String),
         (status = 429, description = "Too many failed sign-ins: the page again, with a message.", content_type = "text/html", body = String),

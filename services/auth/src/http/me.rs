@@ -40,9 +40,11 @@ pub fn router() -> Router<AuthService> {
 pub struct PasswordChange {
     /// The password now.
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     pub current_password: String,
     /// The new password: at least 10 characters, not a commonly used one.
     #[serde(default)]
+    #[schema(required = true, min_length = 10, max_length = 256)]
     pub new_password: String,
 }
 
@@ -177,6 +179,7 @@ pub async fn change_email(
 #[utoipa::path(
     get,
     path = "/v1/auth/me/export",
+    operation_id = "export_auth",
     tag = "auth",
     security(("bearer" = ["account"])),
     responses(
@@ -200,6 +203,7 @@ pub async fn export(
 pub struct Reauthentication {
     /// The caller's password.
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     pub password: String,
 }
 

@@ -79,7 +79,7 @@ async fn visible(service: &GamificationService, caller: Id, id: Id) -> Result<Ch
 
 /// Makes a challenge: global ones by admins, community ones by its members.
 #[utoipa::path(
-    post, path = "/v1/gamification/challenges", tag = "gamification",
+    post, path = "/v1/gamification/challenges", operation_id = "create_challenge", tag = "gamification",
     security(("bearer" = ["gamification:write"])),
     request_body = ChallengeDraft,
     responses(
@@ -124,7 +124,7 @@ const CHALLENGES: Keyset<()> = Keyset::new("gamification.challenges");
 /// The challenges the caller can join: global and of their communities, not
 /// ended, newest first.
 #[utoipa::path(
-    get, path = "/v1/gamification/challenges", tag = "gamification",
+    get, path = "/v1/gamification/challenges", operation_id = "list_challenges", tag = "gamification",
     security(("bearer" = ["gamification:read"])),
     params(PageParams),
     responses((status = 200, description = "Open challenges, newest first.", body = Page<ChallengeView>))
@@ -152,7 +152,7 @@ pub async fn list(
 
 /// One challenge with the caller's progress.
 #[utoipa::path(
-    get, path = "/v1/gamification/challenges/{id}", tag = "gamification",
+    get, path = "/v1/gamification/challenges/{id}", operation_id = "get_challenge", tag = "gamification",
     security(("bearer" = ["gamification:read"])),
     params(("id" = Id, Path, description = "The challenge.")),
     responses(
@@ -171,7 +171,7 @@ pub async fn get(
 
 /// Joins a challenge (again: nothing changes); workouts already in its time box count.
 #[utoipa::path(
-    post, path = "/v1/gamification/challenges/{id}/join", tag = "gamification",
+    post, path = "/v1/gamification/challenges/{id}/join", operation_id = "join_challenge", tag = "gamification",
     security(("bearer" = ["gamification:write"])),
     params(("id" = Id, Path, description = "The challenge.")),
     responses(
@@ -197,7 +197,7 @@ pub async fn join(
 
 /// Leaves a challenge: the caller's progress and board entry go; idempotent.
 #[utoipa::path(
-    post, path = "/v1/gamification/challenges/{id}/leave", tag = "gamification",
+    post, path = "/v1/gamification/challenges/{id}/leave", operation_id = "leave_challenge", tag = "gamification",
     security(("bearer" = ["gamification:write"])),
     params(("id" = Id, Path, description = "The challenge.")),
     responses(

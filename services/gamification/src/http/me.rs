@@ -147,7 +147,7 @@ pub(crate) fn me_of(service: &GamificationService, snapshot: &Snapshot) -> Me {
 
 /// The caller's XP, level, streaks, achievements and challenges.
 #[utoipa::path(
-    get, path = "/v1/gamification/me", tag = "gamification",
+    get, path = "/v1/gamification/me", operation_id = "gamification_me", tag = "gamification",
     security(("bearer" = ["gamification:read"])),
     responses(
         (status = 200, description = "The caller's game.", body = Me),
@@ -257,7 +257,7 @@ fn settings_view(s: &SavedSettings) -> Settings {
 
 /// The caller's game settings.
 #[utoipa::path(
-    get, path = "/v1/gamification/me/settings", tag = "gamification",
+    get, path = "/v1/gamification/me/settings", operation_id = "gamification_settings", tag = "gamification",
     security(("bearer" = ["gamification:read"])),
     responses((status = 200, description = "The saved settings.", body = Settings))
 )]
@@ -272,7 +272,7 @@ pub async fn settings(
 /// Saves the caller's game settings (both at once; `null` unsets one); streaks
 /// and achievements are judged again in the new calendar.
 #[utoipa::path(
-    put, path = "/v1/gamification/me/settings", tag = "gamification",
+    put, path = "/v1/gamification/me/settings", operation_id = "put_gamification_settings", tag = "gamification",
     security(("bearer" = ["gamification:write"])),
     request_body = Settings,
     responses(
@@ -310,7 +310,7 @@ pub struct GamificationExport {
 
 /// All of the caller's gamification data, for the account export.
 #[utoipa::path(
-    get, path = "/v1/gamification/me/export", tag = "gamification",
+    get, path = "/v1/gamification/me/export", operation_id = "export_gamification", tag = "gamification",
     security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "The caller's game, settings and ledger.", body = GamificationExport),

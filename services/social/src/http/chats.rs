@@ -166,7 +166,7 @@ pub async fn add_members(
 
 /// Leaves a group chat (oneself), or takes someone out (the one who made it).
 #[utoipa::path(
-    delete, path = "/v1/social/groups/{id}/members/{user_id}", tag = "social",
+    delete, path = "/v1/social/groups/{id}/members/{user_id}", operation_id = "remove_group_member", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The group chat."), ("user_id" = Id, Path, description = "The member.")),
     responses(
@@ -203,7 +203,7 @@ pub async fn mine(
 
 /// What the caller may do on the hub channel `chat:{id}` (asked by the hub).
 #[utoipa::path(
-    get, path = "/v1/social/channels/{id}/access", tag = "social",
+    get, path = "/v1/social/channels/{id}/access", operation_id = "channel_access", tag = "social",
     security(("bearer" = ["social:read"])),
     params(("id" = Id, Path, description = "The channel.")),
     responses(
@@ -318,7 +318,7 @@ pub async fn edit(
 
 /// Deletes a message: its author, or a moderator of its community.
 #[utoipa::path(
-    delete, path = "/v1/social/channels/{id}/messages/{message_id}", tag = "social",
+    delete, path = "/v1/social/channels/{id}/messages/{message_id}", operation_id = "delete_message", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The channel."), ("message_id" = Id, Path, description = "The message.")),
     responses(

@@ -136,7 +136,7 @@ const MAX_MUTE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Creates a community; the caller owns it, and it starts with `general`.
 #[utoipa::path(
-    post, path = "/v1/social/communities", tag = "social",
+    post, path = "/v1/social/communities", operation_id = "create_community", tag = "social",
     security(("bearer" = ["social:write"])),
     request_body = NewCommunity,
     responses(
@@ -168,7 +168,7 @@ pub async fn create(
 
 /// A community.
 #[utoipa::path(
-    get, path = "/v1/social/communities/{id}", tag = "social",
+    get, path = "/v1/social/communities/{id}", operation_id = "get_community", tag = "social",
     security(("bearer" = ["social:read"])),
     params(("id" = Id, Path, description = "The community.")),
     responses(
@@ -186,7 +186,7 @@ pub async fn get(
 
 /// Changes a community (admins).
 #[utoipa::path(
-    patch, path = "/v1/social/communities/{id}", tag = "social",
+    patch, path = "/v1/social/communities/{id}", operation_id = "update_community", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The community.")),
     request_body = CommunityPatch,
@@ -214,7 +214,7 @@ pub async fn update(
 
 /// Deletes a community with its channels (its owner).
 #[utoipa::path(
-    delete, path = "/v1/social/communities/{id}", tag = "social",
+    delete, path = "/v1/social/communities/{id}", operation_id = "delete_community", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The community.")),
     responses(
@@ -235,7 +235,7 @@ pub async fn delete(
 /// Joins a public community or accepts an invitation (200, active), or asks to
 /// join an invite-only one (202, requested).
 #[utoipa::path(
-    post, path = "/v1/social/communities/{id}/join", tag = "social",
+    post, path = "/v1/social/communities/{id}/join", operation_id = "join_community", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The community.")),
     responses(
@@ -261,7 +261,7 @@ pub async fn join(
 
 /// Leaves a community (or withdraws a request).
 #[utoipa::path(
-    post, path = "/v1/social/communities/{id}/leave", tag = "social",
+    post, path = "/v1/social/communities/{id}/leave", operation_id = "leave_community", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The community.")),
     responses(
@@ -281,7 +281,7 @@ pub async fn leave(
 
 /// What the caller may do on the hub channel `community:{id}` (asked by the hub).
 #[utoipa::path(
-    get, path = "/v1/social/communities/{id}/access", tag = "social",
+    get, path = "/v1/social/communities/{id}/access", operation_id = "community_access", tag = "social",
     security(("bearer" = ["social:read"])),
     params(("id" = Id, Path, description = "The community.")),
     responses((status = 200, description = "The caller's access.", body = ChannelAccess))
@@ -370,7 +370,7 @@ pub async fn members(
 
 /// Invites someone (admins).
 #[utoipa::path(
-    post, path = "/v1/social/communities/{id}/invitations", tag = "social",
+    post, path = "/v1/social/communities/{id}/invitations", operation_id = "invite_to_community", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The community.")),
     request_body = Invitee,
@@ -393,7 +393,7 @@ pub async fn invite(
 
 /// Approves a request to join (admins).
 #[utoipa::path(
-    post, path = "/v1/social/communities/{id}/members/{user_id}/approve", tag = "social",
+    post, path = "/v1/social/communities/{id}/members/{user_id}/approve", operation_id = "approve_member", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The community."), ("user_id" = Id, Path, description = "Who asked.")),
     responses(
@@ -468,7 +468,7 @@ pub async fn mute(
 
 /// Removes a member (moderators, over members below them).
 #[utoipa::path(
-    delete, path = "/v1/social/communities/{id}/members/{user_id}", tag = "social",
+    delete, path = "/v1/social/communities/{id}/members/{user_id}", operation_id = "remove_community_member", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("id" = Id, Path, description = "The community."), ("user_id" = Id, Path, description = "The member.")),
     responses(

@@ -109,7 +109,7 @@ pub async fn follow_requests(
 
 /// Approves a request to follow the caller.
 #[utoipa::path(
-    post, path = "/v1/social/follow-requests/{user_id}/approve", tag = "social",
+    post, path = "/v1/social/follow-requests/{user_id}/approve", operation_id = "approve_follow_request", tag = "social",
     security(("bearer" = ["social:write"])),
     params(("user_id" = Id, Path, description = "Who asked.")),
     responses(
@@ -194,7 +194,7 @@ pub async fn blocks(
 
 /// All of the caller's social data, for the account export.
 #[utoipa::path(
-    get, path = "/v1/social/me/export", tag = "social",
+    get, path = "/v1/social/me/export", operation_id = "export_social", tag = "social",
     security(("bearer" = ["account"])),
     responses(
         (status = 200, description = "The caller's follows, blocks, memberships, feed items, comments, kudos, reports and chat messages.", body = SocialExport),

@@ -24,14 +24,18 @@ pub struct SetDraft {
     /// `warm_up`, `working` (default), `drop` or `failure`.
     pub set_type: Option<SetType>,
     /// Load in kg (0 for body weight).
+    #[schema(value_type = Option<Kilograms>)]
     pub weight_kg: Option<f64>,
     /// Repetitions.
+    #[schema(value_type = Option<Reps>)]
     pub reps: Option<u16>,
     /// Rating of perceived exertion, 1–10 in halves.
+    #[schema(value_type = Option<Rpe>)]
     pub rpe: Option<f64>,
     /// Held time in seconds (planks) or time for a distance.
     pub duration_s: Option<f64>,
     /// Distance in metres (rowing 500 m).
+    #[schema(value_type = Option<Meters>)]
     pub distance_m: Option<f64>,
     /// Whether it was done (default true).
     pub done: Option<bool>,
@@ -70,16 +74,21 @@ pub struct WorkoutDraft {
     /// Time moving, in seconds.
     pub moving_time_s: Option<f64>,
     /// Distance in metres.
+    #[schema(value_type = Option<Meters>)]
     pub distance_m: Option<f64>,
     /// Climb in metres.
+    #[schema(value_type = Option<Meters>)]
     pub elevation_gain_m: Option<f64>,
     /// Average heart rate.
+    #[schema(value_type = Option<Bpm>)]
     pub avg_heart_rate: Option<u16>,
     /// Maximum heart rate.
+    #[schema(value_type = Option<Bpm>)]
     pub max_heart_rate: Option<u16>,
     /// Energy in kcal.
     pub calories: Option<u32>,
     /// Session RPE (1–10).
+    #[schema(value_type = Option<Rpe>)]
     pub rpe: Option<f64>,
     /// Exercises with their sets (replaces all of them on `PATCH`).
     pub exercises: Option<Vec<ExerciseDraft>>,

@@ -67,26 +67,22 @@ pub enum LoadPrescription {
     /// A load in kilograms.
     Absolute {
         /// kg.
-        #[schema(value_type = f64)]
         kg: Kilograms,
     },
     /// A percentage (1–120) of the estimated 1RM.
     #[serde(rename = "percent_of_1rm")]
     PercentOf1rm {
         /// Percent.
-        #[schema(value_type = f64)]
         percent: Percent,
     },
     /// A target rating of perceived exertion.
     Rpe {
         /// 1–10.
-        #[schema(value_type = f64)]
         rpe: Rpe,
     },
     /// Reps in reserve (0–5).
     Rir {
         /// Reps left in the tank.
-        #[schema(value_type = u8)]
         rir: Rir,
     },
 }
@@ -96,11 +92,27 @@ pub enum LoadPrescription {
 #[serde(try_from = "f64")]
 pub struct Percent(f64);
 
+impl Percent {
+    /// The smallest percentage accepted.
+    pub const MIN: f64 = 1.0;
+    /// The largest percentage accepted.
+    pub const MAX: f64 = 120.0;
+}
+
+super::units::quantity_schema!(
+    Percent,
+    number,
+    Percent::MIN,
+    Percent::MAX,
+    None,
+    "A percentage, 1 to 120."
+);
+
 impl TryFrom<f64> for Percent {
     type Error = String;
 
     fn try_from(v: f64) -> Result<Self, String> {
-        if v.is_finite() && (1.0..=120.0).contains(&v) {
+        if v.is_finite() && (Self::MIN..=Self::MAX).contains(&v) {
             Ok(Percent(v))
         } else {
             Err(format!("percent must be between 1 and 120, got {v}"))
@@ -120,11 +132,25 @@ impl Percent {
 #[serde(try_from = "u8")]
 pub struct Rir(u8);
 
+impl Rir {
+    /// The most reps in reserve a prescription may leave.
+    pub const MAX: u8 = 5;
+}
+
+super::units::quantity_schema!(
+    Rir,
+    integer,
+    0u8,
+    Rir::MAX,
+    None,
+    "Reps in reserve, 0 to 5."
+);
+
 impl TryFrom<u8> for Rir {
     type Error = String;
 
     fn try_from(v: u8) -> Result<Self, String> {
-        if v <= 5 {
+        if v <= Self::MAX {
             Ok(Rir(v))
         } else {
             Err(format!("reps in reserve must be 0 to 5, got {v}"))
@@ -136,7 +162,6 @@ impl TryFrom<u8> for Rir {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SetPrescription {
     /// How many sets (1–20).
-    #[schema(value_type = u8)]
     pub sets: SetCount,
     /// Reps per set.
     pub reps: RepRange,
@@ -159,11 +184,25 @@ fn working() -> SetType {
 #[serde(try_from = "u8")]
 pub struct SetCount(u8);
 
+impl SetCount {
+    /// The most sets one prescription may have.
+    pub const MAX: u8 = 20;
+}
+
+super::units::quantity_schema!(
+    SetCount,
+    integer,
+    1u8,
+    SetCount::MAX,
+    None,
+    "Sets, 1 to 20."
+);
+
 impl TryFrom<u8> for SetCount {
     type Error = String;
 
     fn try_from(v: u8) -> Result<Self, String> {
-        if (1..=20).contains(&v) {
+        if (1..=SetCount::MAX).contains(&v) {
             Ok(SetCount(v))
         } else {
             Err(format!("sets must be 1 to 20, got {v}"))
@@ -204,21 +243,18 @@ pub enum Progression {
     /// Add `increment_kg` whenever every working set reached its reps.
     Linear {
         /// kg added.
-        #[schema(value_type = f64)]
         increment_kg: Kilograms,
     },
     /// Add reps within the range; at the top of the range add `increment_kg` and
     /// go back to the bottom.
     DoubleProgression {
         /// kg added at the top of the range.
-        #[schema(value_type = f64)]
         increment_kg: Kilograms,
     },
     /// Raise the load by `increment_percent` whenever every working set reached
     /// its reps.
     Percent {
         /// Percent added (1–120; typically 2.5).
-        #[schema(value_type = f64)]
         increment_percent: Percent,
     },
 }
@@ -230,13 +266,15 @@ pub struct PlannedExercise {
     pub exercise_id: Id,
     /// Exercises of a day with the same superset label are done back to back.
     pub superset: Option<u8>,
-    /// Its sets.
+    /// Its sets (1 to 10 prescriptions).
+    #[schema(min_items = 1, max_items = 10)]
     pub prescriptions: Vec<SetPrescription>,
     /// How its targets progress (default none).
     #[serde(default = "no_progression")]
     pub progression: Progression,
-    /// Cues.
+    /// Cues (up to 1,000 characters).
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub notes: String,
 }
 
@@ -247,21 +285,34 @@ fn no_progression() -> Progression {
 /// One day of a plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanDay {
-    /// Its name ("Push", "Day A").
+    /// Its name ("Push", "Day A"; 1 to 100 characters, not only spaces).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    /// Its exercises, in order.
+    /// Its exercises, in order (up to 40).
+    #[schema(max_items = 40)]
     pub exercises: Vec<PlannedExercise>,
 }
 
 /// What a plan holds (the request body of `POST /v1/training/plans`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlanContent {
-    /// Its name.
+    /// Its name (1 to 100 characters, not only spaces).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    /// What it is for.
+    /// What it is for (up to 5,000 characters).
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
-    /// Its days, in order.
+    /// Its days, in order (1 to 14).
+    #[schema(min_items = 1, max_items = 14)]
     pub days: Vec<PlanDay>,
 }
 
@@ -353,6 +404,29 @@ impl PlanContent {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_documented_bounds_are_the_enforced_ones() {
+        use utoipa::PartialSchema;
+        let schema = |value: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>| {
+            serde_json::to_value(value).unwrap()
+        };
+        let content = schema(PlanContent::schema());
+        assert_eq!(content["properties"]["days"]["maxItems"], MAX_DAYS);
+        let day = schema(PlanDay::schema());
+        assert_eq!(
+            day["properties"]["exercises"]["maxItems"],
+            MAX_DAY_EXERCISES
+        );
+        let exercise = schema(PlannedExercise::schema());
+        assert_eq!(
+            exercise["properties"]["prescriptions"]["maxItems"],
+            MAX_PRESCRIPTIONS
+        );
+        let percent = schema(Percent::schema());
+        assert_eq!(percent["minimum"], Percent::MIN);
+        assert_eq!(percent["maximum"], Percent::MAX);
+    }
+
     use super::*;
 
     fn plan_json() -> serde_json::Value {

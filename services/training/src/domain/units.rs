@@ -39,6 +39,47 @@ fn check(value: f64, min: f64, max: f64) -> Result<f64, UnitError> {
     Ok(value)
 }
 
+/// The OpenAPI schema of a number from `min` to `max`, in steps of `step` when
+/// given: each quantity states in the document the bounds its `new` enforces
+/// ([`quantity_schema!`]), so the two cannot drift apart.
+pub(crate) fn bounded_schema(
+    integer: bool,
+    min: f64,
+    max: f64,
+    step: Option<f64>,
+    description: &str,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(if integer { Type::Integer } else { Type::Number })
+        .minimum(Some(min))
+        .maximum(Some(max))
+        .multiple_of(step)
+        .description(Some(description))
+        .into()
+}
+
+/// `PartialSchema` and `ToSchema` for a bounded quantity: `integer` or `number`,
+/// its bounds (the constants `new` checks) and a description.
+macro_rules! quantity_schema {
+    ($ty:ident, $kind:ident, $min:expr, $max:expr, $step:expr, $description:literal) => {
+        impl utoipa::PartialSchema for $ty {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::domain::units::bounded_schema(
+                    stringify!($kind) == "integer",
+                    f64::from($min),
+                    f64::from($max),
+                    $step,
+                    $description,
+                )
+            }
+        }
+
+        impl utoipa::ToSchema for $ty {}
+    };
+}
+pub(crate) use quantity_schema;
+
 macro_rules! quantity_serde {
     ($ty:ident, $inner:ty) => {
         impl Serialize for $ty {
@@ -110,6 +151,14 @@ impl fmt::Display for Meters {
 }
 
 quantity_serde!(Meters, f64);
+quantity_schema!(
+    Meters,
+    number,
+    0.0,
+    Meters::MAX,
+    None,
+    "Metres (0 to 1,000 km)."
+);
 
 /// A load on the bar, in kilograms (0 for body weight, up to 1,000).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
@@ -143,6 +192,14 @@ impl fmt::Display for Kilograms {
 }
 
 quantity_serde!(Kilograms, f64);
+quantity_schema!(
+    Kilograms,
+    number,
+    0.0,
+    Kilograms::MAX,
+    None,
+    "Kilograms (0 to 1,000)."
+);
 
 /// Rating of perceived exertion on the 1–10 scale (Borg CR10 as used for lifting),
 /// in steps of 0.5.
@@ -150,9 +207,14 @@ quantity_serde!(Kilograms, f64);
 pub struct Rpe(f64);
 
 impl Rpe {
+    /// The lowest rating.
+    pub const MIN: f64 = 1.0;
+    /// The highest rating.
+    pub const MAX: f64 = 10.0;
+
     /// An RPE of 1 to 10 in halves.
     pub fn new(value: f64) -> Result<Self, UnitError> {
-        let value = check(value, 1.0, 10.0)?;
+        let value = check(value, Self::MIN, Self::MAX)?;
         if (value * 2.0).fract() != 0.0 {
             return Err(UnitError::Step(0.5));
         }
@@ -171,18 +233,31 @@ impl Rpe {
 }
 
 quantity_serde!(Rpe, f64);
+quantity_schema!(
+    Rpe,
+    number,
+    Rpe::MIN,
+    Rpe::MAX,
+    Some(0.5),
+    "Rating of perceived exertion, 1 to 10 in halves."
+);
 
 /// A heart rate in beats per minute (20–250).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Bpm(u16);
 
 impl Bpm {
+    /// The lowest heart rate accepted.
+    pub const MIN: u16 = 20;
+    /// The highest heart rate accepted.
+    pub const MAX: u16 = 250;
+
     /// A heart rate a human can have.
     pub fn new(value: u16) -> Result<Self, UnitError> {
-        if !(20..=250).contains(&value) {
+        if !(Self::MIN..=Self::MAX).contains(&value) {
             return Err(UnitError::OutOfRange {
-                min: 20.0,
-                max: 250.0,
+                min: f64::from(Self::MIN),
+                max: f64::from(Self::MAX),
             });
         }
         Ok(Bpm(value))
@@ -200,6 +275,15 @@ impl Serialize for Bpm {
     }
 }
 
+quantity_schema!(
+    Bpm,
+    integer,
+    Bpm::MIN,
+    Bpm::MAX,
+    None,
+    "Beats per minute (20 to 250)."
+);
+
 impl<'de> Deserialize<'de> for Bpm {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Bpm::new(u16::deserialize(d)?).map_err(serde::de::Error::custom)
@@ -211,12 +295,15 @@ impl<'de> Deserialize<'de> for Bpm {
 pub struct Reps(u16);
 
 impl Reps {
+    /// The most repetitions one set may have.
+    pub const MAX: u16 = 1000;
+
     /// 0 to 1,000 repetitions.
     pub fn new(value: u16) -> Result<Self, UnitError> {
-        if value > 1000 {
+        if value > Self::MAX {
             return Err(UnitError::OutOfRange {
                 min: 0.0,
-                max: 1000.0,
+                max: f64::from(Self::MAX),
             });
         }
         Ok(Reps(value))
@@ -233,6 +320,15 @@ impl Serialize for Reps {
         self.0.serialize(s)
     }
 }
+
+quantity_schema!(
+    Reps,
+    integer,
+    0u16,
+    Reps::MAX,
+    None,
+    "Repetitions (0 to 1,000; 0 is a failed attempt)."
+);
 
 impl<'de> Deserialize<'de> for Reps {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

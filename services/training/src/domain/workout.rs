@@ -32,18 +32,14 @@ pub struct WorkoutSet {
     /// Its role.
     pub set_type: SetType,
     /// Load in kg.
-    #[schema(value_type = Option<f64>)]
     pub weight_kg: Option<Kilograms>,
     /// Repetitions.
-    #[schema(value_type = Option<u16>)]
     pub reps: Option<Reps>,
     /// Perceived exertion.
-    #[schema(value_type = Option<f64>)]
     pub rpe: Option<Rpe>,
     /// Time in seconds.
     pub duration_s: Option<f64>,
     /// Distance in metres.
-    #[schema(value_type = Option<f64>)]
     pub distance_m: Option<Meters>,
     /// Whether it was done.
     pub done: bool,

@@ -50,6 +50,7 @@ pub struct Records {
 #[utoipa::path(
     get,
     path = "/v1/training/records",
+    operation_id = "records",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(RecordsParams),
@@ -130,6 +131,7 @@ const MAX_DAYS: i64 = 1100;
 #[utoipa::path(
     get,
     path = "/v1/training/stats",
+    operation_id = "stats",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(StatsParams),

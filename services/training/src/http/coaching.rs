@@ -61,6 +61,7 @@ fn no_athlete() -> Problem {
 #[utoipa::path(
     post,
     path = "/v1/training/coaching/athletes",
+    operation_id = "invite_athlete",
     tag = "training",
     security(("bearer" = ["training:write"])),
     request_body = Invitation,
@@ -134,6 +135,7 @@ async fn store_invitation(
 #[utoipa::path(
     get,
     path = "/v1/training/coaching",
+    operation_id = "list_coaching",
     tag = "training",
     security(("bearer" = ["training:read"])),
     responses(
@@ -307,6 +309,7 @@ pub async fn workouts(
 #[utoipa::path(
     get,
     path = "/v1/training/athletes/{id}/records",
+    operation_id = "athlete_records",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The athlete's user id."), RecordsParams),
@@ -330,6 +333,7 @@ pub async fn records(
 #[utoipa::path(
     get,
     path = "/v1/training/athletes/{id}/stats",
+    operation_id = "athlete_stats",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The athlete's user id."), StatsParams),

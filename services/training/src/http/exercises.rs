@@ -41,6 +41,7 @@ pub struct ExerciseParams {
 #[utoipa::path(
     get,
     path = "/v1/training/exercises",
+    operation_id = "search_exercises",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(ExerciseParams),
@@ -98,6 +99,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/v1/training/exercises/{id}",
+    operation_id = "get_exercise",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The exercise id.")),
@@ -125,7 +127,12 @@ pub async fn get(
 /// A custom exercise to add.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewExercise {
-    /// Name (1–100 characters).
+    /// Name (1–100 characters, not only spaces).
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// How to do it.
     #[serde(default)]
@@ -154,6 +161,7 @@ pub struct NewExercise {
 #[utoipa::path(
     post,
     path = "/v1/training/exercises",
+    operation_id = "create_exercise",
     tag = "training",
     security(("bearer" = ["training:write"])),
     request_body = NewExercise,

@@ -108,10 +108,14 @@ pub struct ImportForm {
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
     /// `public`, `followers` (default) or `private`.
+    // A form field is absent or has a value: it is never `null`.
+    #[schema(value_type = Privacy, required = false)]
     pub privacy: Option<Privacy>,
     /// The sport, when the file does not say or says wrong.
+    #[schema(value_type = Sport, required = false)]
     pub sport: Option<Sport>,
     /// A title (default: the file's name for the activity, or the sport).
+    #[schema(value_type = String, required = false)]
     pub title: Option<String>,
 }
 

@@ -79,6 +79,7 @@ impl From<AthleteSettings> for SettingsView {
 #[utoipa::path(
     get,
     path = "/v1/training/me/settings",
+    operation_id = "training_settings",
     tag = "training",
     security(("bearer" = ["training:read"])),
     responses(
@@ -99,6 +100,7 @@ pub async fn settings(
 #[utoipa::path(
     put,
     path = "/v1/training/me/settings",
+    operation_id = "put_training_settings",
     tag = "training",
     security(("bearer" = ["training:write"])),
     request_body = SettingsDraft,
@@ -128,6 +130,7 @@ const PAGE: u32 = 500;
 #[utoipa::path(
     get,
     path = "/v1/training/me/export",
+    operation_id = "export_training",
     tag = "training",
     security(("bearer" = ["account"])),
     responses(

@@ -64,6 +64,7 @@ async fn owned(service: &TrainingService, caller: &Caller, id: &str) -> Result<P
 #[utoipa::path(
     post,
     path = "/v1/training/plans",
+    operation_id = "create_plan",
     tag = "training",
     security(("bearer" = ["training:write"])),
     request_body = PlanContent,
@@ -116,6 +117,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/training/plans",
+    operation_id = "list_plans",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(PageParams),
@@ -147,6 +149,7 @@ const PLANS: Keyset<()> = Keyset::new("training.plans");
 #[utoipa::path(
     get,
     path = "/v1/training/plans/{id}",
+    operation_id = "get_plan",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The plan id.")),
@@ -204,6 +207,7 @@ pub async fn replace(
 #[utoipa::path(
     delete,
     path = "/v1/training/plans/{id}",
+    operation_id = "delete_plan",
     tag = "training",
     security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The plan id.")),

@@ -61,6 +61,7 @@ impl From<&Schedule> for ScheduleView {
 #[utoipa::path(
     post,
     path = "/v1/training/plans/{id}/schedule",
+    operation_id = "schedule_plan",
     tag = "training",
     security(("bearer" = ["training:write"])),
     params(

@@ -259,6 +259,7 @@ pub(super) async fn store_new(service: &TrainingService, w: Workout) -> Result<R
 #[utoipa::path(
     post,
     path = "/v1/training/workouts",
+    operation_id = "log_workout",
     tag = "training",
     security(("bearer" = ["training:write"])),
     request_body = WorkoutDraft,
@@ -306,6 +307,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/v1/training/workouts",
+    operation_id = "list_workouts",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(PageParams),
@@ -350,6 +352,7 @@ pub(super) async fn page_of(
 #[utoipa::path(
     get,
     path = "/v1/training/workouts/{id}",
+    operation_id = "get_workout",
     tag = "training",
     security(("bearer" = ["training:read"])),
     params(("id" = String, Path, description = "The workout id.")),
@@ -373,6 +376,7 @@ pub async fn get(
 #[utoipa::path(
     patch,
     path = "/v1/training/workouts/{id}",
+    operation_id = "update_workout",
     tag = "training",
     security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The workout id.")),
@@ -431,6 +435,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/v1/training/workouts/{id}",
+    operation_id = "delete_workout",
     tag = "training",
     security(("bearer" = ["training:write"])),
     params(("id" = String, Path, description = "The workout id.")),

@@ -72,6 +72,7 @@ pub async fn delete_me(
 #[utoipa::path(
     get,
     path = "/v1/users/me/export",
+    operation_id = "export_account",
     tag = "users",
     security(("bearer" = ["account"])),
     responses(

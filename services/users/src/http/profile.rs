@@ -14,6 +14,7 @@ use crate::service::UsersService;
 #[utoipa::path(
     get,
     path = "/v1/users/me",
+    operation_id = "users_me",
     tag = "users",
     security(("bearer" = ["profile:read"])),
     responses(
