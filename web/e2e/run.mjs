@@ -5,6 +5,7 @@
 // widths go to ../target/web-screenshots (CI artifacts, not committed).
 //
 //   npm run build && node e2e/run.mjs
+//   node e2e/run.mjs leaderboards      only the tests whose name holds a word of the arguments
 //
 // Environment: VIGOR_BIN (default ../target/debug/vigor), CHROMIUM (default
 // /usr/bin/chromium).
@@ -22,7 +23,9 @@ const shots = path.resolve(here, "..", "..", "target", "web-screenshots");
 const PASSWORD = "a long passphrase 42";
 
 const results = [];
+const only = process.argv.slice(2);
 async function test(name, body) {
+  if (only.length > 0 && !only.some((word) => name.includes(word))) return;
   const started = Date.now();
   try {
     await body();
@@ -326,6 +329,91 @@ try {
     await page.getByText("No workout logged yet.").waitFor();
     await accessible(page, "coaching");
     await bobContext.close();
+  });
+
+  /** A password-grant token and the user id of `email` (the harness acts as a second device). */
+  const tokenOf = async (who) => {
+    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: who, password: PASSWORD }),
+    }).then((r) => r.json());
+    const me = await fetch(`${vigor.url}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } }).then((r) => r.json());
+    return { token: grant.access_token, id: me.id };
+  };
+  const asUser = (token, method, route, body) =>
+    fetch(`${vigor.url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
+  await test("the feed: a logged workout shows, takes kudos and a comment, and the counts move live", async () => {
+    const danEmail = `dan-${Date.now()}@example.org`;
+    const eveEmail = `eve-${Date.now()}@example.org`;
+    const danContext = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 800 } });
+    const eveContext = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 800 } });
+    const dan = await danContext.newPage();
+    const eve = await eveContext.newPage();
+    await signUpAndIn(dan, vigor.url, danEmail, "Dan");
+    await signUpAndIn(eve, vigor.url, eveEmail, "Eve");
+
+    // Dan logs a strength workout in the app.
+    await dan.goto(`${vigor.url}/training/log`);
+    await dan.waitForFunction(() => document.querySelectorAll("#log-exercise option").length > 1);
+    const exercise = dan.getByLabel("Exercise");
+    await exercise.selectOption(await exercise.locator("option").nth(1).getAttribute("value"));
+    await dan.getByLabel("Weight (kg)").fill("80");
+    await dan.getByLabel("Reps").fill("8");
+    await dan.getByRole("button", { name: "Add set" }).click();
+    await dan.getByRole("button", { name: "Finish and save" }).click();
+    await dan.waitForURL(/\/workouts\/\d+/);
+
+    // Eve follows Dan (as another device would); Dan's workout is in both feeds.
+    const danId = (await tokenOf(danEmail)).id;
+    const eveAuth = await tokenOf(eveEmail);
+    const followed = await asUser(eveAuth.token, "PUT", `/v1/social/following/${danId}`);
+    expect(followed.ok, `following answered ${followed.status}`);
+    // The feed item comes from training's event: open the feed until it is there.
+    const feedShows = async (who, kind) => {
+      for (let tries = 0; ; tries += 1) {
+        await who.goto(`${vigor.url}/feed`);
+        await who.locator("[data-testid=feed][data-loaded=true]").waitFor({ state: "attached" });
+        const item = who.locator(`[data-testid=feed] li[data-kind=${kind}]`).first();
+        if ((await item.count()) > 0 || tries >= 30) return item;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const danWorkout = await feedShows(dan, "workout");
+    await danWorkout.getByText("You: strength workout").waitFor();
+    await dan.locator("[data-testid=feed][data-live=true]").waitFor({ state: "attached" });
+    await danWorkout.getByText("Kudos: 0").waitFor();
+
+    const eveWorkout = await feedShows(eve, "workout");
+    await eveWorkout.getByText("Dan: strength workout").waitFor({ timeout: 15_000 });
+    await eveWorkout.getByRole("button", { name: "Give kudos (0)" }).click();
+    await eveWorkout.getByRole("button", { name: "Take kudos back (1)" }).waitFor();
+    // Live on Dan's open feed: the count and the toast.
+    await danWorkout.getByText("Kudos: 1").waitFor({ timeout: 10_000 });
+
+    await eveWorkout.getByRole("button", { name: "Comments (0)" }).click();
+    await eveWorkout.getByLabel("Your comment").fill("Strong session!");
+    await eveWorkout.getByRole("button", { name: "Comment", exact: true }).click();
+    await eveWorkout.getByTestId("comments").getByText("Strong session!").waitFor();
+    await danWorkout.getByRole("button", { name: "Comments (1)" }).waitFor({ timeout: 10_000 });
+    await danWorkout.getByRole("button", { name: "Comments (1)" }).click();
+    await danWorkout.getByTestId("comments").getByText("Strong session!").waitFor();
+    await accessible(eve, "feed");
+    await screenshot(eve, "feed");
+
+    // Eve deletes her comment and takes her kudos back.
+    await eveWorkout.getByRole("button", { name: "Delete comment" }).click();
+    await eveWorkout.getByRole("button", { name: "Comments (0)" }).waitFor();
+    await eveWorkout.getByRole("button", { name: "Take kudos back (1)" }).click();
+    await eveWorkout.getByRole("button", { name: "Give kudos (0)" }).waitFor();
+    await eve.reload();
+    await eve.locator("[data-testid=feed] li[data-kind=workout]").first().getByRole("button", { name: "Give kudos (0)" }).waitFor();
+    people.dan = { page: dan, context: danContext, email: danEmail, id: danId };
+    people.eve = { page: eve, context: eveContext, email: eveEmail, auth: eveAuth };
   });
 
   await test("the shell works offline (service worker)", async () => {
