@@ -416,6 +416,38 @@ try {
     people.eve = { page: eve, context: eveContext, email: eveEmail, auth: eveAuth };
   });
 
+  await test("leaderboards: yourself on the xp board, a row arriving live, the window and friends", async () => {
+    const { dan, eve } = people;
+    expect(dan && eve, "no Dan and Eve (the feed test failed)");
+    await dan.page.goto(`${vigor.url}/leaderboards`);
+    const board = dan.page.getByTestId("board");
+    await board.getByRole("row", { name: /Dan \(You\)/ }).waitFor({ timeout: 15_000 });
+    await dan.page.getByTestId("my-rank").getByText(/Your rank: \d+/).waitFor();
+    await dan.page.locator("[data-testid=board][data-live=true]").waitFor();
+    // Eve's first workout puts her on the weekly xp board: her row arrives live.
+    const started = new Date(Date.now() - 3600_000).toISOString();
+    const logged = await asUser(eve.auth.token, "POST", "/v1/training/workouts", {
+      sport: "run",
+      started_at: started,
+      duration_s: 1800,
+      distance_m: 5000,
+    });
+    expect(logged.status === 201, `logging Eve's run answered ${logged.status}`);
+    await board.getByRole("row", { name: /Eve/ }).waitFor({ timeout: 20_000 });
+    await accessible(dan.page, "leaderboards");
+    await screenshot(dan.page, "leaderboards");
+    // Another window and the distance board answer; friends shows Dan and whom he follows.
+    await dan.page.getByLabel("Period").selectOption("all_time");
+    await board.getByRole("row", { name: /Dan \(You\)/ }).waitFor();
+    await dan.page.getByLabel("Friends").check();
+    await board.getByRole("row", { name: /Dan \(You\)/ }).waitFor();
+    // Friends are Dan and whom he follows: not Eve, who follows him.
+    expect((await board.getByRole("row", { name: /Eve/ }).count()) === 0, "Eve is among Dan's friends");
+    await dan.page.getByLabel("From the top").check();
+    await dan.page.getByLabel("Board").selectOption("distance");
+    await board.getByRole("row", { name: /Eve.*5\.0 km/ }).waitFor();
+  });
+
   await test("the shell works offline (service worker)", async () => {
     await page.goto(vigor.url);
     await page.evaluate(async () => {

@@ -23,6 +23,7 @@ const Communities = lazy(() => import("./pages/Communities"));
 const Join = lazy(() => import("./pages/Join"));
 const Coaching = lazy(() => import("./pages/Coaching"));
 const Feed = lazy(() => import("./pages/Feed"));
+const Leaderboards = lazy(() => import("./pages/Leaderboards"));
 
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, hasSession, () => false);
@@ -80,6 +81,7 @@ function SignedIn() {
           <NavLink to="/feed">{t("app.nav.feed")}</NavLink>
           <NavLink to="/training">{t("app.nav.training")}</NavLink>
           <NavLink to="/communities">{t("app.nav.social")}</NavLink>
+          <NavLink to="/leaderboards">{t("app.nav.leaderboards")}</NavLink>
           <NavLink to="/profile">{t("app.nav.profile")}</NavLink>
         </nav>
         <LanguageSwitch />
@@ -102,6 +104,7 @@ function SignedIn() {
             <Route path="/join/:id" element={<Join />} />
             <Route path="/coaching" element={<Coaching />} />
             <Route path="/feed" element={<Feed />} />
+            <Route path="/leaderboards" element={<Leaderboards />} />
             <Route path="/coaching/:id" element={<Coaching />} />
             <Route path="*" element={<Today />} />
           </Routes>
