@@ -448,6 +448,21 @@ try {
     await board.getByRole("row", { name: /Eve.*5\.0 km/ }).waitFor();
   });
 
+  await test("today shows level, XP and streaks; a withdrawn achievement is a toast", async () => {
+    const { dan } = people;
+    expect(dan, "no Dan (the feed test failed)");
+    await dan.page.goto(vigor.url);
+    const game = dan.page.getByTestId("game");
+    await game.getByText("Level", { exact: true }).waitFor();
+    await game.getByText("Day streak").waitFor();
+    expect((await game.locator("dd").nth(2).textContent()) === "1", "the day streak is not 1 after today's workout");
+    await dan.page.getByText(/XP to level \d+/).waitFor();
+    await dan.page.locator(".toasts[data-live=true]").waitFor({ state: "attached" });
+    await publishAs(vigor.url, pusher, `user:${dan.id}`, "achievement.revoked", { name: "First workout" });
+    await dan.page.getByText("Achievement withdrawn: First workout").waitFor({ timeout: 5000 });
+    await accessible(dan.page, "today with the game");
+  });
+
   await test("the shell works offline (service worker)", async () => {
     await page.goto(vigor.url);
     await page.evaluate(async () => {

@@ -7979,6 +7979,8 @@ export interface components {
         };
         /** @description The Today page's data, one part per service answer. */
         Dashboard: {
+            /** @description `GET /v1/gamification/me` (XP, level, streaks, achievements). */
+            game: components["schemas"]["Part"];
             /** @description `GET /v1/users/me`. */
             profile: components["schemas"]["Part"];
             /** @description `GET /v1/training/recommendations`. */
