@@ -463,6 +463,42 @@ try {
     await accessible(dan.page, "today with the game");
   });
 
+  await test("chat: reactions, edits and deletes reach the other side live; presence lists both", async () => {
+    const { dan, eve } = people;
+    expect(dan && eve, "no Dan and Eve (the feed test failed)");
+    await eve.page.goto(`${vigor.url}/communities`);
+    await eve.page.getByLabel("Find people by name").fill("Dan");
+    await eve.page.getByRole("button", { name: "Write to Dan" }).first().click();
+    await eve.page.waitForURL(/\/communities\/\d+/);
+    await eve.page.locator("[data-testid=messages][data-live=true]").waitFor();
+    await eve.page.getByLabel("Message", { exact: true }).fill("Run tomorrow?");
+    await eve.page.getByRole("button", { name: "Send" }).click();
+    await dan.page.goto(eve.page.url());
+    await dan.page.locator("[data-testid=messages][data-live=true]").waitFor();
+    const danMessage = dan.page.getByTestId("message").filter({ hasText: "Run tomorrow?" });
+    await danMessage.waitFor();
+    await dan.page.getByTestId("present").getByText(/Eve/).waitFor({ timeout: 10_000 });
+    await eve.page.getByTestId("present").getByText(/Dan/).waitFor({ timeout: 10_000 });
+
+    await danMessage.getByRole("button", { name: "React with 👍 (0)" }).click();
+    const eveMessage = eve.page.getByTestId("message").filter({ hasText: "Run tomorrow?" });
+    await eveMessage.getByRole("button", { name: "React with 👍 (1)" }).waitFor({ timeout: 10_000 });
+    await danMessage.getByRole("button", { name: "React with 👍 (1)" }).click();
+    await eveMessage.getByRole("button", { name: "React with 👍 (0)" }).waitFor({ timeout: 10_000 });
+
+    await eveMessage.getByRole("button", { name: "Edit", exact: true }).click();
+    await eve.page.getByLabel("Edit message").fill("Run tomorrow at 7?");
+    await eve.page.getByRole("button", { name: "Save", exact: true }).click();
+    await dan.page.getByTestId("message").filter({ hasText: "Run tomorrow at 7?" }).getByText("(edited)").waitFor({ timeout: 10_000 });
+    await accessible(dan.page, "chat with reactions");
+    await screenshot(dan.page, "chat-reactions");
+    await eve.page.getByTestId("message").filter({ hasText: "Run tomorrow at 7?" }).getByRole("button", { name: "Delete", exact: true }).click();
+    await dan.page.getByTestId("messages").getByText("Message deleted").waitFor({ timeout: 10_000 });
+    expect((await dan.page.getByTestId("messages").getByText("Run tomorrow at 7?").count()) === 0, "the deleted text still shows");
+    await dan.context.close();
+    await eve.context.close();
+  });
+
   await test("the shell works offline (service worker)", async () => {
     await page.goto(vigor.url);
     await page.evaluate(async () => {
