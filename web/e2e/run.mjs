@@ -92,6 +92,22 @@ try {
   /** What one test leaves for the next. */
   const people = {};
 
+  /** A password-grant token and the user id of `email` (the harness acts as a second device). */
+  const tokenOf = async (who) => {
+    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: who, password: PASSWORD }),
+    }).then((r) => r.json());
+    const me = await fetch(`${vigor.url}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } }).then((r) => r.json());
+    return { token: grant.access_token, id: me.id };
+  };
+  const asUser = (token, method, route, body) =>
+    fetch(`${vigor.url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+
   await test("the shell renders in under a second", async () => {
     await page.goto(vigor.url);
     await page.getByRole("button", { name: "Sign in" }).waitFor();
@@ -182,13 +198,8 @@ try {
     await page.goto(vigor.url);
     await page.getByRole("heading", { name: "Hello, Ann" }).waitFor();
     // The user's id, as a backend knows it (the harness asks the API itself).
-    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
-      method: "POST",
-      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: email, password: PASSWORD }),
-    }).then((r) => r.json());
-    const me = await fetch(`${vigor.url}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } }).then((r) => r.json());
-    const id = me.id;
-    expect(typeof id === "string", `no user id: ${JSON.stringify(me)}`);
+    const { id } = await tokenOf(email);
+    expect(typeof id === "string", `no user id: ${id}`);
     people.annId = id;
     // The app is subscribed to user:{id} once its toasts region says it is live.
     await page.locator(".toasts[data-live=true]").waitFor({ state: "attached" });
@@ -258,15 +269,10 @@ try {
     // The server restarts (same port and data); a message sent as soon as it
     // is back must reach Ann, live or by the resume's refetch.
     await vigor.restart();
-    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
-      method: "POST",
-      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: bobEmail, password: PASSWORD }),
-    }).then((r) => r.json());
+    const bobAuth = await tokenOf(bobEmail);
     const channel = new URL(page.url()).pathname.split("/").pop();
-    const sent = await fetch(`${vigor.url}/v1/social/channels/${channel}/messages`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${grant.access_token}`, "content-type": "application/json" },
-      body: JSON.stringify({ body: "Sent while you were reconnecting" }),
+    const sent = await asUser(bobAuth.token, "POST", `/v1/social/channels/${channel}/messages`, {
+      body: "Sent while you were reconnecting",
     });
     expect(sent.status === 201, `sending answered ${sent.status}`);
     await page.getByTestId("messages").getByText("Sent while you were reconnecting").waitFor({ timeout: 45_000 });
@@ -290,10 +296,9 @@ try {
       let posted;
       // The service allows 5 sends a second (burst 20): wait when told to.
       for (;;) {
-        posted = await fetch(`${vigor.url}/v1/social/channels/${dm}/messages`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${grant.access_token}`, "content-type": "application/json" },
-          body: JSON.stringify({ body: `History ${i}.`, client_msg_id: `history-${i}` }),
+        posted = await asUser(bobAuth.token, "POST", `/v1/social/channels/${dm}/messages`, {
+          body: `History ${i}.`,
+          client_msg_id: `history-${i}`,
         });
         if (posted.status !== 429) break;
         await new Promise((r) => setTimeout(r, 1000 * Number(posted.headers.get("retry-after") ?? 1)));
@@ -330,22 +335,6 @@ try {
     await accessible(page, "coaching");
     await bobContext.close();
   });
-
-  /** A password-grant token and the user id of `email` (the harness acts as a second device). */
-  const tokenOf = async (who) => {
-    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
-      method: "POST",
-      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: who, password: PASSWORD }),
-    }).then((r) => r.json());
-    const me = await fetch(`${vigor.url}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } }).then((r) => r.json());
-    return { token: grant.access_token, id: me.id };
-  };
-  const asUser = (token, method, route, body) =>
-    fetch(`${vigor.url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
 
   await test("the feed: a logged workout shows, takes kudos and a comment, and the counts move live", async () => {
     const danEmail = `dan-${Date.now()}@example.org`;
