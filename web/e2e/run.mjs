@@ -512,6 +512,16 @@ try {
     expect((await page.locator("html").getAttribute("lang")) === "ru", "html lang is not ru");
     await accessible(page, "today (ru)");
     await screenshot(page, "today-ru");
+    await page.goto(`${vigor.url}/feed`);
+    await page.getByRole("heading", { name: "Лента" }).waitFor();
+    await page.locator("[data-testid=feed][data-loaded=true]").waitFor({ state: "attached" });
+    await accessible(page, "feed (ru)");
+    await screenshot(page, "feed-ru");
+    await page.goto(`${vigor.url}/leaderboards`);
+    await page.getByRole("heading", { name: "Рейтинги" }).waitFor();
+    await page.getByLabel("Период").waitFor();
+    await accessible(page, "leaderboards (ru)");
+    await screenshot(page, "leaderboards-ru");
     await page.getByLabel("Язык").selectOption("en");
   });
 

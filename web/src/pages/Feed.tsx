@@ -204,15 +204,17 @@ export default function Feed() {
     }
   }
 
+  // The first page once the hub knows who the caller is: their own items show
+  // as theirs, without a kudos button (the service refuses kudos to oneself).
   useEffect(() => {
     let current = true;
-    feedPage(null)
-      .then((page) => current && show(page, true))
+    Promise.all([feedPage(null), hub.connect().catch(() => undefined)])
+      .then(([page]) => current && show(page, true))
       .catch((e: unknown) => current && setError(messageOf(e)));
     return () => {
       current = false;
     };
-  }, []);
+  }, [hub]);
 
   const live = useChannel(
     "user",

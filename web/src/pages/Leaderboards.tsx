@@ -65,6 +65,8 @@ function Board({ board, boardWindow, view }: { board: BoardInfo; boardWindow: st
 
   /** The rows of the view, and the caller's own entry (from around-me when the view is not). */
   const fetchView = useCallback(async () => {
+    // The caller's row is found by their id, which the hub knows once connected.
+    await hub.connect().catch(() => undefined);
     const query = view === "around" ? { around: "me" } : view === "friends" ? { scope: "friends" } : { limit: PAGE };
     const [page, around] = await Promise.all([ask(query), view === "around" ? null : ask({ around: "me" })]);
     return { page, me: (around ?? page).items.find((r) => r.user_id === hub.userId) };
