@@ -221,7 +221,8 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
         </p>
       )}
       <p className="muted" data-testid="present">
-        {t("social.present", { names: present.map((p) => (p === hub.userId ? t("feed.you") : (name(p) ?? t("feed.someone")))).join(", ") })}
+        {present.length > 0 &&
+          t("social.present", { names: present.map((p) => (p === hub.userId ? t("feed.you") : (name(p) ?? t("feed.someone")))).join(", ") })}
       </p>
       {messages.length === 0 && <p className="muted">{t("social.noMessages")}</p>}
       {more && (
