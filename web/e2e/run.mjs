@@ -241,6 +241,14 @@ try {
     await page.waitForURL(/\/communities\/\d+/);
     const invite = await page.getByTestId("invite").getAttribute("href");
     expect(invite?.startsWith("/join/"), `no invite link: ${invite}`);
+    // A post to the community is in the feed.
+    await page.getByLabel("Your post").fill("Long run on Saturday at 7");
+    await page.getByRole("button", { name: "Post to the community" }).click();
+    await page.getByText("Posted: it is in the members' feeds.").waitFor();
+    await page.goto(`${vigor.url}/feed`);
+    await page.locator("[data-testid=feed] li[data-kind=post]").getByText("Long run on Saturday at 7").waitFor();
+    await page.goBack();
+    await page.getByTestId("invite").waitFor();
     await accessible(page, "chat");
     await screenshot(page, "chat");
 

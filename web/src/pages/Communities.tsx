@@ -19,6 +19,7 @@ import { Status } from "../components/Status";
 import { applyDeleted, applyPresence, applyReaction, mergeMessages, ownReactions } from "../social/messages";
 import { useChannel } from "../hub/useChannel";
 import { useNames } from "../components/useNames";
+import { useAction } from "../components/useAction";
 import { PeopleSearch } from "../components/PeopleSearch";
 import { ErrorLine, messageOf } from "../components/ErrorLine";
 
@@ -303,6 +304,37 @@ function Chat({ channelId, communityId }: { channelId: string; communityId: stri
   );
 }
 
+/** A post to a community: it goes to the feed of its members. */
+function CommunityPost({ communityId }: { communityId: string }) {
+  const { t } = useTranslation();
+  const { note, error, run } = useAction();
+  const [text, setText] = useState("");
+
+  function post(event: FormEvent) {
+    event.preventDefault();
+    const body = text.trim();
+    if (!body) return;
+    void run(async () => {
+      unwrap(await api.POST("/v1/social/communities/{id}/posts", { params: { path: { id: communityId } }, body: { body } }));
+      setText("");
+      return t("social.posted");
+    });
+  }
+
+  return (
+    <form className="card" onSubmit={post} aria-labelledby="post-title">
+      <h2 id="post-title">{t("social.post")}</h2>
+      <label htmlFor="post-text">{t("social.postText")}</label>
+      <textarea id="post-text" value={text} onChange={(e) => setText(e.target.value)} maxLength={4000} rows={3} />
+      {note && <p role="status">{note}</p>}
+      <ErrorLine error={error} />
+      <p>
+        <button type="submit">{t("social.post")}</button>
+      </p>
+    </form>
+  );
+}
+
 function CreateCommunity() {
   const { t } = useTranslation();
   const navigate = useNavigate();
@@ -383,7 +415,10 @@ export default function Communities() {
           </ul>
         </section>
         {id ? (
-          <Chat key={id} channelId={id} communityId={open?.community_id ?? null} />
+          <>
+            <Chat key={id} channelId={id} communityId={open?.community_id ?? null} />
+            {open?.community_id && <CommunityPost communityId={open.community_id} />}
+          </>
         ) : (
           <>
             <CreateCommunity />
