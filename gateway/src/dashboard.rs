@@ -1,7 +1,8 @@
 //! `GET /v1/dashboard`: the web app's Today page in one request.
 //!
 //! The page needs the profile (users), this week's schedule, the advice of the
-//! day and the training stats (training). Instead of the browser making one round
+//! day and the training stats (training), and the caller's XP, level and
+//! streaks (gamification). Instead of the browser making one round
 //! trip per part, the gateway asks every part at once and answers them together.
 //! Each part is asked through the gateway's own routes — the service's router
 //! in-process, or the proxy to its target — so the aggregation is the same code
@@ -40,6 +41,7 @@ const PARTS: &[(&str, &str)] = &[
     ("schedule", "/v1/training/schedule"),
     ("recommendations", "/v1/training/recommendations"),
     ("stats", "/v1/training/stats"),
+    ("game", "/v1/gamification/me"),
 ];
 
 /// One part of the dashboard, as answered.
@@ -68,6 +70,8 @@ pub struct Dashboard {
     pub recommendations: Part,
     /// `GET /v1/training/stats` (the last twelve weeks).
     pub stats: Part,
+    /// `GET /v1/gamification/me` (XP, level, streaks, achievements).
+    pub game: Part,
 }
 
 /// What the web app's Today page shows, from every service at once.
@@ -112,6 +116,7 @@ async fn dashboard(
         schedule: next(),
         recommendations: next(),
         stats: next(),
+        game: next(),
     };
     if dashboard.profile.status == StatusCode::UNAUTHORIZED.as_u16() {
         return Problem::unauthorized("the access token was refused").into_response();

@@ -194,7 +194,7 @@ async fn the_dashboard_needs_a_token_and_is_in_the_openapi_document() {
 }
 
 /// Fake services: the profile echoes the caller's token, the schedule answers,
-/// after 3 s, the advice fails, the stats never answer in time.
+/// after 3 s, the advice fails, the stats never answer in time, the game answers.
 fn services() -> Router {
     Router::new()
         .route(
@@ -224,6 +224,10 @@ fn services() -> Router {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 "too late"
             }),
+        )
+        .route(
+            "/v1/gamification/me",
+            get(|| async { Json(json!({"xp": 120, "level": 2, "next_level_xp": 300})) }),
         )
 }
 
@@ -260,6 +264,9 @@ async fn the_dashboard_answers_every_part_at_once_and_degrades_per_part() {
     assert_eq!(body["stats"]["ok"], false);
     assert_eq!(body["stats"]["status"], 504);
     assert!(body["stats"].get("data").is_none());
+    // The game (XP, level, streaks) is a part of the same one request.
+    assert_eq!(body["game"]["ok"], true);
+    assert_eq!(body["game"]["data"]["level"], 2);
 }
 
 #[tokio::test(start_paused = true)]

@@ -5,6 +5,7 @@
 // widths go to ../target/web-screenshots (CI artifacts, not committed).
 //
 //   npm run build && node e2e/run.mjs
+//   node e2e/run.mjs leaderboards      only the tests whose name holds a word of the arguments
 //
 // Environment: VIGOR_BIN (default ../target/debug/vigor), CHROMIUM (default
 // /usr/bin/chromium).
@@ -22,7 +23,9 @@ const shots = path.resolve(here, "..", "..", "target", "web-screenshots");
 const PASSWORD = "a long passphrase 42";
 
 const results = [];
+const only = process.argv.slice(2);
 async function test(name, body) {
+  if (only.length > 0 && !only.some((word) => name.includes(word))) return;
   const started = Date.now();
   try {
     await body();
@@ -88,6 +91,22 @@ try {
   const email = `ann-${Date.now()}@example.org`;
   /** What one test leaves for the next. */
   const people = {};
+
+  /** A password-grant token and the user id of `email` (the harness acts as a second device). */
+  const tokenOf = async (who) => {
+    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
+      method: "POST",
+      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: who, password: PASSWORD }),
+    }).then((r) => r.json());
+    const me = await fetch(`${vigor.url}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } }).then((r) => r.json());
+    return { token: grant.access_token, id: me.id };
+  };
+  const asUser = (token, method, route, body) =>
+    fetch(`${vigor.url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
 
   await test("the shell renders in under a second", async () => {
     await page.goto(vigor.url);
@@ -179,13 +198,8 @@ try {
     await page.goto(vigor.url);
     await page.getByRole("heading", { name: "Hello, Ann" }).waitFor();
     // The user's id, as a backend knows it (the harness asks the API itself).
-    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
-      method: "POST",
-      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: email, password: PASSWORD }),
-    }).then((r) => r.json());
-    const me = await fetch(`${vigor.url}/v1/users/me`, { headers: { authorization: `Bearer ${grant.access_token}` } }).then((r) => r.json());
-    const id = me.id;
-    expect(typeof id === "string", `no user id: ${JSON.stringify(me)}`);
+    const { id } = await tokenOf(email);
+    expect(typeof id === "string", `no user id: ${id}`);
     people.annId = id;
     // The app is subscribed to user:{id} once its toasts region says it is live.
     await page.locator(".toasts[data-live=true]").waitFor({ state: "attached" });
@@ -227,6 +241,14 @@ try {
     await page.waitForURL(/\/communities\/\d+/);
     const invite = await page.getByTestId("invite").getAttribute("href");
     expect(invite?.startsWith("/join/"), `no invite link: ${invite}`);
+    // A post to the community is in the feed.
+    await page.getByLabel("Your post").fill("Long run on Saturday at 7");
+    await page.getByRole("button", { name: "Post to the community" }).click();
+    await page.getByText("Posted: it is in the members' feeds.").waitFor();
+    await page.goto(`${vigor.url}/feed`);
+    await page.locator("[data-testid=feed] li[data-kind=post]").getByText("Long run on Saturday at 7").waitFor();
+    await page.goBack();
+    await page.getByTestId("invite").waitFor();
     await accessible(page, "chat");
     await screenshot(page, "chat");
 
@@ -255,15 +277,10 @@ try {
     // The server restarts (same port and data); a message sent as soon as it
     // is back must reach Ann, live or by the resume's refetch.
     await vigor.restart();
-    const grant = await fetch(`${vigor.url}/v1/oauth/token`, {
-      method: "POST",
-      body: new URLSearchParams({ grant_type: "password", client_id: "vigor-web", username: bobEmail, password: PASSWORD }),
-    }).then((r) => r.json());
+    const bobAuth = await tokenOf(bobEmail);
     const channel = new URL(page.url()).pathname.split("/").pop();
-    const sent = await fetch(`${vigor.url}/v1/social/channels/${channel}/messages`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${grant.access_token}`, "content-type": "application/json" },
-      body: JSON.stringify({ body: "Sent while you were reconnecting" }),
+    const sent = await asUser(bobAuth.token, "POST", `/v1/social/channels/${channel}/messages`, {
+      body: "Sent while you were reconnecting",
     });
     expect(sent.status === 201, `sending answered ${sent.status}`);
     await page.getByTestId("messages").getByText("Sent while you were reconnecting").waitFor({ timeout: 45_000 });
@@ -287,10 +304,9 @@ try {
       let posted;
       // The service allows 5 sends a second (burst 20): wait when told to.
       for (;;) {
-        posted = await fetch(`${vigor.url}/v1/social/channels/${dm}/messages`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${grant.access_token}`, "content-type": "application/json" },
-          body: JSON.stringify({ body: `History ${i}.`, client_msg_id: `history-${i}` }),
+        posted = await asUser(bobAuth.token, "POST", `/v1/social/channels/${dm}/messages`, {
+          body: `History ${i}.`,
+          client_msg_id: `history-${i}`,
         });
         if (posted.status !== 429) break;
         await new Promise((r) => setTimeout(r, 1000 * Number(posted.headers.get("retry-after") ?? 1)));
@@ -328,6 +344,158 @@ try {
     await bobContext.close();
   });
 
+  await test("the feed: a logged workout shows, takes kudos and a comment, and the counts move live", async () => {
+    const danEmail = `dan-${Date.now()}@example.org`;
+    const eveEmail = `eve-${Date.now()}@example.org`;
+    const danContext = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 800 } });
+    const eveContext = await browser.newContext({ locale: "en-US", viewport: { width: 1280, height: 800 } });
+    const dan = await danContext.newPage();
+    const eve = await eveContext.newPage();
+    await signUpAndIn(dan, vigor.url, danEmail, "Dan");
+    await signUpAndIn(eve, vigor.url, eveEmail, "Eve");
+
+    // Dan logs a strength workout in the app.
+    await dan.goto(`${vigor.url}/training/log`);
+    await dan.waitForFunction(() => document.querySelectorAll("#log-exercise option").length > 1);
+    const exercise = dan.getByLabel("Exercise");
+    await exercise.selectOption(await exercise.locator("option").nth(1).getAttribute("value"));
+    await dan.getByLabel("Weight (kg)").fill("80");
+    await dan.getByLabel("Reps").fill("8");
+    await dan.getByRole("button", { name: "Add set" }).click();
+    await dan.getByRole("button", { name: "Finish and save" }).click();
+    await dan.waitForURL(/\/workouts\/\d+/);
+
+    // Eve follows Dan (as another device would); Dan's workout is in both feeds.
+    const danId = (await tokenOf(danEmail)).id;
+    const eveAuth = await tokenOf(eveEmail);
+    const followed = await asUser(eveAuth.token, "PUT", `/v1/social/following/${danId}`);
+    expect(followed.ok, `following answered ${followed.status}`);
+    // The feed item comes from training's event: open the feed until it is there.
+    const feedShows = async (who, kind) => {
+      for (let tries = 0; ; tries += 1) {
+        await who.goto(`${vigor.url}/feed`);
+        await who.locator("[data-testid=feed][data-loaded=true]").waitFor({ state: "attached" });
+        const item = who.locator(`[data-testid=feed] li[data-kind=${kind}]`).first();
+        if ((await item.count()) > 0 || tries >= 30) return item;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
+    const danWorkout = await feedShows(dan, "workout");
+    await danWorkout.getByText("You: strength workout").waitFor();
+    await dan.locator("[data-testid=feed][data-live=true]").waitFor({ state: "attached" });
+    await danWorkout.getByText("Kudos: 0").waitFor();
+
+    const eveWorkout = await feedShows(eve, "workout");
+    await eveWorkout.getByText("Dan: strength workout").waitFor({ timeout: 15_000 });
+    await eveWorkout.getByRole("button", { name: "Give kudos (0)" }).click();
+    await eveWorkout.getByRole("button", { name: "Take kudos back (1)" }).waitFor();
+    // Live on Dan's open feed: the count and the toast.
+    await danWorkout.getByText("Kudos: 1").waitFor({ timeout: 10_000 });
+
+    await eveWorkout.getByRole("button", { name: "Comments (0)" }).click();
+    await eveWorkout.getByLabel("Your comment").fill("Strong session!");
+    await eveWorkout.getByRole("button", { name: "Comment", exact: true }).click();
+    await eveWorkout.getByTestId("comments").getByText("Strong session!").waitFor();
+    await danWorkout.getByRole("button", { name: "Comments (1)" }).waitFor({ timeout: 10_000 });
+    await danWorkout.getByRole("button", { name: "Comments (1)" }).click();
+    await danWorkout.getByTestId("comments").getByText("Strong session!").waitFor();
+    await accessible(eve, "feed");
+    await screenshot(eve, "feed");
+
+    // Eve deletes her comment and takes her kudos back.
+    await eveWorkout.getByRole("button", { name: "Delete comment" }).click();
+    await eveWorkout.getByRole("button", { name: "Comments (0)" }).waitFor();
+    await eveWorkout.getByRole("button", { name: "Take kudos back (1)" }).click();
+    await eveWorkout.getByRole("button", { name: "Give kudos (0)" }).waitFor();
+    await eve.reload();
+    await eve.locator("[data-testid=feed] li[data-kind=workout]").first().getByRole("button", { name: "Give kudos (0)" }).waitFor();
+    people.dan = { page: dan, context: danContext, email: danEmail, id: danId };
+    people.eve = { page: eve, context: eveContext, email: eveEmail, auth: eveAuth };
+  });
+
+  await test("leaderboards: yourself on the xp board, a row arriving live, the window and friends", async () => {
+    const { dan, eve } = people;
+    expect(dan && eve, "no Dan and Eve (the feed test failed)");
+    await dan.page.goto(`${vigor.url}/leaderboards`);
+    const board = dan.page.getByTestId("board");
+    await board.getByRole("row", { name: /Dan \(You\)/ }).waitFor({ timeout: 15_000 });
+    await dan.page.getByTestId("my-rank").getByText(/Your rank: \d+/).waitFor();
+    await dan.page.locator("[data-testid=board][data-live=true]").waitFor();
+    // Eve's first workout puts her on the weekly xp board: her row arrives live.
+    const started = new Date(Date.now() - 3600_000).toISOString();
+    const logged = await asUser(eve.auth.token, "POST", "/v1/training/workouts", {
+      sport: "run",
+      started_at: started,
+      duration_s: 1800,
+      distance_m: 5000,
+    });
+    expect(logged.status === 201, `logging Eve's run answered ${logged.status}`);
+    await board.getByRole("row", { name: /Eve/ }).waitFor({ timeout: 20_000 });
+    await accessible(dan.page, "leaderboards");
+    await screenshot(dan.page, "leaderboards");
+    // Another window and the distance board answer; friends shows Dan and whom he follows.
+    await dan.page.getByLabel("Period").selectOption("all_time");
+    await board.getByRole("row", { name: /Dan \(You\)/ }).waitFor();
+    await dan.page.getByLabel("Friends").check();
+    await board.getByRole("row", { name: /Dan \(You\)/ }).waitFor();
+    // Friends are Dan and whom he follows: not Eve, who follows him.
+    expect((await board.getByRole("row", { name: /Eve/ }).count()) === 0, "Eve is among Dan's friends");
+    await dan.page.getByLabel("From the top").check();
+    await dan.page.getByLabel("Board").selectOption("distance");
+    await board.getByRole("row", { name: /Eve.*5\.0 km/ }).waitFor();
+  });
+
+  await test("today shows level, XP and streaks; a withdrawn achievement is a toast", async () => {
+    const { dan } = people;
+    expect(dan, "no Dan (the feed test failed)");
+    await dan.page.goto(vigor.url);
+    const game = dan.page.getByTestId("game");
+    await game.getByText("Level", { exact: true }).waitFor();
+    await game.getByText("Day streak").waitFor();
+    expect((await game.locator("dd").nth(2).textContent()) === "1", "the day streak is not 1 after today's workout");
+    await dan.page.getByText(/XP to level \d+/).waitFor();
+    await dan.page.locator(".toasts[data-live=true]").waitFor({ state: "attached" });
+    await publishAs(vigor.url, pusher, `user:${dan.id}`, "achievement.revoked", { name: "First workout" });
+    await dan.page.getByText("Achievement withdrawn: First workout").waitFor({ timeout: 5000 });
+    await accessible(dan.page, "today with the game");
+  });
+
+  await test("chat: reactions, edits and deletes reach the other side live; presence lists both", async () => {
+    const { dan, eve } = people;
+    expect(dan && eve, "no Dan and Eve (the feed test failed)");
+    await eve.page.goto(`${vigor.url}/communities`);
+    await eve.page.getByLabel("Find people by name").fill("Dan");
+    await eve.page.getByRole("button", { name: "Write to Dan" }).first().click();
+    await eve.page.waitForURL(/\/communities\/\d+/);
+    await eve.page.locator("[data-testid=messages][data-live=true]").waitFor();
+    await eve.page.getByLabel("Message", { exact: true }).fill("Run tomorrow?");
+    await eve.page.getByRole("button", { name: "Send" }).click();
+    await dan.page.goto(eve.page.url());
+    await dan.page.locator("[data-testid=messages][data-live=true]").waitFor();
+    const danMessage = dan.page.getByTestId("message").filter({ hasText: "Run tomorrow?" });
+    await danMessage.waitFor();
+    await dan.page.getByTestId("present").getByText(/Eve/).waitFor({ timeout: 10_000 });
+    await eve.page.getByTestId("present").getByText(/Dan/).waitFor({ timeout: 10_000 });
+
+    await danMessage.getByRole("button", { name: "React with 👍 (0)" }).click();
+    const eveMessage = eve.page.getByTestId("message").filter({ hasText: "Run tomorrow?" });
+    await eveMessage.getByRole("button", { name: "React with 👍 (1)" }).waitFor({ timeout: 10_000 });
+    await danMessage.getByRole("button", { name: "React with 👍 (1)" }).click();
+    await eveMessage.getByRole("button", { name: "React with 👍 (0)" }).waitFor({ timeout: 10_000 });
+
+    await eveMessage.getByRole("button", { name: "Edit", exact: true }).click();
+    await eve.page.getByLabel("Edit message").fill("Run tomorrow at 7?");
+    await eve.page.getByRole("button", { name: "Save", exact: true }).click();
+    await dan.page.getByTestId("message").filter({ hasText: "Run tomorrow at 7?" }).getByText("(edited)").waitFor({ timeout: 10_000 });
+    await accessible(dan.page, "chat with reactions");
+    await screenshot(dan.page, "chat-reactions");
+    await eve.page.getByTestId("message").filter({ hasText: "Run tomorrow at 7?" }).getByRole("button", { name: "Delete", exact: true }).click();
+    await dan.page.getByTestId("messages").getByText("Message deleted").waitFor({ timeout: 10_000 });
+    expect((await dan.page.getByTestId("messages").getByText("Run tomorrow at 7?").count()) === 0, "the deleted text still shows");
+    await dan.context.close();
+    await eve.context.close();
+  });
+
   await test("the shell works offline (service worker)", async () => {
     await page.goto(vigor.url);
     await page.evaluate(async () => {
@@ -352,6 +520,16 @@ try {
     expect((await page.locator("html").getAttribute("lang")) === "ru", "html lang is not ru");
     await accessible(page, "today (ru)");
     await screenshot(page, "today-ru");
+    await page.goto(`${vigor.url}/feed`);
+    await page.getByRole("heading", { name: "Лента" }).waitFor();
+    await page.locator("[data-testid=feed][data-loaded=true]").waitFor({ state: "attached" });
+    await accessible(page, "feed (ru)");
+    await screenshot(page, "feed-ru");
+    await page.goto(`${vigor.url}/leaderboards`);
+    await page.getByRole("heading", { name: "Рейтинги" }).waitFor();
+    await page.getByLabel("Период").waitFor();
+    await accessible(page, "leaderboards (ru)");
+    await screenshot(page, "leaderboards-ru");
     await page.getByLabel("Язык").selectOption("en");
   });
 

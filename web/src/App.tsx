@@ -22,6 +22,8 @@ const Profile = lazy(() => import("./pages/Profile"));
 const Communities = lazy(() => import("./pages/Communities"));
 const Join = lazy(() => import("./pages/Join"));
 const Coaching = lazy(() => import("./pages/Coaching"));
+const Feed = lazy(() => import("./pages/Feed"));
+const Leaderboards = lazy(() => import("./pages/Leaderboards"));
 
 function useSignedIn(): boolean {
   return useSyncExternalStore(onSessionChange, hasSession, () => false);
@@ -76,8 +78,10 @@ function SignedIn() {
           <NavLink to="/" end>
             {t("app.nav.today")}
           </NavLink>
+          <NavLink to="/feed">{t("app.nav.feed")}</NavLink>
           <NavLink to="/training">{t("app.nav.training")}</NavLink>
           <NavLink to="/communities">{t("app.nav.social")}</NavLink>
+          <NavLink to="/leaderboards">{t("app.nav.leaderboards")}</NavLink>
           <NavLink to="/profile">{t("app.nav.profile")}</NavLink>
         </nav>
         <LanguageSwitch />
@@ -99,6 +103,8 @@ function SignedIn() {
             <Route path="/communities/:id" element={<Communities />} />
             <Route path="/join/:id" element={<Join />} />
             <Route path="/coaching" element={<Coaching />} />
+            <Route path="/feed" element={<Feed />} />
+            <Route path="/leaderboards" element={<Leaderboards />} />
             <Route path="/coaching/:id" element={<Coaching />} />
             <Route path="*" element={<Today />} />
           </Routes>

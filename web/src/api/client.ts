@@ -22,8 +22,11 @@ const authorize: Middleware = {
 export const api = createClient<paths>({ baseUrl: "" });
 api.use(authorize);
 
-/** The data of an openapi-fetch answer, or an `Error` from its problem+json. */
+/**
+ * The data of an openapi-fetch answer, or an `Error` from its problem+json. A
+ * `204 No Content` (a delete, taking kudos back) has no data and is a success.
+ */
 export function unwrap<T>(answer: { data?: T; error?: unknown; response: Response }): T {
-  if (answer.data !== undefined && answer.response.ok) return answer.data;
+  if (answer.response.ok && (answer.data !== undefined || answer.response.status === 204)) return answer.data as T;
   throw problemError(answer.error, answer.response.status);
 }

@@ -675,6 +675,493 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/gamification/achievements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every achievement and its tiers. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The catalogue, `first_workout` first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Items_Achievement"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/challenges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The challenges the caller can join: global and of their communities, not
+         *     ended, newest first.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page (opaque; absent or empty: the first page). */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Open challenges, newest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_ChallengeView"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Makes a challenge: global ones by admins, community ones by its members. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ChallengeDraft"];
+                };
+            };
+            responses: {
+                /** @description The challenge. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChallengeView"];
+                    };
+                };
+                /** @description Not an admin (global) or not a member (community). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A bad field. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/challenges/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One challenge with the caller's progress. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The challenge. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The challenge. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChallengeView"];
+                    };
+                };
+                /** @description No such challenge the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/challenges/{id}/join": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Joins a challenge (again: nothing changes); workouts already in its time box count. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The challenge. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The challenge with the caller's progress. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChallengeView"];
+                    };
+                };
+                /** @description No such challenge the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description It has ended. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/challenges/{id}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Leaves a challenge: the caller's progress and board entry go; idempotent. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The challenge. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The challenge, without the caller. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ChallengeView"];
+                    };
+                };
+                /** @description No such challenge the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's XP, level, streaks, achievements and challenges. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The caller's game. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description No valid access token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All of the caller's gamification data, for the account export. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The caller's game, settings and ledger. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GamificationExport"];
+                    };
+                };
+                /** @description No valid access token, or no sign-in within 5 minutes. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/me/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's rewards, newest first. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page (opaque; absent or empty: the first page). */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Points and badges, newest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_LedgerEntry"];
+                    };
+                };
+                /** @description A bad limit or cursor. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/gamification/me/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's game settings. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The saved settings. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Settings"];
+                    };
+                };
+            };
+        };
+        /**
+         * Saves the caller's game settings (both at once; `null` unsets one); streaks
+         *     and achievements are judged again in the new calendar.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            responses: {
+                /** @description The saved settings. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Settings"];
+                    };
+                };
+                /** @description An unknown time zone or too many rest days. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/hub/publish": {
         parameters: {
             query?: never;
@@ -752,6 +1239,156 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leaderboards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lists the boards with their windows and units. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every board. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BoardList"];
+                    };
+                };
+                /** @description No valid access token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/leaderboards/{board}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One board's ranking in the current period of a window. */
+        get: {
+            parameters: {
+                query?: {
+                    /**
+                     * @description `daily`, `weekly` (default), `monthly` or `all_time`: the current period
+                     *     of that window, in the board's time zone.
+                     */
+                    window?: string;
+                    /** @description How many entries at most (1–100, default 20); not with `around`. */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page of the same board and window. */
+                    cursor?: string;
+                    /**
+                     * @description `me`: the caller's entry with `leaderboards.around_radius` entries above
+                     *     and below (empty when the caller has no entry).
+                     */
+                    around?: string;
+                    /**
+                     * @description `global` (default for global boards), `friends` (the caller and whom
+                     *     they follow), `community:{id}` or `challenge:{id}` (that instance of a
+                     *     community or challenge board).
+                     */
+                    scope?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The board, e.g. `xp`. */
+                    board: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Ranked entries, best first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_RankedEntry"];
+                    };
+                };
+                /** @description No valid access token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `scope=friends` or a community board with a token the social service refuses (it needs `social:read`). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such board, or a community the caller cannot see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A bad `window`, `scope`, `around`, `limit` or `cursor`. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The social service, needed for friends and community boards, did not answer. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1623,6 +2260,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/social/channels/{id}/messages/{message_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reports a message the caller can read (once per message). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The channel. */
+                    id: components["schemas"]["Id"];
+                    /** @description The message. */
+                    message_id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ReportRequest"];
+                };
+            };
+            responses: {
+                /** @description The report. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Report"];
+                    };
+                };
+                /** @description No such message the caller can read. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description One's own message, or a bad reason. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/social/channels/{id}/read": {
         parameters: {
             query?: never;
@@ -2216,6 +2916,59 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/social/communities/{id}/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A community's feed (its posts and challenge completions). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page (opaque; absent or empty: the first page). */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The community. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Items, newest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_FeedItem"];
+                    };
+                };
+                /** @description No such community, or invite-only and not a member. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/social/communities/{id}/invitations": {
         parameters: {
             query?: never;
@@ -2716,6 +3469,149 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/social/communities/{id}/posts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Posts in a community (members who are not muted). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The community. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TextRequest"];
+                };
+            };
+            responses: {
+                /** @description The post, as a feed item. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeedItem"];
+                    };
+                };
+                /** @description Muted. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not a member. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A bad body. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Posting too fast. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/communities/{id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reports queue of a community's channels (moderators). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Which reports (default `open`). */
+                    status?: components["schemas"]["ReportStatus"];
+                    /** @description How many at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The community. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Reports, oldest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_Report"];
+                    };
+                };
+                /** @description Not a moderator. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such community of the caller's. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/social/dms": {
         parameters: {
             query?: never;
@@ -2783,6 +3679,539 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/social/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's feed: their own items and those of the people they follow and
+         *     the communities they are in, newest first.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page (opaque; absent or empty: the first page). */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Items, newest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_FeedItem"];
+                    };
+                };
+                /** @description A bad limit or cursor. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/feed/items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One feed item. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The item. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The item. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeedItem"];
+                    };
+                };
+                /** @description No such item the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Deletes a post (its author, or a moderator of its community). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The post. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted with its kudos and comments. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Neither its author nor a moderator. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such item the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not a post: it goes with what it shows. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/feed/items/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An item's comments, oldest first. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page (opaque; absent or empty: the first page). */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The item. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Comments, oldest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_Comment"];
+                    };
+                };
+                /** @description No such item the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Comments on an item (the owner gets `feed.comment` on `user:{id}`). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The item. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TextRequest"];
+                };
+            };
+            responses: {
+                /** @description The comment. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Comment"];
+                    };
+                };
+                /** @description No such item the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A bad body. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Commenting too fast. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/feed/items/{id}/comments/{comment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes a comment (its author or the item's owner). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The item. */
+                    id: components["schemas"]["Id"];
+                    /** @description The comment. */
+                    comment_id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Neither its author nor the item's owner. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such comment or item. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/feed/items/{id}/kudos": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who gave kudos to an item. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page (opaque; absent or empty: the first page). */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The item. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Kudos by user id. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_Kudos"];
+                    };
+                };
+                /** @description No such item the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /** Gives kudos to an item (once; the owner gets `feed.kudos` on `user:{id}`). */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The item. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Given before; the item. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeedItem"];
+                    };
+                };
+                /** @description Given now; the item with its counts. */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["FeedItem"];
+                    };
+                };
+                /** @description No such item the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description One's own item. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Takes kudos back (idempotent). */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The item. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No kudos of the caller's now. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such item the caller may see. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/follow-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who asks to follow the caller (whose profile is not public). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description How many items at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page (opaque; absent or empty: the first page). */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Pending follows by follower id. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_Follow"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/follow-requests/{user_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approves a request to follow the caller. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description Who asked. */
+                    user_id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description They follow the caller now. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description No such request. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/social/followers": {
         parameters: {
             query?: never;
@@ -2819,6 +4248,43 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/followers/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes a follower of the caller, or declines their request; idempotent. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The follower. */
+                    user_id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description They do not follow (or ask to follow) the caller now. */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -3141,6 +4607,173 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** All of the caller's social data, for the account export. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The caller's follows, blocks, memberships, feed items, comments, kudos, reports and chat messages. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SocialExport"];
+                    };
+                };
+                /** @description No valid access token, or no sign-in within 5 minutes (`insufficient-user-authentication`). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The reports queue of direct and group chats (platform admins). */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Which reports (default `open`). */
+                    status?: components["schemas"]["ReportStatus"];
+                    /** @description How many at most (1–100, default 20). */
+                    limit?: number;
+                    /** @description The `next_cursor` of the previous page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Reports, oldest first. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Page_Report"];
+                    };
+                };
+                /** @description Not an admin. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/social/reports/{id}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resolves a report, and with it every open report of the same message. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The report. */
+                    id: components["schemas"]["Id"];
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ResolveRequest"];
+                };
+            };
+            responses: {
+                /** @description The report, resolved. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Report"];
+                    };
+                };
+                /** @description Not a moderator of its community (or an admin, for private chats). */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such report. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Resolved already. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -5503,6 +7136,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The display names of the active users among `ids`. */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 1–100 user ids, comma-separated. */
+                    ids?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The names of the active accounts among `ids`, in the order asked. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserNames"];
+                    };
+                };
+                /** @description No valid access token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description `ids` is missing, too long or not ids. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{id}": {
         parameters: {
             query?: never;
@@ -5869,6 +7559,41 @@ export interface components {
             /** @description The workout that set it. */
             workout_id: components["schemas"]["Id"];
         };
+        /** @description An achievement as the caller stands with it. */
+        AchievementView: {
+            /** @description What earns it. */
+            description: string;
+            /** @description Whether any tier is earned. */
+            earned: boolean;
+            /** @description Its key. */
+            key: string;
+            /** @description What it judges. */
+            metric: components["schemas"]["Metric"];
+            /** @description Display name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description The threshold of the next tier; `null` when every tier is earned.
+             */
+            next_threshold?: number | null;
+            /**
+             * Format: int64
+             * @description The caller's value of the metric.
+             */
+            progress: number;
+            /**
+             * Format: int32
+             * @description The highest tier earned (0: locked).
+             */
+            tier: number;
+            /** @description Every tier. */
+            tiers: components["schemas"]["Tier"][];
+            /**
+             * Format: date-time
+             * @description When the first tier was earned.
+             */
+            unlocked_at?: string | null;
+        };
         /**
          * @description What the next target does relative to the last session.
          * @enum {string}
@@ -5949,6 +7674,28 @@ export interface components {
             /** @description Whom. */
             user_id: components["schemas"]["Id"];
         };
+        /** @description A board as `GET /v1/leaderboards` lists it. */
+        BoardInfo: {
+            /** @description The id, as in `/v1/leaderboards/{board}`. */
+            id: string;
+            /** @description What it measures: `xp`, `distance`, `workouts`, `duration`. */
+            metric: string;
+            /** @description `descending` (higher is better) or `ascending` (times). */
+            order: string;
+            /** @description Whom it ranks: `global`, `community` or `challenge`. */
+            scope: string;
+            /** @description The IANA time zone its periods reset in. */
+            time_zone: string;
+            /** @description The unit of its scores: `xp`, `m`, `workouts`, `ms`. */
+            unit: string;
+            /** @description The windows it keeps, as in `?window=`. */
+            windows: string[];
+        };
+        /** @description The boards. */
+        BoardList: {
+            /** @description Every board, built-in first. */
+            items: components["schemas"]["BoardInfo"][];
+        };
         /**
          * @description The width of one point of a series.
          * @enum {string}
@@ -5997,6 +7744,124 @@ export interface components {
             done: components["schemas"]["DoneSession"][];
             /** @description What was planned. */
             planned: components["schemas"]["PlannedSession"][];
+        };
+        /** @description A challenge. */
+        Challenge: {
+            community_id?: null | components["schemas"]["Id"];
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            created_at: string;
+            /** @description Who made it. */
+            created_by: components["schemas"]["Id"];
+            /** @description What it is about. */
+            description: string;
+            /**
+             * Format: date-time
+             * @description When it ends (exclusive).
+             */
+            ends_at: string;
+            /**
+             * Format: int64
+             * @description The amount of the metric that completes it.
+             */
+            goal: number;
+            /** @description Its id. */
+            id: components["schemas"]["Id"];
+            /** @description What it counts. */
+            metric: components["schemas"]["ChallengeMetric"];
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Reward points for completing it.
+             */
+            points: number;
+            /**
+             * Format: date-time
+             * @description When it starts.
+             */
+            starts_at: string;
+        };
+        /** @description A new challenge, as the API takes it. */
+        ChallengeDraft: {
+            community_id?: null | components["schemas"]["Id"];
+            /** @description Up to 2000 characters. */
+            description?: string;
+            /**
+             * Format: date-time
+             * @description When it ends: after the start, at most 366 days later.
+             */
+            ends_at: string;
+            /**
+             * Format: int64
+             * @description Positive.
+             */
+            goal: number;
+            /** @description `distance_m`, `workouts` or `xp`. */
+            metric: string;
+            /** @description 1-100 characters. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Reward points (0-1000, default 100).
+             */
+            points?: number | null;
+            /**
+             * Format: date-time
+             * @description When it starts.
+             */
+            starts_at: string;
+        };
+        /**
+         * @description What a challenge counts.
+         * @enum {string}
+         */
+        ChallengeMetric: "distance_m" | "workouts" | "xp";
+        /** @description The caller's part in a challenge. */
+        ChallengeProgress: {
+            /** @description The challenge. */
+            challenge_id: components["schemas"]["Id"];
+            /**
+             * Format: date-time
+             * @description When the goal was reached.
+             */
+            completed_at?: string | null;
+            /**
+             * Format: date-time
+             * @description When it ends.
+             */
+            ends_at: string;
+            /**
+             * Format: int64
+             * @description The goal.
+             */
+            goal: number;
+            /** @description Its name. */
+            name: string;
+            /**
+             * Format: int64
+             * @description Its metric's amount so far.
+             */
+            progress: number;
+        };
+        /** @description A challenge with the caller's part in it. */
+        ChallengeView: components["schemas"]["Challenge"] & {
+            /** @description The challenge's leaderboard (`GET /v1/leaderboards/{board}?scope=challenge:{id}&window=all_time`). */
+            board: string;
+            /**
+             * Format: date-time
+             * @description When the caller reached the goal.
+             */
+            completed_at?: string | null;
+            /** @description Whether the caller takes part. */
+            joined: boolean;
+            /**
+             * Format: int64
+             * @description The caller's progress (0 when not taking part).
+             */
+            progress: number;
         };
         /** @description The outcome of a credentials change. */
         ChangeResponse: {
@@ -6065,6 +7930,22 @@ export interface components {
             /** @description As coach and as athlete, newest first; `status` says where each stands. */
             items: components["schemas"]["CoachLink"][];
         };
+        /** @description A comment on a feed item. */
+        Comment: {
+            /** @description Who wrote it. */
+            author_id: components["schemas"]["Id"];
+            /** @description The text. */
+            body: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            created_at: string;
+            /** @description Its id. */
+            id: components["schemas"]["Id"];
+            /** @description The item. */
+            item_id: components["schemas"]["Id"];
+        };
         /** @description A community. */
         Community: {
             /**
@@ -6098,6 +7979,8 @@ export interface components {
         };
         /** @description The Today page's data, one part per service answer. */
         Dashboard: {
+            /** @description `GET /v1/gamification/me` (XP, level, streaks, achievements). */
+            game: components["schemas"]["Part"];
             /** @description `GET /v1/users/me`. */
             profile: components["schemas"]["Part"];
             /** @description `GET /v1/training/recommendations`. */
@@ -6246,6 +8129,42 @@ export interface components {
             /** @description The exercise's id in wger. */
             wger_uuid: string;
         };
+        /** @description A feed item as a viewer sees it. */
+        FeedItem: {
+            /**
+             * Format: int64
+             * @description How many comments it has.
+             */
+            comment_count: number;
+            community_id?: null | components["schemas"]["Id"];
+            /**
+             * @description What it shows, by kind: a workout's `workout_id`, `sport`, `duration_s`,
+             *     `distance_m`, `volume_kg`, …; an achievement's `achievement`, `name`,
+             *     `tier`; a level's `level`; a challenge's `challenge_id` and `name`; a
+             *     post's `body`.
+             */
+            data: Record<string, never>;
+            /** @description Its id. */
+            id: components["schemas"]["Id"];
+            /** @description What it shows. */
+            kind: components["schemas"]["ItemKind"];
+            /** @description Whether the viewer gave kudos. */
+            kudoed: boolean;
+            /**
+             * Format: int64
+             * @description How many gave kudos.
+             */
+            kudos_count: number;
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            occurred_at: string;
+            /** @description Whose it is. */
+            owner_id: components["schemas"]["Id"];
+            /** @description Who sees it. */
+            privacy: components["schemas"]["ItemPrivacy"];
+        };
         /** @description One invalid field, for the `errors` extension of a validation problem. */
         FieldError: {
             /** @description The field, as a JSON pointer-ish dotted path (`sets.0.reps`). */
@@ -6272,6 +8191,32 @@ export interface components {
          * @enum {string}
          */
         FollowStatus: "active" | "pending";
+        /** @description Everything the gamification service holds about the caller. */
+        GamificationExport: {
+            /**
+             * Format: date-time
+             * @description When the export was made.
+             */
+            exported_at: string;
+            /** @description The game as `GET /v1/gamification/me` shows it. */
+            game: components["schemas"]["Me"];
+            /** @description Every reward, newest first. */
+            ledger: components["schemas"]["LedgerEntry"][];
+            /** @description Settings. */
+            settings: components["schemas"]["Settings"];
+            /** @description The caller. */
+            user_id: components["schemas"]["Id"];
+        };
+        /** @description Kudos given, as the giver's export lists them. */
+        GivenKudos: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The item. */
+            item_id: components["schemas"]["Id"];
+        };
         /** @description A new group chat. */
         GroupRequest: {
             /** @description The others in it (with the caller, at most 50 people). */
@@ -6332,6 +8277,32 @@ export interface components {
         Invitee: {
             /** @description The user. */
             user_id: components["schemas"]["Id"];
+        };
+        /**
+         * @description What a feed item shows.
+         * @enum {string}
+         */
+        ItemKind: "workout" | "achievement" | "level" | "challenge" | "post";
+        /**
+         * @description Who sees a feed item besides its owner.
+         * @enum {string}
+         */
+        ItemPrivacy: "public" | "followers" | "community" | "private";
+        /** @description A list of items that is not paged. */
+        Items_Achievement: {
+            /** @description The items. */
+            items: {
+                /** @description What earns it. */
+                description: string;
+                /** @description Its key (`first_workout`). */
+                key: string;
+                /** @description What it judges. */
+                metric: components["schemas"]["Metric"];
+                /** @description Display name. */
+                name: string;
+                /** @description Its tiers, thresholds rising. */
+                tiers: components["schemas"]["Tier"][];
+            }[];
         };
         /** @description A list of items that is not paged. */
         Items_AuditEntry: {
@@ -6410,6 +8381,37 @@ export interface components {
             /** @description The keys. */
             keys: components["schemas"]["Jwk"][];
         };
+        /** @description Kudos one person gave. */
+        Kudos: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description Who gave them. */
+            user_id: components["schemas"]["Id"];
+        };
+        /** @description A reward in the ledger. */
+        LedgerEntry: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            at: string;
+            /** @description The badge, if any. */
+            badge?: string | null;
+            /** @description Its id. */
+            id: components["schemas"]["Id"];
+            /** @description `achievement` or `challenge`. */
+            kind: string;
+            /**
+             * Format: int64
+             * @description Points.
+             */
+            points: number;
+            /** @description What earned it: `first_workout:1` (achievement and tier) or the challenge id. */
+            source: string;
+        };
         /**
          * @description Where a coaching relationship stands.
          * @enum {string}
@@ -6465,6 +8467,37 @@ export interface components {
             sport: components["schemas"]["Sport"];
             /** @description The workout. */
             workout_id: components["schemas"]["Id"];
+        };
+        /** @description The caller's game. */
+        Me: {
+            /** @description Every achievement, earned and locked, with progress. */
+            achievements: components["schemas"]["AchievementView"][];
+            /** @description The challenges joined. */
+            challenges: components["schemas"]["ChallengeProgress"][];
+            /**
+             * Format: int32
+             * @description Level (1 with 0 XP).
+             */
+            level: number;
+            /**
+             * Format: int64
+             * @description XP at which the next level starts.
+             */
+            next_level_xp: number;
+            /**
+             * Format: int64
+             * @description Reward points earned.
+             */
+            points: number;
+            /** @description Daily and weekly streaks. */
+            streak: components["schemas"]["StreakSummary"];
+            /** @description The caller. */
+            user_id: components["schemas"]["Id"];
+            /**
+             * Format: int64
+             * @description Total XP.
+             */
+            xp: number;
         };
         /**
          * @description What one logs for a set of the exercise.
@@ -6532,6 +8565,11 @@ export interface components {
             };
             reply_to?: null | components["schemas"]["Id"];
         };
+        /**
+         * @description What an achievement judges.
+         * @enum {string}
+         */
+        Metric: "xp" | "workouts" | "distance_m" | "run_distance_m" | "duration_s" | "volume_kg" | "personal_records" | "early_workouts" | "late_workouts" | "streak_days" | "streak_weeks" | "kudos_received" | "kudos_given" | "comments_written" | "communities_joined";
         /** @description A mute. */
         MuteRequest: {
             /**
@@ -6673,6 +8711,49 @@ export interface components {
             workout_id: components["schemas"]["Id"];
         };
         /** @description One page of a list. */
+        Page_ChallengeView: {
+            /** @description The items of this page, in the list's order. */
+            items: (components["schemas"]["Challenge"] & {
+                /** @description The challenge's leaderboard (`GET /v1/leaderboards/{board}?scope=challenge:{id}&window=all_time`). */
+                board: string;
+                /**
+                 * Format: date-time
+                 * @description When the caller reached the goal.
+                 */
+                completed_at?: string | null;
+                /** @description Whether the caller takes part. */
+                joined: boolean;
+                /**
+                 * Format: int64
+                 * @description The caller's progress (0 when not taking part).
+                 */
+                progress: number;
+            })[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
+        Page_Comment: {
+            /** @description The items of this page, in the list's order. */
+            items: {
+                /** @description Who wrote it. */
+                author_id: components["schemas"]["Id"];
+                /** @description The text. */
+                body: string;
+                /**
+                 * Format: date-time
+                 * @description When.
+                 */
+                created_at: string;
+                /** @description Its id. */
+                id: components["schemas"]["Id"];
+                /** @description The item. */
+                item_id: components["schemas"]["Id"];
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
         Page_Exercise: {
             /** @description The items of this page, in the list's order. */
             items: {
@@ -6710,6 +8791,47 @@ export interface components {
             next_cursor?: string | null;
         };
         /** @description One page of a list. */
+        Page_FeedItem: {
+            /** @description The items of this page, in the list's order. */
+            items: {
+                /**
+                 * Format: int64
+                 * @description How many comments it has.
+                 */
+                comment_count: number;
+                community_id?: null | components["schemas"]["Id"];
+                /**
+                 * @description What it shows, by kind: a workout's `workout_id`, `sport`, `duration_s`,
+                 *     `distance_m`, `volume_kg`, …; an achievement's `achievement`, `name`,
+                 *     `tier`; a level's `level`; a challenge's `challenge_id` and `name`; a
+                 *     post's `body`.
+                 */
+                data: Record<string, never>;
+                /** @description Its id. */
+                id: components["schemas"]["Id"];
+                /** @description What it shows. */
+                kind: components["schemas"]["ItemKind"];
+                /** @description Whether the viewer gave kudos. */
+                kudoed: boolean;
+                /**
+                 * Format: int64
+                 * @description How many gave kudos.
+                 */
+                kudos_count: number;
+                /**
+                 * Format: date-time
+                 * @description When it happened.
+                 */
+                occurred_at: string;
+                /** @description Whose it is. */
+                owner_id: components["schemas"]["Id"];
+                /** @description Who sees it. */
+                privacy: components["schemas"]["ItemPrivacy"];
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
         Page_Follow: {
             /** @description The items of this page, in the list's order. */
             items: {
@@ -6724,6 +8846,47 @@ export interface components {
                 since: string;
                 /** @description Following, or waiting for approval. */
                 status: components["schemas"]["FollowStatus"];
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
+        Page_Kudos: {
+            /** @description The items of this page, in the list's order. */
+            items: {
+                /**
+                 * Format: date-time
+                 * @description When.
+                 */
+                at: string;
+                /** @description Who gave them. */
+                user_id: components["schemas"]["Id"];
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
+        Page_LedgerEntry: {
+            /** @description The items of this page, in the list's order. */
+            items: {
+                /**
+                 * Format: date-time
+                 * @description When.
+                 */
+                at: string;
+                /** @description The badge, if any. */
+                badge?: string | null;
+                /** @description Its id. */
+                id: components["schemas"]["Id"];
+                /** @description `achievement` or `challenge`. */
+                kind: string;
+                /**
+                 * Format: int64
+                 * @description Points.
+                 */
+                points: number;
+                /** @description What earned it: `first_workout:1` (achievement and tier) or the challenge id. */
+                source: string;
             }[];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
@@ -6809,6 +8972,65 @@ export interface components {
                  */
                 updated_at: string;
             })[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
+        Page_RankedEntry: {
+            /** @description The items of this page, in the list's order. */
+            items: {
+                /**
+                 * @description Their display name; `null` when it cannot be shown (a deactivated
+                 *     account, or the users service did not answer).
+                 */
+                display_name?: string | null;
+                /**
+                 * Format: int64
+                 * @description 1 for the first (among the caller's friends with `scope=friends`).
+                 */
+                rank: number;
+                /**
+                 * Format: int64
+                 * @description The score, in the board's unit.
+                 */
+                score: number;
+                /** @description Whose. */
+                user_id: components["schemas"]["Id"];
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        /** @description One page of a list. */
+        Page_Report: {
+            /** @description The items of this page, in the list's order. */
+            items: {
+                /** @description Who wrote the message. */
+                author_id: components["schemas"]["Id"];
+                /** @description The channel of the message. */
+                channel_id: components["schemas"]["Id"];
+                community_id?: null | components["schemas"]["Id"];
+                /**
+                 * Format: date-time
+                 * @description When it was made.
+                 */
+                created_at: string;
+                /** @description Its id. */
+                id: components["schemas"]["Id"];
+                /** @description The message. */
+                message_id: components["schemas"]["Id"];
+                /** @description Why. */
+                reason: string;
+                /** @description Who reported it. */
+                reporter_id: components["schemas"]["Id"];
+                /**
+                 * Format: date-time
+                 * @description When.
+                 */
+                resolved_at?: string | null;
+                resolved_by?: null | components["schemas"]["Id"];
+                /** @description Where it stands. */
+                status: components["schemas"]["ReportStatus"];
+            }[];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
@@ -7137,6 +9359,26 @@ export interface components {
             /** @description The event name, e.g. `achievement.unlocked`. */
             event: string;
         };
+        /** @description One ranked row. */
+        RankedEntry: {
+            /**
+             * @description Their display name; `null` when it cannot be shown (a deactivated
+             *     account, or the users service did not answer).
+             */
+            display_name?: string | null;
+            /**
+             * Format: int64
+             * @description 1 for the first (among the caller's friends with `scope=friends`).
+             */
+            rank: number;
+            /**
+             * Format: int64
+             * @description The score, in the board's unit.
+             */
+            score: number;
+            /** @description Whose. */
+            user_id: components["schemas"]["Id"];
+        };
         /** @description How far the caller has read. */
         ReadRequest: {
             /** @description The last message read. */
@@ -7227,6 +9469,45 @@ export interface components {
              */
             min: number;
         };
+        /** @description A reported message. */
+        Report: {
+            /** @description Who wrote the message. */
+            author_id: components["schemas"]["Id"];
+            /** @description The channel of the message. */
+            channel_id: components["schemas"]["Id"];
+            community_id?: null | components["schemas"]["Id"];
+            /**
+             * Format: date-time
+             * @description When it was made.
+             */
+            created_at: string;
+            /** @description Its id. */
+            id: components["schemas"]["Id"];
+            /** @description The message. */
+            message_id: components["schemas"]["Id"];
+            /** @description Why. */
+            reason: string;
+            /** @description Who reported it. */
+            reporter_id: components["schemas"]["Id"];
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            resolved_at?: string | null;
+            resolved_by?: null | components["schemas"]["Id"];
+            /** @description Where it stands. */
+            status: components["schemas"]["ReportStatus"];
+        };
+        /** @description A report of a message. */
+        ReportRequest: {
+            /** @description Why, in the reporter's words (up to 500 characters). */
+            reason?: string;
+        };
+        /**
+         * @description Where a report stands.
+         * @enum {string}
+         */
+        ReportStatus: "open" | "dismissed" | "removed";
         /** @description The most repetitions done at one load. */
         RepsAtWeight: {
             /**
@@ -7246,6 +9527,16 @@ export interface components {
             weight_kg: number;
             /** @description The workout. */
             workout_id: components["schemas"]["Id"];
+        };
+        /**
+         * @description What a moderator does with a report.
+         * @enum {string}
+         */
+        Resolution: "dismiss" | "remove";
+        /** @description What to do with a report. */
+        ResolveRequest: {
+            /** @description `dismiss`, or `remove` the message. */
+            action: components["schemas"]["Resolution"];
         };
         /**
          * @description A role; access tokens carry the user's roles.
@@ -7311,6 +9602,12 @@ export interface components {
              *     same id returns the stored message instead of sending it again.
              */
             client_msg_id?: string | null;
+            /**
+             * @description Up to 20 members to notify with `chat.mention` on their `user:` channel
+             *     (those who cannot read the channel, or have a block with the sender, are
+             *     skipped).
+             */
+            mentions?: components["schemas"]["Id"][];
             reply_to?: null | components["schemas"]["Id"];
         };
         /** @description RFC 8414 authorization server metadata. */
@@ -7419,6 +9716,16 @@ export interface components {
          * @enum {string}
          */
         SetType: "warm_up" | "working" | "drop" | "failure";
+        /** @description The caller's game settings. */
+        Settings: {
+            /**
+             * Format: int32
+             * @description Rest days a daily streak survives (0-6); `null`: the deployment's default.
+             */
+            rest_days?: number | null;
+            /** @description IANA time zone whose days streaks count; `null`: UTC. */
+            time_zone?: string | null;
+        };
         /** @description Settings as the API reads and writes them. */
         SettingsDraft: {
             /**
@@ -7472,6 +9779,36 @@ export interface components {
             email: string;
             /** @description The new user's id. */
             id: components["schemas"]["Id"];
+        };
+        /** @description The caller's social data. */
+        SocialExport: {
+            /** @description Whom they block. */
+            blocks: components["schemas"]["Id"][];
+            /** @description The comments they wrote. */
+            comments: components["schemas"]["Comment"][];
+            /**
+             * Format: date-time
+             * @description When it was gathered.
+             */
+            exported_at: string;
+            /** @description Who asks to follow them. */
+            follow_requests: components["schemas"]["Follow"][];
+            /** @description Who follows them. */
+            followers: components["schemas"]["Follow"][];
+            /** @description Whom they follow. */
+            following: components["schemas"]["Follow"][];
+            /** @description Their feed items (workouts, achievements, posts, …) with counts. */
+            items: components["schemas"]["FeedItem"][];
+            /** @description The kudos they gave. */
+            kudos: components["schemas"]["GivenKudos"][];
+            /** @description Their community memberships, requests and invitations. */
+            memberships: components["schemas"]["Membership"][];
+            /** @description The chat messages they wrote, in the channels they are in. */
+            messages: components["schemas"]["Message"][];
+            /** @description The messages they reported. */
+            reports: components["schemas"]["Report"][];
+            /** @description Whose. */
+            user_id: components["schemas"]["Id"];
         };
         /** @description A stored split. */
         SplitRecord: {
@@ -7566,6 +9903,31 @@ export interface components {
          * @enum {string}
          */
         Status: "active" | "deactivated";
+        /** @description The current and longest run of one kind. */
+        Streak: {
+            /**
+             * Format: int32
+             * @description The run still alive (0: none).
+             */
+            current: number;
+            /**
+             * Format: int32
+             * @description The longest run ever.
+             */
+            longest: number;
+        };
+        /** @description Daily and weekly streaks. */
+        StreakSummary: {
+            /** @description Days with activity, allowing the rest days. */
+            daily: components["schemas"]["Streak"];
+            /**
+             * Format: int32
+             * @description Rest days a daily streak survives.
+             */
+            rest_days: number;
+            /** @description Weeks with activity. */
+            weekly: components["schemas"]["Streak"];
+        };
         /** @description The next session's target. */
         Target: {
             /** @description Up, same or down. */
@@ -7579,6 +9941,31 @@ export interface components {
              * @description Load in kg.
              */
             weight_kg: number;
+        };
+        /** @description A comment or a post. */
+        TextRequest: {
+            /** @description The text: a comment 1 to 2000 characters, a post 1 to 4000. */
+            body: string;
+        };
+        /** @description One tier of an achievement. */
+        Tier: {
+            /** @description The badge it grants, if any. */
+            badge?: string | null;
+            /**
+             * Format: int64
+             * @description Reward points it grants.
+             */
+            points: number;
+            /**
+             * Format: int64
+             * @description The metric's value that earns it.
+             */
+            threshold: number;
+            /**
+             * Format: int32
+             * @description 1 for the first.
+             */
+            tier: number;
         };
         /** @description A revocation or introspection request (form-encoded), with client authentication. */
         TokenOnlyRequest: {
@@ -7684,6 +10071,18 @@ export interface components {
             display_name: string;
             /** @description The user's id. */
             id: components["schemas"]["Id"];
+        };
+        /** @description A user's display name. */
+        UserName: {
+            /** @description The name other people see. */
+            display_name: string;
+            /** @description The user's id. */
+            id: components["schemas"]["Id"];
+        };
+        /** @description The answer: the names found. */
+        UserNames: {
+            /** @description One per active account asked for, in the order asked. */
+            items: components["schemas"]["UserName"][];
         };
         /**
          * @description Who may join a community.

@@ -1,10 +1,12 @@
 /**
- * Live toasts from the user's own channel `user:{id}`: achievements, level-ups
- * and any other push, shown for a few seconds and announced to screen readers.
+ * Live toasts from the user's own channel `user:{id}`: achievements (and their
+ * withdrawal), level-ups, kudos and comments, shown for a few seconds and
+ * announced to screen readers. Pushes that only move numbers other pages show
+ * (read markers, leaderboard ranks) make no toast.
  */
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useHub } from "../hub/context";
+import { useChannel } from "../hub/useChannel";
 import { toastText } from "./toastText";
 
 interface Toast {
@@ -12,36 +14,18 @@ interface Toast {
   text: string;
 }
 
+/** Pushes on `user:{id}` that are not news of their own. */
+const QUIET = new Set(["chat.read", "leaderboard.rank"]);
+
 export function Toasts() {
   const { t } = useTranslation();
-  const hub = useHub();
   const [toasts, setToasts] = useState<Toast[]>([]);
-  const [live, setLive] = useState(false);
-
-  useEffect(() => {
-    let unsubscribe: (() => Promise<void>) | null = null;
-    let cancelled = false;
-    const subscribe = async () => {
-      await hub.connect();
-      if (cancelled || !hub.userId) return;
-      const sub = await hub.subscribe(`user:${hub.userId}`, (event) => {
-        if (event.event === "chat.read") return;
-        const toast = { key: `${event.seq ?? Date.now()}`, text: toastText(event, t) };
-        setToasts((all) => [...all.slice(-3), toast]);
-        setTimeout(() => setToasts((all) => all.filter((x) => x.key !== toast.key)), 8000);
-      });
-      if (cancelled) void sub.unsubscribe();
-      else {
-        unsubscribe = sub.unsubscribe;
-        setLive(true);
-      }
-    };
-    subscribe().catch(() => undefined);
-    return () => {
-      cancelled = true;
-      void unsubscribe?.();
-    };
-  }, [hub, t]);
+  const live = useChannel("user", (event) => {
+    if (QUIET.has(event.event)) return;
+    const toast = { key: `${event.seq ?? Date.now()}`, text: toastText(event, t) };
+    setToasts((all) => [...all.slice(-3), toast]);
+    setTimeout(() => setToasts((all) => all.filter((x) => x.key !== toast.key)), 8000);
+  });
 
   return (
     <div className="toasts" role="status" aria-live="polite" data-live={live}>

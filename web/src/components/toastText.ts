@@ -7,8 +7,14 @@ export function toastText(event: HubEvent, t: (key: string, vars?: Record<string
   switch (event.event) {
     case "achievement.unlocked":
       return t("toast.achievement", { name: text(data.name ?? data.title ?? data.achievement) });
+    case "achievement.revoked":
+      return t("toast.achievementRevoked", { name: text(data.name ?? data.title ?? data.achievement) });
     case "level.up":
       return t("toast.levelUp", { level: text(data.level) });
+    case "feed.kudos":
+      return t("toast.kudos", { n: Number(data.kudos_count) || 0 });
+    case "feed.comment":
+      return t("toast.comment", { body: text(data.body) });
     default:
       return t("toast.event", { event: event.event });
   }

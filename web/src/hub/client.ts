@@ -36,6 +36,13 @@ export interface Subscribed {
   replayed?: number;
 }
 
+/** The `ack` of `presence`: the members present (at most 1000) and how many in all. */
+export interface Presence {
+  channel: string;
+  members: string[];
+  total: number;
+}
+
 /** The `ack` of `auth`. */
 export interface Authenticated {
   user_id: string;
@@ -352,6 +359,11 @@ export class HubClient {
   /** Says the user is typing in `channel`. */
   typing(channel: string): Promise<unknown> {
     return this.request({ type: "typing", channel });
+  }
+
+  /** Who is present in a chat or community (`presence` frame). */
+  async presence(channel: string): Promise<Presence> {
+    return (await this.request({ type: "presence", channel })) as Presence;
   }
 
   /** Sends a chat message through the social service. */

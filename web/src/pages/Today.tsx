@@ -1,7 +1,10 @@
 /**
  * Today: the week's schedule, the advice of the day with its reasons and the
- * last twelve weeks — one request (`GET /v1/dashboard`) that the gateway fans
- * out; a part that failed says so on its own, the rest still shows.
+ * figures behind them, XP, level (with the way to the next) and streaks, and
+ * the last twelve weeks — one request (`GET /v1/dashboard`) that the gateway
+ * fans out; a part that failed says so on its own, the rest still shows. A
+ * level-up or an achievement (or its withdrawal) pushed on `user:{id}` asks the
+ * dashboard again, so the numbers move with the toast.
  */
 import { Link } from "react-router";
 import { useTranslation } from "react-i18next";
@@ -9,9 +12,13 @@ import { api, unwrap, type components } from "../api/client";
 import { useLoad } from "../components/useLoad";
 import { Status } from "../components/Status";
 import { Stat } from "../components/Stat";
+import { useChannel } from "../hub/useChannel";
+import { figure, levelProgress } from "../today/game";
 
 type Schemas = components["schemas"];
 type Part = Schemas["Part"];
+/** Pushes on `user:{id}` that change the game Today shows. */
+const GAME_EVENTS = new Set(["level.up", "achievement.unlocked", "achievement.revoked"]);
 
 function partData<T>(part: Part | undefined): T | null {
   return part?.ok && part.data ? (part.data as T) : null;
@@ -25,6 +32,11 @@ export default function Today() {
   const calendar = partData<Schemas["Calendar"]>(dashboard?.schedule);
   const advice = partData<Schemas["Recommendations"]>(dashboard?.recommendations);
   const stats = partData<Schemas["Stats"]>(dashboard?.stats);
+  const game = partData<Schemas["Me"]>(dashboard?.game);
+  const progress = game ? levelProgress(game.xp, game.level, game.next_level_xp) : null;
+  useChannel("user", (event) => {
+    if (GAME_EVENTS.has(event.event)) loaded.reload();
+  });
   const unavailable = <p className="muted">{t("app.partUnavailable")}</p>;
 
   const totals = stats?.series.reduce(
@@ -69,9 +81,39 @@ export default function Today() {
             ) : (
               <ul className="plain">
                 {advice.items.map((item, i) => (
-                  <li key={i}>{item.reason}</li>
+                  <li key={i} data-testid="advice">
+                    <p>{item.reason}</p>
+                    {Object.keys(item.numbers).length > 0 && (
+                      <ul className="figures" aria-label={t("today.figures")}>
+                        {Object.entries(item.numbers).map(([name, value]) => {
+                          const { key, vars } = figure(name, value);
+                          return <li key={name}>{t(key, vars)}</li>;
+                        })}
+                      </ul>
+                    )}
+                  </li>
                 ))}
               </ul>
+            )}
+          </section>
+          <section className="card" aria-labelledby="today-game">
+            <h2 id="today-game">{t("today.game")}</h2>
+            {game === null || progress === null ? (
+              unavailable
+            ) : (
+              <>
+                <dl className="row" data-testid="game">
+                  <Stat label={t("today.level")}>{game.level}</Stat>
+                  <Stat label={t("today.xp")}>{game.xp}</Stat>
+                  <Stat label={t("today.streak")}>{game.streak.daily.current}</Stat>
+                  <Stat label={t("today.longestStreak")}>{game.streak.daily.longest}</Stat>
+                </dl>
+                <label htmlFor="today-level-progress">{t("today.toNextLevel", { xp: progress.needed, level: game.level + 1 })}</label>
+                <progress id="today-level-progress" max={100} value={Math.round(progress.fraction * 100)}>
+                  {Math.round(progress.fraction * 100)}%
+                </progress>
+                <p className="muted">{t("today.weeklyStreak", { current: game.streak.weekly.current, longest: game.streak.weekly.longest })}</p>
+              </>
             )}
           </section>
           <section className="card" aria-labelledby="today-stats">
