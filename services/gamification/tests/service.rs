@@ -259,6 +259,8 @@ async fn a_logged_workout_earns_xp_and_unlocks_first_workout_once(app: App) {
 
 async fn an_edited_or_deleted_workout_moves_xp_and_scores_back(app: App) {
     let (id, token) = app.user("bo").await;
+    let mut live = app.broker.subscribe(&format!("user:{id}")).await.unwrap();
+    let mut revoked = app.listen(&["gamification.achievement_revoked"]).await;
     let workout = app.log(&token, 30, 5000).await;
     app.xp_becomes(&token, 65).await;
     let path = format!("/v1/training/workouts/{workout}");
@@ -279,14 +281,110 @@ async fn an_edited_or_deleted_workout_moves_xp_and_scores_back(app: App) {
     let response = app.call(Method::DELETE, &token, &path, None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     app.xp_becomes(&token, 0).await;
+    // No 0-score leftovers: the entries go from the boards and the score log.
+    if app.boards_visible() {
+        app.board_becomes("xp", &id, None).await;
+        app.board_becomes("distance", &id, None).await;
+    }
+    let service = app.service();
+    for key in service.store.score_instances().await.unwrap() {
+        let rows = service.store.scores_of(&key).await.unwrap();
+        assert!(
+            rows.iter().all(|r| r.user_id.to_string() != id),
+            "{key:?}: {rows:?}"
+        );
+    }
     let me = app.me(&token).await;
     assert_eq!(achievement(&me, "workouts")["progress"], 0);
-    // An achievement earned stays earned.
-    assert_eq!(achievement(&me, "first_workout")["earned"], true);
-    if app.boards_visible() {
-        app.board_becomes("xp", &id, Some(0)).await;
-        app.board_becomes("distance", &id, Some(0)).await;
+    // The unlocks the workout earned are taken back, their points with them:
+    // pushed, announced, and reversed in the ledger by a row of their own.
+    assert_eq!(achievement(&me, "first_workout")["earned"], false);
+    assert_eq!(achievement(&me, "record_breaker")["earned"], false);
+    assert_eq!(me["points"], 0);
+    let ledger = app.get_json(&token, "/v1/gamification/me/ledger").await;
+    let rows: Vec<(String, String, i64)> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["source"].as_str().unwrap().to_owned(),
+                e["points"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rows.contains(&("revocation".into(), "first_workout:1".into(), -10)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("achievement".into(), "first_workout:1".into(), 10)),
+        "{rows:?}"
+    );
+    assert_eq!(rows.iter().map(|r| r.2).sum::<i64>(), 0, "{rows:?}");
+    let mut feed = Vec::new();
+    while let Ok(Ok(d)) = tokio::time::timeout(Duration::from_millis(500), revoked.next()).await {
+        revoked.ack(&d).await.unwrap();
+        feed.push(d.event.data["achievement"].as_str().unwrap().to_owned());
     }
+    feed.sort();
+    assert_eq!(feed, vec!["first_workout", "record_breaker"]);
+    let pushed = pushes(&mut live, Duration::from_millis(300)).await;
+    let count = |event: &str, key: &str| {
+        let needle = format!("\"achievement\":\"{key}\"");
+        pushed
+            .iter()
+            .filter(|p| p.contains(event) && p.contains(&needle))
+            .count()
+    };
+    assert_eq!(
+        count("achievement.revoked", "first_workout"),
+        1,
+        "{pushed:?}"
+    );
+    assert_eq!(
+        count("achievement.unlocked", "first_workout"),
+        1,
+        "{pushed:?}"
+    );
+
+    // Earned again with the next workout: unlocked again, once.
+    app.log(&token, 30, 5000).await;
+    app.xp_becomes(&token, 65).await;
+    let me = app.me(&token).await;
+    assert_eq!(achievement(&me, "first_workout")["earned"], true);
+    assert_eq!(me["points"], 20);
+    let pushed = pushes(&mut live, Duration::from_millis(500)).await;
+    let again = pushed
+        .iter()
+        .filter(|p| p.contains("achievement.unlocked") && p.contains("first_workout"))
+        .count();
+    assert_eq!(again, 1, "{pushed:?}");
+
+    // An edit that takes a condition away takes that unlock back, and only it.
+    let long = app.log(&token, 60, 100_000).await;
+    eventually("run_100k earned", || async {
+        achievement(&app.me(&token).await, "run_100k")["earned"] == true
+    })
+    .await;
+    let (status, _) = app
+        .json(
+            Method::PATCH,
+            &token,
+            &format!("/v1/training/workouts/{long}"),
+            Some(&json!({"distance_m": 50_000})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    eventually("run_100k taken back", || async {
+        achievement(&app.me(&token).await, "run_100k")["earned"] == false
+    })
+    .await;
+    assert_eq!(
+        achievement(&app.me(&token).await, "first_workout")["earned"],
+        true
+    );
 }
 
 async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
