@@ -283,20 +283,30 @@ impl GamificationService {
                 }
             }
         }
-        if let Change::Workout { upsert, remove, .. } = change {
-            let id = upsert.as_ref().map(|c| c.workout_id).or(*remove);
-            let previous = before
-                .unwrap_or_default()
+        let touched: Vec<Timestamp> = match change {
+            Change::Workout { upsert, remove, .. } => {
+                let id = upsert.as_ref().map(|c| c.workout_id).or(*remove);
+                let previous = before
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|c| Some(c.workout_id) == id);
+                previous
+                    .map(|c| c.started_at)
+                    .into_iter()
+                    .chain(upsert.as_ref().map(|c| c.started_at))
+                    .collect()
+            }
+            // The backfill writes every entry the workouts make, so boards
+            // added later get the workouts logged before them.
+            Change::Judge => snapshot
+                .contributions
                 .iter()
-                .find(|c| Some(c.workout_id) == id);
-            let touched: Vec<Timestamp> = previous
                 .map(|c| c.started_at)
-                .into_iter()
-                .chain(upsert.as_ref().map(|c| c.started_at))
-                .collect();
-            plan.scores
-                .extend(global_scores(&snapshot.contributions, &touched));
-        }
+                .collect(),
+            _ => Vec::new(),
+        };
+        plan.scores
+            .extend(global_scores(&snapshot.contributions, &touched));
         plan
     }
 
@@ -553,7 +563,8 @@ fn metric_of(def: &BoardDef, c: &Contribution) -> Option<i64> {
         BoardMetric::Xp => Some(c.xp),
         BoardMetric::Distance => Some(c.distance_m),
         BoardMetric::Workouts => Some(1),
-        BoardMetric::Duration => Some(c.duration_s.saturating_mul(1000)),
+        // The one built-in board of durations is `fastest_5k`.
+        BoardMetric::Duration => c.five_k_s(),
     }
 }
 
@@ -580,19 +591,17 @@ fn global_scores(
     touched: &[Timestamp],
 ) -> Vec<(ScoreKey, Option<i64>)> {
     let mut out: Vec<(ScoreKey, Option<i64>)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for def in BoardDef::builtins() {
         for &instant in touched {
             let Ok(windows) = def.windows_at(Scope::Global, instant) else {
                 continue;
             };
             for w in windows {
-                let key = score_key(&w, instant);
-                if out
-                    .iter()
-                    .any(|(k, _)| k.board == key.board && k.period == key.period)
-                {
+                if !seen.insert(w.name()) {
                     continue;
                 }
+                let key = score_key(&w, instant);
                 let in_period = |c: &&Contribution| {
                     w.window
                         .period_at(c.started_at, def.time_zone)

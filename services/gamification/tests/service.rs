@@ -98,20 +98,23 @@ impl App {
 
     /// The user's entry on this week's `board`, as the board store holds it.
     async fn weekly(&self, board: &str, user: &str) -> Option<i64> {
-        let def = BoardDef::known(board).unwrap();
-        let window = def
-            .window_at(
-                Window::Weekly,
-                Scope::Global,
-                Utc::now() - chrono::Duration::hours(3),
-            )
-            .unwrap();
         let user: Id = user.parse().unwrap();
         self.boards
-            .rank(&window, user)
+            .rank(&this_week(board), user)
             .await
             .unwrap()
             .map(|e| e.score)
+    }
+
+    /// This week's `board` as the board store holds it: (user, score), in order.
+    async fn weekly_top(&self, board: &str) -> Vec<(String, i64)> {
+        self.boards
+            .top(&this_week(board), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.user.to_string(), e.score))
+            .collect()
     }
 
     /// Waits until the user's entry on this week's `board` is `score`.
@@ -129,6 +132,18 @@ impl App {
         let ids = Arc::new(IdGenerator::new(7).unwrap());
         vigor_gamification::service(&self.config, db, self.boards.clone(), ids).unwrap()
     }
+}
+
+/// The weekly instance of `board` that holds the workouts [`App::log`] logs.
+fn this_week(board: &str) -> vigor_leaderboards::BoardWindow {
+    BoardDef::known(board)
+        .unwrap()
+        .window_at(
+            Window::Weekly,
+            Scope::Global,
+            Utc::now() - chrono::Duration::hours(3),
+        )
+        .unwrap()
 }
 
 fn achievement<'a>(me: &'a Value, key: &str) -> &'a Value {
@@ -230,7 +245,8 @@ async fn a_logged_workout_earns_xp_and_unlocks_first_workout_once(app: App) {
         let changed = scores.next().await.unwrap().event;
         assert_eq!(changed.data["user_id"], id.as_str());
         let changes = changed.data["changes"].as_array().unwrap();
-        assert_eq!(changes.len(), 8, "{changed:?}");
+        // xp, distance, workouts and fastest_5k (a run of exactly 5 km).
+        assert_eq!(changes.len(), 16, "{changed:?}");
         let weekly_xp = changes
             .iter()
             .find(|c| c["board"] == "xp" && c["window"] == "weekly")
@@ -387,6 +403,88 @@ async fn an_edited_or_deleted_workout_moves_xp_and_scores_back(app: App) {
     );
 }
 
+async fn the_workouts_and_fastest_5k_boards_rank_and_give_back(app: App) {
+    if !app.boards_visible() {
+        return;
+    }
+    let (ann, ann_token) = app.user("ann").await;
+    let (bob, bob_token) = app.user("bob").await;
+    // Runs of exactly 5 km count with their own time; a 10 km run has no known
+    // 5 km time (events carry no splits) and counts only as a workout.
+    let fast = app.log(&ann_token, 25, 5000).await;
+    app.log(&ann_token, 28, 5000).await;
+    app.log(&ann_token, 40, 10_000).await;
+    let only = app.log(&bob_token, 27, 5000).await;
+    app.board_becomes("workouts", &ann, Some(3)).await;
+    app.board_becomes("workouts", &bob, Some(1)).await;
+    app.board_becomes("fastest_5k", &ann, Some(25 * 60)).await;
+    app.board_becomes("fastest_5k", &bob, Some(27 * 60)).await;
+    // Ascending: the smallest time ranks first.
+    assert_eq!(
+        app.weekly_top("fastest_5k").await,
+        vec![(ann.clone(), 25 * 60), (bob.clone(), 27 * 60)]
+    );
+    assert_eq!(
+        app.weekly_top("workouts").await,
+        vec![(ann.clone(), 3), (bob.clone(), 1)]
+    );
+
+    // Deleting the best run gives it back: the next best counts, and ranks move.
+    let response = app
+        .call(
+            Method::DELETE,
+            &ann_token,
+            &format!("/v1/training/workouts/{fast}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.board_becomes("fastest_5k", &ann, Some(28 * 60)).await;
+    app.board_becomes("workouts", &ann, Some(2)).await;
+    assert_eq!(
+        app.weekly_top("fastest_5k").await,
+        vec![(bob.clone(), 27 * 60), (ann.clone(), 28 * 60)]
+    );
+    // Deleting the only one takes the entry away (no leftover).
+    let response = app
+        .call(
+            Method::DELETE,
+            &bob_token,
+            &format!("/v1/training/workouts/{only}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.board_becomes("fastest_5k", &bob, None).await;
+    app.board_becomes("workouts", &bob, None).await;
+
+    // Both boards are in the score log: a flushed store is rebuilt with them.
+    let week = this_week("fastest_5k");
+    app.boards.drop_board(&week).await.unwrap();
+    let service = app.service();
+    service
+        .rebuild(true, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.weekly_top("fastest_5k").await,
+        vec![(ann.clone(), 28 * 60)]
+    );
+    // The backfill writes the entries the workouts make, as for a board added
+    // after they were logged (here: its entries gone from the log and the store).
+    let db = app.database(ServiceName::Gamification).database.clone();
+    vigor_common::on_pool!(&db, pool => {
+        sqlx::query("DELETE FROM scores WHERE board = 'workouts'")
+            .execute(pool)
+            .await
+            .map(drop)
+            .unwrap()
+    });
+    app.boards.drop_board(&this_week("workouts")).await.unwrap();
+    service.backfill().await.unwrap();
+    assert_eq!(app.weekly_top("workouts").await, vec![(ann.clone(), 2)]);
+}
+
 async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
     if !app.boards_visible() {
         return;
@@ -399,7 +497,8 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
     app.xp_becomes(&ann_token, 65).await;
     let service = app.service();
     let instances = service.store.score_instances().await.unwrap();
-    assert_eq!(instances.len(), 8, "{instances:?}");
+    // Four boards, four windows; a 12 km run has no 5 km time.
+    assert_eq!(instances.len(), 16, "{instances:?}");
     let def = BoardDef::xp();
     let weekly = def
         .window_at(
@@ -426,7 +525,7 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
         .rebuild(true, app.config.leaderboards.window_grace())
         .await
         .unwrap();
-    assert_eq!((rebuilt.instances, rebuilt.entries), (8, 16));
+    assert_eq!((rebuilt.instances, rebuilt.entries), (16, 16 + 12));
     assert_eq!(app.boards.top(&weekly, None, 10).await.unwrap(), before);
     // A new in-memory store (an all-in-one start) is filled the same way.
     let memory: Arc<dyn BoardStore> = Arc::new(vigor_leaderboards::MemoryBoardStore::new(
@@ -439,14 +538,14 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
         .rebuild(true, app.config.leaderboards.window_grace())
         .await
         .unwrap();
-    assert_eq!((filled.instances, filled.entries), (8, 16));
+    assert_eq!((filled.instances, filled.entries), (16, 16 + 12));
     assert_eq!(memory.top(&weekly, None, 10).await.unwrap(), before);
     // A store that holds its entries is left alone at start.
     let again = service
         .rebuild(true, app.config.leaderboards.window_grace())
         .await
         .unwrap();
-    assert_eq!((again.instances, again.skipped), (0, 8));
+    assert_eq!((again.instances, again.skipped), (0, 16));
 }
 
 async fn a_backfill_applies_rules_added_later_once(app: App) {
@@ -671,6 +770,7 @@ async fn settings_are_checked_and_shape_streaks(app: App) {
 vigor_common::on_both_backends!(crate::App::spawn;
     a_logged_workout_earns_xp_and_unlocks_first_workout_once,
     an_edited_or_deleted_workout_moves_xp_and_scores_back,
+    the_workouts_and_fastest_5k_boards_rank_and_give_back,
     a_flushed_board_store_is_rebuilt_from_the_score_log,
     a_deleted_user_s_game_and_entries_go,
     a_backfill_applies_rules_added_later_once,

@@ -161,7 +161,8 @@ pub enum Change {
     Settings(SavedSettings),
     /// Joined the challenge.
     Join(Id),
-    /// Nothing changes: the rules are judged again (backfill).
+    /// Nothing changes: the rules are judged again and every board entry
+    /// the workouts make is written again (backfill).
     Judge,
 }
 
