@@ -28,6 +28,7 @@
 //! | `social.community_left` | social | gamification | [`CommunityLeft`] |
 //! | `gamification.achievement_unlocked` | gamification | social (feed) | [`AchievementUnlocked`] |
 //! | `gamification.level_up` | gamification | social (feed) | [`LevelUp`] |
+//! | `gamification.achievement_revoked` | gamification | (none yet) | [`AchievementRevoked`] |
 //! | `gamification.challenge_completed` | gamification | social (feed) | [`ChallengeCompleted`] |
 //! | `leaderboard.scores_changed` | gamification | leaderboards (live updates) | [`ScoresChanged`] |
 //!
@@ -167,6 +168,11 @@ pub const COMMUNITY_LEFT: Topic<CommunityLeft> = Topic::new("social.community_le
 /// A user earned an achievement (exactly once per user, achievement and tier).
 pub const ACHIEVEMENT_UNLOCKED: Topic<AchievementUnlocked> =
     Topic::new("gamification.achievement_unlocked");
+/// A user lost an achievement tier: a deleted or edited workout took its
+/// condition away (its points are taken back in the ledger). Earning it again
+/// is a new `gamification.achievement_unlocked`.
+pub const ACHIEVEMENT_REVOKED: Topic<AchievementRevoked> =
+    Topic::new("gamification.achievement_revoked");
 /// A user reached a new level.
 pub const LEVEL_UP: Topic<LevelUp> = Topic::new("gamification.level_up");
 /// A user completed a challenge.
@@ -195,6 +201,7 @@ pub const TOPICS: &[&str] = &[
     COMMUNITY_JOINED.name(),
     COMMUNITY_LEFT.name(),
     ACHIEVEMENT_UNLOCKED.name(),
+    ACHIEVEMENT_REVOKED.name(),
     LEVEL_UP.name(),
     CHALLENGE_COMPLETED.name(),
     SCORES_CHANGED.name(),
@@ -261,6 +268,23 @@ pub struct AchievementUnlocked {
     pub points: i64,
     /// When it was earned.
     pub unlocked_at: Timestamp,
+}
+
+/// The data of `gamification.achievement_revoked`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AchievementRevoked {
+    /// The user.
+    pub user_id: Id,
+    /// The achievement's key in the rules file (`first_workout`).
+    pub achievement: String,
+    /// Its display name.
+    pub name: String,
+    /// The tier lost.
+    pub tier: u32,
+    /// Reward points taken back.
+    pub points: i64,
+    /// When.
+    pub revoked_at: Timestamp,
 }
 
 /// The data of `gamification.level_up`.

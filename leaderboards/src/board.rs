@@ -1,8 +1,8 @@
 //! Boards as data: what a board ranks, in which order, how a new score combines
 //! with the one before, and which periods ("windows") it keeps.
 //!
-//! A [`BoardDef`] is a definition (the built-in `xp` and `distance` boards, and
-//! the boards of challenges the gamification service makes). Scores go to one
+//! A [`BoardDef`] is a definition (the built-in `xp`, `distance`, `workouts`
+//! and `fastest_5k` boards, and the boards of challenges the gamification service makes). Scores go to one
 //! *instance* of it, a [`BoardWindow`]: the definition, one window period (the
 //! ISO week `2026-W49`, the day `2026-12-05`, the month `2026-12`, or `all`) and
 //! one scope (everyone, one community, one challenge). Each instance is one
@@ -123,7 +123,7 @@ pub enum Metric {
     Distance,
     /// Number of workouts.
     Workouts,
-    /// A duration in milliseconds (e.g. the fastest 5 km; an ascending board).
+    /// A duration in whole seconds (the fastest 5 km; an ascending board).
     Duration,
 }
 
@@ -144,7 +144,7 @@ impl Metric {
             Metric::Xp => "xp",
             Metric::Distance => "m",
             Metric::Workouts => "workouts",
-            Metric::Duration => "ms",
+            Metric::Duration => "s",
         }
     }
 }
@@ -317,9 +317,31 @@ impl BoardDef {
         BoardDef::builtin("distance", Metric::Distance)
     }
 
-    /// Both built-in boards.
+    /// The built-in `workouts` board: workouts logged, counted, every window.
+    pub fn workouts() -> BoardDef {
+        BoardDef::builtin("workouts", Metric::Workouts)
+    }
+
+    /// The built-in `fastest_5k` board: the best 5 km time in seconds, the
+    /// smallest first (`best`, ascending), every window. Which runs count is
+    /// the gamification service's to say (a run of exactly 5 km: workout
+    /// events carry no splits).
+    pub fn fastest_5k() -> BoardDef {
+        BoardDef {
+            order: Order::Ascending,
+            operator: Operator::Best,
+            ..BoardDef::builtin("fastest_5k", Metric::Duration)
+        }
+    }
+
+    /// Every built-in board.
     pub fn builtins() -> Vec<BoardDef> {
-        vec![BoardDef::xp(), BoardDef::distance()]
+        vec![
+            BoardDef::xp(),
+            BoardDef::distance(),
+            BoardDef::workouts(),
+            BoardDef::fastest_5k(),
+        ]
     }
 
     fn builtin(id: &str, metric: Metric) -> BoardDef {
@@ -504,9 +526,21 @@ mod tests {
 
     #[test]
     fn builtins_keep_every_window_and_refuse_wrong_instances() {
+        let ids: Vec<String> = BoardDef::builtins()
+            .iter()
+            .map(|d| d.id.to_string())
+            .collect();
+        assert_eq!(ids, ["xp", "distance", "workouts", "fastest_5k"]);
+        let fastest = BoardDef::known("fastest_5k").unwrap();
+        assert_eq!(
+            (fastest.order, fastest.operator, fastest.metric.unit()),
+            (Order::Ascending, Operator::Best, "s")
+        );
+        assert_eq!(BoardDef::workouts().operator, Operator::Incr);
         for def in BoardDef::builtins() {
             assert_eq!(def.windows, Window::ALL.to_vec());
-            assert_eq!(def.order, Order::Descending);
+            let summed = def.id.as_str() != "fastest_5k";
+            assert_eq!(def.order == Order::Descending, summed);
             let t = at("2026-12-05T10:00:00Z");
             let all = def.windows_at(Scope::Global, t).unwrap();
             assert_eq!(all.len(), 4);

@@ -81,6 +81,7 @@ conformance!(
     pages_have_no_gaps_or_repeats_even_when_entries_move,
     friends_get_their_ranks_on_the_whole_board,
     a_deleted_user_leaves_every_board,
+    a_removed_entry_leaves_its_instance_only,
     windows_and_scopes_do_not_see_each_other,
     a_bulk_load_replaces_the_board_and_ranks_like_submissions,
     windowed_instances_expire_after_their_period_and_grace,
@@ -423,6 +424,51 @@ async fn a_deleted_user_leaves_every_board(store: Store) {
     let b = &instances[0];
     let again = store.submit(b, user(1), score(5), now).await.unwrap();
     assert_eq!(again.old, None);
+}
+
+async fn a_removed_entry_leaves_its_instance_only(store: Store) {
+    let xp = def("xp", Order::Descending, Operator::Incr);
+    let now = Utc::now();
+    let instances = xp.windows_at(Scope::Global, now).unwrap();
+    for b in &instances {
+        store.submit(b, user(1), score(10), at(1)).await.unwrap();
+        store.submit(b, user(2), score(20), at(2)).await.unwrap();
+        store.submit(b, user(3), score(5), at(3)).await.unwrap();
+    }
+    let weekly = &instances[1];
+    assert_eq!(store.remove(weekly, user(1)).await.unwrap(), Some(10));
+    assert_eq!(store.rank(weekly, user(1)).await.unwrap(), None);
+    let rest = all(&store, weekly).await;
+    assert_eq!(scores(&rest), vec![(2, 20), (3, 5)]);
+    assert_eq!(ranks(&rest), vec![1, 2]);
+    assert_eq!(store.count(weekly).await.unwrap(), 2);
+    // Only that instance: the other windows keep the entry.
+    for b in instances.iter().filter(|b| *b != weekly) {
+        assert_eq!(store.rank(b, user(1)).await.unwrap().unwrap().score, 10);
+    }
+    // Again, or someone without an entry: nothing to remove.
+    assert_eq!(store.remove(weekly, user(1)).await.unwrap(), None);
+    assert_eq!(store.remove(weekly, user(9)).await.unwrap(), None);
+    // An ascending board answers the score as submitted, not as ordered.
+    let times = board("fastest", Order::Ascending, Operator::Best);
+    store
+        .submit(&times, user(4), score(1500), at(4))
+        .await
+        .unwrap();
+    assert_eq!(store.remove(&times, user(4)).await.unwrap(), Some(1500));
+    assert_eq!(store.count(&times).await.unwrap(), 0);
+    assert!(all(&store, &times).await.is_empty());
+    // Removing the last entries empties the instance; a later submission starts afresh.
+    store.remove(weekly, user(2)).await.unwrap();
+    store.remove(weekly, user(3)).await.unwrap();
+    assert_eq!(store.count(weekly).await.unwrap(), 0);
+    let back = store
+        .submit(weekly, user(1), score(7), at(9))
+        .await
+        .unwrap();
+    assert_eq!((back.old, back.new), (None, 7));
+    // remove_user still finds the entries left elsewhere.
+    assert_eq!(store.remove_user(user(1)).await.unwrap(), 4);
 }
 
 async fn windows_and_scopes_do_not_see_each_other(store: Store) {

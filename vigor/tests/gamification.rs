@@ -4,7 +4,8 @@
 //! `achievement.unlocked` to a WebSocket subscribed to `user:{id}`, and puts
 //! the user on the weekly `xp` board of the board store (Redis under a prefix
 //! of this test's own, which the test reads). Deleting the workout takes the
-//! XP back.
+//! XP, the unlock (pushed as `achievement.revoked`) and the weekly board entry
+//! back.
 
 #![allow(clippy::unwrap_used)]
 
@@ -117,10 +118,47 @@ async fn a_logged_workout_unlocks_first_workout_live_and_ranks_on_the_xp_board()
         )
         .await;
         let score = boards.rank(&weekly, id).await.unwrap().map(|e| e.score);
-        if me["xp"] == 0 && score == Some(0) {
+        let earned = me["achievements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["key"] == "first_workout" && a["earned"] == true);
+        if me["xp"] == 0 && score.is_none() && !earned {
+            assert_eq!(me["points"], 0, "{me}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{me} {score:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The weekly board over REST has no entry of theirs left, not even a 0.
+    let (status, board) = rest(
+        &token,
+        reqwest::Method::GET,
+        &format!("{base}/v1/leaderboards/xp?window=weekly"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{board}");
+    assert!(
+        board["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["user_id"] != user.as_str()),
+        "{board}"
+    );
+    // The unlock taken back is pushed, once.
+    let mut frames = Vec::new();
+    while let Some(frame) = next_frame(&mut ws, Duration::from_secs(2)).await {
+        frames.push(frame);
+    }
+    let revoked = frames
+        .iter()
+        .filter(|f| {
+            f["channel"] == channel.as_str()
+                && f["event"] == "achievement.revoked"
+                && f["data"]["achievement"] == "first_workout"
+        })
+        .count();
+    assert_eq!(revoked, 1, "{frames:#?}");
 }

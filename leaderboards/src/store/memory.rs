@@ -240,6 +240,23 @@ impl BoardStore for MemoryBoardStore {
         Ok(entries)
     }
 
+    async fn remove(&self, board: &BoardWindow, user: Id) -> Result<Option<i64>, StoreError> {
+        let mut inner = self.lock();
+        let Some(instance) = inner.instances.get_mut(&board.name()) else {
+            return Ok(None);
+        };
+        let Some(key) = instance.by_user.remove(&user) else {
+            return Ok(None);
+        };
+        instance.keys.remove(&key);
+        let score = ordered(instance.order, key.0);
+        if instance.by_user.is_empty() {
+            // Like a Redis key whose last member went.
+            inner.instances.remove(&board.name());
+        }
+        Ok(Some(score))
+    }
+
     async fn remove_user(&self, user: Id) -> Result<u64, StoreError> {
         let mut inner = self.lock();
         let mut removed = 0;

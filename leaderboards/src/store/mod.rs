@@ -215,6 +215,10 @@ pub trait BoardStore: Send + Sync + 'static {
     /// the whole board (for `scope=friends`).
     async fn ranks_of(&self, board: &BoardWindow, users: &[Id]) -> Result<Vec<Entry>, StoreError>;
 
+    /// Removes the user's entry from the instance (a deleted workout took the
+    /// last of it away); answers the score it had, `None` when there was none.
+    async fn remove(&self, board: &BoardWindow, user: Id) -> Result<Option<i64>, StoreError>;
+
     /// Removes the user's entries from every board instance (`user.deleted`);
     /// answers how many went. A submission for the user that runs at the same
     /// moment may still land (on Redis the per-user index and the board are in

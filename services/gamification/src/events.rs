@@ -19,6 +19,8 @@
 //!
 //! Emitted through the outbox, in the transaction of the change:
 //! `gamification.achievement_unlocked` (once per user, achievement and tier),
+//! `gamification.achievement_revoked` (a deleted or edited workout took the
+//! tier's condition away; earning it again unlocks it again, once),
 //! `gamification.level_up` (once per level reached for the first time) and
 //! `gamification.challenge_completed`, for social's feed. Published directly on
 //! the bus after the board store was written: `leaderboard.scores_changed`

@@ -22,27 +22,30 @@ use vigor_common::api::Timestamp;
 use vigor_common::bus::outbox::OutboxRelay;
 use vigor_common::bus::{Event, EventBus};
 use vigor_common::events::{
-    AchievementUnlocked, ChallengeCompleted, LevelUp, ScoreChange, ScoresChanged,
-    ACHIEVEMENT_UNLOCKED, CHALLENGE_COMPLETED, LEVEL_UP, SCORES_CHANGED,
+    AchievementRevoked, AchievementUnlocked, ChallengeCompleted, LevelUp, ScoreChange,
+    ScoresChanged, ACHIEVEMENT_REVOKED, ACHIEVEMENT_UNLOCKED, CHALLENGE_COMPLETED, LEVEL_UP,
+    SCORES_CHANGED,
 };
 use vigor_common::live::LivePublisher;
 use vigor_common::{Id, IdGenerator};
 use vigor_leaderboards::board::Period;
 use vigor_leaderboards::{
-    BoardDef, BoardStore, BoardWindow, Metric as BoardMetric, Operator, Scope, Score, Seed, Seeds,
-    Window,
+    BoardDef, BoardStore, BoardWindow, Metric as BoardMetric, Operator, Order, Scope, Score, Seed,
+    Seeds, Window,
 };
 
 use crate::domain::challenge::ChallengeMetric;
 use crate::domain::rules::Rules;
 use crate::domain::{level_for, Contribution, PlayerSettings, Totals};
 use crate::store::{
-    Applied, Change, Erased, GamificationStore, Plan, PlannedCompletion, PlannedUnlock, ScoreKey,
-    ScoreWritten, Snapshot, StoreResult, Unlock,
+    Applied, Change, Erased, GamificationStore, Plan, PlannedCompletion, PlannedRevocation,
+    PlannedUnlock, ScoreKey, ScoreWritten, Snapshot, StoreResult, Unlock,
 };
 
 /// The live event of an unlock on `user:{id}`.
 pub const LIVE_UNLOCKED: &str = "achievement.unlocked";
+/// The live event of an unlock taken back on `user:{id}`.
+pub const LIVE_REVOKED: &str = "achievement.revoked";
 /// The live event of a level-up on `user:{id}`.
 pub const LIVE_LEVEL_UP: &str = "level.up";
 
@@ -134,9 +137,19 @@ impl GamificationService {
 
     /// The totals of `snapshot` as of `now`.
     pub fn totals(&self, snapshot: &Snapshot, now: Timestamp) -> Totals {
+        self.totals_with(snapshot, &snapshot.contributions, now)
+    }
+
+    /// The totals of `snapshot`'s player had they done `contributions`.
+    fn totals_with(
+        &self,
+        snapshot: &Snapshot,
+        contributions: &[Contribution],
+        now: Timestamp,
+    ) -> Totals {
         let settings = self.settings_of(snapshot);
         let today = now.with_timezone(&settings.time_zone).date_naive();
-        Totals::of(&snapshot.contributions, snapshot.social, settings, today)
+        Totals::of(contributions, snapshot.social, settings, today)
     }
 
     /// Applies `change` to `user`'s game (once per `processed` event), then
@@ -148,13 +161,14 @@ impl GamificationService {
         processed: Option<(&str, Id)>,
         change: Change,
     ) -> StoreResult<Option<Applied>> {
-        let decide = |snapshot: &Snapshot, previous: Option<&Contribution>| {
-            self.plan(snapshot, previous, &change, Utc::now())
+        let decide = |snapshot: &Snapshot, before: Option<&[Contribution]>| {
+            self.plan(snapshot, before, &change, Utc::now())
         };
         let Some(applied) = self.store.apply(user, processed, &change, &decide).await? else {
             return Ok(None);
         };
         if !(applied.unlocked.is_empty()
+            && applied.revoked.is_empty()
             && applied.completed.is_empty()
             && applied.events.is_empty())
         {
@@ -167,12 +181,18 @@ impl GamificationService {
         Ok(Some(applied))
     }
 
-    /// What follows from the game in `snapshot` (after a change; `previous` is
-    /// the changed workout's contribution before it) at `now`.
+    /// What follows from the game in `snapshot` (after a change; `before`:
+    /// the contributions before a workout change) at `now`.
+    ///
+    /// An earned tier is taken back when a workout change moved its metric
+    /// from at least its threshold to below it (a deleted first workout, a
+    /// shortened run): only a workout change does that, and only that change,
+    /// so a threshold raised in the rules file later never takes an unlock
+    /// away. Social counters never fall, so their achievements stay.
     fn plan(
         &self,
         snapshot: &Snapshot,
-        previous: Option<&Contribution>,
+        before: Option<&[Contribution]>,
         change: &Change,
         now: Timestamp,
     ) -> Plan {
@@ -194,6 +214,10 @@ impl GamificationService {
                 at: now,
             };
             plan.events.push(LEVEL_UP.event(&self.ids, &data));
+        }
+        if let Some(before) = before {
+            let then = self.totals_with(snapshot, before, now);
+            plan.revocations = self.revocations(snapshot, &then, &totals, now);
         }
         let earned: HashSet<(&str, u32)> = snapshot
             .unlocks
@@ -254,20 +278,76 @@ impl GamificationService {
             if progress != p.progress || joined == Some(c.id) {
                 let def = challenge_board(c.metric);
                 if let Ok(w) = def.window_at(Window::AllTime, Scope::Challenge(c.id), c.starts_at) {
-                    plan.scores.push((score_key(&w, c.starts_at), progress));
+                    plan.scores
+                        .push((score_key(&w, c.starts_at), Some(progress)));
                 }
             }
         }
-        if let Change::Workout { upsert, .. } = change {
-            let touched: Vec<Timestamp> = previous
+        let touched: Vec<Timestamp> = match change {
+            Change::Workout { upsert, remove, .. } => {
+                let id = upsert.as_ref().map(|c| c.workout_id).or(*remove);
+                let previous = before
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|c| Some(c.workout_id) == id);
+                previous
+                    .map(|c| c.started_at)
+                    .into_iter()
+                    .chain(upsert.as_ref().map(|c| c.started_at))
+                    .collect()
+            }
+            // The backfill writes every entry the workouts make, so boards
+            // added later get the workouts logged before them.
+            Change::Judge => snapshot
+                .contributions
+                .iter()
                 .map(|c| c.started_at)
-                .into_iter()
-                .chain(upsert.as_ref().map(|c| c.started_at))
-                .collect();
-            plan.scores
-                .extend(global_scores(&snapshot.contributions, &touched));
-        }
+                .collect(),
+            _ => Vec::new(),
+        };
+        plan.scores
+            .extend(global_scores(&snapshot.contributions, &touched));
         plan
+    }
+
+    /// The earned tiers of `snapshot` whose metric fell from at least their
+    /// threshold (`then`) to below it (`now_totals`).
+    fn revocations(
+        &self,
+        snapshot: &Snapshot,
+        then: &Totals,
+        now_totals: &Totals,
+        now: Timestamp,
+    ) -> Vec<PlannedRevocation> {
+        let mut out = Vec::new();
+        for u in &snapshot.unlocks {
+            let Some(a) = self.rules.get(&u.achievement) else {
+                continue;
+            };
+            let Some(t) = a.tiers.iter().find(|t| t.tier == u.tier) else {
+                continue;
+            };
+            if then.get(a.metric) < t.threshold || now_totals.get(a.metric) >= t.threshold {
+                continue;
+            }
+            let data = AchievementRevoked {
+                user_id: snapshot.user_id,
+                achievement: a.key.clone(),
+                name: a.name.clone(),
+                tier: u.tier,
+                points: u.points,
+                revoked_at: now,
+            };
+            out.push(PlannedRevocation {
+                achievement: a.key.clone(),
+                tier: u.tier,
+                points: u.points,
+                ledger_id: self.ids.next_id(),
+                at: now,
+                event: ACHIEVEMENT_REVOKED.event(&self.ids, &data),
+            });
+        }
+        out
     }
 
     /// Submits the changed score log entries to the board store (as the log
@@ -280,24 +360,38 @@ impl GamificationService {
                 continue;
             };
             window.operator = Operator::Set;
-            let score = match Score::new(s.new) {
-                Ok(score) => score,
-                Err(e) => {
-                    tracing::warn!(%user, error = %e, "a score out of the board's range");
-                    continue;
+            let written = match s.new {
+                Some(new) => {
+                    let score = match Score::new(new) {
+                        Ok(score) => score,
+                        Err(e) => {
+                            tracing::warn!(%user, error = %e, "a score out of the board's range");
+                            continue;
+                        }
+                    };
+                    self.boards
+                        .submit(&window, user, score, s.at)
+                        .await
+                        .map(|sub| sub.changed.then_some((sub.old, Some(sub.new))))
                 }
+                // No entry any more: a deleted workout took the last of it.
+                None => self
+                    .boards
+                    .remove(&window, user)
+                    .await
+                    .map(|old| old.map(|old| (Some(old), None))),
             };
-            match self.boards.submit(&window, user, score, s.at).await {
-                Ok(sub) if sub.changed => changes.push(ScoreChange {
+            match written {
+                Ok(Some((old, new))) => changes.push(ScoreChange {
                     board: s.key.board.clone(),
                     window: s.key.window.clone(),
                     scope: s.key.scope.clone(),
                     period: s.key.period.clone(),
-                    old: sub.old,
-                    new: Some(sub.new),
+                    old,
+                    new,
                     at: s.at,
                 }),
-                Ok(_) => {}
+                Ok(None) => {}
                 // The score log holds it: the next change or a rebuild restores it.
                 Err(e) => {
                     tracing::warn!(%user, instance = %window.name(), error = %e, "board store write failed")
@@ -320,8 +414,8 @@ impl GamificationService {
         }
     }
 
-    /// Pushes the unlocks and level-ups of `applied` on `user:{id}`, once per
-    /// event id.
+    /// Pushes the revocations, unlocks and level-ups of `applied` on
+    /// `user:{id}`, once per event id.
     async fn push(&self, user: Id, applied: &Applied) {
         let Some((_, live)) = &self.notify else {
             return;
@@ -329,9 +423,10 @@ impl GamificationService {
         let channel = format!("user:{user}");
         let level_ups = applied.events.iter().filter(|e| LEVEL_UP.is(e));
         let pushes = applied
-            .unlocked
+            .revoked
             .iter()
-            .map(|e| (LIVE_UNLOCKED, e))
+            .map(|e| (LIVE_REVOKED, e))
+            .chain(applied.unlocked.iter().map(|e| (LIVE_UNLOCKED, e)))
             .chain(level_ups.map(|e| (LIVE_LEVEL_UP, e)));
         for (name, event) in pushes {
             if let Err(e) = live
@@ -462,45 +557,57 @@ pub fn board_window(key: &ScoreKey) -> Option<BoardWindow> {
     (w.period.label == key.period).then_some(w)
 }
 
-/// A built-in board's score of one contribution.
-fn metric_of(def: &BoardDef, c: &Contribution) -> i64 {
+/// A built-in board's score of one contribution, if it counts there.
+fn metric_of(def: &BoardDef, c: &Contribution) -> Option<i64> {
     match def.metric {
-        BoardMetric::Xp => c.xp,
-        BoardMetric::Distance => c.distance_m,
-        BoardMetric::Workouts => 1,
-        BoardMetric::Duration => c.duration_s.saturating_mul(1000),
+        BoardMetric::Xp => Some(c.xp),
+        BoardMetric::Distance => Some(c.distance_m),
+        BoardMetric::Workouts => Some(1),
+        // The one built-in board of durations is `fastest_5k`.
+        BoardMetric::Duration => c.five_k_s(),
     }
 }
 
-/// The user's scores, as they are now, in every instance of the built-in
-/// boards that holds one of the `touched` instants: each the sum over the
-/// contributions whose start falls in the instance's period.
-fn global_scores(contributions: &[Contribution], touched: &[Timestamp]) -> Vec<(ScoreKey, i64)> {
-    let mut out: Vec<(ScoreKey, i64)> = Vec::new();
+/// A built-in board's entry for `contributions` (those of one period): the
+/// sum on `incr` boards, none when it is 0 (no workout there, or none that
+/// counts); the best on `best` boards, none without a workout that counts.
+fn entry_of<'a>(
+    def: &BoardDef,
+    contributions: impl Iterator<Item = &'a Contribution>,
+) -> Option<i64> {
+    let values = contributions.filter_map(|c| metric_of(def, c));
+    match (def.operator, def.order) {
+        (Operator::Best, Order::Ascending) => values.min(),
+        (Operator::Best, Order::Descending) => values.max(),
+        (Operator::Incr | Operator::Set, _) => Some(values.sum::<i64>()).filter(|&sum| sum != 0),
+    }
+}
+
+/// The user's entries, as they are now, in every instance of the built-in
+/// boards that holds one of the `touched` instants ([`entry_of`] the
+/// contributions whose start falls in the instance's period; `None`: no entry).
+fn global_scores(
+    contributions: &[Contribution],
+    touched: &[Timestamp],
+) -> Vec<(ScoreKey, Option<i64>)> {
+    let mut out: Vec<(ScoreKey, Option<i64>)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for def in BoardDef::builtins() {
         for &instant in touched {
             let Ok(windows) = def.windows_at(Scope::Global, instant) else {
                 continue;
             };
             for w in windows {
-                let key = score_key(&w, instant);
-                if out
-                    .iter()
-                    .any(|(k, _)| k.board == key.board && k.period == key.period)
-                {
+                if !seen.insert(w.name()) {
                     continue;
                 }
+                let key = score_key(&w, instant);
                 let in_period = |c: &&Contribution| {
                     w.window
                         .period_at(c.started_at, def.time_zone)
                         .is_ok_and(|p: Period| p.label == w.period.label)
                 };
-                let score = contributions
-                    .iter()
-                    .filter(in_period)
-                    .map(|c| metric_of(&def, c))
-                    .sum();
-                out.push((key, score));
+                out.push((key, entry_of(&def, contributions.iter().filter(in_period))));
             }
         }
     }

@@ -98,20 +98,23 @@ impl App {
 
     /// The user's entry on this week's `board`, as the board store holds it.
     async fn weekly(&self, board: &str, user: &str) -> Option<i64> {
-        let def = BoardDef::known(board).unwrap();
-        let window = def
-            .window_at(
-                Window::Weekly,
-                Scope::Global,
-                Utc::now() - chrono::Duration::hours(3),
-            )
-            .unwrap();
         let user: Id = user.parse().unwrap();
         self.boards
-            .rank(&window, user)
+            .rank(&this_week(board), user)
             .await
             .unwrap()
             .map(|e| e.score)
+    }
+
+    /// This week's `board` as the board store holds it: (user, score), in order.
+    async fn weekly_top(&self, board: &str) -> Vec<(String, i64)> {
+        self.boards
+            .top(&this_week(board), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.user.to_string(), e.score))
+            .collect()
     }
 
     /// Waits until the user's entry on this week's `board` is `score`.
@@ -129,6 +132,18 @@ impl App {
         let ids = Arc::new(IdGenerator::new(7).unwrap());
         vigor_gamification::service(&self.config, db, self.boards.clone(), ids).unwrap()
     }
+}
+
+/// The weekly instance of `board` that holds the workouts [`App::log`] logs.
+fn this_week(board: &str) -> vigor_leaderboards::BoardWindow {
+    BoardDef::known(board)
+        .unwrap()
+        .window_at(
+            Window::Weekly,
+            Scope::Global,
+            Utc::now() - chrono::Duration::hours(3),
+        )
+        .unwrap()
 }
 
 fn achievement<'a>(me: &'a Value, key: &str) -> &'a Value {
@@ -230,7 +245,8 @@ async fn a_logged_workout_earns_xp_and_unlocks_first_workout_once(app: App) {
         let changed = scores.next().await.unwrap().event;
         assert_eq!(changed.data["user_id"], id.as_str());
         let changes = changed.data["changes"].as_array().unwrap();
-        assert_eq!(changes.len(), 8, "{changed:?}");
+        // xp, distance, workouts and fastest_5k (a run of exactly 5 km).
+        assert_eq!(changes.len(), 16, "{changed:?}");
         let weekly_xp = changes
             .iter()
             .find(|c| c["board"] == "xp" && c["window"] == "weekly")
@@ -259,6 +275,8 @@ async fn a_logged_workout_earns_xp_and_unlocks_first_workout_once(app: App) {
 
 async fn an_edited_or_deleted_workout_moves_xp_and_scores_back(app: App) {
     let (id, token) = app.user("bo").await;
+    let mut live = app.broker.subscribe(&format!("user:{id}")).await.unwrap();
+    let mut revoked = app.listen(&["gamification.achievement_revoked"]).await;
     let workout = app.log(&token, 30, 5000).await;
     app.xp_becomes(&token, 65).await;
     let path = format!("/v1/training/workouts/{workout}");
@@ -279,14 +297,192 @@ async fn an_edited_or_deleted_workout_moves_xp_and_scores_back(app: App) {
     let response = app.call(Method::DELETE, &token, &path, None).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     app.xp_becomes(&token, 0).await;
+    // No 0-score leftovers: the entries go from the boards and the score log.
+    if app.boards_visible() {
+        app.board_becomes("xp", &id, None).await;
+        app.board_becomes("distance", &id, None).await;
+    }
+    let service = app.service();
+    for key in service.store.score_instances().await.unwrap() {
+        let rows = service.store.scores_of(&key).await.unwrap();
+        assert!(
+            rows.iter().all(|r| r.user_id.to_string() != id),
+            "{key:?}: {rows:?}"
+        );
+    }
     let me = app.me(&token).await;
     assert_eq!(achievement(&me, "workouts")["progress"], 0);
-    // An achievement earned stays earned.
-    assert_eq!(achievement(&me, "first_workout")["earned"], true);
-    if app.boards_visible() {
-        app.board_becomes("xp", &id, Some(0)).await;
-        app.board_becomes("distance", &id, Some(0)).await;
+    // The unlocks the workout earned are taken back, their points with them:
+    // pushed, announced, and reversed in the ledger by a row of their own.
+    assert_eq!(achievement(&me, "first_workout")["earned"], false);
+    assert_eq!(achievement(&me, "record_breaker")["earned"], false);
+    assert_eq!(me["points"], 0);
+    let ledger = app.get_json(&token, "/v1/gamification/me/ledger").await;
+    let rows: Vec<(String, String, i64)> = ledger["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["source"].as_str().unwrap().to_owned(),
+                e["points"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rows.contains(&("revocation".into(), "first_workout:1".into(), -10)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("achievement".into(), "first_workout:1".into(), 10)),
+        "{rows:?}"
+    );
+    assert_eq!(rows.iter().map(|r| r.2).sum::<i64>(), 0, "{rows:?}");
+    let mut feed = Vec::new();
+    while let Ok(Ok(d)) = tokio::time::timeout(Duration::from_millis(500), revoked.next()).await {
+        revoked.ack(&d).await.unwrap();
+        feed.push(d.event.data["achievement"].as_str().unwrap().to_owned());
     }
+    feed.sort();
+    assert_eq!(feed, vec!["first_workout", "record_breaker"]);
+    let pushed = pushes(&mut live, Duration::from_millis(300)).await;
+    let count = |event: &str, key: &str| {
+        let needle = format!("\"achievement\":\"{key}\"");
+        pushed
+            .iter()
+            .filter(|p| p.contains(event) && p.contains(&needle))
+            .count()
+    };
+    assert_eq!(
+        count("achievement.revoked", "first_workout"),
+        1,
+        "{pushed:?}"
+    );
+    assert_eq!(
+        count("achievement.unlocked", "first_workout"),
+        1,
+        "{pushed:?}"
+    );
+
+    // Earned again with the next workout: unlocked again, once.
+    app.log(&token, 30, 5000).await;
+    app.xp_becomes(&token, 65).await;
+    let me = app.me(&token).await;
+    assert_eq!(achievement(&me, "first_workout")["earned"], true);
+    assert_eq!(me["points"], 20);
+    let pushed = pushes(&mut live, Duration::from_millis(500)).await;
+    let again = pushed
+        .iter()
+        .filter(|p| p.contains("achievement.unlocked") && p.contains("first_workout"))
+        .count();
+    assert_eq!(again, 1, "{pushed:?}");
+
+    // An edit that takes a condition away takes that unlock back, and only it.
+    let long = app.log(&token, 60, 100_000).await;
+    eventually("run_100k earned", || async {
+        achievement(&app.me(&token).await, "run_100k")["earned"] == true
+    })
+    .await;
+    let (status, _) = app
+        .json(
+            Method::PATCH,
+            &token,
+            &format!("/v1/training/workouts/{long}"),
+            Some(&json!({"distance_m": 50_000})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    eventually("run_100k taken back", || async {
+        achievement(&app.me(&token).await, "run_100k")["earned"] == false
+    })
+    .await;
+    assert_eq!(
+        achievement(&app.me(&token).await, "first_workout")["earned"],
+        true
+    );
+}
+
+async fn the_workouts_and_fastest_5k_boards_rank_and_give_back(app: App) {
+    if !app.boards_visible() {
+        return;
+    }
+    let (ann, ann_token) = app.user("ann").await;
+    let (bob, bob_token) = app.user("bob").await;
+    // Runs of exactly 5 km count with their own time; a 10 km run has no known
+    // 5 km time (events carry no splits) and counts only as a workout.
+    let fast = app.log(&ann_token, 25, 5000).await;
+    app.log(&ann_token, 28, 5000).await;
+    app.log(&ann_token, 40, 10_000).await;
+    let only = app.log(&bob_token, 27, 5000).await;
+    app.board_becomes("workouts", &ann, Some(3)).await;
+    app.board_becomes("workouts", &bob, Some(1)).await;
+    app.board_becomes("fastest_5k", &ann, Some(25 * 60)).await;
+    app.board_becomes("fastest_5k", &bob, Some(27 * 60)).await;
+    // Ascending: the smallest time ranks first.
+    assert_eq!(
+        app.weekly_top("fastest_5k").await,
+        vec![(ann.clone(), 25 * 60), (bob.clone(), 27 * 60)]
+    );
+    assert_eq!(
+        app.weekly_top("workouts").await,
+        vec![(ann.clone(), 3), (bob.clone(), 1)]
+    );
+
+    // Deleting the best run gives it back: the next best counts, and ranks move.
+    let response = app
+        .call(
+            Method::DELETE,
+            &ann_token,
+            &format!("/v1/training/workouts/{fast}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.board_becomes("fastest_5k", &ann, Some(28 * 60)).await;
+    app.board_becomes("workouts", &ann, Some(2)).await;
+    assert_eq!(
+        app.weekly_top("fastest_5k").await,
+        vec![(bob.clone(), 27 * 60), (ann.clone(), 28 * 60)]
+    );
+    // Deleting the only one takes the entry away (no leftover).
+    let response = app
+        .call(
+            Method::DELETE,
+            &bob_token,
+            &format!("/v1/training/workouts/{only}"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.board_becomes("fastest_5k", &bob, None).await;
+    app.board_becomes("workouts", &bob, None).await;
+
+    // Both boards are in the score log: a flushed store is rebuilt with them.
+    let week = this_week("fastest_5k");
+    app.boards.drop_board(&week).await.unwrap();
+    let service = app.service();
+    service
+        .rebuild(true, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.weekly_top("fastest_5k").await,
+        vec![(ann.clone(), 28 * 60)]
+    );
+    // The backfill writes the entries the workouts make, as for a board added
+    // after they were logged (here: its entries gone from the log and the store).
+    let db = app.database(ServiceName::Gamification).database.clone();
+    vigor_common::on_pool!(&db, pool => {
+        sqlx::query("DELETE FROM scores WHERE board = 'workouts'")
+            .execute(pool)
+            .await
+            .map(drop)
+            .unwrap()
+    });
+    app.boards.drop_board(&this_week("workouts")).await.unwrap();
+    service.backfill().await.unwrap();
+    assert_eq!(app.weekly_top("workouts").await, vec![(ann.clone(), 2)]);
 }
 
 async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
@@ -301,7 +497,8 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
     app.xp_becomes(&ann_token, 65).await;
     let service = app.service();
     let instances = service.store.score_instances().await.unwrap();
-    assert_eq!(instances.len(), 8, "{instances:?}");
+    // Four boards, four windows; a 12 km run has no 5 km time.
+    assert_eq!(instances.len(), 16, "{instances:?}");
     let def = BoardDef::xp();
     let weekly = def
         .window_at(
@@ -328,7 +525,7 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
         .rebuild(true, app.config.leaderboards.window_grace())
         .await
         .unwrap();
-    assert_eq!((rebuilt.instances, rebuilt.entries), (8, 16));
+    assert_eq!((rebuilt.instances, rebuilt.entries), (16, 16 + 12));
     assert_eq!(app.boards.top(&weekly, None, 10).await.unwrap(), before);
     // A new in-memory store (an all-in-one start) is filled the same way.
     let memory: Arc<dyn BoardStore> = Arc::new(vigor_leaderboards::MemoryBoardStore::new(
@@ -341,14 +538,14 @@ async fn a_flushed_board_store_is_rebuilt_from_the_score_log(app: App) {
         .rebuild(true, app.config.leaderboards.window_grace())
         .await
         .unwrap();
-    assert_eq!((filled.instances, filled.entries), (8, 16));
+    assert_eq!((filled.instances, filled.entries), (16, 16 + 12));
     assert_eq!(memory.top(&weekly, None, 10).await.unwrap(), before);
     // A store that holds its entries is left alone at start.
     let again = service
         .rebuild(true, app.config.leaderboards.window_grace())
         .await
         .unwrap();
-    assert_eq!((again.instances, again.skipped), (0, 8));
+    assert_eq!((again.instances, again.skipped), (0, 16));
 }
 
 async fn a_backfill_applies_rules_added_later_once(app: App) {
@@ -573,6 +770,7 @@ async fn settings_are_checked_and_shape_streaks(app: App) {
 vigor_common::on_both_backends!(crate::App::spawn;
     a_logged_workout_earns_xp_and_unlocks_first_workout_once,
     an_edited_or_deleted_workout_moves_xp_and_scores_back,
+    the_workouts_and_fastest_5k_boards_rank_and_give_back,
     a_flushed_board_store_is_rebuilt_from_the_score_log,
     a_deleted_user_s_game_and_entries_go,
     a_backfill_applies_rules_added_later_once,

@@ -253,9 +253,21 @@ pub async fn rest(
 /// client address the gateway decided.
 pub fn cluster(redis_url: &str, issuer: &str) -> (Vec<Vigor>, Vigor) {
     let prefix = format!("{}:", vigor_common::testkit::unique_name("wiring"));
+    cluster_with(redis_url, issuer, &prefix, None)
+}
+
+/// [`cluster`] under the Redis key prefix `prefix`, each service on the data
+/// dir `data/<service>` when `data` is given (kept by the caller, e.g. to run
+/// `vigor admin` on a service's database), else on a fresh one.
+pub fn cluster_with(
+    redis_url: &str,
+    issuer: &str,
+    prefix: &str,
+    data: Option<&std::path::Path>,
+) -> (Vec<Vigor>, Vigor) {
     let shared = vec![
         ("VIGOR_REDIS_URL".to_owned(), redis_url.to_owned()),
-        ("VIGOR_REDIS_PREFIX".to_owned(), prefix),
+        ("VIGOR_REDIS_PREFIX".to_owned(), prefix.to_owned()),
         ("VIGOR_AUTH_ISSUER".to_owned(), issuer.to_owned()),
     ];
     let mut urls: Vec<(String, String)> = Vec::new();
@@ -266,10 +278,15 @@ pub fn cluster(redis_url: &str, issuer: &str) -> (Vec<Vigor>, Vigor) {
         env.push(("VIGOR_HTTP_BEHIND_GATEWAY".to_owned(), "true".to_owned()));
         env.extend(urls.iter().filter(|(k, _)| k == "VIGOR_AUTH_URL").cloned());
         let node = (i + 1).to_string();
-        let vigor = Vigor::serve(
-            &["--target", service.as_str(), "--node-id", &node],
-            &pairs(&env),
-        );
+        let args = ["--target", service.as_str(), "--node-id", &node];
+        let vigor = match data {
+            Some(root) => {
+                let dir = root.join(service.as_str());
+                std::fs::create_dir_all(&dir).expect("a service's data dir");
+                Vigor::serve_in(&dir, &args, &pairs(&env))
+            }
+            None => Vigor::serve(&args, &pairs(&env)),
+        };
         urls.push((env_name(&format!("{service}.url")), vigor.url.clone()));
         services.push(vigor);
     }

@@ -198,6 +198,24 @@ impl RedisBoardStore {
         Ok(sha)
     }
 
+    /// Removes `user`'s entry from the instance named `name`; the ordered
+    /// score it had (`None`: no entry).
+    async fn remove_entry(&self, name: &str, user: Id) -> Result<Option<i64>, StoreError> {
+        let keys = self.keys_named(name);
+        let reply = self
+            .eval(
+                &self.scripts.remove,
+                keys.slot,
+                &[&keys.z, &keys.m],
+                vec![user.to_string()],
+            )
+            .await?;
+        match reply {
+            Value::Null => Ok(None),
+            score => int(&score).map(Some).ok_or_else(|| bad_reply("remove")),
+        }
+    }
+
     /// Entries from a `{start, {member, score, …}}` reply.
     fn rows(
         &self,
@@ -386,6 +404,13 @@ impl BoardStore for RedisBoardStore {
         Ok(entries)
     }
 
+    async fn remove(&self, board: &BoardWindow, user: Id) -> Result<Option<i64>, StoreError> {
+        // The user's index keeps naming the instance: `remove_user` skips
+        // instances without their entry, and the index expires with the period.
+        let removed = self.remove_entry(&board.name(), user).await?;
+        Ok(removed.map(|s| ordered(board.order, s)))
+    }
+
     async fn remove_user(&self, user: Id) -> Result<u64, StoreError> {
         let index = self.user_index(user);
         let names: Vec<String> = self
@@ -398,16 +423,9 @@ impl BoardStore for RedisBoardStore {
             .map_err(backend)?;
         let mut removed = 0;
         for name in names {
-            let keys = self.keys_named(&name);
-            let reply = self
-                .eval(
-                    &self.scripts.remove,
-                    keys.slot,
-                    &[&keys.z, &keys.m],
-                    vec![user.to_string()],
-                )
-                .await?;
-            removed += int(&reply).unwrap_or(0).max(0) as u64;
+            if self.remove_entry(&name, user).await?.is_some() {
+                removed += 1;
+            }
         }
         let _: Value = self
             .client

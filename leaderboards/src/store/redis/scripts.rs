@@ -97,12 +97,15 @@ if limit <= 0 then return {start, {}} end
 return {start, redis.call('ZRANGE', z, start, start + limit - 1, 'WITHSCORES')}
 "#;
 
-/// Removes one user's entry. KEYS: z, m. ARGV: user. Returns 1 if removed.
+/// Removes one user's entry. KEYS: z, m. ARGV: user. Returns the ordered score
+/// it had, or nil without an entry.
 pub(super) const REMOVE: &str = r#"
 local member = redis.call('HGET', KEYS[2], ARGV[1])
-if not member then return 0 end
+if not member then return false end
 redis.call('HDEL', KEYS[2], ARGV[1])
-return redis.call('ZREM', KEYS[1], member)
+local score = redis.call('ZSCORE', KEYS[1], member)
+redis.call('ZREM', KEYS[1], member)
+return score
 "#;
 
 /// Swaps loaded staging keys in. KEYS: z, m, staged z, staged m. ARGV: expiry

@@ -45,6 +45,9 @@ pub struct Contribution {
     pub records: i64,
 }
 
+/// The distance of the `fastest_5k` board, in metres.
+pub const FIVE_K_M: i64 = 5000;
+
 /// A non-negative whole number from an event's float (NaN and negatives are 0).
 fn whole(v: f64) -> i64 {
     if v.is_finite() && v > 0.0 {
@@ -68,6 +71,22 @@ impl Contribution {
             volume_kg: whole(w.volume_kg),
             records: w.personal_records.len() as i64,
         }
+    }
+}
+
+impl Contribution {
+    /// The workout's 5 km time in seconds, if it has one: a run of exactly
+    /// 5 km (to the metre) and its own time.
+    ///
+    /// A longer run surely holds a 5 km inside it, but `workout.logged`
+    /// carries no splits or per-kilometre pace, only the whole run's distance
+    /// and time; scaling its average pace down to 5 km would credit a time
+    /// the runner never ran (the fast first half of a negative split is not
+    /// known either), so such a run does not count until training's events
+    /// carry splits.
+    pub fn five_k_s(&self) -> Option<i64> {
+        (self.sport == "run" && self.distance_m == FIVE_K_M && self.duration_s > 0)
+            .then_some(self.duration_s)
     }
 }
 

@@ -8,7 +8,8 @@ use chrono::{Duration, Utc};
 use vigor_common::api::Timestamp;
 use vigor_common::db::Database;
 use vigor_common::events::{
-    AchievementUnlocked, ChallengeCompleted, ACHIEVEMENT_UNLOCKED, CHALLENGE_COMPLETED,
+    AchievementRevoked, AchievementUnlocked, ChallengeCompleted, ACHIEVEMENT_REVOKED,
+    ACHIEVEMENT_UNLOCKED, CHALLENGE_COMPLETED,
 };
 use vigor_common::{Id, IdGenerator};
 
@@ -38,7 +39,7 @@ fn contribution(user: i64, workout: i64, started: &str, xp: i64) -> Contribution
 }
 
 /// A plan that keeps the snapshot's XP total and does nothing else.
-fn keep(s: &Snapshot, _: Option<&Contribution>) -> Plan {
+fn keep(s: &Snapshot, _: Option<&[Contribution]>) -> Plan {
     Plan {
         xp: s.contributions.iter().map(|c| c.xp).sum(),
         level: 1,
@@ -109,8 +110,8 @@ async fn a_workout_change_replaces_its_contribution_once_per_event(db: Database)
 
     // An update replaces it and hands the decision the row before.
     let seen = std::sync::Mutex::new(None);
-    let record = |s: &Snapshot, before: Option<&Contribution>| {
-        *seen.lock().unwrap() = before.cloned();
+    let record = |s: &Snapshot, before: Option<&[Contribution]>| {
+        *seen.lock().unwrap() = before.map(<[Contribution]>::to_vec);
         keep(s, before)
     };
     let updated = Change::Workout {
@@ -121,7 +122,10 @@ async fn a_workout_change_replaces_its_contribution_once_per_event(db: Database)
     s.apply(user, Some(("g", Id::from_i64(101))), &updated, &record)
         .await
         .unwrap();
-    assert_eq!(seen.lock().unwrap().as_ref().unwrap().xp, 70);
+    assert_eq!(
+        seen.lock().unwrap().as_deref(),
+        Some(&[contribution(1, 10, "2026-12-01T10:00:00Z", 70)][..])
+    );
     let snap = s.snapshot(user).await.unwrap();
     assert_eq!((snap.contributions.len(), snap.xp), (1, 90));
 
@@ -167,7 +171,7 @@ async fn an_unlock_is_written_once_even_when_decided_concurrently(db: Database) 
         tasks.spawn(async move {
             // Every decision plans the unlock, as two processes could: only the
             // insert that lands writes the ledger row and the event.
-            let decide = move |snap: &Snapshot, before: Option<&Contribution>| Plan {
+            let decide = move |snap: &Snapshot, before: Option<&[Contribution]>| Plan {
                 unlocks: vec![unlock(&ids, user, "first_workout")],
                 ..keep(snap, before)
             };
@@ -203,34 +207,165 @@ async fn an_unlock_is_written_once_even_when_decided_concurrently(db: Database) 
     assert_eq!(ledger[0].badge.as_deref(), Some("b"));
 }
 
+fn revocation(ids: &IdGenerator, user: Id, key: &str) -> PlannedRevocation {
+    let at = Utc::now();
+    let data = AchievementRevoked {
+        user_id: user,
+        achievement: key.into(),
+        name: key.into(),
+        tier: 1,
+        points: 10,
+        revoked_at: at,
+    };
+    PlannedRevocation {
+        achievement: key.into(),
+        tier: 1,
+        points: 10,
+        ledger_id: ids.next_id(),
+        at,
+        event: ACHIEVEMENT_REVOKED.event(ids, &data),
+    }
+}
+
+/// Applies `change` in 6 tasks at once (events 1..=6 from `first_event`), each
+/// deciding with `plan(ids)` on top of the snapshot; what they wrote, together.
+async fn at_once(
+    s: &Arc<SqlStore>,
+    ids: &Arc<IdGenerator>,
+    user: Id,
+    first_event: i64,
+    change: Change,
+    plan: fn(&IdGenerator, Id) -> Plan,
+) -> Applied {
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let (s, ids, change) = (s.clone(), ids.clone(), change.clone());
+        tasks.spawn(async move {
+            let decide = move |snap: &Snapshot, before: Option<&[Contribution]>| {
+                let decided = plan(&ids, user);
+                Plan {
+                    unlocks: decided.unlocks,
+                    revocations: decided.revocations,
+                    ..keep(snap, before)
+                }
+            };
+            s.apply(
+                user,
+                Some(("g", Id::from_i64(first_event + n))),
+                &change,
+                &decide,
+            )
+            .await
+            .unwrap()
+            .unwrap()
+        });
+    }
+    let mut all = Applied::default();
+    while let Some(applied) = tasks.join_next().await {
+        let applied = applied.unwrap();
+        all.unlocked.extend(applied.unlocked);
+        all.revoked.extend(applied.revoked);
+    }
+    all
+}
+
+async fn a_revoked_unlock_is_taken_back_once_and_earned_again_once(db: Database) {
+    let s = Arc::new(store(db));
+    let ids = Arc::new(IdGenerator::new(3).unwrap());
+    let user = Id::from_i64(9);
+    let log = Change::Workout {
+        upsert: Some(contribution(9, 90, "2026-12-01T10:00:00Z", 10)),
+        remove: None,
+        records_moved: vec![],
+    };
+    let earn: fn(&IdGenerator, Id) -> Plan = |ids, user| Plan {
+        unlocks: vec![unlock(ids, user, "first_workout")],
+        ..Plan::default()
+    };
+    let lose: fn(&IdGenerator, Id) -> Plan = |ids, user| Plan {
+        revocations: vec![revocation(ids, user, "first_workout")],
+        ..Plan::default()
+    };
+    assert_eq!(
+        at_once(&s, &ids, user, 2000, log.clone(), earn)
+            .await
+            .unlocked
+            .len(),
+        1
+    );
+
+    // Deleted: however many decide the revocation at once, it is written once.
+    let delete = Change::Workout {
+        upsert: None,
+        remove: Some(Id::from_i64(90)),
+        records_moved: vec![],
+    };
+    let revoked = at_once(&s, &ids, user, 3000, delete, lose).await;
+    assert_eq!(revoked.revoked.len(), 1);
+    assert_eq!(
+        ACHIEVEMENT_REVOKED
+            .decode(&revoked.revoked[0])
+            .unwrap()
+            .achievement,
+        "first_workout"
+    );
+    assert!(s.snapshot(user).await.unwrap().unlocks.is_empty());
+    // The reward is reversed by a new row; the row that granted it stays.
+    let ledger = s.ledger(user, None, 10).await.unwrap();
+    let rows: Vec<(&str, &str, i64)> = ledger
+        .iter()
+        .map(|e| (e.kind.as_str(), e.source.as_str(), e.points))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("revocation", "first_workout:1", -10),
+            ("achievement", "first_workout:1", 10)
+        ]
+    );
+
+    // Earned again: unlocked again, exactly once.
+    let again = at_once(&s, &ids, user, 4000, log, earn).await;
+    assert_eq!(again.unlocked.len(), 1);
+    assert_eq!(s.snapshot(user).await.unwrap().unlocks.len(), 1);
+    let ledger = s.ledger(user, None, 10).await.unwrap();
+    assert_eq!(ledger.len(), 3);
+    assert_eq!(ledger.iter().map(|e| e.points).sum::<i64>(), 10);
+}
+
 async fn the_score_log_keeps_each_entry_and_what_changed(db: Database) {
     let s = store(db);
     let (a, b) = (Id::from_i64(1), Id::from_i64(2));
-    let scores = |v: i64| {
-        move |snap: &Snapshot, before: Option<&Contribution>| Plan {
+    let scores = |v: Option<i64>| {
+        move |snap: &Snapshot, before: Option<&[Contribution]>| Plan {
             scores: vec![
                 (key("xp", "2026-W49"), v),
-                (key("distance", "2026-W49"), 5000),
+                (key("distance", "2026-W49"), Some(5000)),
             ],
             ..keep(snap, before)
         }
     };
     let first = s
-        .apply(a, None, &Change::Judge, &scores(70))
+        .apply(a, None, &Change::Judge, &scores(Some(70)))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(first.scores.len(), 2);
-    assert_eq!((first.scores[0].old, first.scores[0].new), (None, 70));
+    assert_eq!((first.scores[0].old, first.scores[0].new), (None, Some(70)));
     // Unchanged entries are not written again.
     let again = s
-        .apply(a, None, &Change::Judge, &scores(90))
+        .apply(a, None, &Change::Judge, &scores(Some(90)))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(again.scores.len(), 1);
-    assert_eq!((again.scores[0].old, again.scores[0].new), (Some(70), 90));
-    s.apply(b, None, &Change::Judge, &scores(30)).await.unwrap();
+    assert_eq!(
+        (again.scores[0].old, again.scores[0].new),
+        (Some(70), Some(90))
+    );
+    s.apply(b, None, &Change::Judge, &scores(Some(30)))
+        .await
+        .unwrap();
 
     let instances = s.score_instances().await.unwrap();
     assert_eq!(
@@ -241,10 +376,34 @@ async fn the_score_log_keeps_each_entry_and_what_changed(db: Database) {
     let values: Vec<(Id, i64)> = rows.iter().map(|r| (r.user_id, r.score)).collect();
     assert_eq!(values, vec![(a, 90), (b, 30)]);
 
+    // An entry that goes (`None`) leaves the log, once; the others stay.
+    let gone = s
+        .apply(b, None, &Change::Judge, &scores(None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gone.scores.len(), 1);
+    assert_eq!((gone.scores[0].old, gone.scores[0].new), (Some(30), None));
+    let rows = s.scores_of(&key("xp", "2026-W49")).await.unwrap();
+    assert_eq!(rows.iter().map(|r| r.user_id).collect::<Vec<_>>(), vec![a]);
+    let again = s
+        .apply(b, None, &Change::Judge, &scores(None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.scores.is_empty());
+
     let erased = s.erase_user(a).await.unwrap();
     assert_eq!(erased.scores, 2);
     let rows = s.scores_of(&key("xp", "2026-W49")).await.unwrap();
-    assert_eq!(rows.len(), 1);
+    assert!(rows.is_empty());
+    assert_eq!(
+        s.scores_of(&key("distance", "2026-W49"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(s.snapshot(a).await.unwrap(), Snapshot::empty(a));
     assert_eq!(s.players().await.unwrap(), vec![b]);
     // A late event of the erased user (from another stream) starts nothing.
@@ -360,7 +519,7 @@ async fn challenges_are_listed_joined_progressed_and_left(db: Database) {
     assert_eq!(page.len(), 1);
 
     let user = Id::from_i64(5);
-    let complete = |snap: &Snapshot, before: Option<&Contribution>| {
+    let complete = |snap: &Snapshot, before: Option<&[Contribution]>| {
         let mut plan = keep(snap, before);
         for p in &snap.challenges {
             plan.progress.push((p.challenge.id, 12_000));
@@ -415,6 +574,7 @@ async fn challenges_are_listed_joined_progressed_and_left(db: Database) {
 vigor_common::sql_conformance!(Some(&crate::MIGRATIONS);
     a_workout_change_replaces_its_contribution_once_per_event,
     an_unlock_is_written_once_even_when_decided_concurrently,
+    a_revoked_unlock_is_taken_back_once_and_earned_again_once,
     the_score_log_keeps_each_entry_and_what_changed,
     social_acts_settings_and_memberships_are_kept,
     challenges_are_listed_joined_progressed_and_left,

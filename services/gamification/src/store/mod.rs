@@ -14,6 +14,11 @@
 //! once even if two processes decided it: only the insert that lands writes the
 //! ledger row and the event.
 //!
+//! A revocation (a deleted or edited workout took an achievement's condition
+//! away) deletes the unlock row the same way, only the delete that lands
+//! writing the compensating ledger row (the points taken back, the history
+//! kept) and the event; earning it again inserts the row again, once.
+//!
 //! The score log (`scores`) is written in the same transaction: it is the truth
 //! the leaderboard store is rebuilt from ([`GamificationStore::score_instances`],
 //! [`GamificationStore::scores_of`]).
@@ -156,7 +161,8 @@ pub enum Change {
     Settings(SavedSettings),
     /// Joined the challenge.
     Join(Id),
-    /// Nothing changes: the rules are judged again (backfill).
+    /// Nothing changes: the rules are judged again and every board entry
+    /// the workouts make is written again (backfill).
     Judge,
 }
 
@@ -193,8 +199,8 @@ pub struct ScoreWritten {
     pub key: ScoreKey,
     /// The score before (`None`: no entry).
     pub old: Option<i64>,
-    /// The score now.
-    pub new: i64,
+    /// The score now (`None`: the entry went).
+    pub new: Option<i64>,
     /// When.
     pub at: Timestamp,
 }
@@ -209,6 +215,24 @@ pub struct PlannedUnlock {
     /// The badge it grants.
     pub badge: Option<String>,
     /// The `gamification.achievement_unlocked` event.
+    pub event: Event,
+}
+
+/// A revocation to write: an earned tier whose condition a workout change
+/// took away.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRevocation {
+    /// The achievement's key.
+    pub achievement: String,
+    /// The tier lost.
+    pub tier: u32,
+    /// The points it granted, taken back.
+    pub points: i64,
+    /// The compensating ledger row's id.
+    pub ledger_id: Id,
+    /// When.
+    pub at: Timestamp,
+    /// The `gamification.achievement_revoked` event.
     pub event: Event,
 }
 
@@ -238,12 +262,15 @@ pub struct Plan {
     pub best_level: u32,
     /// New unlocks.
     pub unlocks: Vec<PlannedUnlock>,
+    /// Unlocks taken back.
+    pub revocations: Vec<PlannedRevocation>,
     /// Challenge progress now, per challenge joined.
     pub progress: Vec<(Id, i64)>,
     /// New completions.
     pub completions: Vec<PlannedCompletion>,
-    /// Score log entries as they are now (written when they differ).
-    pub scores: Vec<(ScoreKey, i64)>,
+    /// Score log entries as they are now (written when they differ; `None`:
+    /// the user has no entry there, and one left over is deleted).
+    pub scores: Vec<(ScoreKey, Option<i64>)>,
     /// Other events to enqueue (`gamification.level_up`).
     pub events: Vec<Event>,
     /// When.
@@ -255,6 +282,8 @@ pub struct Plan {
 pub struct Applied {
     /// The unlock events that were written (each exactly once).
     pub unlocked: Vec<Event>,
+    /// The revocation events that were written (each once per unlock taken back).
+    pub revoked: Vec<Event>,
     /// The completion events written.
     pub completed: Vec<Event>,
     /// The other events written.
@@ -263,17 +292,18 @@ pub struct Applied {
     pub scores: Vec<ScoreWritten>,
 }
 
-/// Decides the [`Plan`] from the snapshot after a change and the workout's
-/// contribution before it (for a workout change); called once, inside the
+/// Decides the [`Plan`] from the snapshot after a change and, for a workout
+/// change, the user's contributions before it; called once, inside the
 /// transaction.
-pub type Decide<'a> = &'a (dyn Fn(&Snapshot, Option<&Contribution>) -> Plan + Send + Sync);
+pub type Decide<'a> = &'a (dyn Fn(&Snapshot, Option<&[Contribution]>) -> Plan + Send + Sync);
 
 /// A reward in the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     /// Its id.
     pub id: Id,
-    /// `achievement` or `challenge`.
+    /// `achievement`, `challenge`, or `revocation` (an achievement's points
+    /// taken back, negative).
     pub kind: String,
     /// What earned it: `first_workout:1` (achievement and tier) or the challenge id.
     pub source: String,

@@ -252,21 +252,21 @@ impl GamificationStore for SqlStore {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let mut previous = None;
+            let mut before = None;
             match change {
                 Change::Workout { upsert, remove, records_moved } => {
-                    let id = upsert.as_ref().map(|c| c.workout_id).or(*remove);
-                    if let Some(id) = id {
-                        let row: Option<ContributionRow> = sqlx::query_as(&format!(
-                            "SELECT {CONTRIBUTION_COLUMNS} FROM contributions \
-                             WHERE workout_id = $1 AND user_id = $2"
-                        ))
-                        .bind(id)
-                        .bind(user)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        previous = row.map(contribution).transpose()?;
-                    }
+                    let rows: Vec<ContributionRow> = sqlx::query_as(&format!(
+                        "SELECT {CONTRIBUTION_COLUMNS} FROM contributions WHERE user_id = $1 \
+                         ORDER BY started_at, workout_id"
+                    ))
+                    .bind(user)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    before = Some(
+                        rows.into_iter()
+                            .map(contribution)
+                            .collect::<StoreResult<Vec<_>>>()?,
+                    );
                     if let Some(c) = upsert {
                         sqlx::query(&format!(
                             "INSERT INTO contributions ({CONTRIBUTION_COLUMNS}) \
@@ -363,7 +363,7 @@ impl GamificationStore for SqlStore {
                 Change::Judge => {}
             }
             let snapshot = read_snapshot!(&mut *tx, user);
-            let plan = decide(&snapshot, previous.as_ref());
+            let plan = decide(&snapshot, before.as_deref());
             sqlx::query(
                 "UPDATE player_state SET xp = $1, level = $2, best_level = $3, updated_at = $4 \
                  WHERE user_id = $5",
@@ -376,6 +376,22 @@ impl GamificationStore for SqlStore {
             .execute(&mut *tx)
             .await?;
             let mut applied = Applied::default();
+            for r in &plan.revocations {
+                let deleted = sqlx::query(
+                    "DELETE FROM unlocks WHERE user_id = $1 AND achievement = $2 AND tier = $3",
+                )
+                .bind(user)
+                .bind(&r.achievement)
+                .bind(i64::from(r.tier))
+                .execute(&mut *tx)
+                .await?;
+                if deleted.rows_affected() == 1 {
+                    let source = format!("{}:{}", r.achievement, r.tier);
+                    insert_ledger!(&mut *tx, r.ledger_id, user, "revocation", source, -r.points, None::<&str>, r.at);
+                    tx.enqueue(&r.event).await?;
+                    applied.revoked.push(r.event.clone());
+                }
+            }
             for u in &plan.unlocks {
                 let inserted = sqlx::query(
                     "INSERT INTO unlocks (user_id, achievement, tier, points, unlocked_at) \
@@ -431,9 +447,27 @@ impl GamificationStore for SqlStore {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let old = old.map(|o| o.0);
-                if old == Some(*score) {
+                if old == *score {
                     continue;
                 }
+                let Some(score) = score else {
+                    sqlx::query(
+                        "DELETE FROM scores WHERE board = $1 AND scope = $2 AND period = $3 AND user_id = $4",
+                    )
+                    .bind(&key.board)
+                    .bind(&key.scope)
+                    .bind(&key.period)
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                    applied.scores.push(ScoreWritten {
+                        key: key.clone(),
+                        old,
+                        new: None,
+                        at: plan.at,
+                    });
+                    continue;
+                };
                 sqlx::query(
                     "INSERT INTO scores (board, scope, period, user_id, win, period_at, score, achieved_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -453,7 +487,7 @@ impl GamificationStore for SqlStore {
                 applied.scores.push(ScoreWritten {
                     key: key.clone(),
                     old,
-                    new: *score,
+                    new: Some(*score),
                     at: plan.at,
                 });
             }
