@@ -19,6 +19,7 @@ pub mod bus;
 pub mod client_address;
 pub mod config;
 pub mod db;
+pub mod db_replica;
 pub mod digest;
 pub mod events;
 pub mod id;

@@ -22,6 +22,7 @@ use crate::broker::Broker;
 use crate::bus::EventBus;
 use crate::config::{Config, ServiceName};
 use crate::db::{Database, Migrations};
+use crate::db_replica::{Reads, Replica};
 use crate::id::IdGenerator;
 use crate::live::LivePublisher;
 
@@ -32,6 +33,9 @@ pub struct ServiceContext {
     pub config: Arc<Config>,
     /// The service's database, migrated; `None` for services without SQL.
     pub db: Option<Database>,
+    /// A read replica of that database (`<service>.database_read_url`), for the
+    /// reads that tolerate lag ([`ServiceContext::reads`]).
+    pub replica: Option<Replica>,
     /// Service-to-service events.
     pub bus: Arc<dyn EventBus>,
     /// Live pushes to WebSocket sessions, raw (the hub's own transport).
@@ -142,12 +146,26 @@ impl ServiceContext {
             .as_ref()
             .expect("a service with `sql: true` is always given its database")
     }
+
+    /// The database with its replica, for a store that sends lag-tolerant
+    /// reads to the replica ([`crate::db_replica`]).
+    pub fn reads(&self) -> Reads {
+        Reads::new(self.database().clone(), self.replica.clone())
+    }
 }
+
+/// What a [`ReadinessCheck`] fails with when the process serves, with less:
+/// `/readyz` reports it (`degraded: …`) and still answers 200 (a read replica
+/// that is down: the primary serves its reads).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Degraded(pub String);
 
 /// What a service's `build` returns.
 pub type BuildFuture = Pin<Box<dyn Future<Output = anyhow::Result<RunningService>> + Send>>;
 
-/// A readiness check: `Err` names what is not ready.
+/// A readiness check: `Err` names what is not ready (or, a [`Degraded`], what
+/// serves with less).
 pub type ReadinessCheck =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> + Send + Sync>;
 

@@ -288,8 +288,10 @@ fn redacted(config: &Config) -> Config {
     }
     for section in [&mut shown.users, &mut shown.training] {
         redact(&mut section.database_url);
+        redact(&mut section.database_read_url);
     }
     redact(&mut shown.social.database_url);
     redact(&mut shown.gamification.database_url);
+    redact(&mut shown.gamification.database_read_url);
     shown
 }

@@ -24,6 +24,7 @@ use vigor_common::bus::redis::RedisBus;
 use vigor_common::bus::EventBus;
 use vigor_common::config::{Config, ServiceName, Target};
 use vigor_common::db::{redact, Database};
+use vigor_common::db_replica::Replica;
 use vigor_common::live::LivePublisher;
 use vigor_common::service::{Peers, ReadinessCheck, ServiceContext, ServiceSpec, Shared};
 use vigor_common::{telemetry, IdGenerator};
@@ -141,9 +142,29 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             } else {
                 None
             };
+            let replica = match config.database_read_url(spec.name) {
+                Some(url) => {
+                    let replica =
+                        Replica::start(spec.name.to_string(), url, shutdown.clone(), &tasks)
+                            .await
+                            .with_context(|| format!("{} read replica", spec.name))?;
+                    let probed = replica.clone();
+                    checks.push((
+                        format!("{} read replica", spec.name),
+                        check(move || {
+                            let outcome = probed.readiness();
+                            async move { outcome }
+                        }),
+                    ));
+                    databases.push(replica.database().clone());
+                    Some(replica)
+                }
+                None => None,
+            };
             let context = ServiceContext {
                 config: config.clone(),
                 db,
+                replica,
                 bus: bus.clone(),
                 broker: broker.clone(),
                 live: live.clone(),

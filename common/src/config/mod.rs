@@ -285,6 +285,9 @@ pub struct ProxyConfig {
 pub struct ServiceConfig {
     /// `postgres://…` or `sqlite://…`; unset: SQLite under `data_dir`.
     pub database_url: Option<String>,
+    /// A `postgres://…` read replica of that database for reads that tolerate
+    /// lag (`vigor_common::db_replica`); unset: the primary serves every read.
+    pub database_read_url: Option<String>,
     /// Where the gateway reaches the service when it runs as its own target.
     pub url: Option<String>,
 }
@@ -394,6 +397,9 @@ pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 900;
 pub struct GamificationConfig {
     /// `postgres://…` or `sqlite://…`; unset: SQLite under `data_dir`.
     pub database_url: Option<String>,
+    /// A `postgres://…` read replica of that database for the leaderboards'
+    /// rebuild reads; unset: the primary serves them.
+    pub database_read_url: Option<String>,
     /// Where the gateway reaches the service when it runs as its own target.
     pub url: Option<String>,
     /// A TOML file of achievement rules in place of the built-in ones; unset:
@@ -411,6 +417,7 @@ impl Default for GamificationConfig {
     fn default() -> Self {
         GamificationConfig {
             database_url: None,
+            database_read_url: None,
             url: None,
             rules_file: None,
             streak_rest_days: 1,
@@ -586,6 +593,17 @@ impl Config {
         }
     }
 
+    /// The read replica of a service's database, when one is configured (only
+    /// users, training and gamification have reads that tolerate lag).
+    pub fn database_read_url(&self, service: ServiceName) -> Option<&str> {
+        match service {
+            ServiceName::Users => self.users.database_read_url.as_deref(),
+            ServiceName::Training => self.training.database_read_url.as_deref(),
+            ServiceName::Gamification => self.gamification.database_read_url.as_deref(),
+            ServiceName::Auth | ServiceName::Social | ServiceName::Leaderboards => None,
+        }
+    }
+
     /// Where the gateway reaches a service running as its own target.
     pub fn service_url(&self, service: ServiceName) -> Option<&str> {
         match service {
@@ -723,6 +741,23 @@ impl Config {
                     return Err(ConfigError::invalid(
                         &key,
                         "must start with postgres://, postgresql:// or sqlite:",
+                    ));
+                }
+            }
+            if let Some(url) = self.database_read_url(service) {
+                let key = format!("{service}.database_read_url");
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(ConfigError::invalid(
+                        &key,
+                        "must start with postgres:// or postgresql:// (a read replica is a PostgreSQL standby)",
+                    ));
+                }
+                if self.database_url(service).starts_with("sqlite:") {
+                    return Err(ConfigError::invalid(
+                        &key,
+                        format!(
+                            "needs {service}.database_url to be PostgreSQL: SQLite has no replica"
+                        ),
                     ));
                 }
             }
@@ -1185,9 +1220,11 @@ mod tests {
         config.auth.hash_concurrency = Some(2);
         for s in [&mut config.users, &mut config.training] {
             s.database_url = Some("sqlite://x".into());
+            s.database_read_url = Some("postgres://x".into());
             s.url = Some("http://x".into());
         }
         config.gamification.database_url = Some("sqlite://x".into());
+        config.gamification.database_read_url = Some("postgres://x".into());
         config.gamification.url = Some("http://x".into());
         config.gamification.rules_file = Some("rules.toml".into());
         config.social.database_url = Some("sqlite://x".into());
@@ -1448,6 +1485,30 @@ mod tests {
         assert_eq!(config.target, Target::Service(ServiceName::Training));
         assert!(config.target.runs(ServiceName::Training));
         assert!(!config.target.runs(ServiceName::Auth));
+    }
+
+    #[test]
+    fn a_read_replica_is_postgresql_beside_a_postgresql_primary() {
+        let primary = (
+            "VIGOR_TRAINING_DATABASE_URL",
+            "postgres://training@db/training",
+        );
+        let replica = (
+            "VIGOR_TRAINING_DATABASE_READ_URL",
+            "postgres://training@replica/training",
+        );
+        let config = load(None, env(&[primary, replica]), &[]).unwrap();
+        assert_eq!(
+            config.database_read_url(ServiceName::Training),
+            Some("postgres://training@replica/training")
+        );
+        assert_eq!(config.database_read_url(ServiceName::Users), None);
+        // SQLite has no replica, and a replica is no SQLite file.
+        let err = load(None, env(&[replica]), &[]).unwrap_err();
+        assert_eq!(err.key, "training.database_read_url");
+        let sqlite = ("VIGOR_TRAINING_DATABASE_READ_URL", "sqlite:///tmp/x.db");
+        let err = load(None, env(&[primary, sqlite]), &[]).unwrap_err();
+        assert_eq!(err.key, "training.database_read_url");
     }
 
     #[test]

@@ -171,6 +171,7 @@ impl Stack {
         let context = |db: &TestDatabase| ServiceContext {
             config: config.clone(),
             db: Some(db.database.clone()),
+            replica: None,
             bus: bus.clone(),
             broker: broker.clone(),
             live: live.clone(),

@@ -70,11 +70,12 @@ pub fn rules(config: &Config) -> anyhow::Result<domain::Rules> {
     }
 }
 
-/// The service on `db` as `config` sets it up, submitting to `boards`, without
+/// The service on `db` (with its read replica for the rebuild, when it is a
+/// `Reads` that has one) as `config` sets it up, submitting to `boards`, without
 /// notifications (`vigor admin`; `build` adds them).
 pub fn service(
     config: &Config,
-    db: vigor_common::db::Database,
+    db: impl Into<vigor_common::db_replica::Reads>,
     boards: Arc<dyn vigor_leaderboards::BoardStore>,
     ids: Arc<vigor_common::IdGenerator>,
 ) -> anyhow::Result<GamificationService> {
@@ -91,14 +92,9 @@ pub fn service(
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let boards = vigor_leaderboards::store::shared(&ctx).await?;
     let events = ServiceEvents::start(&ctx);
-    let service = service(
-        &ctx.config,
-        ctx.database().clone(),
-        boards.clone(),
-        ctx.ids.clone(),
-    )?
-    .with_notifications(ctx.bus.clone(), ctx.live.clone())
-    .with_relay(events.relay());
+    let service = service(&ctx.config, ctx.reads(), boards.clone(), ctx.ids.clone())?
+        .with_notifications(ctx.bus.clone(), ctx.live.clone())
+        .with_relay(events.relay());
     let rebuilt = service
         .rebuild(true, ctx.config.leaderboards.window_grace())
         .await

@@ -39,7 +39,7 @@ use crate::domain::rules::Rules;
 use crate::domain::{level_for, Contribution, PlayerSettings, Totals};
 use crate::store::{
     Applied, Change, Erased, GamificationStore, Plan, PlannedCompletion, PlannedRevocation,
-    PlannedUnlock, ScoreKey, ScoreWritten, Snapshot, StoreResult, Unlock,
+    PlannedUnlock, ScoreKey, ScoreRow, ScoreWritten, Snapshot, StoreResult, Unlock,
 };
 
 /// The live event of an unlock on `user:{id}`.
@@ -460,7 +460,8 @@ impl GamificationService {
                 report.skipped += 1;
                 continue;
             }
-            report.entries += self.reload(&key, &window).await?;
+            let rows = self.store.rebuild_scores_of(&key).await?;
+            report.entries += self.reload(rows, &window).await?;
             report.instances += 1;
         }
         Ok(report)
@@ -502,17 +503,15 @@ impl GamificationService {
         }
         let def = challenge_board(metric);
         let window = def.window_at(Window::AllTime, Scope::Challenge(id), starts_at)?;
-        self.reload(&score_key(&window, starts_at), &window).await?;
+        let rows = self.store.scores_of(&score_key(&window, starts_at)).await?;
+        self.reload(rows, &window).await?;
         Ok(true)
     }
 
-    /// Replaces the board store's instance `window` with the score log's
-    /// entries of `key`; how many.
-    async fn reload(&self, key: &ScoreKey, window: &BoardWindow) -> anyhow::Result<u64> {
-        let seeds = self
-            .store
-            .scores_of(key)
-            .await?
+    /// Replaces the board store's instance `window` with `rows`, the score
+    /// log's entries of it; how many.
+    async fn reload(&self, rows: Vec<ScoreRow>, window: &BoardWindow) -> anyhow::Result<u64> {
+        let seeds = rows
             .iter()
             .map(|r| {
                 Ok(Seed {

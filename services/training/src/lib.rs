@@ -55,7 +55,7 @@ pub fn spec() -> ServiceSpec {
 /// `user.deleted` consumer.
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let events = ServiceEvents::start(&ctx);
-    let service = TrainingService::new(ctx.database().clone(), ctx.ids.clone())
+    let service = TrainingService::new(ctx.reads(), ctx.ids.clone())
         .with_relay(events.relay())
         .with_upload_limit(ctx.config.http.upload_limit_bytes);
     let added = service.seed_catalogue().await?;

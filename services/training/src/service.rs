@@ -29,11 +29,13 @@ pub struct TrainingService {
 }
 
 impl TrainingService {
-    /// The service on a migrated database.
-    pub fn new(db: Database, ids: Arc<IdGenerator>) -> Self {
+    /// The service on a migrated database (and its read replica, when `db` is
+    /// a [`Reads`](vigor_common::db_replica::Reads) that has one).
+    pub fn new(db: impl Into<vigor_common::db_replica::Reads>, ids: Arc<IdGenerator>) -> Self {
+        let reads = db.into();
         TrainingService {
-            store: Arc::new(SqlStore::new(db.clone())),
-            db,
+            db: reads.primary().clone(),
+            store: Arc::new(SqlStore::new(reads)),
             ids,
             imports: Arc::new(ImportGate::new(DEFAULT_UPLOAD_LIMIT)),
             relay: None,

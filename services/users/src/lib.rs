@@ -51,8 +51,8 @@ pub fn spec() -> ServiceSpec {
 async fn build(ctx: ServiceContext) -> anyhow::Result<RunningService> {
     let events = ServiceEvents::start(&ctx);
     let exporter = export::Exporter::from_config(&ctx.config)?;
-    let users = UsersService::new(ctx.database().clone(), ctx.ids.clone(), exporter)
-        .with_relay(events.relay());
+    let users =
+        UsersService::new(ctx.reads(), ctx.ids.clone(), exporter).with_relay(events.relay());
     events
         .consume(events::GROUP, events::handlers(users.store().clone()))
         .await?;

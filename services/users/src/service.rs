@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use vigor_common::bus::outbox::OutboxRelay;
-use vigor_common::db::Database;
 use vigor_common::{Id, IdGenerator};
 
 use crate::domain::{ProfileChanges, Roles, Status};
@@ -23,7 +22,11 @@ pub struct UsersService {
 
 impl UsersService {
     /// The service on a migrated users database.
-    pub fn new(db: Database, ids: Arc<IdGenerator>, exporter: Exporter) -> UsersService {
+    pub fn new(
+        db: impl Into<vigor_common::db_replica::Reads>,
+        ids: Arc<IdGenerator>,
+        exporter: Exporter,
+    ) -> UsersService {
         UsersService {
             store: Arc::new(SqlStore::new(db)),
             ids,

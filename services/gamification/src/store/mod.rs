@@ -381,11 +381,19 @@ pub trait GamificationStore: Send + Sync + 'static {
     /// when they were not in it.
     async fn leave(&self, user: Id, id: Id) -> StoreResult<bool>;
 
-    /// Every instance of the score log.
+    /// Every instance of the score log, for a rebuild: it tolerates a moment's
+    /// lag, so a read replica may answer.
     async fn score_instances(&self) -> StoreResult<Vec<ScoreKey>>;
 
-    /// The entries of one instance.
+    /// The entries of one instance, read on the primary (a challenge's leave
+    /// reloads its board right after its own write).
     async fn scores_of(&self, key: &ScoreKey) -> StoreResult<Vec<ScoreRow>>;
+
+    /// [`scores_of`](Self::scores_of) for a rebuild, which tolerates a moment's
+    /// lag: a read replica may answer.
+    async fn rebuild_scores_of(&self, key: &ScoreKey) -> StoreResult<Vec<ScoreRow>> {
+        self.scores_of(key).await
+    }
 
     /// Erases every piece of `user`'s game, the score log first (in one
     /// transaction).

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::DateTime;
 use vigor_common::api::Timestamp;
 use vigor_common::db::{Database, TxEvents};
+use vigor_common::db_replica::Reads;
 use vigor_common::Id;
 use vigor_common::{in_owner_tx, on_pool};
 
@@ -22,12 +23,18 @@ use crate::domain::{Contribution, SocialCounts};
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     db: Database,
+    reads: Reads,
 }
 
 impl SqlStore {
-    /// The store on `db`.
-    pub fn new(db: Database) -> Self {
-        SqlStore { db }
+    /// The store on `db` (with its read replica, when `db` is a [`Reads`] that
+    /// has one: the rebuild's reads of the score log go to it).
+    pub fn new(db: impl Into<Reads>) -> Self {
+        let reads = db.into();
+        SqlStore {
+            db: reads.primary().clone(),
+            reads,
+        }
     }
 }
 
@@ -635,48 +642,19 @@ impl GamificationStore for SqlStore {
     }
 
     async fn score_instances(&self) -> StoreResult<Vec<ScoreKey>> {
-        let rows: Vec<(String, String, String, String, i64)> = on_pool!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT board, scope, period, MIN(win), MIN(period_at) FROM scores \
-                 GROUP BY board, scope, period ORDER BY board, scope, period",
-            )
-            .fetch_all(pool)
-            .await?
-        });
-        rows.into_iter()
-            .map(|r| {
-                Ok(ScoreKey {
-                    board: r.0,
-                    scope: r.1,
-                    period: r.2,
-                    window: r.3,
-                    period_at: at(r.4)?,
-                })
-            })
-            .collect()
+        self.reads
+            .lagging(|db| async move { score_instances(&db).await })
+            .await
     }
 
     async fn scores_of(&self, key: &ScoreKey) -> StoreResult<Vec<ScoreRow>> {
-        let rows: Vec<(Id, i64, i64)> = on_pool!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT user_id, score, achieved_at FROM scores \
-                 WHERE board = $1 AND scope = $2 AND period = $3 ORDER BY user_id",
-            )
-            .bind(&key.board)
-            .bind(&key.scope)
-            .bind(&key.period)
-            .fetch_all(pool)
-            .await?
-        });
-        rows.into_iter()
-            .map(|r| {
-                Ok(ScoreRow {
-                    user_id: r.0,
-                    score: r.1,
-                    achieved_at: at(r.2)?,
-                })
-            })
-            .collect()
+        scores_of(&self.db, key).await
+    }
+
+    async fn rebuild_scores_of(&self, key: &ScoreKey) -> StoreResult<Vec<ScoreRow>> {
+        self.reads
+            .lagging(|db| async move { scores_of(&db, key).await })
+            .await
     }
 
     async fn erase_user(&self, user: Id) -> StoreResult<Erased> {
@@ -708,4 +686,51 @@ impl GamificationStore for SqlStore {
             Ok(erased)
         })
     }
+}
+
+/// Every instance of the score log, on `db` (the primary or a replica).
+async fn score_instances(db: &Database) -> StoreResult<Vec<ScoreKey>> {
+    let rows: Vec<(String, String, String, String, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT board, scope, period, MIN(win), MIN(period_at) FROM scores \
+             GROUP BY board, scope, period ORDER BY board, scope, period",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|r| {
+            Ok(ScoreKey {
+                board: r.0,
+                scope: r.1,
+                period: r.2,
+                window: r.3,
+                period_at: at(r.4)?,
+            })
+        })
+        .collect()
+}
+
+/// The score log's entries of one instance, on `db` (the primary or a replica).
+async fn scores_of(db: &Database, key: &ScoreKey) -> StoreResult<Vec<ScoreRow>> {
+    let rows: Vec<(Id, i64, i64)> = on_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT user_id, score, achieved_at FROM scores \
+             WHERE board = $1 AND scope = $2 AND period = $3 ORDER BY user_id",
+        )
+        .bind(&key.board)
+        .bind(&key.scope)
+        .bind(&key.period)
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|r| {
+            Ok(ScoreRow {
+                user_id: r.0,
+                score: r.1,
+                achieved_at: at(r.2)?,
+            })
+        })
+        .collect()
 }

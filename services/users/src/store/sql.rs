@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use vigor_common::api::{Cursor, Timestamp};
 use vigor_common::bus::Event;
 use vigor_common::db::{Database, TxEvents};
+use vigor_common::db_replica::Reads;
 use vigor_common::{in_tx, on_pool, Id};
 
 use super::{Profile, StoreError, StoreResult, UserStore};
@@ -22,12 +23,18 @@ use crate::domain::{name_key, Patch, ProfileChanges, Roles, Status};
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     db: Database,
+    reads: Reads,
 }
 
 impl SqlStore {
-    /// A store on a migrated database.
-    pub fn new(db: Database) -> Self {
-        SqlStore { db }
+    /// A store on a migrated database (with its read replica, when `db` is a
+    /// [`Reads`] that has one: people search goes to it).
+    pub fn new(db: impl Into<Reads>) -> Self {
+        let reads = db.into();
+        SqlStore {
+            db: reads.primary().clone(),
+            reads,
+        }
     }
 }
 
@@ -291,37 +298,14 @@ impl UserStore for SqlStore {
     ) -> StoreResult<Vec<Profile>> {
         let end = prefix_end(prefix);
         let limit = i64::from(limit);
-        let rows: Vec<ProfileRow> = match after {
-            None => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM profiles \
-                     WHERE status = 'active' AND name_key >= $1 AND name_key < $2 \
-                     ORDER BY name_key, user_id LIMIT $3"
-                );
-                on_pool!(&self.db, pool => sqlx::query_as(&sql)
-                    .bind(prefix)
-                    .bind(&end)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await)?
-            }
-            Some(after) => {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM profiles \
-                     WHERE status = 'active' AND name_key >= $1 AND name_key < $2 \
-                       AND (name_key > $3 OR (name_key = $3 AND user_id > $4)) \
-                     ORDER BY name_key, user_id LIMIT $5"
-                );
-                on_pool!(&self.db, pool => sqlx::query_as(&sql)
-                    .bind(prefix)
-                    .bind(&end)
-                    .bind(&after.key)
-                    .bind(after.id)
-                    .bind(limit)
-                    .fetch_all(pool)
-                    .await)?
-            }
-        };
+        // People search tolerates a moment's lag: the read replica may answer.
+        let rows = self
+            .reads
+            .lagging(|db| {
+                let end = &end;
+                async move { search_rows(&db, prefix, end, after, limit).await }
+            })
+            .await?;
         rows.into_iter().map(Profile::try_from).collect()
     }
 
@@ -339,4 +323,46 @@ impl UserStore for SqlStore {
         });
         Ok(deleted.is_some())
     }
+}
+
+/// A page of people search on `db` (the primary or a replica).
+async fn search_rows(
+    db: &Database,
+    prefix: &str,
+    end: &str,
+    after: Option<&Cursor<String>>,
+    limit: i64,
+) -> StoreResult<Vec<ProfileRow>> {
+    let rows: Vec<ProfileRow> = match after {
+        None => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM profiles \
+                 WHERE status = 'active' AND name_key >= $1 AND name_key < $2 \
+                 ORDER BY name_key, user_id LIMIT $3"
+            );
+            on_pool!(db, pool => sqlx::query_as(&sql)
+                .bind(prefix)
+                .bind(end)
+                .bind(limit)
+                .fetch_all(pool)
+                .await)?
+        }
+        Some(after) => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM profiles \
+                 WHERE status = 'active' AND name_key >= $1 AND name_key < $2 \
+                   AND (name_key > $3 OR (name_key = $3 AND user_id > $4)) \
+                 ORDER BY name_key, user_id LIMIT $5"
+            );
+            on_pool!(db, pool => sqlx::query_as(&sql)
+                .bind(prefix)
+                .bind(end)
+                .bind(&after.key)
+                .bind(after.id)
+                .bind(limit)
+                .fetch_all(pool)
+                .await)?
+        }
+    };
+    Ok(rows)
 }

@@ -10,6 +10,13 @@
 //! such write of that user (`in_owner_tx!`: a PostgreSQL advisory lock keyed by
 //! the user's id, `BEGIN IMMEDIATE` on SQLite), so what it reads of them stays
 //! true until it commits.
+//!
+//! The reads that tolerate lag — statistics, records and recommendations
+//! (`logged_sets`, `sets_since`, `sessions`), the schedule's done sessions and
+//! exercise search — go through [`Reads::lagging`]: to the read replica when one
+//! is configured and up (`training.database_read_url`). Everything else, and
+//! [`TrainingStore::history`] (the record flags a write recomputes right after
+//! it), reads the primary.
 
 mod coaching;
 mod erase;
@@ -22,12 +29,13 @@ mod workouts;
 use async_trait::async_trait;
 use vigor_common::api::{Cursor, Timestamp};
 use vigor_common::db::Database;
+use vigor_common::db_replica::Reads;
 use vigor_common::Id;
 
 use super::{Erased, EventFor, ExerciseQuery, FlagMap, Reflagged, StoreResult, TrainingStore};
 use crate::domain::coaching::CoachLink;
 use crate::domain::exercise::Exercise;
-use crate::domain::history::{LoggedSet, SessionSummary};
+use crate::domain::history::{History, LoggedSet, SessionSummary};
 use crate::domain::kinds::LinkStatus;
 use crate::domain::plan::Plan;
 use crate::domain::schedule::Schedule;
@@ -38,12 +46,18 @@ use crate::domain::workout::Workout;
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     db: Database,
+    reads: Reads,
 }
 
 impl SqlStore {
-    /// A store on a migrated database.
-    pub fn new(db: Database) -> Self {
-        SqlStore { db }
+    /// A store on a migrated database (with its read replica, when `db` is a
+    /// [`Reads`] that has one).
+    pub fn new(db: impl Into<Reads>) -> Self {
+        let reads = db.into();
+        SqlStore {
+            db: reads.primary().clone(),
+            reads,
+        }
     }
 
     /// The database.
@@ -67,7 +81,9 @@ impl TrainingStore for SqlStore {
     }
 
     async fn search_exercises(&self, query: &ExerciseQuery) -> StoreResult<Vec<Exercise>> {
-        exercises::search_exercises(&self.db, query).await
+        self.reads
+            .lagging(|db| async move { exercises::search_exercises(&db, query).await })
+            .await
     }
 
     async fn visible_exercise_ids(&self, ids: &[Id], viewer: Id) -> StoreResult<Vec<Id>> {
@@ -117,11 +133,24 @@ impl TrainingStore for SqlStore {
     }
 
     async fn logged_sets(&self, owner: Id) -> StoreResult<Vec<LoggedSet>> {
-        workouts::logged_sets(&self.db, owner).await
+        self.reads
+            .lagging(|db| async move { workouts::logged_sets(&db, owner).await })
+            .await
+    }
+
+    async fn history(&self, owner: Id) -> StoreResult<History> {
+        // Flags are recomputed from it right after a write: the primary.
+        Ok(History {
+            sets: workouts::logged_sets(&self.db, owner).await?,
+            sessions: workouts::sessions(&self.db, owner, Timestamp::MIN_UTC, Timestamp::MAX_UTC)
+                .await?,
+        })
     }
 
     async fn sets_since(&self, owner: Id, since: Timestamp) -> StoreResult<Vec<LoggedSet>> {
-        workouts::sets_since(&self.db, owner, since).await
+        self.reads
+            .lagging(|db| async move { workouts::sets_since(&db, owner, since).await })
+            .await
     }
 
     async fn sessions(
@@ -130,7 +159,9 @@ impl TrainingStore for SqlStore {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<SessionSummary>> {
-        workouts::sessions(&self.db, owner, from, to).await
+        self.reads
+            .lagging(|db| async move { workouts::sessions(&db, owner, from, to).await })
+            .await
     }
 
     async fn insert_plan(&self, plan: &Plan) -> StoreResult<()> {
