@@ -382,7 +382,74 @@ async fn what_to_train_today_follows_the_schedule_then_the_muscles(app: TestApp)
     assert_eq!(r["numbers"]["exercises"], 1.0);
 }
 
+async fn progress_is_a_point_per_workout_of_the_exercise(app: TestApp) {
+    let (ann_id, ann) = app.user("ann").await;
+    let (_, bob) = app.user("bob").await;
+    let squat = app.exercise_id(&ann, "squats").await;
+    let bench = app.exercise_id(&ann, "bench press").await;
+    let second = app
+        .logged(&ann, &lift(&squat, "2024-05-08", 110.0, 3))
+        .await;
+    let first = app
+        .logged(&ann, &lift(&squat, "2024-05-06", 100.0, 5))
+        .await;
+    app.logged(&ann, &lift(&bench, "2024-05-07", 80.0, 5)).await;
+    app.logged(&bob, &lift(&squat, "2024-05-07", 200.0, 1))
+        .await;
+
+    let path = format!("/v1/training/exercises/{squat}/progress");
+    let response = get(&app, &ann, &path, &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let p: Value = response.json().await.unwrap();
+    assert_eq!(p["exercise_id"], squat.as_str());
+    assert_eq!(p["formula"], "epley");
+    // Ann's two squat workouts, oldest first; the warm-ups never count, Bob's
+    // heavier single and Ann's bench are not here.
+    let points = p["points"].as_array().unwrap();
+    assert_eq!(points.len(), 2, "{p}");
+    assert_eq!(points[0]["workout_id"], first["id"]);
+    assert_eq!(points[1]["workout_id"], second["id"]);
+    // Epley: 100×5 → 116.67; 110×3 → 121.
+    assert!((points[0]["best_e1rm_kg"].as_f64().unwrap() - 116.666_666).abs() < 1e-3);
+    assert!((points[1]["best_e1rm_kg"].as_f64().unwrap() - 121.0).abs() < 1e-9);
+    assert_eq!(points[1]["e1rm_weight_kg"], 110.0);
+    assert_eq!(points[1]["e1rm_reps"], 3);
+    assert_eq!(points[0]["volume_kg"], 500.0);
+    assert_eq!(points[0]["sets"], 1);
+
+    let p: Value = get(&app, &ann, &path, &[("formula", "brzycki")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    // Brzycki: 110×3 → 110 × 36/34 = 116.47.
+    assert!((p["points"][1]["best_e1rm_kg"].as_f64().unwrap() - 116.470_588).abs() < 1e-3);
+    problem(
+        get(&app, &ann, &path, &[("formula", "guess")]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(
+        get(&app, &ann, "/v1/training/exercises/12345/progress", &[]).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Bob is not Ann's coach: her progress is not his to see.
+    problem(
+        get(
+            &app,
+            &bob,
+            &format!("/v1/training/athletes/{ann_id}/exercises/{squat}/progress"),
+            &[],
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
 on_both_backends!(
+    progress_is_a_point_per_workout_of_the_exercise,
     what_to_train_today_follows_the_schedule_then_the_muscles,
     recommendations_explain_deloads_and_next_targets,
     records_come_from_what_was_logged,

@@ -103,6 +103,15 @@ async fn a_private_workout_is_its_owners_and_their_accepted_coachs_only(app: Tes
         .get_json(&coach, &format!("/v1/training/athletes/{ann_id}/records"))
         .await;
     assert_eq!(records["longest"][0]["workout_id"], workout.as_str());
+    let squat = app.exercise_id(&ann, "squats").await;
+    let progress = app
+        .get_json(
+            &coach,
+            &format!("/v1/training/athletes/{ann_id}/exercises/{squat}/progress"),
+        )
+        .await;
+    assert_eq!(progress["exercise_id"], squat.as_str());
+    assert_eq!(progress["points"], json!([]));
     // Reading is not changing: the coach may not edit or delete it.
     problem(
         app.patch(&coach, &workout, &json!({"title": "mine now"}))

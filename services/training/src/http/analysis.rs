@@ -2,13 +2,14 @@
 //! the caller's personal records, training statistics and advice, computed from the logs on request by the pure
 //! analysis in [`crate::domain::analysis`].
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use chrono::{Days, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use vigor_common::api::{ApiJson, ApiQuery};
 use vigor_common::auth::Caller;
 use vigor_common::problem::Problem;
 
+use crate::domain::analysis::progress::{exercise_progress, ProgressPoint};
 use crate::domain::analysis::recommend::{recommend, Inputs, Recommendation, ACWR_DAYS};
 use crate::domain::analysis::records::{
     endurance_records, strength_records, EffortAchievement, ExerciseRecords, LongestDistance,
@@ -90,6 +91,66 @@ pub(super) async fn records_of(
         exercises: strength_records(&sets, formula),
         efforts,
         longest,
+    }))
+}
+
+/// One exercise's progress.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExerciseProgress {
+    /// The exercise.
+    pub exercise_id: Id,
+    /// The formula of every estimate.
+    pub formula: OneRepMaxFormula,
+    /// One point per workout it was done in, oldest first.
+    pub points: Vec<ProgressPoint>,
+}
+
+/// The caller's progress on one exercise, workout by workout: best estimated 1RM,
+/// top set and volume (what a strength chart draws).
+#[utoipa::path(
+    get,
+    path = "/v1/training/exercises/{id}/progress",
+    operation_id = "exercise_progress",
+    tag = "training",
+    security(("bearer" = ["training:read"])),
+    params(("id" = String, Path, description = "The exercise."), RecordsParams),
+    responses(
+        (status = 200, description = "A point per workout, oldest first.", body = ExerciseProgress),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such exercise (or another person's custom one).", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown formula.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn progress(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<RecordsParams>,
+) -> Result<ApiJson<ExerciseProgress>, Problem> {
+    progress_of(&service, caller.user_id, &id, params).await
+}
+
+/// [`progress`] of `user`'s data (the caller's, or an athlete's for their coach);
+/// `exercise` as the path gave it.
+pub(super) async fn progress_of(
+    service: &TrainingService,
+    user: Id,
+    exercise: &str,
+    params: RecordsParams,
+) -> Result<ApiJson<ExerciseProgress>, Problem> {
+    let not_found = || Problem::not_found("no such exercise");
+    let exercise: Id = exercise.parse().map_err(|_| not_found())?;
+    service
+        .store
+        .exercise(exercise, user)
+        .await?
+        .ok_or_else(not_found)?;
+    let formula = params.formula.unwrap_or(OneRepMaxFormula::Epley);
+    let sets = service.store.logged_sets(user).await?;
+    Ok(ApiJson(ExerciseProgress {
+        exercise_id: exercise,
+        formula,
+        points: exercise_progress(&sets, exercise, formula),
     }))
 }
 

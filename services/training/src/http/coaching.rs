@@ -25,7 +25,9 @@ use vigor_common::idempotency::IdempotencyKey;
 use vigor_common::problem::Problem;
 use vigor_common::Id;
 
-use super::analysis::{records_of, stats_of, Records, RecordsParams, Stats, StatsParams};
+use super::analysis::{
+    progress_of, records_of, stats_of, ExerciseProgress, Records, RecordsParams, Stats, StatsParams,
+};
 use super::create_once;
 use super::plans::checked;
 use super::schedule::{calendar_of, Calendar, CalendarParams};
@@ -327,6 +329,34 @@ pub async fn records(
 ) -> Result<ApiJson<Records>, Problem> {
     let athlete = athlete(&service, &caller, &id).await?;
     records_of(&service, athlete, params).await
+}
+
+/// An athlete's progress on one exercise.
+#[utoipa::path(
+    get,
+    path = "/v1/training/athletes/{id}/exercises/{exercise_id}/progress",
+    operation_id = "athlete_exercise_progress",
+    tag = "training",
+    security(("bearer" = ["training:read"])),
+    params(
+        ("id" = String, Path, description = "The athlete's user id."),
+        ("exercise_id" = String, Path, description = "The exercise."),
+        RecordsParams,
+    ),
+    responses(
+        (status = 200, description = "As `GET /v1/training/exercises/{id}/progress`, for the athlete.", body = ExerciseProgress),
+        (status = 401, description = "No valid access token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not an athlete who accepted the caller as coach, or no such exercise.", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn progress(
+    State(service): State<TrainingService>,
+    caller: Caller,
+    Path((id, exercise)): Path<(String, String)>,
+    ApiQuery(params): ApiQuery<RecordsParams>,
+) -> Result<ApiJson<ExerciseProgress>, Problem> {
+    let athlete = athlete(&service, &caller, &id).await?;
+    progress_of(&service, athlete, &exercise, params).await
 }
 
 /// An athlete's statistics.

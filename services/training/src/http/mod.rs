@@ -80,6 +80,10 @@ pub fn router(service: TrainingService) -> Router {
             get(coaching::workouts),
         )
         .route("/v1/training/athletes/{id}/records", get(coaching::records))
+        .route(
+            "/v1/training/athletes/{id}/exercises/{exercise_id}/progress",
+            get(coaching::progress),
+        )
         .route("/v1/training/athletes/{id}/stats", get(coaching::stats))
         .route(
             "/v1/training/athletes/{id}/schedule",
@@ -94,6 +98,10 @@ pub fn router(service: TrainingService) -> Router {
             put(coaching::update_assigned),
         )
         .route("/v1/training/records", get(analysis::records))
+        .route(
+            "/v1/training/exercises/{id}/progress",
+            get(analysis::progress),
+        )
         .route("/v1/training/stats", get(analysis::stats))
         .route(
             "/v1/training/recommendations",
