@@ -168,6 +168,12 @@ try {
     await screenshot(page, "workout");
     await page.goto(`${vigor.url}/training`);
     await page.getByRole("heading", { name: "Progress" }).waitFor();
+    // Volume, distance and training load by week, and the daily workload ratio.
+    for (const caption of ["Weekly volume", "Weekly distance", "Weekly training load", "Acute:chronic workload ratio (0.8–1.3 shaded)"]) {
+      await page.getByText(caption, { exact: true }).waitFor();
+    }
+    const charts = await page.locator("figure .recharts-wrapper").count();
+    expect(charts === 4, `${charts} charts drawn`);
     await accessible(page, "training");
     await screenshot(page, "training");
   });

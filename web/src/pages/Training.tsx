@@ -130,7 +130,7 @@ export default function Training() {
         <Status loaded={stats} />
         {stats.data && (
           <Suspense fallback={<p role="status">{t("app.loading")}</p>}>
-            <WeeklyCharts series={stats.data.series} />
+            <WeeklyCharts series={stats.data.series} acwr={stats.data.acwr} />
           </Suspense>
         )}
       </section>
