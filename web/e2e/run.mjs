@@ -168,12 +168,15 @@ try {
     await screenshot(page, "workout");
     await page.goto(`${vigor.url}/training`);
     await page.getByRole("heading", { name: "Progress" }).waitFor();
-    // Volume, distance and training load by week, and the daily workload ratio.
+    // Volume, distance and training load by week, the daily workload ratio.
     for (const caption of ["Weekly volume", "Weekly distance", "Weekly training load", "Acute:chronic workload ratio (0.8–1.3 shaded)"]) {
       await page.getByText(caption, { exact: true }).waitFor();
     }
+    // The lift logged above: its estimated 1RM, workout by workout.
+    await page.getByText(/: estimated 1RM and top set per workout \(epley\)$/).waitFor();
+    await page.getByLabel("Exercise", { exact: true }).waitFor();
     const charts = await page.locator("figure .recharts-wrapper").count();
-    expect(charts === 4, `${charts} charts drawn`);
+    expect(charts === 5, `${charts} charts drawn`);
     await accessible(page, "training");
     await screenshot(page, "training");
   });

@@ -1296,6 +1296,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/training/athletes/{id}/exercises/{exercise_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An athlete's progress on one exercise. */
+        get: operations["athlete_exercise_progress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/training/athletes/{id}/plans": {
         parameters: {
             query?: never;
@@ -1511,6 +1528,26 @@ export interface paths {
         };
         /** One exercise. */
         get: operations["get_exercise"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/training/exercises/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's progress on one exercise, workout by workout: best estimated 1RM,
+         *     top set and volume (what a strength chart draws).
+         */
+        get: operations["exercise_progress"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2528,6 +2565,15 @@ export interface components {
             exercise_id: components["schemas"]["Id"];
             /** @description Its sets, in order. */
             sets?: components["schemas"]["SetDraft"][];
+        };
+        /** @description One exercise's progress. */
+        ExerciseProgress: {
+            /** @description The exercise. */
+            exercise_id: components["schemas"]["Id"];
+            /** @description The formula of every estimate. */
+            formula: components["schemas"]["OneRepMaxFormula"];
+            /** @description One point per workout it was done in, oldest first. */
+            points: components["schemas"]["ProgressPoint"][];
         };
         /** @description The records of one exercise. */
         ExerciseRecords: {
@@ -3719,6 +3765,47 @@ export interface components {
              * @description Body weight in kilograms, 20–500; `null` clears it.
              */
             weight_kg?: number | null;
+        };
+        /** @description One workout's work on the exercise. */
+        ProgressPoint: {
+            /**
+             * Format: double
+             * @description Its best estimated 1RM in kg; `null` when every set was over the reps an
+             *     estimate is given for.
+             */
+            best_e1rm_kg?: number | null;
+            /**
+             * Format: int32
+             * @description …and repetitions.
+             */
+            e1rm_reps?: number | null;
+            /**
+             * Format: double
+             * @description The set that gave it: load…
+             */
+            e1rm_weight_kg?: number | null;
+            /**
+             * Format: date-time
+             * @description When it started.
+             */
+            performed_at: string;
+            /**
+             * Format: int32
+             * @description How many sets counted.
+             */
+            sets: number;
+            /**
+             * Format: double
+             * @description Its heaviest load in kg.
+             */
+            top_weight_kg: number;
+            /**
+             * Format: double
+             * @description Load × reps over its counted sets, kg.
+             */
+            volume_kg: number;
+            /** @description The workout. */
+            workout_id: components["schemas"]["Id"];
         };
         /** @description How an exercise's targets move from session to session. */
         Progression: {
@@ -10828,6 +10915,79 @@ export interface operations {
             };
         };
     };
+    athlete_exercise_progress: {
+        parameters: {
+            query?: {
+                /** @description The estimated-1RM formula: `epley` (default) or `brzycki`. */
+                formula?: components["schemas"]["OneRepMaxFormula"];
+            };
+            header?: never;
+            path: {
+                /** @description The athlete's user id. */
+                id: string;
+                /** @description The exercise. */
+                exercise_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description As `GET /v1/training/exercises/{id}/progress`, for the athlete. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExerciseProgress"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not an athlete who accepted the caller as coach, or no such exercise. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid fields, named in `errors` or `detail`. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     assigned: {
         parameters: {
             query?: never;
@@ -11930,6 +12090,77 @@ export interface operations {
             };
             /** @description No such exercise, or another user's custom one. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exercise_progress: {
+        parameters: {
+            query?: {
+                /** @description The estimated-1RM formula: `epley` (default) or `brzycki`. */
+                formula?: components["schemas"]["OneRepMaxFormula"];
+            };
+            header?: never;
+            path: {
+                /** @description The exercise. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A point per workout, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExerciseProgress"];
+                };
+            };
+            /** @description No valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such exercise (or another person's custom one). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unknown formula. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,6 +12,55 @@ import { Status } from "../components/Status";
 import { ErrorLine, messageOf } from "../components/ErrorLine";
 
 const WeeklyCharts = lazy(() => import("../training/WeeklyCharts"));
+const E1rmChart = lazy(() => import("../training/E1rmChart"));
+
+/** The estimated 1RM of one of the exercises the caller has records for, workout
+ * by workout. */
+function StrengthProgress() {
+  const { t } = useTranslation();
+  const records = useLoad(async () => unwrap(await api.GET("/v1/training/records", {})), []);
+  const ids = (records.data?.exercises ?? []).filter((e) => e.best_e1rm).map((e) => e.exercise_id);
+  const names = useLoad(
+    async () =>
+      Object.fromEntries(
+        await Promise.all(
+          ids.map(async (id) => [id, unwrap(await api.GET("/v1/training/exercises/{id}", { params: { path: { id } } })).name] as const),
+        ),
+      ),
+    [ids.join()],
+  );
+  const [chosen, setChosen] = useState("");
+  const id = ids.includes(chosen) ? chosen : (ids[0] ?? "");
+  const progress = useLoad(
+    async () => (id ? unwrap(await api.GET("/v1/training/exercises/{id}/progress", { params: { path: { id } } })) : null),
+    [id],
+  );
+  if (records.data && ids.length === 0) return <p className="muted">{t("training.noStrength")}</p>;
+  const name = names.data?.[id] ?? "";
+  return (
+    <div>
+      <Status loaded={records} />
+      {ids.length > 0 && (
+        <>
+          <label htmlFor="e1rm-exercise">{t("training.e1rmExercise")}</label>
+          <select id="e1rm-exercise" value={id} onChange={(e) => setChosen(e.target.value)}>
+            {ids.map((x) => (
+              <option key={x} value={x}>
+                {names.data?.[x] ?? x}
+              </option>
+            ))}
+          </select>
+        </>
+      )}
+      <Status loaded={progress} />
+      {progress.data && (
+        <Suspense fallback={<p role="status">{t("app.loading")}</p>}>
+          <E1rmChart progress={progress.data} name={name} />
+        </Suspense>
+      )}
+    </div>
+  );
+}
 
 function ExerciseSearch() {
   const { t } = useTranslation();
@@ -133,6 +182,7 @@ export default function Training() {
             <WeeklyCharts series={stats.data.series} acwr={stats.data.acwr} />
           </Suspense>
         )}
+        <StrengthProgress />
       </section>
     </>
   );
