@@ -9,10 +9,11 @@
 //! every protected one refuses them itself, since authorization is checked in the
 //! service that owns the data.
 //!
-//! The OAuth endpoints are the exception ([`TOKEN_BLIND`]): they never read a
+//! The OAuth endpoints are the exception ([`TOKEN_BLIND`]): they never take a
 //! bearer token (they authenticate the client, RFC 6749 §2.3, or the person on the
-//! login page), and a client that attaches its access token to every request must
-//! still reach `/v1/oauth/token` to refresh it once it has expired.
+//! login page) and answer every error in OAuth's own format (§5.2), which is what
+//! their clients read; a stray bearer token there gets that answer from them, not
+//! a problem+json from the edge.
 
 use std::sync::Arc;
 

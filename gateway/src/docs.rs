@@ -117,7 +117,7 @@ pub fn schema_conflicts(docs: &[OpenApi]) -> Vec<String> {
 ///   are wrong ([`vigor_common::api::ApiJson`]);
 /// - 400 on a malformed `Idempotency-Key`, whose schema comes from its extractor;
 /// - 422 on query parameters that do not fit ([`vigor_common::api::ApiQuery`]).
-fn document_layer_answers(doc: &mut OpenApi) {
+pub(crate) fn document_layer_answers(doc: &mut OpenApi) {
     use utoipa::openapi::path::ParameterIn;
     for (path, item) in doc.paths.paths.iter_mut() {
         let reads_bearer = !crate::auth::TOKEN_BLIND

@@ -113,6 +113,7 @@ pub fn build(parts: GatewayParts) -> anyhow::Result<Router> {
     let mut openapi = parts.openapi;
     let app = if parts.edge {
         openapi.merge(dashboard::openapi());
+        docs::document_layer_answers(&mut openapi);
         let routes = app.clone();
         let web = Arc::new(web::WebApp::new(config.http.web_dir.clone()));
         if !web.dir().join("index.html").is_file() {

@@ -79,7 +79,7 @@ async fn the_gateway_refuses_forged_tokens() {
 }
 
 #[tokio::test]
-async fn a_stale_bearer_token_does_not_block_the_refresh_that_replaces_it() {
+async fn the_oauth_endpoints_answer_a_stale_bearer_token_themselves() {
     let vigor = Vigor::serve(&[], &[("VIGOR_AUTH_ISSUER", ISSUER)]);
     support::sign_up_and_get_token(&vigor.url, "refresher@example.org").await;
     let grant = support::password_grant(&vigor.url, "vigor-web", "refresher@example.org").await;
@@ -89,14 +89,28 @@ async fn a_stale_bearer_token_does_not_block_the_refresh_that_replaces_it() {
     let p = parts(grant["access_token"].as_str().unwrap());
     let stale = format!("{}.{}.{}x", p[0], p[1], p[2]);
     assert_eq!(status_with(&vigor.url, &stale).await.0, 401);
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "vigor-web"),
+        ("refresh_token", refresh),
+    ];
     let response = http()
         .post(format!("{}/v1/oauth/token", vigor.url))
         .bearer_auth(&stale)
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", "vigor-web"),
-            ("refresh_token", refresh),
-        ])
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    // The token endpoint's own answer, in OAuth's error format (RFC 6749 §5.2),
+    // not the edge's problem+json: only Basic authenticates a client there.
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let error: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error["error"], "invalid_client", "{error}");
+    // Without the stray header, the refresh token works.
+    let response = http()
+        .post(format!("{}/v1/oauth/token", vigor.url))
+        .form(&form)
         .send()
         .await
         .unwrap();

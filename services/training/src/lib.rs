@@ -217,6 +217,10 @@ mod tests {
             })
             .collect();
         let expected = [
+            (
+                "/v1/training/athletes/{id}/exercises/{exercise_id}/progress",
+                vec!["get"],
+            ),
             ("/v1/training/athletes/{id}/plans", vec!["get", "post"]),
             ("/v1/training/athletes/{id}/plans/{plan_id}", vec!["put"]),
             ("/v1/training/athletes/{id}/records", vec!["get"]),
@@ -230,6 +234,7 @@ mod tests {
             ("/v1/training/coaching/{id}/decline", vec!["post"]),
             ("/v1/training/exercises", vec!["get", "post"]),
             ("/v1/training/exercises/{id}", vec!["get"]),
+            ("/v1/training/exercises/{id}/progress", vec!["get"]),
             ("/v1/training/me/export", vec!["get"]),
             ("/v1/training/me/settings", vec!["get", "put"]),
             ("/v1/training/plans", vec!["get", "post"]),

@@ -37,6 +37,7 @@ pub enum Units {
 /// Who may see something: everyone, the owner's followers, or only the owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ProfilePrivacy)]
 pub enum Privacy {
     /// Everyone.
     Public,

@@ -1993,20 +1993,18 @@ export interface components {
              */
             updated_at: string;
         };
-        /** @description A best value and where it was set. */
+        /** @description One achievement. */
         Achievement: {
-            /**
-             * Format: date-time
-             * @description When.
-             */
-            achieved_at: string;
-            /**
-             * Format: double
-             * @description The value (kg, reps, metres or seconds, as the field says).
-             */
-            value: number;
-            /** @description The workout that set it. */
-            workout_id: components["schemas"]["Id"];
+            /** @description What earns it. */
+            description: string;
+            /** @description Its key (`first_workout`). */
+            key: string;
+            /** @description What it judges. */
+            metric: components["schemas"]["Metric"];
+            /** @description Display name. */
+            name: string;
+            /** @description Its tiers, thresholds rising. */
+            tiers: components["schemas"]["Tier"][];
         };
         /** @description An achievement as the caller stands with it. */
         AchievementView: {
@@ -2582,8 +2580,8 @@ export interface components {
             exercise_id: components["schemas"]["Id"];
             /** @description Most reps at each load, lightest first. */
             max_reps_at_weight: components["schemas"]["RepsAtWeight"][];
-            max_session_volume?: null | components["schemas"]["Achievement"];
-            max_weight?: null | components["schemas"]["Achievement"];
+            max_session_volume?: null | components["schemas"]["RecordAchievement"];
+            max_weight?: null | components["schemas"]["RecordAchievement"];
         };
         /** @description Where a catalogue exercise comes from, for attribution. */
         ExerciseSource: {
@@ -3050,7 +3048,7 @@ export interface components {
         /** @description The caller's own profile, with everything in it but nothing of anyone else's. */
         MyProfile: {
             /** @description The default privacy of new activities. */
-            activity_privacy: components["schemas"]["Privacy"];
+            activity_privacy: components["schemas"]["ProfilePrivacy"];
             /** @description Picture URL. */
             avatar_url?: string | null;
             /** @description A few words about the user. */
@@ -3077,7 +3075,7 @@ export interface components {
             /** @description The user's id. */
             id: components["schemas"]["Id"];
             /** @description Who sees the profile's details (bio, member since) on the public view. */
-            profile_visibility: components["schemas"]["Privacy"];
+            profile_visibility: components["schemas"]["ProfilePrivacy"];
             /** @description Roles. */
             roles: components["schemas"]["Role"][];
             /** @description Active or deactivated. */
@@ -3714,7 +3712,7 @@ export interface components {
             schedule_id: components["schemas"]["Id"];
         };
         /**
-         * @description Who may see something: everyone, the owner's followers, or only the owner.
+         * @description Who may see a workout.
          * @enum {string}
          */
         Privacy: "public" | "followers" | "private";
@@ -3766,6 +3764,11 @@ export interface components {
              */
             weight_kg?: number | null;
         };
+        /**
+         * @description Who may see something: everyone, the owner's followers, or only the owner.
+         * @enum {string}
+         */
+        ProfilePrivacy: "public" | "followers" | "private";
         /** @description One workout's work on the exercise. */
         ProgressPoint: {
             /**
@@ -3920,6 +3923,21 @@ export interface components {
         Recommendations: {
             /** @description Deloads and warnings first, then what to train today, then next targets. */
             items: components["schemas"]["Recommendation"][];
+        };
+        /** @description A best value and where it was set. */
+        RecordAchievement: {
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            achieved_at: string;
+            /**
+             * Format: double
+             * @description The value (kg, reps, metres or seconds, as the field says).
+             */
+            value: number;
+            /** @description The workout that set it. */
+            workout_id: components["schemas"]["Id"];
         };
         /**
          * @description Which record a workout set.
@@ -5471,6 +5489,24 @@ export interface operations {
             };
             /** @description No valid access token. */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope or role this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; `Retry-After` says when to try again. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -128,8 +128,8 @@ string_enum! {
     Privacy, "privacy" {
         /// Everyone.
         Public => "public",
-        /// The owner's followers — until social's follow graph is wired in, the
-        /// owner and their accepted coach only (failing closed).
+        /// The owner's followers (as social's follow events tell training), the
+        /// owner and their accepted coach.
         Followers => "followers",
         /// The owner and their accepted coach.
         Private => "private",

@@ -19,6 +19,7 @@ use crate::domain::kinds::{SetType, Sport};
 
 /// A best value and where it was set.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = RecordAchievement)]
 pub struct Achievement {
     /// The value (kg, reps, metres or seconds, as the field says).
     pub value: f64,
